@@ -1,0 +1,54 @@
+# idaas developer commands. `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format translations install bench clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(INSTALLED)
+
+translations: $(INSTALLED)
+	$(BIN)/pybabel compile --use-fuzzy -d idaas/translations -f -q
+
+## Start everything on the embedded defaults (SQLite in instance/, loopback only).
+run: translations
+	$(BIN)/idaas demo
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## ruff, mypy, pytest on SQLite, again on PostgreSQL when IDAAS_TEST_DATABASE_URL is set,
+## then the browser tests in Chromium.
+test: translations lint
+	env -u IDAAS_TEST_DATABASE_URL $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+	@if [ -n "$$IDAAS_TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL"; \
+		$(BIN)/pytest -m "not e2e and not sqlite_only" $(PYTEST_ARGS); \
+	fi
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+## Benchmarks print their figures; run by hand or as a separate CI step.
+bench: translations
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## Refresh the message catalogue after changing user-facing strings.
+messages: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o idaas/translations/messages.pot . -q
+	$(BIN)/pybabel update -i idaas/translations/messages.pot -d idaas/translations -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""The `idaas` command: a Flask CLI group over `create_app`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from idaas import create_app
+from idaas.cli_support import cli_origin, emit
+from idaas.config import ConfigError
+from idaas.directory.errors import DirectoryError
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False,
+             add_version_option=False)
+def cli() -> None:
+    """idaas: identity and single sign-on for DingTalk organisations."""
+
+
+def upgrade_database() -> None:
+    """Create or upgrade the schema to the latest migration."""
+    upgrade(directory=str(current_app.config["MIGRATIONS_DIRECTORY"]))
+
+
+@cli.command("init")
+@click.option("--admin-username", default="admin", show_default=True)
+@click.option("--password", help="The administrator's password (generated when omitted).")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def init(admin_username: str, password: str | None, as_json: bool) -> None:
+    """Create or upgrade the database and make sure a first administrator exists."""
+    from idaas.directory.bootstrap import ensure_administrator
+
+    upgrade_database()
+    try:
+        account, generated = ensure_administrator(cli_origin(), admin_username, password)
+    except DirectoryError as error:
+        raise click.ClickException(error.message) from None
+    data = {"admin_username": account.username, "generated_password": generated}
+    text = f"Database ready. Administrator: {account.username}"
+    if generated:
+        text += f"\nGenerated password (shown once, change it at first sign-in): {generated}"
+    emit(data, as_json, text)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", default=2, type=click.IntRange(1, 64), show_default=True)
+@click.option("--threads", default=4, type=click.IntRange(1, 256), show_default=True)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the production server (gunicorn)."""
+    from idaas.server import run_gunicorn
+
+    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+
+
+def _register_commands() -> None:
+    from idaas.demo import demo
+
+    cli.add_command(demo)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: configuration errors become one clear line and exit code 2."""
+    try:
+        return cli.main(args=argv, prog_name="idaas", standalone_mode=True)
+    except ConfigError as error:
+        click.echo(f"idaas: configuration error: {error}", err=True)
+        sys.exit(2)

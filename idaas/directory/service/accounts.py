@@ -1,0 +1,455 @@
+"""Account writes and reads: identifiers, memberships, passwords and status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy import Select, delete, or_, select
+
+from idaas.directory import signals
+from idaas.directory.errors import NotFound, ValidationFailed
+from idaas.directory.models import (
+    ACCOUNT_STATUSES,
+    LOCAL_SOURCE,
+    Account,
+    Department,
+    ExternalReference,
+    GroupMember,
+    Membership,
+    PasswordHistory,
+    RoleAssignment,
+)
+from idaas.directory.normalise import (
+    InvalidValue,
+    clean_email,
+    clean_mobile,
+    clean_text,
+    clean_username,
+    email_key,
+    username_key,
+)
+from idaas.directory.service.attributes import merge_values, validate_values
+from idaas.directory.service.departments import subtree_ids
+from idaas.directory.service.unit import (
+    check_version,
+    check_writable,
+    raise_if,
+    record_change,
+    unit_of_work,
+)
+from idaas.extensions import db, utcnow
+from idaas.security.passwords import hash_password
+from idaas.security.policy import PasswordPolicy
+
+PROFILE_FIELDS = ("username", "display_name", "email", "mobile", "employee_number", "title",
+                  "locale")
+UPDATABLE = (*PROFILE_FIELDS, "attributes", "memberships")
+MembershipSpec = dict[str, Any]
+
+
+def get_account(account_id: int) -> Account:
+    """An account by id, or NotFound."""
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise NotFound(gettext("Account %(id)s does not exist.", id=account_id))
+    return account
+
+
+def get_account_by_uuid(account_uuid: str) -> Account:
+    """An account by its public uuid, or NotFound."""
+    account = db.session.scalar(select(Account).where(Account.uuid == account_uuid))
+    if account is None:
+        raise NotFound(gettext("Account %(id)s does not exist.", id=account_uuid))
+    return account
+
+
+def find_by_identifier(identifier: str) -> Account | None:
+    """The account whose username, email or mobile (any formatting) is `identifier`."""
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    conditions = [Account.username_key == username_key(identifier)]
+    if "@" in identifier:
+        conditions.append(Account.email_key == email_key(identifier))
+    try:
+        mobile = clean_mobile(identifier, current_app.config["DEFAULT_PHONE_REGION"])
+    except InvalidValue:
+        mobile = None
+    if mobile:
+        conditions.append(Account.mobile == mobile)
+    matches = list(db.session.scalars(select(Account).where(or_(*conditions)).limit(2)))
+    return matches[0] if len(matches) == 1 else None
+
+
+def accounts_query(
+    q: str | None = None,
+    department_id: int | None = None,
+    status: str | None = None,
+    group_id: int | None = None,
+    role_id: int | None = None,
+    include_subdepartments: bool = True,
+) -> Select[tuple[Account]]:
+    """A filtered, id-ordered account query (for cursor pagination by id)."""
+    query = select(Account)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(
+                Account.username_key.like(pattern),
+                Account.email_key.like(pattern),
+                Account.display_name.ilike(pattern),
+                Account.mobile.like(pattern),
+                Account.employee_number.ilike(pattern),
+            )
+        )
+    if department_id is not None:
+        ids = subtree_ids(department_id) if include_subdepartments else [department_id]
+        query = query.where(
+            Account.id.in_(select(Membership.account_id).where(Membership.department_id.in_(ids)))
+        )
+    if status:
+        query = query.where(Account.status == status)
+    if group_id is not None:
+        query = query.where(
+            Account.id.in_(select(GroupMember.account_id).where(GroupMember.group_id == group_id))
+        )
+    if role_id is not None:
+        query = query.where(
+            Account.id.in_(
+                select(RoleAssignment.account_id).where(RoleAssignment.role_id == role_id)
+            )
+        )
+    return query.order_by(Account.id)
+
+
+def list_accounts(after_id: int | None = None, limit: int = 100, **filters: Any) -> list[Account]:
+    """One page of accounts after `after_id` (keyset pagination)."""
+    query = accounts_query(**filters)
+    if after_id is not None:
+        query = query.where(Account.id > after_id)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def _clean_profile(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """Normalise the profile fields present in `fields`; add an error per bad field."""
+    region = current_app.config["DEFAULT_PHONE_REGION"]
+    cleaners: dict[str, Any] = {
+        "username": clean_username,
+        "display_name": lambda v: clean_text(v, 128),
+        "email": clean_email,
+        "mobile": lambda v: clean_mobile(v, region),
+        "employee_number": lambda v: clean_text(v, 64),
+        "title": lambda v: clean_text(v, 128),
+        "locale": lambda v: clean_text(v, 16),
+    }
+    clean: dict[str, Any] = {}
+    for name, cleaner in cleaners.items():
+        if name not in fields:
+            continue
+        value = fields[name]
+        if value is not None and not isinstance(value, str):
+            errors[name] = gettext("Must be text.")
+            continue
+        try:
+            clean[name] = cleaner(value) if value is not None else None
+        except InvalidValue as exc:
+            errors[name] = str(exc)
+    if "locale" in clean and clean["locale"] not in (None, *current_app.config["LANGUAGES"]):
+        errors["locale"] = gettext(
+            "Must be one of: %(options)s.", options=", ".join(current_app.config["LANGUAGES"])
+        )
+    return clean
+
+
+def _check_unique(clean: dict[str, Any], errors: dict[str, str], exclude_id: int | None) -> None:
+    """Add an error for each identifier another account already uses."""
+    checks = {
+        "username": (Account.username_key, username_key(clean["username"]) if clean.get("username") else None),
+        "email": (Account.email_key, email_key(clean.get("email"))),
+        "mobile": (Account.mobile, clean.get("mobile")),
+        "employee_number": (Account.employee_number, clean.get("employee_number")),
+    }
+    for name, (column, value) in checks.items():
+        if name not in clean or value is None or name in errors:
+            continue
+        query = select(Account.id).where(column == value)
+        if exclude_id is not None:
+            query = query.where(Account.id != exclude_id)
+        if db.session.scalar(query.limit(1)) is not None:
+            errors[name] = gettext("Another account already uses this value.")
+
+
+def _clean_memberships(specs: Sequence[MembershipSpec | int], errors: dict[str, str]
+                       ) -> list[MembershipSpec]:
+    """Validate membership specs; exactly one ends up primary (the first, unless one is marked)."""
+    cleaned: list[MembershipSpec] = []
+    for spec in specs:
+        item = {"department_id": spec} if isinstance(spec, int) else dict(spec)
+        try:
+            department_id = int(item["department_id"])
+        except (KeyError, TypeError, ValueError):
+            errors["memberships"] = gettext("Each membership needs a department id.")
+            return []
+        cleaned.append(
+            {
+                "department_id": department_id,
+                "is_primary": bool(item.get("is_primary", False)),
+                "sort_order": int(item.get("sort_order") or 0),
+                "title": clean_text(item.get("title"), 128),
+            }
+        )
+    ids = [m["department_id"] for m in cleaned]
+    if len(set(ids)) != len(ids):
+        errors["memberships"] = gettext("A department is listed twice.")
+        return []
+    if ids:
+        existing = set(db.session.scalars(select(Department.id).where(Department.id.in_(ids))))
+        missing = [str(i) for i in ids if i not in existing]
+        if missing:
+            errors["memberships"] = gettext(
+                "Unknown department: %(ids)s.", ids=", ".join(missing)
+            )
+            return []
+    primaries = [m for m in cleaned if m["is_primary"]]
+    if len(primaries) > 1:
+        errors["memberships"] = gettext("Only one department can be the primary one.")
+        return []
+    if cleaned and not primaries:
+        cleaned[0]["is_primary"] = True
+    return cleaned
+
+
+def _password_problems(password: str, account_fields: dict[str, Any],
+                       history: list[str]) -> list[str]:
+    policy = PasswordPolicy.from_config()
+    personal = [account_fields.get(k) for k in ("username", "email", "mobile")]
+    return policy.violations(password, personal, history)
+
+
+def create_account(
+    origin: str,
+    *,
+    username: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    mobile: str | None = None,
+    employee_number: str | None = None,
+    title: str | None = None,
+    status: str = "active",
+    locale: str | None = None,
+    password: str | None = None,
+    must_change_password: bool | None = None,
+    memberships: Sequence[MembershipSpec | int] = (),
+    attributes: dict[str, Any] | None = None,
+    source: str = LOCAL_SOURCE,
+    references: dict[str, str] | None = None,
+) -> Account:
+    """Create an account; `references` maps an external system to this account's id there."""
+    errors: dict[str, str] = {}
+    fields = {"username": username, "display_name": display_name, "email": email,
+              "mobile": mobile, "employee_number": employee_number, "title": title,
+              "locale": locale}
+    clean = _clean_profile(fields, errors)
+    if status not in ACCOUNT_STATUSES:
+        errors["status"] = gettext("Must be one of: %(options)s.", options=", ".join(ACCOUNT_STATUSES))
+    clean_members = _clean_memberships(memberships, errors)
+    values = validate_values("account", attributes or {}, errors, creating=True)
+    _check_unique(clean, errors, None)
+    if password is not None:
+        problems = _password_problems(password, clean, [])
+        if problems:
+            errors["password"] = " ".join(problems)
+    raise_if(errors)
+    if not clean.get("display_name"):
+        clean["display_name"] = clean["username"]
+    with unit_of_work():
+        account = Account(
+            **clean,
+            username_key=username_key(clean["username"]),
+            email_key=email_key(clean.get("email")),
+            status=status,
+            source=source,
+            attributes=values,
+        )
+        if password is not None:
+            account.password_hash = hash_password(password)
+            account.password_changed_at = utcnow()
+            account.must_change_password = (
+                PasswordPolicy.from_config().change_on_first_login
+                if must_change_password is None else must_change_password
+            )
+        db.session.add(account)
+        db.session.flush()
+        for spec in clean_members:
+            db.session.add(Membership(account_id=account.id, **spec))
+        for system, external_id in (references or {}).items():
+            db.session.add(ExternalReference(system=system, object_type="account",
+                                             object_id=str(account.id), external_id=external_id))
+        record_change(origin, "account", account.id, "created", account.version,
+                      {**_public(clean), "status": status,
+                       "memberships": [m["department_id"] for m in clean_members]})
+    return account
+
+
+def _public(clean: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in clean.items() if k in PROFILE_FIELDS}
+
+
+def update_account(
+    origin: str, account_id: int, *, expected_version: int | None = None, **fields: Any
+) -> Account:
+    """Change profile fields, custom attributes or memberships of an account."""
+    unknown = set(fields) - set(UPDATABLE)
+    if unknown:
+        raise ValidationFailed({name: gettext("This field cannot be changed.") for name in unknown})
+    with unit_of_work():
+        account = get_account(account_id)
+        check_version(account.version, expected_version)
+        errors: dict[str, str] = {}
+        clean = _clean_profile(fields, errors)
+        if "username" in fields and clean.get("username") is None and "username" not in errors:
+            errors["username"] = gettext("A username is required.")
+        changes = {k: v for k, v in clean.items() if getattr(account, k) != v}
+        if "attributes" in fields:
+            merged = merge_values("account", account.attributes, fields["attributes"] or {})
+            values = validate_values("account", merged, errors, exclude_id=account.id)
+            if values != account.attributes:
+                changes["attributes"] = values
+        new_members: list[MembershipSpec] | None = None
+        if "memberships" in fields:
+            new_members = _clean_memberships(fields["memberships"] or [], errors)
+            current = sorted((m.department_id, m.is_primary) for m in account.memberships)
+            if sorted((m["department_id"], m["is_primary"]) for m in new_members) != current:
+                changes["memberships"] = [m["department_id"] for m in new_members]
+            else:
+                new_members = None
+        check_writable(origin, account.source, "account", changes)
+        _check_unique(changes, errors, account.id)
+        raise_if(errors)
+        if not changes:
+            return account
+        for name, value in changes.items():
+            if name == "memberships":
+                continue
+            setattr(account, name, value)
+        if "username" in changes:
+            account.username_key = username_key(changes["username"])
+        if "email" in changes:
+            account.email_key = email_key(changes["email"])
+        if "display_name" in changes and not changes["display_name"]:
+            account.display_name = account.username
+        if new_members is not None:
+            account.memberships.clear()
+            db.session.flush()
+            for spec in new_members:
+                account.memberships.append(Membership(**spec))
+        account.version += 1
+        record_change(origin, "account", account.id, "updated", account.version, changes)
+    return account
+
+
+def set_status(origin: str, account_id: int, status: str,
+               *, expected_version: int | None = None) -> Account:
+    """Activate, disable or mark an account as having left."""
+    if status not in ACCOUNT_STATUSES:
+        raise ValidationFailed(
+            {"status": gettext("Must be one of: %(options)s.", options=", ".join(ACCOUNT_STATUSES))}
+        )
+    with unit_of_work():
+        account = get_account(account_id)
+        check_version(account.version, expected_version)
+        check_writable(origin, account.source, "account", ["status"])
+        if account.status == status:
+            return account
+        previous, account.status = account.status, status
+        account.version += 1
+        record_change(origin, "account", account.id, "status_changed", account.version,
+                      {"status": status, "previous_status": previous})
+    if status != "active":
+        signals.account_deactivated.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            account_id=account_id, status=status, origin=origin,
+        )
+    return account
+
+
+def set_password(
+    origin: str,
+    account_id: int,
+    password: str,
+    *,
+    must_change: bool = False,
+    enforce_policy: bool = True,
+) -> Account:
+    """Set a new password (checked against the policy and history) and remember the old hash."""
+    reset = not origin.startswith("user:")
+    with unit_of_work():
+        account = get_account(account_id)
+        policy = PasswordPolicy.from_config()
+        if enforce_policy:
+            history = list(
+                db.session.scalars(
+                    select(PasswordHistory.password_hash)
+                    .where(PasswordHistory.account_id == account.id)
+                    .order_by(PasswordHistory.id.desc())
+                    .limit(max(policy.history - 1, 0))
+                )
+            )
+            if account.password_hash:
+                history.insert(0, account.password_hash)
+            fields = {"username": account.username, "email": account.email,
+                      "mobile": account.mobile}
+            problems = _password_problems(password, fields, history)
+            if problems:
+                raise ValidationFailed({"password": " ".join(problems)})
+        if account.password_hash:
+            db.session.add(PasswordHistory(account_id=account.id,
+                                           password_hash=account.password_hash))
+            _trim_history(account.id, policy.history)
+        account.password_hash = hash_password(password)
+        account.password_changed_at = utcnow()
+        account.must_change_password = must_change
+        account.version += 1
+        record_change(origin, "account", account.id, "password_changed", account.version,
+                      {"reset": reset, "must_change_password": must_change})
+    signals.password_changed.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        account_id=account_id, origin=origin, reset=reset,
+    )
+    return account
+
+
+def _trim_history(account_id: int, keep: int) -> None:
+    db.session.flush()
+    stale = select(PasswordHistory.id).where(PasswordHistory.account_id == account_id).order_by(
+        PasswordHistory.id.desc()).offset(max(keep, 1))
+    db.session.execute(delete(PasswordHistory).where(PasswordHistory.id.in_(list(db.session.scalars(stale)))))
+
+
+def rehash_password(account_id: int, new_hash: str) -> None:
+    """Store a re-computed hash of the same password (argon2 parameters changed); not a change."""
+    account = get_account(account_id)
+    account.password_hash = new_hash
+    db.session.commit()
+
+
+def delete_account(origin: str, account_id: int, *, expected_version: int | None = None) -> None:
+    """Delete an account with its memberships, links and references."""
+    with unit_of_work():
+        account = get_account(account_id)
+        check_version(account.version, expected_version)
+        check_writable(origin, account.source, "account", ["username"])
+        db.session.execute(delete(ExternalReference).where(
+            ExternalReference.object_type == "account",
+            ExternalReference.object_id == str(account.id)))
+        version = account.version + 1
+        db.session.delete(account)
+        record_change(origin, "account", account_id, "deleted", version,
+                      {"username": account.username})
+    signals.account_deactivated.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        account_id=account_id, status="deleted", origin=origin,
+    )

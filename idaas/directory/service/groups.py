@@ -1,0 +1,138 @@
+"""Groups (flat) and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext
+from sqlalchemy import func, select
+
+from idaas.directory.errors import NotFound, ValidationFailed
+from idaas.directory.models import LOCAL_SOURCE, Account, Group, GroupMember
+from idaas.directory.normalise import InvalidValue, clean_text
+from idaas.directory.service.accounts import get_account
+from idaas.directory.service.unit import (
+    check_version,
+    check_writable,
+    raise_if,
+    record_change,
+    unit_of_work,
+)
+from idaas.extensions import db
+
+
+def get_group(group_id: int) -> Group:
+    """A group by id, or NotFound."""
+    group = db.session.get(Group, group_id)
+    if group is None:
+        raise NotFound(gettext("Group %(id)s does not exist.", id=group_id))
+    return group
+
+
+def list_groups() -> list[Group]:
+    """All groups by name."""
+    return list(db.session.scalars(select(Group).order_by(Group.name)))
+
+
+def group_members(group_id: int) -> list[Account]:
+    """The accounts in a group."""
+    get_group(group_id)
+    query = select(Account).join(GroupMember, GroupMember.account_id == Account.id).where(
+        GroupMember.group_id == group_id).order_by(Account.id)
+    return list(db.session.scalars(query))
+
+
+def groups_of(account_id: int) -> list[Group]:
+    """The groups an account belongs to."""
+    query = select(Group).join(GroupMember, GroupMember.group_id == Group.id).where(
+        GroupMember.account_id == account_id).order_by(Group.name)
+    return list(db.session.scalars(query))
+
+
+def _clean(fields: dict[str, Any], errors: dict[str, str], exclude_id: int | None) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    if "name" in fields:
+        try:
+            clean["name"] = clean_text(fields["name"], 128)
+        except InvalidValue as exc:
+            errors["name"] = str(exc)
+        else:
+            if not clean["name"]:
+                errors["name"] = gettext("A name is required.")
+            else:
+                query = select(Group.id).where(func.lower(Group.name) == clean["name"].lower())
+                if exclude_id is not None:
+                    query = query.where(Group.id != exclude_id)
+                if db.session.scalar(query.limit(1)) is not None:
+                    errors["name"] = gettext("Another group already uses this name.")
+    if "description" in fields:
+        try:
+            clean["description"] = clean_text(fields["description"], 512)
+        except InvalidValue as exc:
+            errors["description"] = str(exc)
+    return clean
+
+
+def create_group(origin: str, *, name: str, description: str | None = None,
+                 source: str = LOCAL_SOURCE) -> Group:
+    """Create a group."""
+    errors: dict[str, str] = {}
+    clean = _clean({"name": name, "description": description}, errors, None)
+    raise_if(errors)
+    with unit_of_work():
+        group = Group(**clean, source=source)
+        db.session.add(group)
+        db.session.flush()
+        record_change(origin, "group", group.id, "created", group.version, clean)
+    return group
+
+
+def update_group(origin: str, group_id: int, *, expected_version: int | None = None,
+                 **fields: Any) -> Group:
+    """Rename a group or change its description."""
+    unknown = set(fields) - {"name", "description"}
+    if unknown:
+        raise ValidationFailed({name: gettext("This field cannot be changed.") for name in unknown})
+    with unit_of_work():
+        group = get_group(group_id)
+        check_version(group.version, expected_version)
+        errors: dict[str, str] = {}
+        changes = {k: v for k, v in _clean(fields, errors, group.id).items()
+                   if getattr(group, k) != v}
+        raise_if(errors)
+        check_writable(origin, group.source, "group", changes)
+        if changes:
+            for name, value in changes.items():
+                setattr(group, name, value)
+            group.version += 1
+            record_change(origin, "group", group.id, "updated", group.version, changes)
+    return group
+
+
+def delete_group(origin: str, group_id: int, *, expected_version: int | None = None) -> None:
+    """Delete a group (its members stay as accounts)."""
+    with unit_of_work():
+        group = get_group(group_id)
+        check_version(group.version, expected_version)
+        check_writable(origin, group.source, "group", ["name"])
+        db.session.delete(group)
+        record_change(origin, "group", group_id, "deleted", group.version + 1, {"name": group.name})
+
+
+def set_group_membership(origin: str, group_id: int, account_id: int, member: bool) -> bool:
+    """Add (`member=True`) or remove an account; return whether anything changed."""
+    with unit_of_work():
+        group = get_group(group_id)
+        get_account(account_id)
+        check_writable(origin, group.source, "group", ["members"])
+        existing = db.session.get(GroupMember, (group_id, account_id))
+        if bool(existing) == member:
+            return False
+        if member:
+            db.session.add(GroupMember(group_id=group_id, account_id=account_id))
+        else:
+            db.session.delete(existing)
+        group.version += 1
+        record_change(origin, "group", group.id, "member_added" if member else "member_removed",
+                      group.version, {"account_id": account_id})
+    return True

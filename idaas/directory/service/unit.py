@@ -1,0 +1,125 @@
+"""The unit of work every directory write goes through: validate, change, log, commit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask_babel import gettext
+from sqlalchemy.exc import IntegrityError
+
+from idaas import audit
+from idaas.directory.errors import DirectoryError, SourceOwned, ValidationFailed, VersionConflict
+from idaas.directory.models import LOCAL_SOURCE
+from idaas.events.service import append_change, check_origin
+from idaas.extensions import db
+
+# Fields an external authority owns, by the kind of source (`dingtalk:<connection>` -> dingtalk).
+OWNED_FIELDS: dict[str, dict[str, frozenset[str]]] = {
+    "dingtalk": {
+        "account": frozenset(
+            {"display_name", "mobile", "email", "employee_number", "title", "memberships"}
+        ),
+        "department": frozenset({"name", "parent_id", "sort_order"}),
+    },
+    "scim": {
+        "account": frozenset({"username", "display_name", "email", "mobile", "employee_number"}),
+        "department": frozenset({"name", "parent_id"}),
+        "group": frozenset({"name", "members"}),
+    },
+}
+
+# Unique constraints / indexes -> the field the person should fix.
+_CONSTRAINT_FIELDS = {
+    "username_key": "username",
+    "email_key": "email",
+    "mobile": "mobile",
+    "employee_number": "employee_number",
+    "account_group_name": "name",
+    "role_code": "code",
+    "attribute_definition_target": "key",
+    "external_identity_provider": "subject",
+    "external_identity_account_id": "account_id",
+    "uq_membership_primary": "primary_department_id",
+}
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit what the block did, or roll it all back (events and audit rows included)."""
+    try:
+        yield
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValidationFailed({_field_for(exc): gettext("This value is already in use.")}) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _field_for(exc: IntegrityError) -> str:
+    text = str(exc.orig)
+    for marker, field in _CONSTRAINT_FIELDS.items():
+        if marker in text:
+            return field
+    match = re.search(r"\.(\w+)$", text.splitlines()[0]) if text else None
+    return match.group(1) if match else "value"
+
+
+def record_change(
+    origin: str,
+    object_type: str,
+    object_id: object,
+    action: str,
+    version: int,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Append the change event and the audit row for one write."""
+    append_change(object_type, object_id, action, origin, version, changes)
+    audit.record(
+        origin,
+        f"{object_type}.{action}",
+        target=f"{object_type}:{object_id}",
+        details={"version": version, "changes": changes or {}},
+    )
+
+
+def check_writable(origin: str, source: str, object_type: str, fields: Iterable[str]) -> None:
+    """Refuse a change by `origin` to fields that the object's external `source` owns."""
+    check_origin(origin)
+    if source == LOCAL_SOURCE or origin == source:
+        return
+    owned = OWNED_FIELDS.get(source.split(":", 1)[0], {}).get(object_type, frozenset())
+    blocked = sorted(set(fields) & owned)
+    if blocked:
+        message = gettext(
+            "Managed by %(source)s: change it there, not here.", source=source
+        )
+        raise SourceOwned(message, {name: message for name in blocked})
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """Refuse a write based on a stale version (ETag / If-Match)."""
+    if expected is not None and expected != current:
+        raise VersionConflict(
+            gettext("This object was changed by someone else; reload it and try again.")
+        )
+
+
+def raise_if(errors: dict[str, str]) -> None:
+    """Raise ValidationFailed when any field has an error."""
+    if errors:
+        raise ValidationFailed(errors)
+
+
+__all__ = [
+    "DirectoryError",
+    "check_version",
+    "check_writable",
+    "raise_if",
+    "record_change",
+    "unit_of_work",
+]

@@ -1,0 +1,12 @@
+"""Signals sent after a directory transaction commits, for modules that react (sessions, links)."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: sender: the Flask app; kwargs: account_id, status, origin. Sent when an account stops being active.
+account_deactivated = _signals.signal("account-deactivated")
+#: sender: the Flask app; kwargs: account_id, origin, reset (True when an admin set it).
+password_changed = _signals.signal("password-changed")

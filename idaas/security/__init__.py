@@ -1,0 +1,13 @@
+"""Password hashing and policy, secrets at rest, TOTP and rate-limit keys."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Build the password hasher and the secret box from config."""
+    from idaas.security import passwords, secretbox
+
+    passwords.init_app(app)
+    secretbox.init_app(app)

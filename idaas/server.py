@@ -1,0 +1,43 @@
+"""The production HTTP server: gunicorn serving `create_app()`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from idaas import create_app
+
+
+class IdaasServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application that builds idaas in each worker."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply our options to gunicorn's settings."""
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        """Build the WSGI app (called in each worker)."""
+        return create_app()
+
+
+def run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+    """Validate configuration in the parent, then start gunicorn."""
+    create_app()
+    IdaasServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "accesslog": "-",
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "forwarded_allow_ips": "127.0.0.1",
+        }
+    ).run()
