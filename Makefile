@@ -9,14 +9,14 @@ PYTEST_ARGS ?=
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[test]'
 	touch $@
 
 install: $(INSTALLED)
 
 translations: $(INSTALLED)
-	$(BIN)/pybabel compile --use-fuzzy -d idaas/translations -f -q
+	$(BIN)/pybabel -q compile --use-fuzzy -d idaas/translations -f
 
 ## Start everything on the embedded defaults (SQLite in instance/, loopback only).
 run: translations
@@ -47,8 +47,8 @@ bench: translations
 
 ## Refresh the message catalogue after changing user-facing strings.
 messages: $(INSTALLED)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o idaas/translations/messages.pot . -q
-	$(BIN)/pybabel update -i idaas/translations/messages.pot -d idaas/translations -q
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o idaas/translations/messages.pot .
+	$(BIN)/pybabel -q update -i idaas/translations/messages.pot -d idaas/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -78,16 +78,13 @@ def base_config(database_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def _schema(base_config: dict[str, Any]) -> None:
-    """Create the schema once through the migrations (so they are exercised every run)."""
-    from flask_migrate import upgrade
-
+    """Create the schema once from the models (tests/test_migrations.py checks they agree)."""
     from idaas import create_app
+    from idaas.extensions import db
 
     app = create_app(dict(base_config))
     with app.app_context():
-        upgrade(directory=str(app.config["MIGRATIONS_DIRECTORY"]))
-        from idaas.extensions import db
-
+        db.create_all()
         db.engine.dispose()
 
 
