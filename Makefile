@@ -20,7 +20,7 @@ translations: $(INSTALLED)
 
 ## Start everything on the embedded defaults (SQLite in instance/, loopback only).
 run: translations
-	$(BIN)/idaas demo
+	$(BIN)/idaas demo $(RUN_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -16,8 +16,9 @@ from idaas.config import ConfigError
 from idaas.directory.errors import DirectoryError
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False,
-             add_version_option=False)
+@click.group(
+    cls=FlaskGroup, create_app=create_app, add_default_commands=False, add_version_option=False
+)
 def cli() -> None:
     """idaas: identity and single sign-on for DingTalk organisations."""
 

@@ -14,8 +14,11 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, default=str))
     else:
-        click.echo(text if text is not None else json.dumps(data, ensure_ascii=False, indent=2,
-                                                           default=str))
+        click.echo(
+            text
+            if text is not None
+            else json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        )
 
 
 def cli_origin() -> str:

@@ -1,4 +1,4 @@
-"""Configuration: committed defaults, then `instance/config.py`, then `IDAAS_*` environment variables.
+"""Configuration: committed defaults, then `instance/config.py`, then `IDAAS_*` variables.
 
 Validation happens once, at start-up, and fails with a single clear line (`ConfigError`).
 """
@@ -42,6 +42,23 @@ class Defaults:
     PASSWORD_HISTORY = 5
     PASSWORD_MAX_AGE_DAYS = 0
     PASSWORD_CHANGE_ON_FIRST_LOGIN = True
+
+    # Sign-in sessions (idaas.auth): idle and absolute lifetimes, partial sign-ins (MFA step).
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    SESSION_PENDING_MINUTES = 10
+    SESSION_COOKIE_NAME_AUTH = "idaas_sid"
+    # Lockout after N failed passwords for M minutes; throttles per IP and per account.
+    LOCKOUT_THRESHOLD = 5
+    LOCKOUT_MINUTES = 15
+    LOGIN_RATE_LIMIT_IP = "30/minute"
+    LOGIN_RATE_LIMIT_ACCOUNT = "10/minute"
+    # MFA: required for everyone (True) or per account; "remember this device" lifetime (0 = off).
+    MFA_REQUIRED = False
+    MFA_REMEMBER_DEVICE_DAYS = 30
+    MFA_ISSUER_NAME = "idaas"
+    # Profile fields a person may edit on the portal (the directory still enforces ownership).
+    PORTAL_EDITABLE_FIELDS = ["display_name", "email", "mobile", "locale"]
 
     AUDIT_RETENTION_DAYS = 180
 
@@ -93,7 +110,8 @@ def finalise(config: dict[str, Any], instance: Path) -> None:
             raise ConfigError("IDAAS_SECRET_KEY is required when IDAAS_ENV=production")
         if len(str(secret_key)) < MIN_SECRET_KEY_LENGTH:
             raise ConfigError(
-                f"IDAAS_SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters"
+                f"IDAAS_SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} "
+                "random characters"
             )
     elif not secret_key:
         instance.mkdir(parents=True, exist_ok=True)
@@ -118,7 +136,8 @@ def finalise(config: dict[str, Any], instance: Path) -> None:
             Fernet(key.encode())
         except (ValueError, TypeError):
             raise ConfigError(
-                "IDAAS_ENCRYPTION_KEYS must be comma-separated Fernet keys (32 url-safe base64 bytes)"
+                "IDAAS_ENCRYPTION_KEYS must be comma-separated Fernet keys "
+                "(32 url-safe base64 bytes)"
             ) from None
     config["ENCRYPTION_KEYS"] = keys
 

@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 from idaas import create_app
 
 
-class IdaasServer(BaseApplication):  # type: ignore[misc]
+class IdaasServer(BaseApplication):
     """A gunicorn application that builds idaas in each worker."""
 
     def __init__(self, options: dict[str, Any]) -> None:

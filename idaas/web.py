@@ -42,7 +42,7 @@ def wants_json() -> bool:
 def switch_language(code: str) -> Response:
     """Remember the chosen UI language in a cookie and go back to a same-origin page."""
     target = request.args.get("next")
-    response = redirect(target if is_safe_path(target) else "/")
+    response = redirect(target if target and is_safe_path(target) else "/")
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(
             "lang",

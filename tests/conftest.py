@@ -38,7 +38,7 @@ def _reset_postgres(url: str) -> None:
 def _normalise_pg(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -91,14 +91,19 @@ def _schema(base_config: dict[str, Any]) -> None:
 def _empty_all_tables(app: Flask) -> None:
     from idaas.extensions import db
 
-    tables = [t for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as connection:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # Self-referencing RESTRICT keys (department.parent_id) block a plain DELETE.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             for table in tables:
                 connection.execute(table.delete())
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 @pytest.fixture(scope="session")
@@ -115,8 +120,27 @@ def leak_guard() -> Iterator[LeakGuard]:
     root.setLevel(previous)
 
 
+def _find_leaks(leak_guard: LeakGuard) -> list[str]:
+    """Registered secrets and stored password hashes found in captured logs or audit rows."""
+    import json
+
+    from idaas.audit.models import AuditEvent
+    from idaas.directory.models import Account
+    from idaas.extensions import db
+
+    hashes = [h for h in db.session.scalars(db.select(Account.password_hash)) if h]
+    leak_guard.register(*hashes)
+    audit_texts = [
+        json.dumps([row.actor, row.action, row.target_id, row.details], ensure_ascii=False)
+        for row in db.session.scalars(db.select(AuditEvent))
+    ]
+    found = leak_guard.find(audit_texts)
+    db.session.remove()
+    return found
+
+
 @pytest.fixture
-def make_app(base_config: dict[str, Any], _schema: None) -> Iterator[Any]:
+def make_app(base_config: dict[str, Any], _schema: None, leak_guard: LeakGuard) -> Iterator[Any]:
     """Build extra apps with config overrides; all are emptied and disposed at teardown."""
     from idaas import create_app
 
@@ -133,14 +157,21 @@ def make_app(base_config: dict[str, Any], _schema: None) -> Iterator[Any]:
             from idaas.extensions import db
 
             db.session.remove()
-    if apps:
-        with apps[0].app_context():
-            _empty_all_tables(apps[0])
+    leaks: list[str] = []
+    primary = next(
+        (a for a in apps if a.config["DATABASE_URL"] == base_config["DATABASE_URL"]), None
+    )
+    if primary is not None:
+        with primary.app_context():
+            leaks = _find_leaks(leak_guard)
+            _empty_all_tables(primary)
     for app in apps:
         with app.app_context():
             from idaas.extensions import db
 
             db.engine.dispose()
+    if leaks:
+        pytest.fail(f"secrets leaked into logs or the audit log: {leaks}")
 
 
 @pytest.fixture
@@ -177,8 +208,13 @@ def account(app: Flask) -> Any:
     from idaas.directory import service
 
     return service.create_account(
-        "system", username="alice", display_name="Alice Wang", email="alice@example.com",
-        mobile="13800138000", password=PASSWORD, must_change_password=False,
+        "system",
+        username="alice",
+        display_name="Alice Wang",
+        email="alice@example.com",
+        mobile="13800138000",
+        password=PASSWORD,
+        must_change_password=False,
     )
 
 
@@ -212,8 +248,13 @@ def free_port() -> int:
 REQUIRE_ALL = os.environ.get("IDAAS_REQUIRE_ALL") == "1"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 

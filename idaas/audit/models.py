@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from idaas.extensions import db, utcnow
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]
     """Who did what to which object, with what outcome, from where."""
 
     __tablename__ = "audit_event"
@@ -35,5 +35,5 @@ class AuditIsAppendOnly(Exception):
 
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
-def _refuse_changes(mapper, connection, target) -> None:  # type: ignore[no-untyped-def]
+def _refuse_changes(mapper: Any, connection: Any, target: Any) -> None:
     raise AuditIsAppendOnly("audit rows cannot be changed or deleted")

@@ -64,9 +64,9 @@ def record(
 
 def purge_expired(retention_days: int | None = None) -> int:
     """Delete audit rows older than the retention period; return how many went."""
-    days = retention_days if retention_days is not None else current_app.config[
-        "AUDIT_RETENTION_DAYS"
-    ]
+    days = (
+        retention_days if retention_days is not None else current_app.config["AUDIT_RETENTION_DAYS"]
+    )
     cutoff = utcnow() - timedelta(days=int(days))
     result = db.session.execute(
         delete(AuditEvent).where(AuditEvent.occurred_at < cutoff),

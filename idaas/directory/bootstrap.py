@@ -20,9 +20,12 @@ def generate_password(length: int = 20) -> str:
     alphabet = string.ascii_letters + string.digits + "-_.!@#%"
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (any(c.islower() for c in candidate) and any(c.isupper() for c in candidate)
-                and any(c.isdigit() for c in candidate)
-                and any(not c.isalnum() for c in candidate)):
+        if (
+            any(c.islower() for c in candidate)
+            and any(c.isupper() for c in candidate)
+            and any(c.isdigit() for c in candidate)
+            and any(not c.isalnum() for c in candidate)
+        ):
             return candidate
 
 
@@ -32,14 +35,19 @@ def ensure_admin_role(origin: str) -> Role:
 
     role = db.session.scalar(select(Role).where(Role.code == ADMIN_ROLE))
     if role is None:
-        role = service.create_role(origin, code=ADMIN_ROLE, name="Administrator",
-                                   description="Full access to the admin console and CLI.",
-                                   permissions=[ADMIN_PERMISSION])
+        role = service.create_role(
+            origin,
+            code=ADMIN_ROLE,
+            name="Administrator",
+            description="Full access to the admin console and CLI.",
+            permissions=[ADMIN_PERMISSION],
+        )
     return role
 
 
-def ensure_administrator(origin: str, username: str, password: str | None
-                         ) -> tuple[Account, str | None]:
+def ensure_administrator(
+    origin: str, username: str, password: str | None
+) -> tuple[Account, str | None]:
     """Create the administrator if missing; return it and the generated password, if any."""
     role = ensure_admin_role(origin)
     account = service.find_by_identifier(username)
@@ -47,8 +55,11 @@ def ensure_administrator(origin: str, username: str, password: str | None
     if account is None:
         generated = None if password else generate_password()
         account = service.create_account(
-            origin, username=username, display_name="Administrator",
-            password=password or generated, must_change_password=generated is not None,
+            origin,
+            username=username,
+            display_name="Administrator",
+            password=password or generated,
+            must_change_password=generated is not None,
         )
     elif password and not verify_password(account.password_hash, password)[0]:
         service.set_password(origin, account.id, password, enforce_policy=True)

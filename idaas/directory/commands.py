@@ -43,8 +43,13 @@ def accounts_group() -> None:
 @click.option("--mobile")
 @click.option("--employee-number")
 @click.option("--title")
-@click.option("--department", "departments", type=int, multiple=True,
-              help="Department id; repeat for several (the first is primary).")
+@click.option(
+    "--department",
+    "departments",
+    type=int,
+    multiple=True,
+    help="Department id; repeat for several (the first is primary).",
+)
 @click.option("--must-change-password/--no-must-change-password", default=None)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
@@ -52,12 +57,15 @@ def create_account(as_json: bool, departments: tuple[int, ...], **fields: Any) -
     """Create an account."""
     try:
         account = service.create_account(
-            cli_origin(), memberships=list(departments),
+            cli_origin(),
+            memberships=list(departments),
             **{k: v for k, v in fields.items() if v is not None or k == "must_change_password"},
         )
     except DirectoryError as error:
         raise _fail(error) from None
-    emit(account_to_dict(account), as_json, f"Created account {account.username} (id {account.id}).")
+    emit(
+        account_to_dict(account), as_json, f"Created account {account.username} (id {account.id})."
+    )
 
 
 @accounts_group.command("list")
@@ -67,17 +75,20 @@ def create_account(as_json: bool, departments: tuple[int, ...], **fields: Any) -
 @click.option("--limit", type=click.IntRange(1, 10000), default=100)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def list_accounts(q: str | None, department_id: int | None, status: str | None, limit: int,
-                  as_json: bool) -> None:
+def list_accounts(
+    q: str | None, department_id: int | None, status: str | None, limit: int, as_json: bool
+) -> None:
     """List accounts."""
     try:
-        accounts = service.list_accounts(limit=limit, q=q, department_id=department_id,
-                                         status=status)
+        accounts = service.list_accounts(
+            limit=limit, q=q, department_id=department_id, status=status
+        )
     except DirectoryError as error:
         raise _fail(error) from None
     rows = [account_to_dict(a) for a in accounts]
-    lines = [f"{a['id']:>6}  {a['username']:<24} {a['display_name']:<16} {a['status']}"
-             for a in rows]
+    lines = [
+        f"{a['id']:>6}  {a['username']:<24} {a['display_name']:<16} {a['status']}" for a in rows
+    ]
     emit(rows, as_json, "\n".join(lines) or "No accounts.")
 
 
@@ -131,12 +142,16 @@ def departments_group() -> None:
 def create_department(name: str, parent_id: int | None, sort_order: int, as_json: bool) -> None:
     """Create a department."""
     try:
-        department = service.create_department(cli_origin(), name=name, parent_id=parent_id,
-                                               sort_order=sort_order)
+        department = service.create_department(
+            cli_origin(), name=name, parent_id=parent_id, sort_order=sort_order
+        )
     except DirectoryError as error:
         raise _fail(error) from None
-    emit(department_to_dict(department), as_json,
-         f"Created department {department.name} (id {department.id}).")
+    emit(
+        department_to_dict(department),
+        as_json,
+        f"Created department {department.name} (id {department.id}).",
+    )
 
 
 @departments_group.command("list")
@@ -152,8 +167,11 @@ def list_departments(parent_id: int | None, as_json: bool) -> None:
         if parent_id is not None:
             departments = service.subtree(parent_id)
         else:
-            departments = list(db.session.scalars(
-                db.select(Department).order_by(Department.depth, Department.sort_order)))
+            departments = list(
+                db.session.scalars(
+                    db.select(Department).order_by(Department.depth, Department.sort_order)
+                )
+            )
     except DirectoryError as error:
         raise _fail(error) from None
     ordered = sorted(departments, key=lambda d: [int(p) for p in d.path.strip("/").split("/")])

@@ -39,7 +39,7 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Department(Timestamped, db.Model):  # type: ignore[name-defined,misc]
+class Department(Timestamped, db.Model):  # type: ignore[name-defined]
     """A node of the department tree."""
 
     __tablename__ = "department"
@@ -60,18 +60,14 @@ class Department(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class Account(Timestamped, db.Model):  # type: ignore[name-defined,misc]
+class Account(Timestamped, db.Model):  # type: ignore[name-defined]
     """A person's account."""
 
     __tablename__ = "account"
-    __table_args__ = (
-        CheckConstraint("status IN ('active', 'disabled', 'left')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('active', 'disabled', 'left')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[str] = mapped_column(
-        String(36), unique=True, default=lambda: str(uuid.uuid4())
-    )
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
     username: Mapped[str] = mapped_column(String(64))
     username_key: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(128))
@@ -93,7 +89,7 @@ class Account(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class PasswordHistory(db.Model):  # type: ignore[name-defined,misc]
+class PasswordHistory(db.Model):  # type: ignore[name-defined]
     """Hashes of an account's previous passwords, for the history rule."""
 
     __tablename__ = "password_history"
@@ -106,7 +102,7 @@ class PasswordHistory(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Membership(db.Model):  # type: ignore[name-defined,misc]
+class Membership(db.Model):  # type: ignore[name-defined]
     """An account's place in a department; exactly one membership of an account is primary."""
 
     __tablename__ = "membership"
@@ -133,7 +129,7 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
     account: Mapped[Account] = relationship(back_populates="memberships")
 
 
-class Group(Timestamped, db.Model):  # type: ignore[name-defined,misc]
+class Group(Timestamped, db.Model):  # type: ignore[name-defined]
     """A flat group of accounts."""
 
     __tablename__ = "account_group"
@@ -144,7 +140,7 @@ class Group(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     source: Mapped[str] = mapped_column(String(64), default=LOCAL_SOURCE)
 
 
-class GroupMember(db.Model):  # type: ignore[name-defined,misc]
+class GroupMember(db.Model):  # type: ignore[name-defined]
     """An account in a group."""
 
     __tablename__ = "group_member"
@@ -157,7 +153,7 @@ class GroupMember(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Role(Timestamped, db.Model):  # type: ignore[name-defined,misc]
+class Role(Timestamped, db.Model):  # type: ignore[name-defined]
     """A named set of permissions."""
 
     __tablename__ = "role"
@@ -172,7 +168,7 @@ class Role(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Permission(db.Model):  # type: ignore[name-defined,misc]
+class Permission(db.Model):  # type: ignore[name-defined]
     """A (resource, action) pair granted by a role."""
 
     __tablename__ = "permission"
@@ -184,7 +180,7 @@ class Permission(db.Model):  # type: ignore[name-defined,misc]
     action: Mapped[str] = mapped_column(String(64))
 
 
-class RoleAssignment(db.Model):  # type: ignore[name-defined,misc]
+class RoleAssignment(db.Model):  # type: ignore[name-defined]
     """A role held by an account."""
 
     __tablename__ = "role_assignment"
@@ -197,7 +193,7 @@ class RoleAssignment(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class AttributeDefinition(Timestamped, db.Model):  # type: ignore[name-defined,misc]
+class AttributeDefinition(Timestamped, db.Model):  # type: ignore[name-defined]
     """A custom field of accounts or departments (the data dictionary)."""
 
     __tablename__ = "attribute_definition"
@@ -219,7 +215,7 @@ class AttributeDefinition(Timestamped, db.Model):  # type: ignore[name-defined,m
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ExternalIdentity(db.Model):  # type: ignore[name-defined,misc]
+class ExternalIdentity(db.Model):  # type: ignore[name-defined]
     """A sign-in identity in another system (a DingTalk user) bound to a local account."""
 
     __tablename__ = "external_identity"
@@ -239,7 +235,7 @@ class ExternalIdentity(db.Model):  # type: ignore[name-defined,misc]
     last_used_at: Mapped[datetime | None]
 
 
-class ExternalReference(db.Model):  # type: ignore[name-defined,misc]
+class ExternalReference(db.Model):  # type: ignore[name-defined]
     """Our object <-> its id in another system (a DingTalk dept_id, a SCIM target's id)."""
 
     __tablename__ = "external_reference"

@@ -6,7 +6,7 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: sender: the Flask app; kwargs: account_id, status, origin. Sent when an account stops being active.
+#: Sent when an account stops being active. sender: the app; kwargs: account_id, status, origin.
 account_deactivated = _signals.signal("account-deactivated")
 #: sender: the Flask app; kwargs: account_id, origin, reset (True when an admin set it).
 password_changed = _signals.signal("password-changed")

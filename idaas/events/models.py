@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from idaas.extensions import db, utcnow
 
 
-class ChangeEvent(db.Model):  # type: ignore[name-defined,misc]
+class ChangeEvent(db.Model):  # type: ignore[name-defined]
     """A directory object was created, updated, moved or deleted by `origin`."""
 
     __tablename__ = "change_event"

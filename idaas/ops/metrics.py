@@ -53,8 +53,6 @@ def init_app(app: Flask) -> None:
         started = g.pop("request_started", None)
         endpoint = request.endpoint or "unmatched"
         if started is not None:
-            metrics.latency.labels(endpoint, request.method).observe(
-                time.perf_counter() - started
-            )
+            metrics.latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
         metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
         return response

@@ -38,9 +38,7 @@ class PasswordPolicy:
     def describe(self) -> list[str]:
         """The rules in the current language, for showing next to a password field."""
         rules = [
-            ngettext(
-                "At least %(num)d character.", "At least %(num)d characters.", self.min_length
-            )
+            ngettext("At least %(num)d character.", "At least %(num)d characters.", self.min_length)
         ]
         if self.required_classes > 1:
             rules.append(

@@ -44,8 +44,15 @@ from idaas.extensions import db, utcnow
 from idaas.security.passwords import hash_password
 from idaas.security.policy import PasswordPolicy
 
-PROFILE_FIELDS = ("username", "display_name", "email", "mobile", "employee_number", "title",
-                  "locale")
+PROFILE_FIELDS = (
+    "username",
+    "display_name",
+    "email",
+    "mobile",
+    "employee_number",
+    "title",
+    "locale",
+)
 UPDATABLE = (*PROFILE_FIELDS, "attributes", "memberships")
 MembershipSpec = dict[str, Any]
 
@@ -167,7 +174,10 @@ def _clean_profile(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, 
 def _check_unique(clean: dict[str, Any], errors: dict[str, str], exclude_id: int | None) -> None:
     """Add an error for each identifier another account already uses."""
     checks = {
-        "username": (Account.username_key, username_key(clean["username"]) if clean.get("username") else None),
+        "username": (
+            Account.username_key,
+            username_key(clean["username"]) if clean.get("username") else None,
+        ),
         "email": (Account.email_key, email_key(clean.get("email"))),
         "mobile": (Account.mobile, clean.get("mobile")),
         "employee_number": (Account.employee_number, clean.get("employee_number")),
@@ -182,25 +192,28 @@ def _check_unique(clean: dict[str, Any], errors: dict[str, str], exclude_id: int
             errors[name] = gettext("Another account already uses this value.")
 
 
-def _clean_memberships(specs: Sequence[MembershipSpec | int], errors: dict[str, str]
-                       ) -> list[MembershipSpec]:
+def _clean_memberships(
+    specs: Sequence[MembershipSpec | int], errors: dict[str, str]
+) -> list[MembershipSpec]:
     """Validate membership specs; exactly one ends up primary (the first, unless one is marked)."""
     cleaned: list[MembershipSpec] = []
     for spec in specs:
-        item = {"department_id": spec} if isinstance(spec, int) else dict(spec)
+        item: dict[str, Any] = {"department_id": spec} if isinstance(spec, int) else dict(spec)
         try:
-            department_id = int(item["department_id"])
+            cleaned.append(
+                {
+                    "department_id": int(item["department_id"]),
+                    "is_primary": bool(item.get("is_primary", False)),
+                    "sort_order": int(item.get("sort_order") or 0),
+                    "title": clean_text(item.get("title"), 128),
+                }
+            )
         except (KeyError, TypeError, ValueError):
-            errors["memberships"] = gettext("Each membership needs a department id.")
+            errors["memberships"] = gettext(
+                "Each membership needs a department id, a whole-number sort order and a "
+                "title of at most 128 characters."
+            )
             return []
-        cleaned.append(
-            {
-                "department_id": department_id,
-                "is_primary": bool(item.get("is_primary", False)),
-                "sort_order": int(item.get("sort_order") or 0),
-                "title": clean_text(item.get("title"), 128),
-            }
-        )
     ids = [m["department_id"] for m in cleaned]
     if len(set(ids)) != len(ids):
         errors["memberships"] = gettext("A department is listed twice.")
@@ -209,9 +222,7 @@ def _clean_memberships(specs: Sequence[MembershipSpec | int], errors: dict[str, 
         existing = set(db.session.scalars(select(Department.id).where(Department.id.in_(ids))))
         missing = [str(i) for i in ids if i not in existing]
         if missing:
-            errors["memberships"] = gettext(
-                "Unknown department: %(ids)s.", ids=", ".join(missing)
-            )
+            errors["memberships"] = gettext("Unknown department: %(ids)s.", ids=", ".join(missing))
             return []
     primaries = [m for m in cleaned if m["is_primary"]]
     if len(primaries) > 1:
@@ -222,8 +233,9 @@ def _clean_memberships(specs: Sequence[MembershipSpec | int], errors: dict[str, 
     return cleaned
 
 
-def _password_problems(password: str, account_fields: dict[str, Any],
-                       history: list[str]) -> list[str]:
+def _password_problems(
+    password: str, account_fields: dict[str, Any], history: list[str]
+) -> list[str]:
     policy = PasswordPolicy.from_config()
     personal = [account_fields.get(k) for k in ("username", "email", "mobile")]
     return policy.violations(password, personal, history)
@@ -249,12 +261,20 @@ def create_account(
 ) -> Account:
     """Create an account; `references` maps an external system to this account's id there."""
     errors: dict[str, str] = {}
-    fields = {"username": username, "display_name": display_name, "email": email,
-              "mobile": mobile, "employee_number": employee_number, "title": title,
-              "locale": locale}
+    fields = {
+        "username": username,
+        "display_name": display_name,
+        "email": email,
+        "mobile": mobile,
+        "employee_number": employee_number,
+        "title": title,
+        "locale": locale,
+    }
     clean = _clean_profile(fields, errors)
     if status not in ACCOUNT_STATUSES:
-        errors["status"] = gettext("Must be one of: %(options)s.", options=", ".join(ACCOUNT_STATUSES))
+        errors["status"] = gettext(
+            "Must be one of: %(options)s.", options=", ".join(ACCOUNT_STATUSES)
+        )
     clean_members = _clean_memberships(memberships, errors)
     values = validate_values("account", attributes or {}, errors, creating=True)
     _check_unique(clean, errors, None)
@@ -279,18 +299,34 @@ def create_account(
             account.password_changed_at = utcnow()
             account.must_change_password = (
                 PasswordPolicy.from_config().change_on_first_login
-                if must_change_password is None else must_change_password
+                if must_change_password is None
+                else must_change_password
             )
         db.session.add(account)
         db.session.flush()
         for spec in clean_members:
             db.session.add(Membership(account_id=account.id, **spec))
         for system, external_id in (references or {}).items():
-            db.session.add(ExternalReference(system=system, object_type="account",
-                                             object_id=str(account.id), external_id=external_id))
-        record_change(origin, "account", account.id, "created", account.version,
-                      {**_public(clean), "status": status,
-                       "memberships": [m["department_id"] for m in clean_members]})
+            db.session.add(
+                ExternalReference(
+                    system=system,
+                    object_type="account",
+                    object_id=str(account.id),
+                    external_id=external_id,
+                )
+            )
+        record_change(
+            origin,
+            "account",
+            account.id,
+            "created",
+            account.version,
+            {
+                **_public(clean),
+                "status": status,
+                "memberships": [m["department_id"] for m in clean_members],
+            },
+        )
     return account
 
 
@@ -351,8 +387,9 @@ def update_account(
     return account
 
 
-def set_status(origin: str, account_id: int, status: str,
-               *, expected_version: int | None = None) -> Account:
+def set_status(
+    origin: str, account_id: int, status: str, *, expected_version: int | None = None
+) -> Account:
     """Activate, disable or mark an account as having left."""
     if status not in ACCOUNT_STATUSES:
         raise ValidationFailed(
@@ -366,12 +403,20 @@ def set_status(origin: str, account_id: int, status: str,
             return account
         previous, account.status = account.status, status
         account.version += 1
-        record_change(origin, "account", account.id, "status_changed", account.version,
-                      {"status": status, "previous_status": previous})
+        record_change(
+            origin,
+            "account",
+            account.id,
+            "status_changed",
+            account.version,
+            {"status": status, "previous_status": previous},
+        )
     if status != "active":
         signals.account_deactivated.send(
             current_app._get_current_object(),  # type: ignore[attr-defined]
-            account_id=account_id, status=status, origin=origin,
+            account_id=account_id,
+            status=status,
+            origin=origin,
         )
     return account
 
@@ -400,33 +445,51 @@ def set_password(
             )
             if account.password_hash:
                 history.insert(0, account.password_hash)
-            fields = {"username": account.username, "email": account.email,
-                      "mobile": account.mobile}
+            fields = {
+                "username": account.username,
+                "email": account.email,
+                "mobile": account.mobile,
+            }
             problems = _password_problems(password, fields, history)
             if problems:
                 raise ValidationFailed({"password": " ".join(problems)})
         if account.password_hash:
-            db.session.add(PasswordHistory(account_id=account.id,
-                                           password_hash=account.password_hash))
+            db.session.add(
+                PasswordHistory(account_id=account.id, password_hash=account.password_hash)
+            )
             _trim_history(account.id, policy.history)
         account.password_hash = hash_password(password)
         account.password_changed_at = utcnow()
         account.must_change_password = must_change
         account.version += 1
-        record_change(origin, "account", account.id, "password_changed", account.version,
-                      {"reset": reset, "must_change_password": must_change})
+        record_change(
+            origin,
+            "account",
+            account.id,
+            "password_changed",
+            account.version,
+            {"reset": reset, "must_change_password": must_change},
+        )
     signals.password_changed.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
-        account_id=account_id, origin=origin, reset=reset,
+        account_id=account_id,
+        origin=origin,
+        reset=reset,
     )
     return account
 
 
 def _trim_history(account_id: int, keep: int) -> None:
     db.session.flush()
-    stale = select(PasswordHistory.id).where(PasswordHistory.account_id == account_id).order_by(
-        PasswordHistory.id.desc()).offset(max(keep, 1))
-    db.session.execute(delete(PasswordHistory).where(PasswordHistory.id.in_(list(db.session.scalars(stale)))))
+    stale = (
+        select(PasswordHistory.id)
+        .where(PasswordHistory.account_id == account_id)
+        .order_by(PasswordHistory.id.desc())
+        .offset(max(keep, 1))
+    )
+    db.session.execute(
+        delete(PasswordHistory).where(PasswordHistory.id.in_(list(db.session.scalars(stale))))
+    )
 
 
 def rehash_password(account_id: int, new_hash: str) -> None:
@@ -442,14 +505,20 @@ def delete_account(origin: str, account_id: int, *, expected_version: int | None
         account = get_account(account_id)
         check_version(account.version, expected_version)
         check_writable(origin, account.source, "account", ["username"])
-        db.session.execute(delete(ExternalReference).where(
-            ExternalReference.object_type == "account",
-            ExternalReference.object_id == str(account.id)))
+        db.session.execute(
+            delete(ExternalReference).where(
+                ExternalReference.object_type == "account",
+                ExternalReference.object_id == str(account.id),
+            )
+        )
         version = account.version + 1
         db.session.delete(account)
-        record_change(origin, "account", account_id, "deleted", version,
-                      {"username": account.username})
+        record_change(
+            origin, "account", account_id, "deleted", version, {"username": account.username}
+        )
     signals.account_deactivated.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
-        account_id=account_id, status="deleted", origin=origin,
+        account_id=account_id,
+        status="deleted",
+        origin=origin,
     )

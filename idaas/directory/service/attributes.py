@@ -16,10 +16,21 @@ from idaas.directory.service.unit import raise_if, record_change, unit_of_work
 from idaas.extensions import db
 
 TYPES = ("string", "integer", "boolean", "date", "enum", "email")
-TARGETS = {"account": Account, "department": Department}
+TARGETS: dict[str, type[Account] | type[Department]] = {
+    "account": Account,
+    "department": Department,
+}
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-DEFINITION_FIELDS = ("label", "type", "required", "unique", "editable", "enabled", "options",
-                     "sort_order")
+DEFINITION_FIELDS = (
+    "label",
+    "type",
+    "required",
+    "unique",
+    "editable",
+    "enabled",
+    "options",
+    "sort_order",
+)
 
 
 def definitions(target: str, enabled_only: bool = False) -> list[AttributeDefinition]:
@@ -27,8 +38,9 @@ def definitions(target: str, enabled_only: bool = False) -> list[AttributeDefini
     query = select(AttributeDefinition).where(AttributeDefinition.target == target)
     if enabled_only:
         query = query.where(AttributeDefinition.enabled.is_(True))
-    return list(db.session.scalars(query.order_by(AttributeDefinition.sort_order,
-                                                  AttributeDefinition.id)))
+    return list(
+        db.session.scalars(query.order_by(AttributeDefinition.sort_order, AttributeDefinition.id))
+    )
 
 
 def get_definition(definition_id: int) -> AttributeDefinition:
@@ -118,9 +130,7 @@ def validate_values(
             errors[f"attributes.{key}"] = gettext("This field is required.")
         if definition.unique and key in cleaned:
             model = TARGETS[target]
-            query = select(model.id).where(
-                model.attributes[key].as_string() == str(cleaned[key])
-            )
+            query = select(model.id).where(model.attributes[key].as_string() == str(cleaned[key]))
             if exclude_id is not None:
                 query = query.where(model.id != exclude_id)
             if db.session.scalar(query.limit(1)) is not None:
@@ -155,14 +165,17 @@ def _clean_definition(fields: dict[str, Any], errors: dict[str, str]) -> dict[st
     return clean
 
 
-def define_attribute(origin: str, *, target: str, key: str, label: str, type: str,
-                     **flags: Any) -> AttributeDefinition:
+def define_attribute(
+    origin: str, *, target: str, key: str, label: str, type: str, **flags: Any
+) -> AttributeDefinition:
     """Add a custom attribute to accounts or departments."""
     errors: dict[str, str] = {}
     if target not in TARGETS:
         errors["target"] = gettext("Must be account or department.")
     if not KEY_PATTERN.match(key or ""):
-        errors["key"] = gettext("Use lowercase letters, digits and underscores, starting with a letter.")
+        errors["key"] = gettext(
+            "Use lowercase letters, digits and underscores, starting with a letter."
+        )
     unknown = set(flags) - set(DEFINITION_FIELDS)
     for name in unknown:
         errors[name] = gettext("Unknown field.")
@@ -174,8 +187,14 @@ def define_attribute(origin: str, *, target: str, key: str, label: str, type: st
         definition = AttributeDefinition(target=target, key=key, **clean)
         db.session.add(definition)
         db.session.flush()
-        record_change(origin, "attribute_definition", definition.id, "created",
-                      definition.version, {"target": target, "key": key, "type": type})
+        record_change(
+            origin,
+            "attribute_definition",
+            definition.id,
+            "created",
+            definition.version,
+            {"target": target, "key": key, "type": type},
+        )
     return definition
 
 
@@ -195,8 +214,14 @@ def update_definition(origin: str, definition_id: int, **fields: Any) -> Attribu
             raise ValidationFailed({"options": gettext("An enum needs at least one option.")})
         if changes:
             definition.version += 1
-            record_change(origin, "attribute_definition", definition.id, "updated",
-                          definition.version, changes)
+            record_change(
+                origin,
+                "attribute_definition",
+                definition.id,
+                "updated",
+                definition.version,
+                changes,
+            )
     return definition
 
 
@@ -205,8 +230,14 @@ def delete_definition(origin: str, definition_id: int) -> None:
     with unit_of_work():
         definition = get_definition(definition_id)
         db.session.delete(definition)
-        record_change(origin, "attribute_definition", definition_id, "deleted",
-                      definition.version + 1, {"key": definition.key})
+        record_change(
+            origin,
+            "attribute_definition",
+            definition_id,
+            "deleted",
+            definition.version + 1,
+            {"key": definition.key},
+        )
 
 
 def merge_values(target: str, stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -160,12 +160,18 @@ def update_department(
         raise_if(errors)
         if changes:
             department.version += 1
-            record_change(origin, "department", department.id, "updated", department.version, changes)
+            record_change(
+                origin, "department", department.id, "updated", department.version, changes
+            )
     return department
 
 
 def move_department(
-    origin: str, department_id: int, new_parent_id: int | None, *, expected_version: int | None = None
+    origin: str,
+    department_id: int,
+    new_parent_id: int | None,
+    *,
+    expected_version: int | None = None,
 ) -> Department:
     """Move a department (and its whole subtree) under another parent, in one transaction."""
     with unit_of_work():
@@ -228,6 +234,4 @@ def delete_department(
         if has_members is not None:
             raise ValidationFailed({"department": gettext("Move its members elsewhere first.")})
         db.session.delete(department)
-        record_change(
-            origin, "department", department_id, "deleted", department.version + 1, {}
-        )
+        record_change(origin, "department", department_id, "deleted", department.version + 1, {})

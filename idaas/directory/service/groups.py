@@ -37,19 +37,29 @@ def list_groups() -> list[Group]:
 def group_members(group_id: int) -> list[Account]:
     """The accounts in a group."""
     get_group(group_id)
-    query = select(Account).join(GroupMember, GroupMember.account_id == Account.id).where(
-        GroupMember.group_id == group_id).order_by(Account.id)
+    query = (
+        select(Account)
+        .join(GroupMember, GroupMember.account_id == Account.id)
+        .where(GroupMember.group_id == group_id)
+        .order_by(Account.id)
+    )
     return list(db.session.scalars(query))
 
 
 def groups_of(account_id: int) -> list[Group]:
     """The groups an account belongs to."""
-    query = select(Group).join(GroupMember, GroupMember.group_id == Group.id).where(
-        GroupMember.account_id == account_id).order_by(Group.name)
+    query = (
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.account_id == account_id)
+        .order_by(Group.name)
+    )
     return list(db.session.scalars(query))
 
 
-def _clean(fields: dict[str, Any], errors: dict[str, str], exclude_id: int | None) -> dict[str, Any]:
+def _clean(
+    fields: dict[str, Any], errors: dict[str, str], exclude_id: int | None
+) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     if "name" in fields:
         try:
@@ -73,8 +83,9 @@ def _clean(fields: dict[str, Any], errors: dict[str, str], exclude_id: int | Non
     return clean
 
 
-def create_group(origin: str, *, name: str, description: str | None = None,
-                 source: str = LOCAL_SOURCE) -> Group:
+def create_group(
+    origin: str, *, name: str, description: str | None = None, source: str = LOCAL_SOURCE
+) -> Group:
     """Create a group."""
     errors: dict[str, str] = {}
     clean = _clean({"name": name, "description": description}, errors, None)
@@ -87,8 +98,9 @@ def create_group(origin: str, *, name: str, description: str | None = None,
     return group
 
 
-def update_group(origin: str, group_id: int, *, expected_version: int | None = None,
-                 **fields: Any) -> Group:
+def update_group(
+    origin: str, group_id: int, *, expected_version: int | None = None, **fields: Any
+) -> Group:
     """Rename a group or change its description."""
     unknown = set(fields) - {"name", "description"}
     if unknown:
@@ -97,8 +109,9 @@ def update_group(origin: str, group_id: int, *, expected_version: int | None = N
         group = get_group(group_id)
         check_version(group.version, expected_version)
         errors: dict[str, str] = {}
-        changes = {k: v for k, v in _clean(fields, errors, group.id).items()
-                   if getattr(group, k) != v}
+        changes = {
+            k: v for k, v in _clean(fields, errors, group.id).items() if getattr(group, k) != v
+        }
         raise_if(errors)
         check_writable(origin, group.source, "group", changes)
         if changes:
@@ -133,6 +146,12 @@ def set_group_membership(origin: str, group_id: int, account_id: int, member: bo
         else:
             db.session.delete(existing)
         group.version += 1
-        record_change(origin, "group", group.id, "member_added" if member else "member_removed",
-                      group.version, {"account_id": account_id})
+        record_change(
+            origin,
+            "group",
+            group.id,
+            "member_added" if member else "member_removed",
+            group.version,
+            {"account_id": account_id},
+        )
     return True

@@ -34,43 +34,56 @@ def list_roles() -> list[Role]:
 
 def roles_of(account_id: int) -> list[Role]:
     """The roles an account holds."""
-    query = select(Role).join(RoleAssignment, RoleAssignment.role_id == Role.id).where(
-        RoleAssignment.account_id == account_id).order_by(Role.code)
+    query = (
+        select(Role)
+        .join(RoleAssignment, RoleAssignment.role_id == Role.id)
+        .where(RoleAssignment.account_id == account_id)
+        .order_by(Role.code)
+    )
     return list(db.session.scalars(query))
 
 
 def permissions_of(account_id: int) -> set[tuple[str, str]]:
     """Every (resource, action) the account's roles grant."""
-    query = select(Permission.resource, Permission.action).join(
-        RoleAssignment, RoleAssignment.role_id == Permission.role_id).where(
-        RoleAssignment.account_id == account_id)
+    query = (
+        select(Permission.resource, Permission.action)
+        .join(RoleAssignment, RoleAssignment.role_id == Permission.role_id)
+        .where(RoleAssignment.account_id == account_id)
+    )
     return {(resource, action) for resource, action in db.session.execute(query)}
 
 
 def _clean_permissions(permissions: Iterable[Any], errors: dict[str, str]) -> list[tuple[str, str]]:
     cleaned: set[tuple[str, str]] = set()
     for item in permissions:
+        pair: list[Any]
         if isinstance(item, dict):
-            pair = (item.get("resource"), item.get("action"))
-        elif isinstance(item, str) and ":" in item:
-            pair = tuple(item.split(":", 1))  # type: ignore[assignment]
+            pair = [item.get("resource"), item.get("action")]
+        elif isinstance(item, str):
+            pair = item.split(":", 1)
+        elif isinstance(item, (list, tuple)):
+            pair = list(item)
         else:
-            pair = tuple(item) if isinstance(item, (list, tuple)) else (None, None)  # type: ignore[assignment]
+            pair = []
         if len(pair) != 2 or not all(isinstance(p, str) and CODE_PATTERN.match(p) for p in pair):
             errors["permissions"] = gettext(
                 "Each permission is a resource and an action, like users:read."
             )
             return []
-        cleaned.add(pair)  # type: ignore[arg-type]
+        cleaned.add((str(pair[0]), str(pair[1])))
     return sorted(cleaned)
 
 
-def _clean(fields: dict[str, Any], errors: dict[str, str], exclude_id: int | None) -> dict[str, Any]:
+def _clean(
+    fields: dict[str, Any], errors: dict[str, str], exclude_id: int | None
+) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     if "code" in fields:
         code = str(fields["code"] or "").strip()
         if not CODE_PATTERN.match(code):
-            errors["code"] = gettext("Use lowercase letters, digits and . _ : -, starting with a letter.")
+            errors["code"] = gettext(
+                "Use lowercase letters, digits and . _ : -, starting with a letter."
+            )
         else:
             query = select(Role.id).where(Role.code == code)
             if exclude_id is not None:
@@ -89,8 +102,14 @@ def _clean(fields: dict[str, Any], errors: dict[str, str], exclude_id: int | Non
     return clean
 
 
-def create_role(origin: str, *, code: str, name: str, description: str | None = None,
-                permissions: Iterable[Any] = ()) -> Role:
+def create_role(
+    origin: str,
+    *,
+    code: str,
+    name: str,
+    description: str | None = None,
+    permissions: Iterable[Any] = (),
+) -> Role:
     """Create a role with its permissions."""
     errors: dict[str, str] = {}
     clean = _clean({"code": code, "name": name, "description": description}, errors, None)
@@ -101,13 +120,20 @@ def create_role(origin: str, *, code: str, name: str, description: str | None = 
         role.permissions = [Permission(resource=r, action=a) for r, a in perms]
         db.session.add(role)
         db.session.flush()
-        record_change(origin, "role", role.id, "created", role.version,
-                      {**clean, "permissions": [f"{r}:{a}" for r, a in perms]})
+        record_change(
+            origin,
+            "role",
+            role.id,
+            "created",
+            role.version,
+            {**clean, "permissions": [f"{r}:{a}" for r, a in perms]},
+        )
     return role
 
 
-def update_role(origin: str, role_id: int, *, expected_version: int | None = None,
-                **fields: Any) -> Role:
+def update_role(
+    origin: str, role_id: int, *, expected_version: int | None = None, **fields: Any
+) -> Role:
     """Change a role's code, name, description or permissions."""
     unknown = set(fields) - {"code", "name", "description", "permissions"}
     if unknown:
@@ -116,8 +142,9 @@ def update_role(origin: str, role_id: int, *, expected_version: int | None = Non
         role = get_role(role_id)
         check_version(role.version, expected_version)
         errors: dict[str, str] = {}
-        changes = {k: v for k, v in _clean(fields, errors, role.id).items()
-                   if getattr(role, k) != v}
+        changes = {
+            k: v for k, v in _clean(fields, errors, role.id).items() if getattr(role, k) != v
+        }
         if "permissions" in fields:
             perms = _clean_permissions(fields["permissions"] or [], errors)
             if perms != sorted((p.resource, p.action) for p in role.permissions):
@@ -157,6 +184,12 @@ def set_role_assignment(origin: str, role_id: int, account_id: int, assigned: bo
         else:
             db.session.delete(existing)
         role.version += 1
-        record_change(origin, "role", role.id, "assigned" if assigned else "revoked",
-                      role.version, {"account_id": account_id})
+        record_change(
+            origin,
+            "role",
+            role.id,
+            "assigned" if assigned else "revoked",
+            role.version,
+            {"account_id": account_id},
+        )
     return True

@@ -54,7 +54,9 @@ def unit_of_work() -> Iterator[None]:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise ValidationFailed({_field_for(exc): gettext("This value is already in use.")}) from None
+        raise ValidationFailed(
+            {_field_for(exc): gettext("This value is already in use.")}
+        ) from None
     except BaseException:
         db.session.rollback()
         raise
@@ -95,9 +97,7 @@ def check_writable(origin: str, source: str, object_type: str, fields: Iterable[
     owned = OWNED_FIELDS.get(source.split(":", 1)[0], {}).get(object_type, frozenset())
     blocked = sorted(set(fields) & owned)
     if blocked:
-        message = gettext(
-            "Managed by %(source)s: change it there, not here.", source=source
-        )
+        message = gettext("Managed by %(source)s: change it there, not here.", source=source)
         raise SourceOwned(message, {name: message for name in blocked})
 
 

@@ -1,0 +1,5 @@
+"""`python -m idaas` runs the CLI."""
+
+from idaas.cli import main
+
+main()
