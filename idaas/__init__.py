@@ -32,10 +32,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     config_module.finalise(app.config, instance)
 
-    from idaas import audit, directory, events, extensions, ops, security, web
+    from idaas import audit, auth, directory, events, extensions, ops, portal, security, web
 
     extensions.init_app(app)
     web.init_app(app)
-    for module in (ops, security, audit, events, directory):
+    for module in (ops, security, audit, events, directory, auth, portal):
         module.init_app(app)
     return app
