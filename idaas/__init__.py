@@ -32,10 +32,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     config_module.finalise(app.config, instance)
 
-    from idaas import audit, auth, directory, events, extensions, ops, portal, security, web
+    from idaas import (
+        api,
+        applications,
+        audit,
+        auth,
+        directory,
+        events,
+        extensions,
+        oidc,
+        ops,
+        portal,
+        security,
+        web,
+    )
 
     extensions.init_app(app)
     web.init_app(app)
-    for module in (ops, security, audit, events, directory, auth, portal):
+    for module in (ops, security, audit, events, directory, applications, oidc, api, auth, portal):
         module.init_app(app)
     return app

@@ -312,3 +312,11 @@ def screenshot(page: Any, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient, account: Any) -> FlaskClient:
+    """A test client signed in (password) as `account`."""
+    response = client.post("/login", data={"identifier": "alice", "password": PASSWORD})
+    assert response.status_code == 302 and "/login" not in response.location, response.data
+    return client

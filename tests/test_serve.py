@@ -14,14 +14,21 @@ from tests.conftest import free_port
 def test_serve_runs_gunicorn_workers(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDAAS_")}
     env["IDAAS_INSTANCE_PATH"] = str(tmp_path)
-    init = subprocess.run([sys.executable, "-m", "idaas", "init", "--password",
-                           "Serve-Boss-Pass-1"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    init = subprocess.run(
+        [sys.executable, "-m", "idaas", "init", "--password", "Serve-Boss-Pass-1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert init.returncode == 0, init.stderr
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "idaas", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
