@@ -1,0 +1,530 @@
+"""`/api/v1` directory endpoints: departments, accounts, memberships, groups, roles,
+attribute definitions. Every write goes through `directory.service` with origin
+`api:<client_id>`; views only parse, call the service and serialise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from werkzeug.wrappers import Response
+
+from idaas.api import schemas as s
+from idaas.api.blueprint import ID, bp
+from idaas.api.http import (
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+    json_response,
+    next_link,
+    no_content,
+    origin,
+)
+from idaas.api.problems import ApiProblem
+from idaas.api.spec import operation
+from idaas.directory import service
+from idaas.directory.errors import NotFound
+from idaas.directory.models import AttributeDefinition, Department, Group, Role
+from idaas.directory.serialise import account_to_dict, department_to_dict
+
+READ = ["directory:read", "directory:write"]
+WRITE = ["directory:write"]
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def group_to_dict(group: Group) -> dict[str, Any]:
+    """A group as JSON-ready data."""
+    return {"id": group.id, "name": group.name, "description": group.description,
+            "source": group.source, "version": group.version,
+            "created_at": _iso(group.created_at), "updated_at": _iso(group.updated_at)}
+
+
+def role_to_dict(role: Role) -> dict[str, Any]:
+    """A role and its permissions as JSON-ready data."""
+    return {"id": role.id, "code": role.code, "name": role.name,
+            "description": role.description,
+            "permissions": [{"resource": p.resource, "action": p.action}
+                            for p in role.permissions],
+            "version": role.version, "created_at": _iso(role.created_at),
+            "updated_at": _iso(role.updated_at)}
+
+
+def definition_to_dict(definition: AttributeDefinition) -> dict[str, Any]:
+    """An attribute definition as JSON-ready data."""
+    return {"id": definition.id, "target": definition.target, "key": definition.key,
+            "label": definition.label, "type": definition.type,
+            "required": definition.required, "unique": definition.unique,
+            "editable": definition.editable, "enabled": definition.enabled,
+            "options": list(definition.options or []), "sort_order": definition.sort_order,
+            "version": definition.version}
+
+
+def _changes(body: Any) -> dict[str, Any]:
+    """The members the client actually sent (PATCH semantics)."""
+    return body.model_dump(exclude_unset=True)  # type: ignore[no-any-return]
+
+
+# -- departments ---------------------------------------------------------------------------
+
+
+@bp.get("/departments")
+@operation("List departments", tags=["departments"], scopes=READ,
+           query=s.DepartmentListQuery, response=s.DepartmentList)
+def list_departments(query: s.DepartmentListQuery) -> Response:
+    """The direct children of `parent`, or the root departments."""
+    if query.parent is not None:
+        service.get_department(query.parent)
+    return json_response({"items": [department_to_dict(d)
+                                    for d in service.children(query.parent)]})
+
+
+def _tree(departments: list[Department]) -> list[dict[str, Any]]:
+    nodes = {d.id: {**department_to_dict(d), "children": []} for d in departments}
+    roots: list[dict[str, Any]] = []
+    for department in departments:
+        node = nodes[department.id]
+        parent = nodes.get(department.parent_id) if department.parent_id else None
+        (parent["children"] if parent is not None else roots).append(node)
+    return roots
+
+
+@bp.get("/departments/tree")
+@operation("Department tree", tags=["departments"], scopes=READ, query=s.TreeQuery,
+           response=s.DepartmentTree)
+def department_tree(query: s.TreeQuery) -> Response:
+    """The whole department tree (or the subtree under `root`), children nested."""
+    roots = [query.root] if query.root is not None else [d.id for d in service.children(None)]
+    departments: list[Department] = []
+    for root in roots:
+        departments.extend(service.subtree(root))
+    return json_response({"items": _tree(departments)})
+
+
+@bp.get(f"/departments/<{ID}:department_id>")
+@operation("Get a department", tags=["departments"], scopes=READ, response=s.Department,
+           etag=True)
+def get_department(department_id: int) -> Response:
+    """One department, with its ETag."""
+    department = service.get_department(department_id)
+    return json_response(department_to_dict(department), obj=department)
+
+
+@bp.get(f"/departments/<{ID}:department_id>/children")
+@operation("List sub-departments", tags=["departments"], scopes=READ,
+           response=s.DepartmentList)
+def department_children(department_id: int) -> Response:
+    """The direct children of a department, in display order."""
+    service.get_department(department_id)
+    return json_response({"items": [department_to_dict(d)
+                                    for d in service.children(department_id)]})
+
+
+@bp.get(f"/departments/<{ID}:department_id>/members")
+@operation("List a department's members", tags=["departments", "memberships"], scopes=READ,
+           query=s.PageQuery, response=s.AccountPage)
+def department_members(department_id: int, query: s.PageQuery) -> Response:
+    """Accounts that are direct members of the department (cursor pagination)."""
+    service.get_department(department_id)
+    return _account_page(query.limit, query.cursor, department_id=department_id,
+                         include_subdepartments=False)
+
+
+@bp.post("/departments")
+@operation("Create a department", tags=["departments"], scopes=WRITE, body=s.DepartmentCreate,
+           response=s.Department, status=201, etag=True, location=True)
+def create_department(body: s.DepartmentCreate) -> Response:
+    """Create a department; 201 with `Location` and `ETag` (RFC 9110 §15.3.2)."""
+    if body.parent_id is not None:
+        _must_exist(service.get_department, body.parent_id, "parent_id")
+    department = service.create_department(origin(), **body.model_dump())
+    return json_response(department_to_dict(department), 201, department,
+                         url_for("api.get_department", department_id=department.id))
+
+
+@bp.patch(f"/departments/<{ID}:department_id>")
+@operation("Update a department", tags=["departments"], scopes=WRITE, body=s.DepartmentUpdate,
+           response=s.Department, etag=True, if_match=True, errors={409})
+def update_department(department_id: int, body: s.DepartmentUpdate) -> Response:
+    """Change name, sort order or attributes; `If-Match` makes it conditional (RFC 9110 §13.1.1)."""
+    version = expected_version(service.get_department(department_id))
+    department = service.update_department(origin(), department_id, expected_version=version,
+                                           **_changes(body))
+    return json_response(department_to_dict(department), obj=department)
+
+
+@bp.post(f"/departments/<{ID}:department_id>/move")
+@operation("Move a department", tags=["departments"], scopes=WRITE, body=s.DepartmentMove,
+           response=s.Department, etag=True, if_match=True, errors={409})
+def move_department(department_id: int, body: s.DepartmentMove) -> Response:
+    """Move a department (with its subtree) under another parent, or make it a root."""
+    version = expected_version(service.get_department(department_id))
+    if body.parent_id is not None:
+        _must_exist(service.get_department, body.parent_id, "parent_id")
+    department = service.move_department(origin(), department_id, body.parent_id,
+                                         expected_version=version)
+    return json_response(department_to_dict(department), obj=department)
+
+
+@bp.delete(f"/departments/<{ID}:department_id>")
+@operation("Delete a department", tags=["departments"], scopes=WRITE, status=204,
+           if_match=True, errors={409, 422})
+def delete_department(department_id: int) -> Response:
+    """Delete an empty department; 204 (RFC 9110 §9.3.5)."""
+    version = expected_version(service.get_department(department_id))
+    service.delete_department(origin(), department_id, expected_version=version)
+    return no_content()
+
+
+def _must_exist(getter: Any, object_id: int, field: str) -> None:
+    """A referenced object that does not exist is a field error (422), not a 404."""
+    try:
+        getter(object_id)
+    except NotFound as exc:
+        raise ApiProblem(422, "Invalid input", exc.message, kind="validation-failed",
+                         fields={field: exc.message}) from None
+
+
+# -- accounts -----------------------------------------------------------------------------
+
+
+def _account_page(limit: int, cursor: str | None, **filters: Any) -> Response:
+    after = decode_cursor("accounts", cursor)
+    accounts = service.list_accounts(after_id=after, limit=limit + 1, **filters)
+    more = len(accounts) > limit
+    accounts = accounts[:limit]
+    next_cursor = encode_cursor("accounts", accounts[-1].id) if more and accounts else None
+    response = json_response({"items": [account_to_dict(a) for a in accounts],
+                              "next_cursor": next_cursor})
+    next_link(response, next_cursor)
+    return response
+
+
+@bp.get("/accounts")
+@operation("List accounts", tags=["accounts"], scopes=READ, query=s.AccountListQuery,
+           response=s.AccountPage)
+def list_accounts(query: s.AccountListQuery) -> Response:
+    """Accounts filtered by `q`, `department`, `status`, `group`, `role`; keyset pagination."""
+    for field, getter, value in (("department", service.get_department, query.department),
+                                 ("group", service.get_group, query.group),
+                                 ("role", service.get_role, query.role)):
+        if value is not None:
+            try:
+                getter(value)
+            except NotFound as exc:
+                raise ApiProblem(400, "Bad Request", exc.message, kind="invalid-query",
+                                 fields={field: exc.message}) from None
+    return _account_page(query.limit, query.cursor, q=query.q, department_id=query.department,
+                         include_subdepartments=query.include_subdepartments,
+                         status=query.status, group_id=query.group, role_id=query.role)
+
+
+@bp.get(f"/accounts/<{ID}:account_id>")
+@operation("Get an account", tags=["accounts"], scopes=READ, response=s.Account, etag=True)
+def get_account(account_id: int) -> Response:
+    """One account, with its ETag."""
+    account = service.get_account(account_id)
+    return json_response(account_to_dict(account), obj=account)
+
+
+@bp.post("/accounts")
+@operation("Create an account", tags=["accounts"], scopes=WRITE, body=s.AccountCreate,
+           response=s.Account, status=201, etag=True, location=True)
+def create_account(body: s.AccountCreate) -> Response:
+    """Create an account; 201 with `Location` and `ETag` (RFC 9110 §15.3.2)."""
+    data = body.model_dump()
+    data["memberships"] = [dict(m) for m in data["memberships"]]
+    account = service.create_account(origin(), **data)
+    return json_response(account_to_dict(account), 201, account,
+                         url_for("api.get_account", account_id=account.id))
+
+
+@bp.patch(f"/accounts/<{ID}:account_id>")
+@operation("Update an account", tags=["accounts"], scopes=WRITE, body=s.AccountUpdate,
+           response=s.Account, etag=True, if_match=True, errors={409})
+def update_account(account_id: int, body: s.AccountUpdate) -> Response:
+    """Change profile fields, attributes or memberships; `If-Match` makes it conditional."""
+    version = expected_version(service.get_account(account_id))
+    account = service.update_account(origin(), account_id, expected_version=version,
+                                     **_changes(body))
+    return json_response(account_to_dict(account), obj=account)
+
+
+def _set_status(account_id: int, status: str) -> Response:
+    version = expected_version(service.get_account(account_id))
+    account = service.set_status(origin(), account_id, status, expected_version=version)
+    return json_response(account_to_dict(account), obj=account)
+
+
+@bp.post(f"/accounts/<{ID}:account_id>/disable")
+@operation("Disable an account", tags=["accounts"], scopes=WRITE, response=s.Account,
+           etag=True, if_match=True, errors={409})
+def disable_account(account_id: int) -> Response:
+    """Disable an account (it can no longer sign in)."""
+    return _set_status(account_id, "disabled")
+
+
+@bp.post(f"/accounts/<{ID}:account_id>/enable")
+@operation("Enable an account", tags=["accounts"], scopes=WRITE, response=s.Account,
+           etag=True, if_match=True, errors={409})
+def enable_account(account_id: int) -> Response:
+    """Make an account active again."""
+    return _set_status(account_id, "active")
+
+
+@bp.delete(f"/accounts/<{ID}:account_id>")
+@operation("Delete an account", tags=["accounts"], scopes=WRITE, status=204, if_match=True,
+           errors={409})
+def delete_account(account_id: int) -> Response:
+    """Delete an account with its memberships; 204 (RFC 9110 §9.3.5)."""
+    version = expected_version(service.get_account(account_id))
+    service.delete_account(origin(), account_id, expected_version=version)
+    return no_content()
+
+
+@bp.get(f"/accounts/<{ID}:account_id>/memberships")
+@operation("List an account's memberships", tags=["memberships"], scopes=READ,
+           response=s.MembershipList, etag=True)
+def account_memberships(account_id: int) -> Response:
+    """The departments an account belongs to (the primary one first)."""
+    account = service.get_account(account_id)
+    return json_response({"items": account_to_dict(account)["memberships"]}, obj=account)
+
+
+@bp.put(f"/accounts/<{ID}:account_id>/memberships")
+@operation("Replace an account's memberships", tags=["memberships"], scopes=WRITE,
+           body=s.MembershipsReplace, response=s.MembershipList, etag=True, if_match=True,
+           errors={409})
+def replace_memberships(account_id: int, body: s.MembershipsReplace) -> Response:
+    """Set the complete list of departments of an account (RFC 9110 §9.3.4)."""
+    version = expected_version(service.get_account(account_id))
+    account = service.update_account(origin(), account_id, expected_version=version,
+                                     memberships=[m.model_dump() for m in body.memberships])
+    return json_response({"items": account_to_dict(account)["memberships"]}, obj=account)
+
+
+@bp.get(f"/accounts/<{ID}:account_id>/groups")
+@operation("List an account's groups", tags=["groups"], scopes=READ, response=s.GroupList)
+def account_groups(account_id: int) -> Response:
+    """The groups an account belongs to."""
+    service.get_account(account_id)
+    return json_response({"items": [group_to_dict(g) for g in service.groups_of(account_id)]})
+
+
+@bp.get(f"/accounts/<{ID}:account_id>/roles")
+@operation("List an account's roles", tags=["roles"], scopes=READ, response=s.RoleList)
+def account_roles(account_id: int) -> Response:
+    """The roles an account holds."""
+    service.get_account(account_id)
+    return json_response({"items": [role_to_dict(r) for r in service.roles_of(account_id)]})
+
+
+@bp.get(f"/accounts/<{ID}:account_id>/permissions")
+@operation("List an account's permissions", tags=["roles"], scopes=READ,
+           response=s.PermissionList)
+def account_permissions(account_id: int) -> Response:
+    """Every (resource, action) the account's roles grant."""
+    service.get_account(account_id)
+    items = [{"resource": r, "action": a} for r, a in sorted(service.permissions_of(account_id))]
+    return json_response({"items": items})
+
+
+# -- groups -------------------------------------------------------------------------------
+
+
+@bp.get("/groups")
+@operation("List groups", tags=["groups"], scopes=READ, response=s.GroupList)
+def list_groups() -> Response:
+    """All groups by name."""
+    return json_response({"items": [group_to_dict(g) for g in service.list_groups()]})
+
+
+@bp.get(f"/groups/<{ID}:group_id>")
+@operation("Get a group", tags=["groups"], scopes=READ, response=s.Group, etag=True)
+def get_group(group_id: int) -> Response:
+    """One group, with its ETag."""
+    group = service.get_group(group_id)
+    return json_response(group_to_dict(group), obj=group)
+
+
+@bp.post("/groups")
+@operation("Create a group", tags=["groups"], scopes=WRITE, body=s.GroupCreate,
+           response=s.Group, status=201, etag=True, location=True)
+def create_group(body: s.GroupCreate) -> Response:
+    """Create a group; 201 with `Location`."""
+    group = service.create_group(origin(), **body.model_dump())
+    return json_response(group_to_dict(group), 201, group,
+                         url_for("api.get_group", group_id=group.id))
+
+
+@bp.patch(f"/groups/<{ID}:group_id>")
+@operation("Update a group", tags=["groups"], scopes=WRITE, body=s.GroupUpdate,
+           response=s.Group, etag=True, if_match=True, errors={409})
+def update_group(group_id: int, body: s.GroupUpdate) -> Response:
+    """Rename a group or change its description."""
+    version = expected_version(service.get_group(group_id))
+    group = service.update_group(origin(), group_id, expected_version=version, **_changes(body))
+    return json_response(group_to_dict(group), obj=group)
+
+
+@bp.delete(f"/groups/<{ID}:group_id>")
+@operation("Delete a group", tags=["groups"], scopes=WRITE, status=204, if_match=True,
+           errors={409})
+def delete_group(group_id: int) -> Response:
+    """Delete a group (its members stay); 204."""
+    version = expected_version(service.get_group(group_id))
+    service.delete_group(origin(), group_id, expected_version=version)
+    return no_content()
+
+
+@bp.get(f"/groups/<{ID}:group_id>/members")
+@operation("List a group's members", tags=["groups"], scopes=READ, query=s.PageQuery,
+           response=s.AccountPage)
+def group_members(group_id: int, query: s.PageQuery) -> Response:
+    """The accounts in a group (cursor pagination)."""
+    service.get_group(group_id)
+    return _account_page(query.limit, query.cursor, group_id=group_id)
+
+
+@bp.put(f"/groups/<{ID}:group_id>/members/<{ID}:account_id>")
+@operation("Add a group member", tags=["groups"], scopes=WRITE, status=204, errors={409})
+def add_group_member(group_id: int, account_id: int) -> Response:
+    """Put an account in a group (idempotent)."""
+    service.set_group_membership(origin(), group_id, account_id, True)
+    return no_content()
+
+
+@bp.delete(f"/groups/<{ID}:group_id>/members/<{ID}:account_id>")
+@operation("Remove a group member", tags=["groups"], scopes=WRITE, status=204, errors={409})
+def remove_group_member(group_id: int, account_id: int) -> Response:
+    """Take an account out of a group (idempotent)."""
+    service.set_group_membership(origin(), group_id, account_id, False)
+    return no_content()
+
+
+# -- roles --------------------------------------------------------------------------------
+
+
+@bp.get("/roles")
+@operation("List roles", tags=["roles"], scopes=READ, response=s.RoleList)
+def list_roles() -> Response:
+    """All roles with their permissions."""
+    return json_response({"items": [role_to_dict(r) for r in service.list_roles()]})
+
+
+@bp.get(f"/roles/<{ID}:role_id>")
+@operation("Get a role", tags=["roles"], scopes=READ, response=s.Role, etag=True)
+def get_role(role_id: int) -> Response:
+    """One role, with its permissions and ETag."""
+    role = service.get_role(role_id)
+    return json_response(role_to_dict(role), obj=role)
+
+
+@bp.post("/roles")
+@operation("Create a role", tags=["roles"], scopes=WRITE, body=s.RoleCreate, response=s.Role,
+           status=201, etag=True, location=True)
+def create_role(body: s.RoleCreate) -> Response:
+    """Create a role with permissions; 201 with `Location`."""
+    role = service.create_role(origin(), **body.model_dump())
+    return json_response(role_to_dict(role), 201, role, url_for("api.get_role", role_id=role.id))
+
+
+@bp.patch(f"/roles/<{ID}:role_id>")
+@operation("Update a role", tags=["roles"], scopes=WRITE, body=s.RoleUpdate, response=s.Role,
+           etag=True, if_match=True)
+def update_role(role_id: int, body: s.RoleUpdate) -> Response:
+    """Change a role; `permissions` replaces the whole list."""
+    version = expected_version(service.get_role(role_id))
+    role = service.update_role(origin(), role_id, expected_version=version, **_changes(body))
+    return json_response(role_to_dict(role), obj=role)
+
+
+@bp.delete(f"/roles/<{ID}:role_id>")
+@operation("Delete a role", tags=["roles"], scopes=WRITE, status=204, if_match=True)
+def delete_role(role_id: int) -> Response:
+    """Delete a role and its assignments; 204."""
+    version = expected_version(service.get_role(role_id))
+    service.delete_role(origin(), role_id, expected_version=version)
+    return no_content()
+
+
+@bp.get(f"/roles/<{ID}:role_id>/members")
+@operation("List a role's holders", tags=["roles"], scopes=READ, query=s.PageQuery,
+           response=s.AccountPage)
+def role_members(role_id: int, query: s.PageQuery) -> Response:
+    """The accounts holding a role (cursor pagination)."""
+    service.get_role(role_id)
+    return _account_page(query.limit, query.cursor, role_id=role_id)
+
+
+@bp.put(f"/roles/<{ID}:role_id>/members/<{ID}:account_id>")
+@operation("Assign a role", tags=["roles"], scopes=WRITE, status=204)
+def assign_role(role_id: int, account_id: int) -> Response:
+    """Give an account a role (idempotent)."""
+    service.set_role_assignment(origin(), role_id, account_id, True)
+    return no_content()
+
+
+@bp.delete(f"/roles/<{ID}:role_id>/members/<{ID}:account_id>")
+@operation("Revoke a role", tags=["roles"], scopes=WRITE, status=204)
+def revoke_role(role_id: int, account_id: int) -> Response:
+    """Take a role away from an account (idempotent)."""
+    service.set_role_assignment(origin(), role_id, account_id, False)
+    return no_content()
+
+
+# -- attribute definitions ----------------------------------------------------------------
+
+
+@bp.get("/attribute-definitions")
+@operation("List attribute definitions", tags=["attributes"], scopes=READ,
+           query=s.AttributeListQuery, response=s.AttributeDefinitionList)
+def list_definitions(query: s.AttributeListQuery) -> Response:
+    """Custom attribute definitions of accounts and/or departments, in display order."""
+    targets = [query.target] if query.target else ["account", "department"]
+    items = [definition_to_dict(d) for t in targets for d in service.definitions(t)]
+    return json_response({"items": items})
+
+
+@bp.get(f"/attribute-definitions/<{ID}:definition_id>")
+@operation("Get an attribute definition", tags=["attributes"], scopes=READ,
+           response=s.AttributeDefinition, etag=True)
+def get_definition(definition_id: int) -> Response:
+    """One attribute definition."""
+    definition = service.get_definition(definition_id)
+    return json_response(definition_to_dict(definition), obj=definition)
+
+
+@bp.post("/attribute-definitions")
+@operation("Define an attribute", tags=["attributes"], scopes=WRITE,
+           body=s.AttributeDefinitionCreate, response=s.AttributeDefinition, status=201,
+           etag=True, location=True)
+def create_definition(body: s.AttributeDefinitionCreate) -> Response:
+    """Add a custom attribute to accounts or departments; 201 with `Location`."""
+    definition = service.define_attribute(origin(), **body.model_dump())
+    return json_response(definition_to_dict(definition), 201, definition,
+                         url_for("api.get_definition", definition_id=definition.id))
+
+
+@bp.patch(f"/attribute-definitions/<{ID}:definition_id>")
+@operation("Update an attribute definition", tags=["attributes"], scopes=WRITE,
+           body=s.AttributeDefinitionUpdate, response=s.AttributeDefinition, etag=True,
+           if_match=True)
+def update_definition(definition_id: int, body: s.AttributeDefinitionUpdate) -> Response:
+    """Change an attribute definition (its key and target are fixed)."""
+    expected_version(service.get_definition(definition_id))
+    definition = service.update_definition(origin(), definition_id, **_changes(body))
+    return json_response(definition_to_dict(definition), obj=definition)
+
+
+@bp.delete(f"/attribute-definitions/<{ID}:definition_id>")
+@operation("Delete an attribute definition", tags=["attributes"], scopes=WRITE, status=204,
+           if_match=True)
+def delete_definition(definition_id: int) -> Response:
+    """Remove an attribute definition; 204."""
+    expected_version(service.get_definition(definition_id))
+    service.delete_definition(origin(), definition_id)
+    return no_content()

@@ -1,0 +1,503 @@
+"""Request and response models of `/api/v1` (pydantic v2): they validate input and are the
+source of the JSON Schemas in the OpenAPI document, so the two cannot drift apart.
+
+Bounds mirror the database columns (PostgreSQL refuses what SQLite would store), ids fit a
+32-bit integer column, and text refuses control characters (PostgreSQL refuses NUL).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from idaas.applications.scopes import SCOPES
+
+MAX_ID = 2**31 - 1
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+ScopeName = Literal[
+    "directory:read", "directory:write", "scim:read", "scim:write", "audit:read", "clients:admin"
+]
+assert set(ScopeName.__args__) == set(SCOPES)  # type: ignore[attr-defined]
+
+
+def _no_surrogates(value: str) -> str:
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError("Text must be valid Unicode.")
+    return value
+
+
+def text(max_length: int, min_length: int = 0, pattern: str = NO_CONTROL) -> Any:
+    """A bounded text type without control characters."""
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length, pattern=pattern),
+        AfterValidator(_no_surrogates),
+    ]
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+SortOrder = Annotated[int, Field(ge=-(2**31), le=MAX_ID)]
+AttributeKey = text(64, 1, r"^[a-z][a-z0-9_]{0,63}$")
+AttributeValue = text(1024) | Annotated[int, Field(ge=-(2**53), le=2**53)] | bool | None
+Attributes = dict[AttributeKey, AttributeValue]  # type: ignore[valid-type]
+Code = text(64, 1, r"^[a-z][a-z0-9_.:-]{0,63}$")
+Username = text(64, 1, r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+Status = Literal["active", "disabled", "left"]
+
+
+class Strict(BaseModel):
+    """Bodies: unknown members are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    """Query strings: unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# -- departments --
+
+
+class DepartmentCreate(Strict):
+    """A new department; without `parent_id` it is a root."""
+
+    name: text(128, 1)  # type: ignore[valid-type]
+    parent_id: Id | None = None
+    sort_order: SortOrder = 0
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class DepartmentUpdate(Strict):
+    """Fields to change (omitted ones stay); use `move` to change the parent."""
+
+    name: text(128, 1) = None  # type: ignore[valid-type]
+    sort_order: SortOrder = 0
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class DepartmentMove(Strict):
+    """The new parent (`null`: make it a root)."""
+
+    parent_id: Id | None
+
+
+class DepartmentListQuery(Query):
+    """Direct children of `parent`, or the roots."""
+
+    parent: Id | None = None
+
+
+class TreeQuery(Query):
+    """The whole tree, or the subtree under `root`."""
+
+    root: Id | None = None
+
+
+# -- accounts --
+
+
+class MembershipSpec(Strict):
+    """An account's place in a department."""
+
+    department_id: Id
+    is_primary: bool = False
+    sort_order: SortOrder = 0
+    title: text(128) | None = None  # type: ignore[valid-type]
+
+
+class AccountCreate(Strict):
+    """A new account; `password` is optional and never returned."""
+
+    username: Username  # type: ignore[valid-type]
+    display_name: text(128) | None = None  # type: ignore[valid-type]
+    email: text(254) | None = None  # type: ignore[valid-type]
+    mobile: text(32) | None = None  # type: ignore[valid-type]
+    employee_number: text(64) | None = None  # type: ignore[valid-type]
+    title: text(128) | None = None  # type: ignore[valid-type]
+    status: Status = "active"
+    locale: text(16) | None = None  # type: ignore[valid-type]
+    password: Annotated[str, Field(min_length=1, max_length=256, json_schema_extra={
+        "writeOnly": True}), AfterValidator(_no_surrogates)] | None = None
+    must_change_password: bool | None = None
+    memberships: list[MembershipSpec] = Field(default_factory=list, max_length=50)
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class AccountUpdate(Strict):
+    """Fields to change (omitted ones stay; `null` clears an optional field)."""
+
+    username: Username = None  # type: ignore[valid-type]
+    display_name: text(128) | None = None  # type: ignore[valid-type]
+    email: text(254) | None = None  # type: ignore[valid-type]
+    mobile: text(32) | None = None  # type: ignore[valid-type]
+    employee_number: text(64) | None = None  # type: ignore[valid-type]
+    title: text(128) | None = None  # type: ignore[valid-type]
+    locale: text(16) | None = None  # type: ignore[valid-type]
+    memberships: list[MembershipSpec] = Field(default_factory=list, max_length=50)
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class MembershipsReplace(Strict):
+    """The complete new list of memberships (one of them primary)."""
+
+    memberships: list[MembershipSpec] = Field(max_length=50)
+
+
+class AccountListQuery(Query):
+    """Filters and keyset pagination for the account list."""
+
+    q: text(128) | None = None  # type: ignore[valid-type]
+    department: Id | None = None
+    include_subdepartments: bool = True
+    status: Status | None = None
+    group: Id | None = None
+    role: Id | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: text(512) | None = None  # type: ignore[valid-type]
+
+
+class PageQuery(Query):
+    """Keyset pagination."""
+
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: text(512) | None = None  # type: ignore[valid-type]
+
+
+# -- groups, roles, attributes --
+
+
+class GroupCreate(Strict):
+    """A new group."""
+
+    name: text(128, 1)  # type: ignore[valid-type]
+    description: text(512) | None = None  # type: ignore[valid-type]
+
+
+class GroupUpdate(Strict):
+    """Fields to change."""
+
+    name: text(128, 1) = None  # type: ignore[valid-type]
+    description: text(512) | None = None  # type: ignore[valid-type]
+
+
+class PermissionSpec(Strict):
+    """A (resource, action) pair, e.g. `users` + `read`."""
+
+    resource: Code  # type: ignore[valid-type]
+    action: Code  # type: ignore[valid-type]
+
+
+class RoleCreate(Strict):
+    """A new role with its permissions."""
+
+    code: Code  # type: ignore[valid-type]
+    name: text(128, 1)  # type: ignore[valid-type]
+    description: text(512) | None = None  # type: ignore[valid-type]
+    permissions: list[PermissionSpec] = Field(default_factory=list, max_length=200)
+
+
+class RoleUpdate(Strict):
+    """Fields to change; `permissions` replaces the whole list."""
+
+    code: Code = None  # type: ignore[valid-type]
+    name: text(128, 1) = None  # type: ignore[valid-type]
+    description: text(512) | None = None  # type: ignore[valid-type]
+    permissions: list[PermissionSpec] = Field(default_factory=list, max_length=200)
+
+
+AttributeType = Literal["string", "integer", "boolean", "date", "enum", "email"]
+Options = Annotated[list[text(128, 1)], Field(max_length=200)]  # type: ignore[misc]
+
+
+class AttributeDefinitionCreate(Strict):
+    """A custom field of accounts or departments."""
+
+    target: Literal["account", "department"]
+    key: AttributeKey  # type: ignore[valid-type]
+    label: text(128, 1)  # type: ignore[valid-type]
+    type: AttributeType
+    required: bool = False
+    unique: bool = False
+    editable: bool = False
+    enabled: bool = True
+    options: Options = Field(default_factory=list)
+    sort_order: SortOrder = 0
+
+
+class AttributeDefinitionUpdate(Strict):
+    """Fields to change (the key and target are fixed)."""
+
+    label: text(128, 1) = None  # type: ignore[valid-type]
+    type: AttributeType = "string"
+    required: bool = False
+    unique: bool = False
+    editable: bool = False
+    enabled: bool = True
+    options: Options = Field(default_factory=list)
+    sort_order: SortOrder = 0
+
+
+class AttributeListQuery(Query):
+    """Only the definitions of accounts or of departments."""
+
+    target: Literal["account", "department"] | None = None
+
+
+# -- integration requests --
+
+
+class IntegrationRequestCreate(Strict):
+    """A third party asks for API access."""
+
+    name: text(128, 1)  # type: ignore[valid-type]
+    contact: text(254, 1)  # type: ignore[valid-type]
+    scopes: list[ScopeName] = Field(min_length=1, max_length=len(SCOPES))
+    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$"),
+                      AfterValidator(_no_surrogates)]
+
+
+class IntegrationApprove(Strict):
+    """Optionally grant fewer scopes than requested."""
+
+    scopes: list[ScopeName] | None = Field(default=None, min_length=1, max_length=len(SCOPES))
+    note: text(1024) | None = None  # type: ignore[valid-type]
+
+
+class IntegrationReject(Strict):
+    """Why the request was rejected (shown to the requester)."""
+
+    reason: text(1024, 1)  # type: ignore[valid-type]
+
+
+class IntegrationListQuery(Query):
+    """Only requests with this status."""
+
+    status: Literal["pending", "approved", "rejected"] | None = None
+
+
+# -- responses (documentation only: the views serialise with `directory.serialise`) --
+
+
+class Membership(BaseModel):
+    """An account's membership of a department."""
+
+    department_id: int
+    is_primary: bool
+    sort_order: int
+    title: str | None
+
+
+class Account(BaseModel):
+    """An account (never its password or hash)."""
+
+    id: int
+    uuid: str
+    username: str
+    display_name: str
+    email: str | None
+    mobile: str | None
+    employee_number: str | None
+    title: str | None
+    status: Status
+    locale: str | None
+    source: str
+    must_change_password: bool
+    has_password: bool
+    password_changed_at: str | None
+    memberships: list[Membership]
+    attributes: dict[str, Any]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class Department(BaseModel):
+    """A department (`path` is the materialised path of ids, e.g. `/1/7/`)."""
+
+    id: int
+    name: str
+    parent_id: int | None
+    path: str
+    depth: int
+    sort_order: int
+    source: str
+    attributes: dict[str, Any]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class DepartmentNode(Department):
+    """A department with its sub-departments."""
+
+    children: list[DepartmentNode]
+
+
+class Group(BaseModel):
+    """A flat group of accounts."""
+
+    id: int
+    name: str
+    description: str | None
+    source: str
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class Permission(BaseModel):
+    """A permission granted by a role."""
+
+    resource: str
+    action: str
+
+
+class Role(BaseModel):
+    """A role and its permissions."""
+
+    id: int
+    code: str
+    name: str
+    description: str | None
+    permissions: list[Permission]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class AttributeDefinition(BaseModel):
+    """A custom attribute definition."""
+
+    id: int
+    target: str
+    key: str
+    label: str
+    type: str
+    required: bool
+    unique: bool
+    editable: bool
+    enabled: bool
+    options: list[str]
+    sort_order: int
+    version: int
+
+
+class AccountPage(BaseModel):
+    """One page of accounts; follow `next_cursor` (or the `Link: rel=next` header)."""
+
+    items: list[Account]
+    next_cursor: str | None
+
+
+class DepartmentList(BaseModel):
+    """Departments."""
+
+    items: list[Department]
+
+
+class DepartmentTree(BaseModel):
+    """Root departments with nested children."""
+
+    items: list[DepartmentNode]
+
+
+class MembershipList(BaseModel):
+    """An account's memberships."""
+
+    items: list[Membership]
+
+
+class GroupList(BaseModel):
+    """Groups."""
+
+    items: list[Group]
+
+
+class RoleList(BaseModel):
+    """Roles."""
+
+    items: list[Role]
+
+
+class PermissionList(BaseModel):
+    """Permissions."""
+
+    items: list[Permission]
+
+
+class AttributeDefinitionList(BaseModel):
+    """Attribute definitions."""
+
+    items: list[AttributeDefinition]
+
+
+class IntegrationRequestStatus(BaseModel):
+    """What the requester may see of an integration request."""
+
+    reference: str
+    status: Literal["pending", "approved", "rejected"]
+    name: str
+    scopes: list[str]
+    created_at: str
+    decided_at: str | None
+    decision_reason: str | None
+
+
+class IntegrationRequest(IntegrationRequestStatus):
+    """An integration request, as administrators see it."""
+
+    contact: str
+    reason: str
+    decided_by: str | None
+
+
+class IntegrationRequestList(BaseModel):
+    """Integration requests."""
+
+    items: list[IntegrationRequest]
+
+
+class ApiClient(BaseModel):
+    """An API client (never its secret, except `client_secret` right after creation)."""
+
+    kind: Literal["api"]
+    client_id: str
+    name: str
+    note: str | None
+    owner: str | None
+    scopes: list[str]
+    enabled: bool
+    created_by: str
+    created_at: str
+    secret_rotated_at: str
+    last_used_at: str | None
+
+
+class NewApiClient(ApiClient):
+    """A just-created API client with its secret: shown once, store it now."""
+
+    client_secret: str
+
+
+class Approval(BaseModel):
+    """The approved request and the API client created for it."""
+
+    request: IntegrationRequest
+    client: NewApiClient
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; `fields` maps each invalid field to its message."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    fields: dict[str, str] | None = None
+    error: str | None = None
+
+
+DepartmentNode.model_rebuild()

@@ -1,0 +1,313 @@
+"""API clients and integration requests: the only writer of their tables.
+
+Secrets are generated here, returned to the caller exactly once, and stored as SHA-256 only.
+Every change is audited in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from idaas import audit
+from idaas.applications.errors import AlreadyDecided, ClientNotFound, InvalidInput
+from idaas.applications.models import ApiClient, IntegrationRequest, hash_secret
+from idaas.applications.scopes import unknown_scopes
+from idaas.extensions import db, utcnow
+
+CLIENT_ID_PREFIX = "ak_"
+SECRET_BYTES = 32
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EMAILISH = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def new_client_id() -> str:
+    """A fresh, URL- and Basic-auth-safe client identifier (the AppKey)."""
+    return CLIENT_ID_PREFIX + secrets.token_hex(12)
+
+
+def new_secret() -> str:
+    """A fresh client secret with 256 bits of entropy (the AppSecret)."""
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def _text(fields: dict[str, Any], name: str, limit: int, errors: dict[str, str],
+          required: bool = False) -> str | None:
+    value = fields.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[name] = "This field is required."
+        return None
+    if not isinstance(value, str):
+        errors[name] = "Must be text."
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        errors[name] = f"At most {limit} characters."
+    elif _CONTROL.search(value) and name != "reason":
+        errors[name] = "Must not contain control characters."
+    elif "\x00" in value:
+        errors[name] = "Must not contain NUL characters."
+    return value
+
+
+def _scopes(value: Any, errors: dict[str, str], field: str = "scopes") -> list[str]:
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(s, str) for s in value):
+        errors[field] = "Must be a list of scopes."
+        return []
+    scopes = sorted(set(value))
+    if not scopes:
+        errors[field] = "Grant at least one scope."
+    unknown = unknown_scopes(scopes)
+    if unknown:
+        errors[field] = "Unknown scope: " + ", ".join(unknown[:5])
+    return scopes
+
+
+def _client_details(client: ApiClient) -> dict[str, Any]:
+    return {"client_id": client.client_id, "name": client.name, "scopes": client.scopes}
+
+
+# -- API clients --------------------------------------------------------------------------
+
+
+def create_client(
+    origin: str,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    note: str | None = None,
+    owner: str | None = None,
+) -> tuple[ApiClient, str]:
+    """Create an enabled API client; return it and its secret (shown once, never stored)."""
+    client, secret = _add_client(origin, name=name, scopes=scopes, note=note, owner=owner)
+    db.session.commit()
+    return client, secret
+
+
+def _add_client(
+    origin: str, *, name: str, scopes: Iterable[str], note: str | None, owner: str | None
+) -> tuple[ApiClient, str]:
+    errors: dict[str, str] = {}
+    fields = {"name": name, "note": note, "owner": owner}
+    clean_name = _text(fields, "name", 128, errors, required=True)
+    clean_note = _text(fields, "note", 1024, errors)
+    clean_owner = _text(fields, "owner", 128, errors)
+    clean_scopes = _scopes(list(scopes) if not isinstance(scopes, str) else scopes, errors)
+    if errors:
+        raise InvalidInput(errors)
+    secret = new_secret()
+    client = ApiClient(
+        client_id=new_client_id(),
+        name=clean_name,
+        note=clean_note,
+        owner=clean_owner,
+        scopes=clean_scopes,
+        secret_hash=hash_secret(secret),
+        enabled=True,
+        created_by=origin[:128],
+    )
+    db.session.add(client)
+    db.session.flush()
+    audit.record(origin, "api_client.created", f"api_client:{client.client_id}",
+                 details=_client_details(client))
+    return client, secret
+
+
+def get_client(client_id: str) -> ApiClient:
+    """An API client by its client id, or ClientNotFound."""
+    client = db.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+    if client is None:
+        raise ClientNotFound(f"API client {client_id} does not exist.")
+    return client
+
+
+def find_enabled_client(client_id: str) -> ApiClient | None:
+    """The enabled API client with that id, or None (unknown and disabled look alike)."""
+    if not client_id or len(client_id) > 64:
+        return None
+    return db.session.scalar(
+        select(ApiClient).where(ApiClient.client_id == client_id, ApiClient.enabled.is_(True))
+    )
+
+
+def list_clients() -> list[ApiClient]:
+    """All API clients, oldest first."""
+    return list(db.session.scalars(select(ApiClient).order_by(ApiClient.id)))
+
+
+def rotate_secret(origin: str, client_id: str) -> tuple[ApiClient, str]:
+    """Replace the secret (the old one stops working at once) and refuse older tokens."""
+    client = get_client(client_id)
+    secret = new_secret()
+    now = utcnow()
+    client.secret_hash = hash_secret(secret)
+    client.secret_rotated_at = now
+    client.token_generation += 1
+    client.version += 1
+    audit.record(origin, "api_client.secret_rotated", f"api_client:{client.client_id}",
+                 details=_client_details(client))
+    db.session.commit()
+    return client, secret
+
+
+def set_enabled(origin: str, client_id: str, enabled: bool) -> ApiClient:
+    """Enable or disable a client; disabling also invalidates every token it holds."""
+    client = get_client(client_id)
+    if client.enabled == enabled:
+        return client
+    client.enabled = enabled
+    if not enabled:
+        client.token_generation += 1
+    client.version += 1
+    action = "api_client.enabled" if enabled else "api_client.disabled"
+    audit.record(origin, action, f"api_client:{client.client_id}", details=_client_details(client))
+    db.session.commit()
+    return client
+
+
+def delete_client(origin: str, client_id: str) -> None:
+    """Delete a client; its tokens stop working because the client no longer exists."""
+    client = get_client(client_id)
+    details = _client_details(client)
+    db.session.delete(client)
+    audit.record(origin, "api_client.deleted", f"api_client:{client_id}", details=details)
+    db.session.commit()
+
+
+def token_client(client_id: str, generation: int) -> ApiClient | None:
+    """The client behind an access token, if it is enabled and the token was issued since
+    its last rotation or disabling (how a disabled client's tokens stop working)."""
+    client = find_enabled_client(client_id)
+    if client is None or client.token_generation != generation:
+        return None
+    return client
+
+
+def record_token_issued(client: ApiClient, scope: str, jti: str) -> None:
+    """Audit an issued access token and remember (to the minute) when the client was used."""
+    now = utcnow()
+    if client.last_used_at is None or now - client.last_used_at >= LAST_USED_RESOLUTION:
+        client.last_used_at = now
+    audit.record(f"api:{client.client_id}", "oauth2.token_issued",
+                 f"api_client:{client.client_id}",
+                 details={"grant_type": "client_credentials", "scope": scope, "jti": jti})
+    db.session.commit()
+
+
+def record_token_refused(client_id: str | None, error: str) -> None:
+    """Audit a refused token request (bad credentials, disabled client, invalid scope)."""
+    db.session.rollback()
+    safe_id = (client_id or "")[:64]
+    if _CONTROL.search(safe_id):
+        safe_id = ""
+    audit.record(f"api:{safe_id}" if safe_id else "anonymous", "oauth2.token_refused",
+                 f"api_client:{safe_id}" if safe_id else None, outcome="failure",
+                 details={"grant_type": "client_credentials", "error": error})
+    db.session.commit()
+
+
+# -- integration requests ------------------------------------------------------------------
+
+
+def submit_request(*, name: str, contact: str, scopes: Iterable[str], reason: str
+                   ) -> IntegrationRequest:
+    """Record a third party's request for access; it waits for an administrator."""
+    errors: dict[str, str] = {}
+    fields = {"name": name, "contact": contact, "reason": reason}
+    clean_name = _text(fields, "name", 128, errors, required=True)
+    clean_contact = _text(fields, "contact", 254, errors, required=True)
+    clean_reason = _text(fields, "reason", 2000, errors, required=True)
+    clean_scopes = _scopes(scopes, errors)
+    if errors:
+        raise InvalidInput(errors)
+    request = IntegrationRequest(
+        reference=secrets.token_urlsafe(24),
+        name=clean_name,
+        contact=clean_contact,
+        scopes=clean_scopes,
+        reason=clean_reason,
+        status="pending",
+    )
+    db.session.add(request)
+    db.session.flush()
+    audit.record("anonymous", "integration_request.submitted",
+                 f"integration_request:{request.id}",
+                 details={"name": clean_name, "contact": clean_contact, "scopes": clean_scopes})
+    db.session.commit()
+    return request
+
+
+def get_request(reference: str) -> IntegrationRequest:
+    """An integration request by its opaque reference, or ClientNotFound."""
+    request = None
+    if reference and len(reference) <= 64:
+        request = db.session.scalar(
+            select(IntegrationRequest).where(IntegrationRequest.reference == reference)
+        )
+    if request is None:
+        raise ClientNotFound("No integration request has this reference.")
+    return request
+
+
+def list_requests(status: str | None = None) -> list[IntegrationRequest]:
+    """Integration requests, oldest first, optionally only those with `status`."""
+    query = select(IntegrationRequest).order_by(IntegrationRequest.id)
+    if status:
+        query = query.where(IntegrationRequest.status == status)
+    return list(db.session.scalars(query))
+
+
+def _pending(reference: str) -> IntegrationRequest:
+    request = get_request(reference)
+    if request.status != "pending":
+        raise AlreadyDecided(f"This integration request was already {request.status}.")
+    return request
+
+
+def approve_request(origin: str, reference: str, *, scopes: Iterable[str] | None = None,
+                    note: str | None = None) -> tuple[IntegrationRequest, ApiClient, str]:
+    """Approve: create the API client (optionally with fewer scopes) and return its secret."""
+    request = _pending(reference)
+    granted = list(request.scopes) if scopes is None else list(scopes)
+    errors: dict[str, str] = {}
+    granted = _scopes(granted, errors)
+    if errors:
+        raise InvalidInput(errors)
+    client, secret = _add_client(
+        origin, name=request.name, scopes=granted, owner=request.contact[:128],
+        note=note or f"Integration request {request.id}",
+    )
+    request.status = "approved"
+    request.decided_by = origin[:128]
+    request.decided_at = utcnow()
+    request.api_client_id = client.id
+    audit.record(origin, "integration_request.approved", f"integration_request:{request.id}",
+                 details={"client_id": client.client_id, "scopes": granted})
+    db.session.commit()
+    return request, client, secret
+
+
+def reject_request(origin: str, reference: str, *, reason: str) -> IntegrationRequest:
+    """Reject with a reason the requester can read."""
+    request = _pending(reference)
+    errors: dict[str, str] = {}
+    clean_reason = _text({"reason": reason}, "reason", 1024, errors, required=True)
+    if errors:
+        raise InvalidInput(errors)
+    request.status = "rejected"
+    request.decision_reason = clean_reason
+    request.decided_by = origin[:128]
+    request.decided_at = utcnow()
+    audit.record(origin, "integration_request.rejected", f"integration_request:{request.id}",
+                 details={"reason": clean_reason})
+    db.session.commit()
+    return request

@@ -1,0 +1,146 @@
+"""The sign-in state machine every auth source ends in (DESIGN.md section 2, "Sign-in paths").
+
+A source proves a first factor and calls `complete_first_factor()`; the session then goes
+through MFA (or forced MFA enrolment) and a forced password change as needed, and finally
+resumes where the person was going: a same-origin path, or a pending request registered by
+another module (e.g. `oidc:<request id>` resumed by the OIDC provider's handler).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask import Flask, current_app, redirect, session, url_for
+from werkzeug.wrappers import Response
+
+from idaas import audit
+from idaas.auth import lockout, mfa, sessions
+from idaas.auth.models import AuthSession
+from idaas.directory.models import Account
+from idaas.extensions import db, utcnow
+from idaas.security.policy import PasswordPolicy
+from idaas.web import is_safe_path
+
+NEXT_KEY = "idaas_next"
+_PENDING = re.compile(r"^([a-z][a-z0-9_-]{0,31}):([A-Za-z0-9._~-]{1,128})$")
+_RESUME = "idaas_resume_handlers"
+SECOND_FACTORS = frozenset({"otp", "recovery", "device"})
+STEP_ENDPOINTS = {
+    "mfa": "auth.mfa_step",
+    "mfa_enrol": "auth.mfa_enrol",
+    "password": "auth.change_password",
+}
+
+ResumeHandler = Callable[[str], str | None]
+
+
+def register_resume_handler(app: Flask, kind: str, handler: ResumeHandler) -> None:
+    """Let a module resume its pending requests after sign-in: `kind:<id>` -> a same-origin URL."""
+    app.extensions.setdefault(_RESUME, {})[kind] = handler
+
+
+def clean_next(target: str | None) -> str | None:
+    """`target` if it is a same-origin path or a pending request a module can resume, else None."""
+    if not target:
+        return None
+    if is_safe_path(target):
+        return target
+    match = _PENDING.match(target)
+    if match and match.group(1) in current_app.extensions.get(_RESUME, {}):
+        return target
+    return None
+
+
+def remember_next(target: str | None) -> None:
+    """Keep a safe `next` target for the end of the sign-in (in the signed Flask cookie)."""
+    cleaned = clean_next(target)
+    if cleaned:
+        session[NEXT_KEY] = cleaned
+    else:
+        session.pop(NEXT_KEY, None)
+
+
+def resume_url() -> str:
+    """Where to go after a completed sign-in (and forget it)."""
+    target = session.pop(NEXT_KEY, None)
+    cleaned = clean_next(target)
+    if cleaned:
+        match = _PENDING.match(cleaned)
+        if match and not is_safe_path(cleaned):
+            handler = current_app.extensions.get(_RESUME, {}).get(match.group(1))
+            url = handler(match.group(2)) if handler else None
+            if url and is_safe_path(url):
+                return url
+        elif is_safe_path(cleaned):
+            return cleaned
+    return url_for("portal.home")
+
+
+def password_expired(account: Account) -> bool:
+    """Whether the password is past the policy's maximum age."""
+    return PasswordPolicy.from_config().is_expired(account.password_changed_at, utcnow())
+
+
+def next_state(account: Account, row: AuthSession) -> str:
+    """The next step of a sign-in: `mfa`, `mfa_enrol`, `password` or `active`."""
+    used = set(row.methods)
+    if mfa.is_enrolled(account.id):
+        if not used & SECOND_FACTORS:
+            return "mfa"
+    elif mfa.is_required(account.id):
+        return "mfa_enrol"
+    if account.password_hash and (account.must_change_password or password_expired(account)):
+        return "password"
+    return "active"
+
+
+def redirect_for(row: AuthSession) -> Response:
+    """The response for a session: its pending step's page, or the resumed destination."""
+    if row.state == "active":
+        return redirect(resume_url())
+    return redirect(url_for(STEP_ENDPOINTS[row.state]))
+
+
+def complete_first_factor(account: Account, *, method: str, source: str) -> Response:
+    """After a source verified its factor: start a fresh session and go to the next step."""
+    actor = f"user:{account.id}"
+    previous = sessions.current_any()
+    if previous is not None:
+        sessions.revoke(previous, "replaced", actor)
+    methods = [method]
+    if mfa.is_enrolled(account.id) and mfa.device_remembered(account.id):
+        methods.append("device")
+    row = sessions.start(account, methods=methods, source=source, state="pending")
+    db.session.flush()
+    lockout.clear_failures(account.id)
+    state = next_state(account, row)
+    sessions.set_state(row, state)
+    audit.record(
+        actor,
+        "auth.login",
+        f"account:{account.id}",
+        details={"source": source, "method": method, "next_step": state, "session": row.id},
+    )
+    db.session.commit()
+    return redirect_for(row)
+
+
+def complete_step(row: AuthSession, method: str | None = None) -> Response:
+    """After an MFA or password step: record it, rotate the id, and go to the next step."""
+    account = db.session.get(Account, row.account_id)
+    assert account is not None
+    if method and method not in row.methods:
+        row.methods = [*row.methods, method]
+    sessions.rotate(row)
+    state = next_state(account, row)
+    sessions.set_state(row, state)
+    if state == "active":
+        audit.record(
+            f"user:{account.id}",
+            "auth.signed_in",
+            f"account:{account.id}",
+            details={"session": row.id, "acr": row.acr, "amr": row.methods},
+        )
+    db.session.commit()
+    return redirect_for(row)

@@ -1,0 +1,111 @@
+"""Tables of the sign-in machinery: sessions, lockout, MFA, remembered devices, auth sources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idaas.extensions import db, utcnow
+
+#: Session states: a sign-in in progress (`mfa`, `mfa_enrol`, `password`) or complete (`active`).
+SESSION_STATES = ("mfa", "mfa_enrol", "password", "active")
+
+
+class AuthSession(db.Model):  # type: ignore[name-defined]
+    """One sign-in: the cookie carries a signed random token; we store only its SHA-256."""
+
+    __tablename__ = "auth_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    authenticated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    methods: Mapped[list[str]] = mapped_column(JSON, default=list)
+    acr: Mapped[str] = mapped_column(String(32), default="pwd")
+    source: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccountLockout(db.Model):  # type: ignore[name-defined]
+    """Consecutive failed password attempts of an account and the lock they caused."""
+
+    __tablename__ = "account_lockout"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+
+
+class AccountMfa(db.Model):  # type: ignore[name-defined]
+    """An account's second factor: the TOTP secret (encrypted) and whether MFA is required."""
+
+    __tablename__ = "account_mfa"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret: Mapped[str | None] = mapped_column(String(512))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined]
+    """A single-use MFA recovery code, stored as SHA-256 (the code itself is high-entropy)."""
+
+    __tablename__ = "mfa_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class RememberedDevice(db.Model):  # type: ignore[name-defined]
+    """A browser that passed MFA and asked to be remembered (skips the MFA step until expiry)."""
+
+    __tablename__ = "mfa_remembered_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+
+
+class AuthSourceConfig(db.Model):  # type: ignore[name-defined]
+    """A configured sign-in method: its type, name, display name, visibility, order, settings."""
+
+    __tablename__ = "auth_source"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(128))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    show_on_login: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

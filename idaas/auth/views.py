@@ -1,0 +1,209 @@
+"""Sign-in pages: /login, the MFA step, forced enrolment and password change, /logout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from werkzeug.wrappers import Response
+
+from idaas import audit
+from idaas.auth import flow, lockout, mfa, sessions, sources
+from idaas.auth.forms import ConfirmForm, EnrolForm, MfaForm, NewPasswordForm
+from idaas.auth.models import AuthSession
+from idaas.auth.sources.password import SignInFailed
+from idaas.directory import service as directory
+from idaas.directory.errors import DirectoryError
+from idaas.directory.models import Account
+from idaas.extensions import db
+from idaas.security.policy import PasswordPolicy
+
+bp = Blueprint("auth", __name__)
+
+
+def _pending(state: str) -> AuthSession | Response:
+    """The session in `state`, or a redirect to wherever this browser should be instead."""
+    row = sessions.current_any()
+    if row is None:
+        return redirect(url_for("auth.login"))
+    if row.state != state:
+        return flow.redirect_for(row)
+    return row
+
+
+@bp.get("/")
+def index() -> Response:
+    """The start page: the portal when signed in, else the login page."""
+    if sessions.current() is not None:
+        return redirect(url_for("portal.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Show the enabled sign-in methods; handle the posted inline form (password)."""
+    next_target = flow.clean_next(request.values.get("next"))
+    if sessions.current() is not None and request.method == "GET":
+        flow.remember_next(next_target)
+        return redirect(flow.resume_url())
+    shown = sources.on_login_page()
+    forms: dict[str, Any] = {}
+    error, status = None, 200
+    if request.method == "POST":
+        name = request.form.get("source") or sources.DEFAULT_PASSWORD_SOURCE
+        source = sources.get(name)
+        if source is None or source.form_template is None:
+            abort(400)
+        form = source.make_form()
+        flow.remember_next(next_target)
+        try:
+            response = source.handle_post(form)
+        except SignInFailed as failure:
+            error, status = failure.message, failure.status
+        else:
+            if response is not None:
+                return response
+        if hasattr(form, "password"):
+            form.password.data = ""
+        forms[source.name] = form
+    for source in shown:
+        if source.form_template and source.name not in forms:
+            form = source.make_form()
+            if hasattr(form, "next"):
+                form.next.data = next_target or ""
+            forms[source.name] = form
+    body = render_template(
+        "auth/login.html", sources=shown, forms=forms, error=error, next_target=next_target
+    )
+    return body, status
+
+
+@bp.route("/login/mfa", methods=["GET", "POST"])
+def mfa_step() -> Any:
+    """Second step: a TOTP code or a recovery code."""
+    row = _pending("mfa")
+    if isinstance(row, Response):
+        return row
+    form = MfaForm()
+    error = None
+    actor = f"user:{row.account_id}"
+    if form.validate_on_submit():
+        method = mfa.verify(row.account_id, form.code.data, actor)
+        if method is not None:
+            response = flow.complete_step(row, method)
+            if method == "recovery":
+                flash(
+                    gettext(
+                        "You used a recovery code. %(num)d left.",
+                        num=mfa.recovery_codes_left(row.account_id),
+                    ),
+                    "warning",
+                )
+            if form.remember.data and mfa.remember_days():
+                value = mfa.remember_device(row.account_id)
+                audit.record(actor, "auth.mfa.device_remembered", f"account:{row.account_id}")
+                db.session.commit()
+                response.set_cookie(
+                    mfa.DEVICE_COOKIE,
+                    value,
+                    max_age=mfa.remember_days() * 86400,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+                )
+            return response
+        if lockout.register_failure(row.account_id, actor):
+            sessions.revoke(row, "mfa_failures", actor)
+            db.session.commit()
+            flash(gettext("Too many wrong codes. Please sign in again later."), "error")
+            return redirect(url_for("auth.login"))
+        db.session.commit()
+        error = gettext("That code is not valid. Try the current code from your app.")
+    form.code.data = ""
+    return render_template(
+        "auth/mfa.html", form=form, error=error, remember_days=mfa.remember_days()
+    )
+
+
+@bp.route("/login/mfa/enrol", methods=["GET", "POST"])
+def mfa_enrol() -> Any:
+    """Forced enrolment: MFA is required and the account has no authenticator yet."""
+    row = _pending("mfa_enrol")
+    if isinstance(row, Response):
+        return row
+    account = db.session.get(Account, row.account_id)
+    assert account is not None
+    form = EnrolForm()
+    error = None
+    if form.validate_on_submit():
+        codes = mfa.confirm_enrolment(account.id, form.code.data, f"user:{account.id}")
+        if codes is not None:
+            response = flow.complete_step(row, "otp")
+            return render_template(
+                "auth/recovery_codes.html", codes=codes, continue_url=response.location
+            )
+        error = gettext("That code is not valid. Try the current code from your app.")
+    secret = mfa.start_enrolment(account.id)
+    uri = mfa.provisioning_uri(account, secret)
+    return render_template(
+        "auth/mfa_enrol.html",
+        form=form,
+        error=error,
+        secret=secret,
+        qr=mfa.qr_data_uri(uri),
+        action=url_for("auth.mfa_enrol"),
+        forced=True,
+    )
+
+
+@bp.route("/login/password", methods=["GET", "POST"])
+def change_password() -> Any:
+    """Forced password change (first sign-in, admin reset, or expiry)."""
+    row = _pending("password")
+    if isinstance(row, Response):
+        return row
+    account = db.session.get(Account, row.account_id)
+    assert account is not None
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            directory.set_password(f"user:{account.id}", account.id, form.new_password.data)
+        except DirectoryError as failure:
+            form.new_password.errors = [*form.new_password.errors, *failure.fields.values()] or [
+                failure.message
+            ]
+        else:
+            flash(gettext("Your password has been changed."), "success")
+            return flow.complete_step(row)
+    expired = not account.must_change_password and flow.password_expired(account)
+    return render_template(
+        "auth/change_password.html",
+        form=form,
+        expired=expired,
+        rules=PasswordPolicy.from_config().describe(),
+    )
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Any:
+    """GET asks for confirmation; POST (with CSRF) ends the session on the server."""
+    row = sessions.current_any()
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if row is not None:
+            sessions.revoke(row, "logout", f"user:{row.account_id}")
+            audit.record(
+                f"user:{row.account_id}",
+                "auth.logout",
+                f"account:{row.account_id}",
+                details={"session": row.id},
+            )
+            db.session.commit()
+        flash(gettext("You have signed out."), "success")
+        return redirect(url_for("auth.login"))
+    if row is None:
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", form=form)

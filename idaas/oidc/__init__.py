@@ -1,0 +1,33 @@
+"""OAuth2 / OpenID provider: the authlib server (`server.py`), keys, token and JWKS endpoints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from idaas.config import ConfigError
+
+MIN_TOKEN_LIFETIME = 60
+MAX_TOKEN_LIFETIME = 24 * 3600
+
+
+def init_app(app: Flask) -> None:
+    """Check the token settings, register the endpoints (CSRF-exempt: no cookies involved)."""
+    from idaas.extensions import csrf
+    from idaas.oidc import models, server, views  # noqa: F401
+
+    app.config.setdefault("ACCESS_TOKEN_LIFETIME", 3600)
+    app.config.setdefault("ACCESS_TOKEN_AUDIENCE", None)
+    app.config.setdefault("TOKEN_FAILURE_RATE_LIMIT", "30 per minute")
+    try:
+        lifetime = int(app.config["ACCESS_TOKEN_LIFETIME"])
+    except (TypeError, ValueError):
+        raise ConfigError("IDAAS_ACCESS_TOKEN_LIFETIME must be a whole number of seconds") from None
+    if not MIN_TOKEN_LIFETIME <= lifetime <= MAX_TOKEN_LIFETIME:
+        raise ConfigError(
+            f"IDAAS_ACCESS_TOKEN_LIFETIME must be between {MIN_TOKEN_LIFETIME} and "
+            f"{MAX_TOKEN_LIFETIME} seconds"
+        )
+    app.config["ACCESS_TOKEN_LIFETIME"] = lifetime
+    server.authorization.init_app(app)
+    csrf.exempt(views.bp)
+    app.register_blueprint(views.bp)

@@ -1,0 +1,50 @@
+"""The signed-in person's home: app tiles, profile, linked identities, sessions, security."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the portal blueprint."""
+    from idaas.portal import views
+
+    app.register_blueprint(views.bp)
+    app.add_template_filter(device_label, "device")
+
+
+def device_label(user_agent: str | None) -> str:
+    """A short "browser on system" label from a User-Agent header."""
+    ua = user_agent or ""
+    browser = next(
+        (
+            name
+            for marker, name in (
+                ("DingTalk", "DingTalk"),
+                ("Edg/", "Edge"),
+                ("Firefox/", "Firefox"),
+                ("Chrome/", "Chrome"),
+                ("Safari/", "Safari"),
+                ("curl/", "curl"),
+                ("python", "Python"),
+            )
+            if marker in ua
+        ),
+        "Browser",
+    )
+    system = next(
+        (
+            name
+            for marker, name in (
+                ("Android", "Android"),
+                ("iPhone", "iPhone"),
+                ("iPad", "iPad"),
+                ("Windows", "Windows"),
+                ("Mac OS X", "macOS"),
+                ("Linux", "Linux"),
+            )
+            if marker in ua
+        ),
+        "",
+    )
+    return f"{browser} · {system}" if system else browser

@@ -1,0 +1,141 @@
+"""The `api.dingtalk.com` host: JSON only, HTTP status + `{code, message, requestid}` (§0, §8.2)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from idaas.sandbox.dingtalk.state import ApiError, App, OapiError
+from idaas.sandbox.dingtalk.web import api_ok, header_token, sandbox
+
+bp = Blueprint("api", __name__)
+
+
+def _json_body() -> dict[str, Any]:
+    """New-API bodies are JSON only; form bodies get 400 (§0)."""
+    data = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(data, dict):
+        raise ApiError(400, "MissingParameter", "body is mandatory for this action")
+    return data
+
+
+def _client(key: Any, secret: Any, code: str, message: str) -> App:
+    app = sandbox().apps.get(str(key or ""))
+    if app is None or not hmac.compare_digest(app.app_secret, str(secret or "")):
+        raise ApiError(400, code, message)
+    return app
+
+
+@bp.post("/v1.0/oauth2/accessToken")
+def access_token() -> Response:
+    """§1.2: {appKey, appSecret} -> {accessToken, expireIn}; same token while valid (§1.4)."""
+    data = _json_body()
+    app = _client(
+        data.get("appKey"),
+        data.get("appSecret"),
+        "invalidClientIdOrSecret",
+        "无效的clientId或者clientSecret",
+    )
+    sb = sandbox()
+    token = sb.issue_app_token(app)
+    return api_ok({"accessToken": token.value, "expireIn": sb.token_lifetime_left(token)})
+
+
+@bp.post("/v1.0/oauth2/<corp_id>/token")
+def unified_token(corp_id: str) -> Response:
+    """§1.3: client_credentials for a corp -> {access_token, expires_in}."""
+    data = _json_body()
+    if data.get("grant_type") != "client_credentials":
+        raise ApiError(400, "unsupported.grant.type", "不支持的grant_type")
+    sb = sandbox()
+    app = _client(
+        data.get("client_id"),
+        data.get("client_secret"),
+        "invalid.client",
+        "无效的client_id或client_secret",
+    )
+    if corp_id != sb.corp_id:
+        raise ApiError(401, "unauthorized.client", "应用未授权该组织")
+    token = sb.issue_app_token(app)
+    return api_ok({"access_token": token.value, "expires_in": sb.token_lifetime_left(token)})
+
+
+@bp.post("/v1.0/oauth2/userAccessToken")
+def user_access_token() -> Response:
+    """§2.2: authorization_code (single use) or refresh_token (30 days) grants."""
+    data = _json_body()
+    sb = sandbox()
+    app = _client(
+        data.get("clientId"),
+        data.get("clientSecret"),
+        "invalidClientIdOrSecret",
+        "无效的clientId或者clientSecret",
+    )
+    status = int(sb.variants["invalid_code_status"])
+    grant = data.get("grantType")
+    if grant == "authorization_code":
+        code = sb.redeem_code(str(data.get("code") or ""), "oauth2", app.app_key)
+        if code is None or code.userid not in sb.users:
+            raise ApiError(status, "invalidCode", "无效的授权码")
+        unionid = sb.users[code.userid].unionid
+    elif grant == "refresh_token":
+        refresh = sb.tokens.get(str(data.get("refreshToken") or ""))
+        if refresh is None or refresh.kind != "refresh" or sb.now() >= refresh.expires_at:
+            raise ApiError(status, "invalidCode", "无效的refreshToken")
+        if refresh.app_key != app.app_key or refresh.unionid is None:
+            raise ApiError(status, "invalidCode", "无效的refreshToken")
+        unionid = refresh.unionid
+    else:
+        raise ApiError(400, "unsupported.grant.type", "不支持的grantType")
+    token, refresh_value = sb.issue_user_token(app.app_key, unionid)
+    return api_ok(
+        {
+            "accessToken": token.value,
+            "refreshToken": refresh_value,
+            "expireIn": sb.token_lifetime_left(token),
+            "corpId": sb.corp_id,
+        }
+    )
+
+
+@bp.get("/v1.0/contact/users/<union_id>")
+def contact_user(union_id: str) -> Response:
+    """§2.2: the user token's own profile (`me`) or any unionId; 404 user.notFound."""
+    sb = sandbox()
+    try:
+        token = header_token("user")
+    except OapiError:
+        token = header_token("app")
+    if union_id == "me":
+        if token.unionid is None:
+            raise ApiError(400, "InvalidAuthentication", "me 需要用户的access_token")
+        union_id = token.unionid
+    userid = sb.by_unionid.get(union_id)
+    if userid is None:
+        raise ApiError(404, "invalidParameter.user.notFound", "找不到该用户")
+    user = sb.users[userid]
+    return api_ok(
+        {
+            "nick": user.name,
+            "avatarUrl": user.avatar or "",
+            "mobile": user.mobile or "",
+            "openId": sb.openid(token.app_key, user.userid),
+            "unionId": user.unionid,
+            "email": user.email or "",
+            "stateCode": user.state_code,
+            "visitor": False,
+        }
+    )
+
+
+@bp.post("/v1.0/oauth2/jsapiTickets")
+def jsapi_tickets() -> Response:
+    """§3.3: header token, no body -> {jsapiTicket, expireIn}; same rules as get_jsapi_ticket."""
+    token = header_token("app")
+    sb = sandbox()
+    ticket = sb.issue_ticket(token.app_key)
+    return api_ok(
+        {"jsapiTicket": ticket.value, "expireIn": max(0, int(ticket.expires_at - sb.now()))}
+    )
