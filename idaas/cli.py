@@ -65,6 +65,7 @@ def _register_commands() -> None:
     from idaas.demo import demo
 
     cli.add_command(demo)
+    cli.add_command(__import__("idaas.sandbox.dingtalk.cli", fromlist=["sandbox"]).sandbox)
 
 
 _register_commands()

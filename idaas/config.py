@@ -57,8 +57,9 @@ class Defaults:
     MFA_REQUIRED = False
     MFA_REMEMBER_DEVICE_DAYS = 30
     MFA_ISSUER_NAME = "idaas"
-    # Profile fields a person may edit on the portal (the directory still enforces ownership).
-    PORTAL_EDITABLE_FIELDS = ["display_name", "email", "mobile", "locale"]
+    # Profile fields a person may edit on the portal (the directory still enforces ownership);
+    # email and mobile are sign-in identifiers, so they are off unless the organisation wants.
+    PORTAL_EDITABLE_FIELDS = ["display_name", "locale"]  # also allowed: "email", "mobile"
 
     AUDIT_RETENTION_DAYS = 180
 

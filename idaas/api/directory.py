@@ -38,48 +38,69 @@ def _iso(value: Any) -> str | None:
 
 def group_to_dict(group: Group) -> dict[str, Any]:
     """A group as JSON-ready data."""
-    return {"id": group.id, "name": group.name, "description": group.description,
-            "source": group.source, "version": group.version,
-            "created_at": _iso(group.created_at), "updated_at": _iso(group.updated_at)}
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "source": group.source,
+        "version": group.version,
+        "created_at": _iso(group.created_at),
+        "updated_at": _iso(group.updated_at),
+    }
 
 
 def role_to_dict(role: Role) -> dict[str, Any]:
     """A role and its permissions as JSON-ready data."""
-    return {"id": role.id, "code": role.code, "name": role.name,
-            "description": role.description,
-            "permissions": [{"resource": p.resource, "action": p.action}
-                            for p in role.permissions],
-            "version": role.version, "created_at": _iso(role.created_at),
-            "updated_at": _iso(role.updated_at)}
+    return {
+        "id": role.id,
+        "code": role.code,
+        "name": role.name,
+        "description": role.description,
+        "permissions": [{"resource": p.resource, "action": p.action} for p in role.permissions],
+        "version": role.version,
+        "created_at": _iso(role.created_at),
+        "updated_at": _iso(role.updated_at),
+    }
 
 
 def definition_to_dict(definition: AttributeDefinition) -> dict[str, Any]:
     """An attribute definition as JSON-ready data."""
-    return {"id": definition.id, "target": definition.target, "key": definition.key,
-            "label": definition.label, "type": definition.type,
-            "required": definition.required, "unique": definition.unique,
-            "editable": definition.editable, "enabled": definition.enabled,
-            "options": list(definition.options or []), "sort_order": definition.sort_order,
-            "version": definition.version}
+    return {
+        "id": definition.id,
+        "target": definition.target,
+        "key": definition.key,
+        "label": definition.label,
+        "type": definition.type,
+        "required": definition.required,
+        "unique": definition.unique,
+        "editable": definition.editable,
+        "enabled": definition.enabled,
+        "options": list(definition.options or []),
+        "sort_order": definition.sort_order,
+        "version": definition.version,
+    }
 
 
 def _changes(body: Any) -> dict[str, Any]:
     """The members the client actually sent (PATCH semantics)."""
-    return body.model_dump(exclude_unset=True)  # type: ignore[no-any-return]
+    return body.model_dump(exclude_unset=True)
 
 
 # -- departments ---------------------------------------------------------------------------
 
 
 @bp.get("/departments")
-@operation("List departments", tags=["departments"], scopes=READ,
-           query=s.DepartmentListQuery, response=s.DepartmentList)
+@operation(
+    "List departments",
+    tags=["departments"],
+    scopes=READ,
+    query=s.DepartmentListQuery,
+    response=s.DepartmentList,
+)
 def list_departments(query: s.DepartmentListQuery) -> Response:
     """The direct children of `parent`, or the root departments."""
-    if query.parent is not None:
-        service.get_department(query.parent)
-    return json_response({"items": [department_to_dict(d)
-                                    for d in service.children(query.parent)]})
+    _filter_exists("parent", service.get_department, query.parent)
+    return json_response({"items": [department_to_dict(d) for d in service.children(query.parent)]})
 
 
 def _tree(departments: list[Department]) -> list[dict[str, Any]]:
@@ -93,10 +114,16 @@ def _tree(departments: list[Department]) -> list[dict[str, Any]]:
 
 
 @bp.get("/departments/tree")
-@operation("Department tree", tags=["departments"], scopes=READ, query=s.TreeQuery,
-           response=s.DepartmentTree)
+@operation(
+    "Department tree",
+    tags=["departments"],
+    scopes=READ,
+    query=s.TreeQuery,
+    response=s.DepartmentTree,
+)
 def department_tree(query: s.TreeQuery) -> Response:
     """The whole department tree (or the subtree under `root`), children nested."""
+    _filter_exists("root", service.get_department, query.root)
     roots = [query.root] if query.root is not None else [d.id for d in service.children(None)]
     departments: list[Department] = []
     for root in roots:
@@ -105,8 +132,7 @@ def department_tree(query: s.TreeQuery) -> Response:
 
 
 @bp.get(f"/departments/<{ID}:department_id>")
-@operation("Get a department", tags=["departments"], scopes=READ, response=s.Department,
-           etag=True)
+@operation("Get a department", tags=["departments"], scopes=READ, response=s.Department, etag=True)
 def get_department(department_id: int) -> Response:
     """One department, with its ETag."""
     department = service.get_department(department_id)
@@ -114,64 +140,106 @@ def get_department(department_id: int) -> Response:
 
 
 @bp.get(f"/departments/<{ID}:department_id>/children")
-@operation("List sub-departments", tags=["departments"], scopes=READ,
-           response=s.DepartmentList)
+@operation("List sub-departments", tags=["departments"], scopes=READ, response=s.DepartmentList)
 def department_children(department_id: int) -> Response:
     """The direct children of a department, in display order."""
     service.get_department(department_id)
-    return json_response({"items": [department_to_dict(d)
-                                    for d in service.children(department_id)]})
+    return json_response(
+        {"items": [department_to_dict(d) for d in service.children(department_id)]}
+    )
 
 
 @bp.get(f"/departments/<{ID}:department_id>/members")
-@operation("List a department's members", tags=["departments", "memberships"], scopes=READ,
-           query=s.PageQuery, response=s.AccountPage)
+@operation(
+    "List a department's members",
+    tags=["departments", "memberships"],
+    scopes=READ,
+    query=s.PageQuery,
+    response=s.AccountPage,
+)
 def department_members(department_id: int, query: s.PageQuery) -> Response:
     """Accounts that are direct members of the department (cursor pagination)."""
     service.get_department(department_id)
-    return _account_page(query.limit, query.cursor, department_id=department_id,
-                         include_subdepartments=False)
+    return _account_page(
+        query.limit, query.cursor, department_id=department_id, include_subdepartments=False
+    )
 
 
 @bp.post("/departments")
-@operation("Create a department", tags=["departments"], scopes=WRITE, body=s.DepartmentCreate,
-           response=s.Department, status=201, etag=True, location=True)
+@operation(
+    "Create a department",
+    tags=["departments"],
+    scopes=WRITE,
+    body=s.DepartmentCreate,
+    response=s.Department,
+    status=201,
+    etag=True,
+    location=True,
+)
 def create_department(body: s.DepartmentCreate) -> Response:
     """Create a department; 201 with `Location` and `ETag` (RFC 9110 §15.3.2)."""
     if body.parent_id is not None:
         _must_exist(service.get_department, body.parent_id, "parent_id")
     department = service.create_department(origin(), **body.model_dump())
-    return json_response(department_to_dict(department), 201, department,
-                         url_for("api.get_department", department_id=department.id))
+    return json_response(
+        department_to_dict(department),
+        201,
+        department,
+        url_for("api.get_department", department_id=department.id),
+    )
 
 
 @bp.patch(f"/departments/<{ID}:department_id>")
-@operation("Update a department", tags=["departments"], scopes=WRITE, body=s.DepartmentUpdate,
-           response=s.Department, etag=True, if_match=True, errors={409})
+@operation(
+    "Update a department",
+    tags=["departments"],
+    scopes=WRITE,
+    body=s.DepartmentUpdate,
+    response=s.Department,
+    etag=True,
+    if_match=True,
+    errors={409},
+)
 def update_department(department_id: int, body: s.DepartmentUpdate) -> Response:
     """Change name, sort order or attributes; `If-Match` makes it conditional (RFC 9110 §13.1.1)."""
     version = expected_version(service.get_department(department_id))
-    department = service.update_department(origin(), department_id, expected_version=version,
-                                           **_changes(body))
+    department = service.update_department(
+        origin(), department_id, expected_version=version, **_changes(body)
+    )
     return json_response(department_to_dict(department), obj=department)
 
 
 @bp.post(f"/departments/<{ID}:department_id>/move")
-@operation("Move a department", tags=["departments"], scopes=WRITE, body=s.DepartmentMove,
-           response=s.Department, etag=True, if_match=True, errors={409})
+@operation(
+    "Move a department",
+    tags=["departments"],
+    scopes=WRITE,
+    body=s.DepartmentMove,
+    response=s.Department,
+    etag=True,
+    if_match=True,
+    errors={409},
+)
 def move_department(department_id: int, body: s.DepartmentMove) -> Response:
     """Move a department (with its subtree) under another parent, or make it a root."""
     version = expected_version(service.get_department(department_id))
     if body.parent_id is not None:
         _must_exist(service.get_department, body.parent_id, "parent_id")
-    department = service.move_department(origin(), department_id, body.parent_id,
-                                         expected_version=version)
+    department = service.move_department(
+        origin(), department_id, body.parent_id, expected_version=version
+    )
     return json_response(department_to_dict(department), obj=department)
 
 
 @bp.delete(f"/departments/<{ID}:department_id>")
-@operation("Delete a department", tags=["departments"], scopes=WRITE, status=204,
-           if_match=True, errors={409, 422})
+@operation(
+    "Delete a department",
+    tags=["departments"],
+    scopes=WRITE,
+    status=204,
+    if_match=True,
+    errors={409, 422},
+)
 def delete_department(department_id: int) -> Response:
     """Delete an empty department; 204 (RFC 9110 §9.3.5)."""
     version = expected_version(service.get_department(department_id))
@@ -184,8 +252,21 @@ def _must_exist(getter: Any, object_id: int, field: str) -> None:
     try:
         getter(object_id)
     except NotFound as exc:
-        raise ApiProblem(422, "Invalid input", exc.message, kind="validation-failed",
-                         fields={field: exc.message}) from None
+        raise ApiProblem(
+            422, "Invalid input", exc.message, kind="validation-failed", fields={field: exc.message}
+        ) from None
+
+
+def _filter_exists(field: str, getter: Any, object_id: int | None) -> None:
+    """A query parameter naming a missing object is a 400 with a field message."""
+    if object_id is None:
+        return
+    try:
+        getter(object_id)
+    except NotFound as exc:
+        raise ApiProblem(
+            400, "Bad Request", exc.message, kind="invalid-query", fields={field: exc.message}
+        ) from None
 
 
 # -- accounts -----------------------------------------------------------------------------
@@ -197,29 +278,49 @@ def _account_page(limit: int, cursor: str | None, **filters: Any) -> Response:
     more = len(accounts) > limit
     accounts = accounts[:limit]
     next_cursor = encode_cursor("accounts", accounts[-1].id) if more and accounts else None
-    response = json_response({"items": [account_to_dict(a) for a in accounts],
-                              "next_cursor": next_cursor})
+    response = json_response(
+        {"items": [account_to_dict(a) for a in accounts], "next_cursor": next_cursor}
+    )
     next_link(response, next_cursor)
     return response
 
 
 @bp.get("/accounts")
-@operation("List accounts", tags=["accounts"], scopes=READ, query=s.AccountListQuery,
-           response=s.AccountPage)
+@operation(
+    "List accounts",
+    tags=["accounts"],
+    scopes=READ,
+    query=s.AccountListQuery,
+    response=s.AccountPage,
+)
 def list_accounts(query: s.AccountListQuery) -> Response:
     """Accounts filtered by `q`, `department`, `status`, `group`, `role`; keyset pagination."""
-    for field, getter, value in (("department", service.get_department, query.department),
-                                 ("group", service.get_group, query.group),
-                                 ("role", service.get_role, query.role)):
+    for field, getter, value in (
+        ("department", service.get_department, query.department),
+        ("group", service.get_group, query.group),
+        ("role", service.get_role, query.role),
+    ):
         if value is not None:
             try:
                 getter(value)
             except NotFound as exc:
-                raise ApiProblem(400, "Bad Request", exc.message, kind="invalid-query",
-                                 fields={field: exc.message}) from None
-    return _account_page(query.limit, query.cursor, q=query.q, department_id=query.department,
-                         include_subdepartments=query.include_subdepartments,
-                         status=query.status, group_id=query.group, role_id=query.role)
+                raise ApiProblem(
+                    400,
+                    "Bad Request",
+                    exc.message,
+                    kind="invalid-query",
+                    fields={field: exc.message},
+                ) from None
+    return _account_page(
+        query.limit,
+        query.cursor,
+        q=query.q,
+        department_id=query.department,
+        include_subdepartments=query.include_subdepartments,
+        status=query.status,
+        group_id=query.group,
+        role_id=query.role,
+    )
 
 
 @bp.get(f"/accounts/<{ID}:account_id>")
@@ -231,25 +332,43 @@ def get_account(account_id: int) -> Response:
 
 
 @bp.post("/accounts")
-@operation("Create an account", tags=["accounts"], scopes=WRITE, body=s.AccountCreate,
-           response=s.Account, status=201, etag=True, location=True)
+@operation(
+    "Create an account",
+    tags=["accounts"],
+    scopes=WRITE,
+    body=s.AccountCreate,
+    response=s.Account,
+    status=201,
+    etag=True,
+    location=True,
+)
 def create_account(body: s.AccountCreate) -> Response:
     """Create an account; 201 with `Location` and `ETag` (RFC 9110 §15.3.2)."""
     data = body.model_dump()
     data["memberships"] = [dict(m) for m in data["memberships"]]
     account = service.create_account(origin(), **data)
-    return json_response(account_to_dict(account), 201, account,
-                         url_for("api.get_account", account_id=account.id))
+    return json_response(
+        account_to_dict(account), 201, account, url_for("api.get_account", account_id=account.id)
+    )
 
 
 @bp.patch(f"/accounts/<{ID}:account_id>")
-@operation("Update an account", tags=["accounts"], scopes=WRITE, body=s.AccountUpdate,
-           response=s.Account, etag=True, if_match=True, errors={409})
+@operation(
+    "Update an account",
+    tags=["accounts"],
+    scopes=WRITE,
+    body=s.AccountUpdate,
+    response=s.Account,
+    etag=True,
+    if_match=True,
+    errors={409},
+)
 def update_account(account_id: int, body: s.AccountUpdate) -> Response:
     """Change profile fields, attributes or memberships; `If-Match` makes it conditional."""
     version = expected_version(service.get_account(account_id))
-    account = service.update_account(origin(), account_id, expected_version=version,
-                                     **_changes(body))
+    account = service.update_account(
+        origin(), account_id, expected_version=version, **_changes(body)
+    )
     return json_response(account_to_dict(account), obj=account)
 
 
@@ -260,24 +379,39 @@ def _set_status(account_id: int, status: str) -> Response:
 
 
 @bp.post(f"/accounts/<{ID}:account_id>/disable")
-@operation("Disable an account", tags=["accounts"], scopes=WRITE, response=s.Account,
-           etag=True, if_match=True, errors={409})
+@operation(
+    "Disable an account",
+    tags=["accounts"],
+    scopes=WRITE,
+    response=s.Account,
+    etag=True,
+    if_match=True,
+    errors={409},
+)
 def disable_account(account_id: int) -> Response:
     """Disable an account (it can no longer sign in)."""
     return _set_status(account_id, "disabled")
 
 
 @bp.post(f"/accounts/<{ID}:account_id>/enable")
-@operation("Enable an account", tags=["accounts"], scopes=WRITE, response=s.Account,
-           etag=True, if_match=True, errors={409})
+@operation(
+    "Enable an account",
+    tags=["accounts"],
+    scopes=WRITE,
+    response=s.Account,
+    etag=True,
+    if_match=True,
+    errors={409},
+)
 def enable_account(account_id: int) -> Response:
     """Make an account active again."""
     return _set_status(account_id, "active")
 
 
 @bp.delete(f"/accounts/<{ID}:account_id>")
-@operation("Delete an account", tags=["accounts"], scopes=WRITE, status=204, if_match=True,
-           errors={409})
+@operation(
+    "Delete an account", tags=["accounts"], scopes=WRITE, status=204, if_match=True, errors={409}
+)
 def delete_account(account_id: int) -> Response:
     """Delete an account with its memberships; 204 (RFC 9110 §9.3.5)."""
     version = expected_version(service.get_account(account_id))
@@ -286,8 +420,13 @@ def delete_account(account_id: int) -> Response:
 
 
 @bp.get(f"/accounts/<{ID}:account_id>/memberships")
-@operation("List an account's memberships", tags=["memberships"], scopes=READ,
-           response=s.MembershipList, etag=True)
+@operation(
+    "List an account's memberships",
+    tags=["memberships"],
+    scopes=READ,
+    response=s.MembershipList,
+    etag=True,
+)
 def account_memberships(account_id: int) -> Response:
     """The departments an account belongs to (the primary one first)."""
     account = service.get_account(account_id)
@@ -295,14 +434,25 @@ def account_memberships(account_id: int) -> Response:
 
 
 @bp.put(f"/accounts/<{ID}:account_id>/memberships")
-@operation("Replace an account's memberships", tags=["memberships"], scopes=WRITE,
-           body=s.MembershipsReplace, response=s.MembershipList, etag=True, if_match=True,
-           errors={409})
+@operation(
+    "Replace an account's memberships",
+    tags=["memberships"],
+    scopes=WRITE,
+    body=s.MembershipsReplace,
+    response=s.MembershipList,
+    etag=True,
+    if_match=True,
+    errors={409},
+)
 def replace_memberships(account_id: int, body: s.MembershipsReplace) -> Response:
     """Set the complete list of departments of an account (RFC 9110 §9.3.4)."""
     version = expected_version(service.get_account(account_id))
-    account = service.update_account(origin(), account_id, expected_version=version,
-                                     memberships=[m.model_dump() for m in body.memberships])
+    account = service.update_account(
+        origin(),
+        account_id,
+        expected_version=version,
+        memberships=[m.model_dump() for m in body.memberships],
+    )
     return json_response({"items": account_to_dict(account)["memberships"]}, obj=account)
 
 
@@ -323,8 +473,7 @@ def account_roles(account_id: int) -> Response:
 
 
 @bp.get(f"/accounts/<{ID}:account_id>/permissions")
-@operation("List an account's permissions", tags=["roles"], scopes=READ,
-           response=s.PermissionList)
+@operation("List an account's permissions", tags=["roles"], scopes=READ, response=s.PermissionList)
 def account_permissions(account_id: int) -> Response:
     """Every (resource, action) the account's roles grant."""
     service.get_account(account_id)
@@ -351,18 +500,35 @@ def get_group(group_id: int) -> Response:
 
 
 @bp.post("/groups")
-@operation("Create a group", tags=["groups"], scopes=WRITE, body=s.GroupCreate,
-           response=s.Group, status=201, etag=True, location=True)
+@operation(
+    "Create a group",
+    tags=["groups"],
+    scopes=WRITE,
+    body=s.GroupCreate,
+    response=s.Group,
+    status=201,
+    etag=True,
+    location=True,
+)
 def create_group(body: s.GroupCreate) -> Response:
     """Create a group; 201 with `Location`."""
     group = service.create_group(origin(), **body.model_dump())
-    return json_response(group_to_dict(group), 201, group,
-                         url_for("api.get_group", group_id=group.id))
+    return json_response(
+        group_to_dict(group), 201, group, url_for("api.get_group", group_id=group.id)
+    )
 
 
 @bp.patch(f"/groups/<{ID}:group_id>")
-@operation("Update a group", tags=["groups"], scopes=WRITE, body=s.GroupUpdate,
-           response=s.Group, etag=True, if_match=True, errors={409})
+@operation(
+    "Update a group",
+    tags=["groups"],
+    scopes=WRITE,
+    body=s.GroupUpdate,
+    response=s.Group,
+    etag=True,
+    if_match=True,
+    errors={409},
+)
 def update_group(group_id: int, body: s.GroupUpdate) -> Response:
     """Rename a group or change its description."""
     version = expected_version(service.get_group(group_id))
@@ -371,8 +537,7 @@ def update_group(group_id: int, body: s.GroupUpdate) -> Response:
 
 
 @bp.delete(f"/groups/<{ID}:group_id>")
-@operation("Delete a group", tags=["groups"], scopes=WRITE, status=204, if_match=True,
-           errors={409})
+@operation("Delete a group", tags=["groups"], scopes=WRITE, status=204, if_match=True, errors={409})
 def delete_group(group_id: int) -> Response:
     """Delete a group (its members stay); 204."""
     version = expected_version(service.get_group(group_id))
@@ -381,8 +546,13 @@ def delete_group(group_id: int) -> Response:
 
 
 @bp.get(f"/groups/<{ID}:group_id>/members")
-@operation("List a group's members", tags=["groups"], scopes=READ, query=s.PageQuery,
-           response=s.AccountPage)
+@operation(
+    "List a group's members",
+    tags=["groups"],
+    scopes=READ,
+    query=s.PageQuery,
+    response=s.AccountPage,
+)
 def group_members(group_id: int, query: s.PageQuery) -> Response:
     """The accounts in a group (cursor pagination)."""
     service.get_group(group_id)
@@ -424,8 +594,16 @@ def get_role(role_id: int) -> Response:
 
 
 @bp.post("/roles")
-@operation("Create a role", tags=["roles"], scopes=WRITE, body=s.RoleCreate, response=s.Role,
-           status=201, etag=True, location=True)
+@operation(
+    "Create a role",
+    tags=["roles"],
+    scopes=WRITE,
+    body=s.RoleCreate,
+    response=s.Role,
+    status=201,
+    etag=True,
+    location=True,
+)
 def create_role(body: s.RoleCreate) -> Response:
     """Create a role with permissions; 201 with `Location`."""
     role = service.create_role(origin(), **body.model_dump())
@@ -433,8 +611,15 @@ def create_role(body: s.RoleCreate) -> Response:
 
 
 @bp.patch(f"/roles/<{ID}:role_id>")
-@operation("Update a role", tags=["roles"], scopes=WRITE, body=s.RoleUpdate, response=s.Role,
-           etag=True, if_match=True)
+@operation(
+    "Update a role",
+    tags=["roles"],
+    scopes=WRITE,
+    body=s.RoleUpdate,
+    response=s.Role,
+    etag=True,
+    if_match=True,
+)
 def update_role(role_id: int, body: s.RoleUpdate) -> Response:
     """Change a role; `permissions` replaces the whole list."""
     version = expected_version(service.get_role(role_id))
@@ -452,8 +637,9 @@ def delete_role(role_id: int) -> Response:
 
 
 @bp.get(f"/roles/<{ID}:role_id>/members")
-@operation("List a role's holders", tags=["roles"], scopes=READ, query=s.PageQuery,
-           response=s.AccountPage)
+@operation(
+    "List a role's holders", tags=["roles"], scopes=READ, query=s.PageQuery, response=s.AccountPage
+)
 def role_members(role_id: int, query: s.PageQuery) -> Response:
     """The accounts holding a role (cursor pagination)."""
     service.get_role(role_id)
@@ -480,8 +666,13 @@ def revoke_role(role_id: int, account_id: int) -> Response:
 
 
 @bp.get("/attribute-definitions")
-@operation("List attribute definitions", tags=["attributes"], scopes=READ,
-           query=s.AttributeListQuery, response=s.AttributeDefinitionList)
+@operation(
+    "List attribute definitions",
+    tags=["attributes"],
+    scopes=READ,
+    query=s.AttributeListQuery,
+    response=s.AttributeDefinitionList,
+)
 def list_definitions(query: s.AttributeListQuery) -> Response:
     """Custom attribute definitions of accounts and/or departments, in display order."""
     targets = [query.target] if query.target else ["account", "department"]
@@ -490,8 +681,13 @@ def list_definitions(query: s.AttributeListQuery) -> Response:
 
 
 @bp.get(f"/attribute-definitions/<{ID}:definition_id>")
-@operation("Get an attribute definition", tags=["attributes"], scopes=READ,
-           response=s.AttributeDefinition, etag=True)
+@operation(
+    "Get an attribute definition",
+    tags=["attributes"],
+    scopes=READ,
+    response=s.AttributeDefinition,
+    etag=True,
+)
 def get_definition(definition_id: int) -> Response:
     """One attribute definition."""
     definition = service.get_definition(definition_id)
@@ -499,20 +695,37 @@ def get_definition(definition_id: int) -> Response:
 
 
 @bp.post("/attribute-definitions")
-@operation("Define an attribute", tags=["attributes"], scopes=WRITE,
-           body=s.AttributeDefinitionCreate, response=s.AttributeDefinition, status=201,
-           etag=True, location=True)
+@operation(
+    "Define an attribute",
+    tags=["attributes"],
+    scopes=WRITE,
+    body=s.AttributeDefinitionCreate,
+    response=s.AttributeDefinition,
+    status=201,
+    etag=True,
+    location=True,
+)
 def create_definition(body: s.AttributeDefinitionCreate) -> Response:
     """Add a custom attribute to accounts or departments; 201 with `Location`."""
     definition = service.define_attribute(origin(), **body.model_dump())
-    return json_response(definition_to_dict(definition), 201, definition,
-                         url_for("api.get_definition", definition_id=definition.id))
+    return json_response(
+        definition_to_dict(definition),
+        201,
+        definition,
+        url_for("api.get_definition", definition_id=definition.id),
+    )
 
 
 @bp.patch(f"/attribute-definitions/<{ID}:definition_id>")
-@operation("Update an attribute definition", tags=["attributes"], scopes=WRITE,
-           body=s.AttributeDefinitionUpdate, response=s.AttributeDefinition, etag=True,
-           if_match=True)
+@operation(
+    "Update an attribute definition",
+    tags=["attributes"],
+    scopes=WRITE,
+    body=s.AttributeDefinitionUpdate,
+    response=s.AttributeDefinition,
+    etag=True,
+    if_match=True,
+)
 def update_definition(definition_id: int, body: s.AttributeDefinitionUpdate) -> Response:
     """Change an attribute definition (its key and target are fixed)."""
     expected_version(service.get_definition(definition_id))
@@ -521,8 +734,9 @@ def update_definition(definition_id: int, body: s.AttributeDefinitionUpdate) -> 
 
 
 @bp.delete(f"/attribute-definitions/<{ID}:definition_id>")
-@operation("Delete an attribute definition", tags=["attributes"], scopes=WRITE, status=204,
-           if_match=True)
+@operation(
+    "Delete an attribute definition", tags=["attributes"], scopes=WRITE, status=204, if_match=True
+)
 def delete_definition(definition_id: int) -> Response:
     """Remove an attribute definition; 204."""
     expected_version(service.get_definition(definition_id))

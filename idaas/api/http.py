@@ -42,13 +42,17 @@ def expected_version(obj: Any) -> int | None:
     tags = parse_etags(header)
     if tags.star_tag or tags.contains(etag_value(obj)):
         return int(obj.version)
-    raise ApiProblem(412, "Precondition Failed",
-                     "If-Match does not match the current ETag; reload the object and retry.",
-                     kind="version-conflict")
+    raise ApiProblem(
+        412,
+        "Precondition Failed",
+        "If-Match does not match the current ETag; reload the object and retry.",
+        kind="version-conflict",
+    )
 
 
-def json_response(data: Any, status: int = 200, obj: Any = None,
-                  location: str | None = None) -> Response:
+def json_response(
+    data: Any, status: int = 200, obj: Any = None, location: str | None = None
+) -> Response:
     """A JSON response with the object's ETag (and 304 for a matching If-None-Match on GET)."""
     response = jsonify(data)
     response.status_code = status
@@ -83,10 +87,20 @@ def decode_cursor(kind: str, cursor: str | None) -> int | None:
         value = _serializer().loads(cursor)
     except (BadSignature, ValueError, TypeError):
         value = None
-    if (not isinstance(value, list) or len(value) != 2 or value[0] != kind
-            or not isinstance(value[1], int) or isinstance(value[1], bool)):
-        raise ApiProblem(400, "Bad Request", "The cursor is not valid for this listing.",
-                         kind="invalid-query", fields={"cursor": "Unknown or damaged cursor."})
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or value[0] != kind
+        or not isinstance(value[1], int)
+        or isinstance(value[1], bool)
+    ):
+        raise ApiProblem(
+            400,
+            "Bad Request",
+            "The cursor is not valid for this listing.",
+            kind="invalid-query",
+            fields={"cursor": "Unknown or damaged cursor."},
+        )
     return int(value[1])
 
 

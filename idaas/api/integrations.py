@@ -13,7 +13,7 @@ from idaas.api.blueprint import bp
 from idaas.api.http import json_response, origin
 from idaas.api.spec import operation
 from idaas.applications import service
-from idaas.applications.commands import client_to_dict, request_to_dict
+from idaas.applications.serialise import client_to_dict, request_to_dict
 from idaas.extensions import limiter
 
 ADMIN = ["clients:admin"]
@@ -30,50 +30,88 @@ def _status_limit() -> str:
 
 @bp.post("/integration-requests")
 @limiter.limit(_submit_limit)
-@operation("Request API access", tags=["integration requests"], scopes=None,
-           body=s.IntegrationRequestCreate, response=s.IntegrationRequestStatus, status=201,
-           location=True, errors={429})
+@operation(
+    "Request API access",
+    tags=["integration requests"],
+    scopes=None,
+    body=s.IntegrationRequestCreate,
+    response=s.IntegrationRequestStatus,
+    status=201,
+    location=True,
+    errors={429},
+)
 def submit_integration_request(body: s.IntegrationRequestCreate) -> Response:
     """Ask for an API client; keep the returned `reference` to follow the status."""
     request = service.submit_request(**body.model_dump())
-    return json_response(request_to_dict(request, full=False), 201, location=url_for(
-        "api.integration_request_status", reference=request.reference))
+    return json_response(
+        request_to_dict(request, full=False),
+        201,
+        location=url_for("api.integration_request_status", reference=request.reference),
+    )
 
 
 @bp.get(f"/integration-requests/<{REFERENCE}:reference>")
 @limiter.limit(_status_limit)
-@operation("Follow an integration request", tags=["integration requests"], scopes=None,
-           response=s.IntegrationRequestStatus, errors={429})
+@operation(
+    "Follow an integration request",
+    tags=["integration requests"],
+    scopes=None,
+    response=s.IntegrationRequestStatus,
+    errors={429},
+)
 def integration_request_status(reference: str) -> Response:
     """The status (and any rejection reason) of a request, by its opaque reference."""
     return json_response(request_to_dict(service.get_request(reference), full=False))
 
 
 @bp.get("/integration-requests")
-@operation("List integration requests", tags=["integration requests"], scopes=ADMIN,
-           query=s.IntegrationListQuery, response=s.IntegrationRequestList)
+@operation(
+    "List integration requests",
+    tags=["integration requests"],
+    scopes=ADMIN,
+    query=s.IntegrationListQuery,
+    response=s.IntegrationRequestList,
+)
 def list_integration_requests(query: s.IntegrationListQuery) -> Response:
     """Integration requests, oldest first (administrators)."""
-    return json_response({"items": [request_to_dict(r)
-                                    for r in service.list_requests(query.status)]})
+    return json_response(
+        {"items": [request_to_dict(r) for r in service.list_requests(query.status)]}
+    )
 
 
 @bp.post(f"/integration-requests/<{REFERENCE}:reference>/approve")
-@operation("Approve an integration request", tags=["integration requests"], scopes=ADMIN,
-           body=s.IntegrationApprove, response=s.Approval, errors={409})
+@operation(
+    "Approve an integration request",
+    tags=["integration requests"],
+    scopes=ADMIN,
+    body=s.IntegrationApprove,
+    response=s.Approval,
+    errors={409},
+)
 def approve_integration_request(reference: str, body: s.IntegrationApprove) -> Response:
     """Create the API client; the response shows its secret this one time only."""
-    request, client, secret = service.approve_request(origin(), reference, scopes=body.scopes,
-                                                      note=body.note)
-    response = json_response({"request": request_to_dict(request),
-                              "client": {**client_to_dict(client), "client_secret": secret}})
+    request, client, secret = service.approve_request(
+        origin(), reference, scopes=body.scopes, note=body.note
+    )
+    response = json_response(
+        {
+            "request": request_to_dict(request),
+            "client": {**client_to_dict(client), "client_secret": secret},
+        }
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.post(f"/integration-requests/<{REFERENCE}:reference>/reject")
-@operation("Reject an integration request", tags=["integration requests"], scopes=ADMIN,
-           body=s.IntegrationReject, response=s.IntegrationRequest, errors={409})
+@operation(
+    "Reject an integration request",
+    tags=["integration requests"],
+    scopes=ADMIN,
+    body=s.IntegrationReject,
+    response=s.IntegrationRequest,
+    errors={409},
+)
 def reject_integration_request(reference: str, body: s.IntegrationReject) -> Response:
     """Reject with a reason the requester will see."""
     request = service.reject_request(origin(), reference, reason=body.reason)

@@ -29,8 +29,15 @@ MEDIA_TYPE = "application/problem+json"
 class ApiProblem(Exception):
     """Raised by API helpers to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, *,
-                 kind: str | None = None, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        kind: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.title = title
@@ -39,8 +46,15 @@ class ApiProblem(Exception):
         self.fields = fields
 
 
-def problem(status: int, title: str, detail: str | None = None, *, kind: str | None = None,
-            fields: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    kind: str | None = None,
+    fields: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     """A problem+json response (RFC 9457 §3)."""
     body: dict[str, Any] = {
         "type": PROBLEM + kind if kind else "about:blank",
@@ -65,16 +79,18 @@ def _api_problem(error: ApiProblem) -> Response:
 def _bearer(error: BearerError) -> Response:
     status = error.code or 401
     title = "Forbidden" if status == 403 else "Unauthorized"
-    response = problem(status, title, error.description, kind=error.error or "unauthorized",
-                       error=error.error)
+    response = problem(
+        status, title, error.description, kind=error.error or "unauthorized", error=error.error
+    )
     response.headers["WWW-Authenticate"] = error.challenge
     return response
 
 
 def _directory(error: DirectoryError) -> Response:
     if isinstance(error, ValidationFailed):
-        return problem(422, "Invalid input", error.message, kind="validation-failed",
-                       fields=error.fields)
+        return problem(
+            422, "Invalid input", error.message, kind="validation-failed", fields=error.fields
+        )
     if isinstance(error, NotFound):
         return problem(404, "Not Found", error.message, kind="not-found")
     if isinstance(error, VersionConflict):
@@ -89,8 +105,9 @@ def _application(error: ApplicationError) -> Response:
         return problem(404, "Not Found", error.message, kind="not-found")
     if isinstance(error, AlreadyDecided):
         return problem(409, "Conflict", error.message, kind="already-decided")
-    return problem(422, "Invalid input", error.message, kind="validation-failed",
-                   fields=error.fields)
+    return problem(
+        422, "Invalid input", error.message, kind="validation-failed", fields=error.fields
+    )
 
 
 def _http(error: HTTPException) -> Response:

@@ -36,6 +36,15 @@ def text(max_length: int, min_length: int = 0, pattern: str = NO_CONTROL) -> Any
     ]
 
 
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional(**constraints: Any) -> Any:
+    """A PATCH member: may be omitted (then unchanged); its schema shows no default."""
+    return Field(default=None, json_schema_extra=_drop_default, **constraints)
+
+
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 SortOrder = Annotated[int, Field(ge=-(2**31), le=MAX_ID)]
 AttributeKey = text(64, 1, r"^[a-z][a-z0-9_]{0,63}$")
@@ -73,9 +82,9 @@ class DepartmentCreate(Strict):
 class DepartmentUpdate(Strict):
     """Fields to change (omitted ones stay); use `move` to change the parent."""
 
-    name: text(128, 1) = None  # type: ignore[valid-type]
-    sort_order: SortOrder = 0
-    attributes: Attributes = Field(default_factory=dict)
+    name: text(128, 1) = optional()  # type: ignore[valid-type]
+    sort_order: SortOrder = optional()
+    attributes: Attributes = optional()
 
 
 class DepartmentMove(Strict):
@@ -119,8 +128,14 @@ class AccountCreate(Strict):
     title: text(128) | None = None  # type: ignore[valid-type]
     status: Status = "active"
     locale: text(16) | None = None  # type: ignore[valid-type]
-    password: Annotated[str, Field(min_length=1, max_length=256, json_schema_extra={
-        "writeOnly": True}), AfterValidator(_no_surrogates)] | None = None
+    password: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=256, json_schema_extra={"writeOnly": True}),
+            AfterValidator(_no_surrogates),
+        ]
+        | None
+    ) = None
     must_change_password: bool | None = None
     memberships: list[MembershipSpec] = Field(default_factory=list, max_length=50)
     attributes: Attributes = Field(default_factory=dict)
@@ -129,15 +144,15 @@ class AccountCreate(Strict):
 class AccountUpdate(Strict):
     """Fields to change (omitted ones stay; `null` clears an optional field)."""
 
-    username: Username = None  # type: ignore[valid-type]
-    display_name: text(128) | None = None  # type: ignore[valid-type]
-    email: text(254) | None = None  # type: ignore[valid-type]
-    mobile: text(32) | None = None  # type: ignore[valid-type]
-    employee_number: text(64) | None = None  # type: ignore[valid-type]
-    title: text(128) | None = None  # type: ignore[valid-type]
-    locale: text(16) | None = None  # type: ignore[valid-type]
-    memberships: list[MembershipSpec] = Field(default_factory=list, max_length=50)
-    attributes: Attributes = Field(default_factory=dict)
+    username: Username = optional()  # type: ignore[valid-type]
+    display_name: text(128) | None = optional()  # type: ignore[valid-type]
+    email: text(254) | None = optional()  # type: ignore[valid-type]
+    mobile: text(32) | None = optional()  # type: ignore[valid-type]
+    employee_number: text(64) | None = optional()  # type: ignore[valid-type]
+    title: text(128) | None = optional()  # type: ignore[valid-type]
+    locale: text(16) | None = optional()  # type: ignore[valid-type]
+    memberships: list[MembershipSpec] = optional(max_length=50)
+    attributes: Attributes = optional()
 
 
 class MembershipsReplace(Strict):
@@ -179,8 +194,8 @@ class GroupCreate(Strict):
 class GroupUpdate(Strict):
     """Fields to change."""
 
-    name: text(128, 1) = None  # type: ignore[valid-type]
-    description: text(512) | None = None  # type: ignore[valid-type]
+    name: text(128, 1) = optional()  # type: ignore[valid-type]
+    description: text(512) | None = optional()  # type: ignore[valid-type]
 
 
 class PermissionSpec(Strict):
@@ -202,14 +217,14 @@ class RoleCreate(Strict):
 class RoleUpdate(Strict):
     """Fields to change; `permissions` replaces the whole list."""
 
-    code: Code = None  # type: ignore[valid-type]
-    name: text(128, 1) = None  # type: ignore[valid-type]
-    description: text(512) | None = None  # type: ignore[valid-type]
-    permissions: list[PermissionSpec] = Field(default_factory=list, max_length=200)
+    code: Code = optional()  # type: ignore[valid-type]
+    name: text(128, 1) = optional()  # type: ignore[valid-type]
+    description: text(512) | None = optional()  # type: ignore[valid-type]
+    permissions: list[PermissionSpec] = optional(max_length=200)
 
 
 AttributeType = Literal["string", "integer", "boolean", "date", "enum", "email"]
-Options = Annotated[list[text(128, 1)], Field(max_length=200)]  # type: ignore[misc]
+Options = Annotated[list[text(128, 1)], Field(max_length=200)]  # type: ignore[misc,valid-type]
 
 
 class AttributeDefinitionCreate(Strict):
@@ -223,21 +238,21 @@ class AttributeDefinitionCreate(Strict):
     unique: bool = False
     editable: bool = False
     enabled: bool = True
-    options: Options = Field(default_factory=list)
+    options: Options = Field(default_factory=list)  # type: ignore[valid-type]
     sort_order: SortOrder = 0
 
 
 class AttributeDefinitionUpdate(Strict):
     """Fields to change (the key and target are fixed)."""
 
-    label: text(128, 1) = None  # type: ignore[valid-type]
-    type: AttributeType = "string"
-    required: bool = False
-    unique: bool = False
-    editable: bool = False
-    enabled: bool = True
-    options: Options = Field(default_factory=list)
-    sort_order: SortOrder = 0
+    label: text(128, 1) = optional()  # type: ignore[valid-type]
+    type: AttributeType = optional()
+    required: bool = optional()
+    unique: bool = optional()
+    editable: bool = optional()
+    enabled: bool = optional()
+    options: Options = optional()  # type: ignore[valid-type]
+    sort_order: SortOrder = optional()
 
 
 class AttributeListQuery(Query):
@@ -255,8 +270,11 @@ class IntegrationRequestCreate(Strict):
     name: text(128, 1)  # type: ignore[valid-type]
     contact: text(254, 1)  # type: ignore[valid-type]
     scopes: list[ScopeName] = Field(min_length=1, max_length=len(SCOPES))
-    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$"),
-                      AfterValidator(_no_surrogates)]
+    reason: Annotated[
+        str,
+        Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$"),
+        AfterValidator(_no_surrogates),
+    ]
 
 
 class IntegrationApprove(Strict):

@@ -19,9 +19,10 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from apispec import APISpec
+from authlib.oauth2 import OAuth2Error
 from flask import Flask, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -73,8 +74,13 @@ def _json_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiProblem(422, "Invalid input", "The body is invalid.", kind="validation-failed",
-                         fields=_fields(exc)) from None
+        raise ApiProblem(
+            422,
+            "Invalid input",
+            "The body is invalid.",
+            kind="validation-failed",
+            fields=_fields(exc),
+        ) from None
 
 
 def _query(model: type[BaseModel]) -> BaseModel:
@@ -82,8 +88,13 @@ def _query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiProblem(400, "Bad Request", "The query string is invalid.",
-                         kind="invalid-query", fields=_fields(exc)) from None
+        raise ApiProblem(
+            400,
+            "Bad Request",
+            "The query string is invalid.",
+            kind="invalid-query",
+            fields=_fields(exc),
+        ) from None
 
 
 def _fields(exc: ValidationError) -> dict[str, str]:
@@ -94,8 +105,9 @@ def _fields(exc: ValidationError) -> dict[str, str]:
     return fields
 
 
-def operation(summary: str, *, tags: list[str], scopes: list[str] | None,
-              **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def operation(
+    summary: str, *, tags: list[str], scopes: list[str] | None, **options: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a view: `scopes` (any one suffices; None = public), body/query models, responses."""
     meta = Operation(summary=summary, tags=tags, scopes=scopes, **options)
 
@@ -111,16 +123,18 @@ def operation(summary: str, *, tags: list[str], scopes: list[str] | None,
             return view(*args, **kwargs)
 
         meta.description = (view.__doc__ or "").strip() or None
-        OPERATIONS[view.__name__] = meta
+        OPERATIONS[_key(view)] = meta
         return wrapper
 
     return decorator
 
 
+def _key(view: Callable[..., Any]) -> str:
+    return f"{view.__module__}.{view.__qualname__}"
+
+
 def _authorise(scopes: list[str]) -> None:
     """Validate the bearer token and its scope (RFC 6750); raises BearerError."""
-    from authlib.oauth2 import OAuth2Error
-
     try:
         require_oauth.acquire_token(scopes)
     except OAuth2Error as error:
@@ -129,11 +143,15 @@ def _authorise(scopes: list[str]) -> None:
 
 def _schemas() -> tuple[dict[Any, Any], dict[str, Any]]:
     models: list[type[BaseModel]] = [
-        value for value in vars(schemas).values()
-        if isinstance(value, type) and issubclass(value, BaseModel)
+        value
+        for value in vars(schemas).values()
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
         and value not in (BaseModel, schemas.Strict, schemas.Query)
     ]
-    inputs = [(m, "validation") for m in models]
+    inputs: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (m, "validation") for m in models
+    ]
     refs, definitions = models_json_schema(inputs, ref_template="#/components/schemas/{model}")
     return refs, definitions.get("$defs", {})
 
@@ -143,61 +161,79 @@ def _ref(refs: dict[Any, Any], model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _problem_response(refs: dict[Any, Any], description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": _ref(refs, schemas.Problem)}}}
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref(refs, schemas.Problem)}},
+    }
 
 
-def _parameters(rule_text: str, meta: Operation, refs: dict[Any, Any],
-                definitions: dict[str, Any]) -> list[dict[str, Any]]:
+def _parameters(
+    rule_text: str, meta: Operation, refs: dict[Any, Any], definitions: dict[str, Any]
+) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for converter, name in _RULE_ARGUMENT.findall(rule_text):
         schema: dict[str, Any] = (
             {"type": "integer", "minimum": 1, "maximum": schemas.MAX_ID}
-            if converter == "int" else {"type": "string", "minLength": 1, "maxLength": 64,
-                                         "pattern": "^[A-Za-z0-9_-]+$"}
+            if converter == "int"
+            else {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
         )
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if meta.query is not None:
         query_schema = definitions[meta.query.__name__]
         required = set(query_schema.get("required", []))
         for name, prop in query_schema.get("properties", {}).items():
-            params.append({"name": name, "in": "query", "required": name in required,
-                           "schema": prop})
+            params.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
     if meta.if_match:
-        params.append({"name": "If-Match", "in": "header", "required": False,
-                       "description": "The ETag you read (strong comparison, RFC 9110 §13.1.1).",
-                       "schema": {"type": "string", "maxLength": 200,
-                                  "pattern": "^[\\x20-\\x7e]*$"}})
+        params.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": "The ETag you read (strong comparison, RFC 9110 §13.1.1).",
+                "schema": {"type": "string", "maxLength": 200, "pattern": "^[\\x20-\\x7e]*$"},
+            }
+        )
     return params
 
 
-def _operation_doc(endpoint: str, rule_text: str, meta: Operation, refs: dict[Any, Any],
-                   definitions: dict[str, Any]) -> dict[str, Any]:
+def _operation_doc(
+    endpoint: str,
+    rule_text: str,
+    meta: Operation,
+    refs: dict[Any, Any],
+    definitions: dict[str, Any],
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"operationId": endpoint, "summary": meta.summary, "tags": meta.tags}
     if meta.description:
         doc["description"] = meta.description
     if meta.scopes is not None:
         doc["security"] = [{"oauth2": [scope]} for scope in meta.scopes]
-        doc["description"] = (doc.get("description", "") + "\n\nScope: "
-                              + " or ".join(f"`{s}`" for s in meta.scopes)).strip()
+        doc["description"] = (
+            doc.get("description", "") + "\n\nScope: " + " or ".join(f"`{s}`" for s in meta.scopes)
+        ).strip()
     else:
         doc["security"] = []
     params = _parameters(rule_text, meta, refs, definitions)
     if params:
         doc["parameters"] = params
     if meta.body is not None:
-        doc["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _ref(refs, meta.body)}}}
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(refs, meta.body)}},
+        }
     ok: dict[str, Any] = {"description": "Success."}
     if meta.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(refs, meta.response)}}
     headers: dict[str, Any] = {}
     if meta.etag:
-        headers["ETag"] = {"description": "Strong entity tag of the object's version.",
-                           "schema": {"type": "string"}}
+        headers["ETag"] = {
+            "description": "Strong entity tag of the object's version.",
+            "schema": {"type": "string"},
+        }
     if meta.location:
-        headers["Location"] = {"description": "The new object's URL.",
-                               "schema": {"type": "string"}}
+        headers["Location"] = {"description": "The new object's URL.", "schema": {"type": "string"}}
     if headers:
         ok["headers"] = headers
     if meta.status == 204:
@@ -229,31 +265,38 @@ def build_document(app: Flask, blueprint: str) -> dict[str, Any]:
         title="idaas directory API",
         version=__version__,
         openapi_version="3.1.0",
-        info={"description": "Manage the directory with OAuth2 client-credentials tokens "
-                             "(RFC 6749 §4.4). Errors are RFC 9457 problem documents."},
+        info={
+            "description": "Manage the directory with OAuth2 client-credentials tokens "
+            "(RFC 6749 §4.4). Errors are RFC 9457 problem documents."
+        },
         servers=[{"url": "/"}],
     )
     refs, definitions = _schemas()
     for name, schema in sorted(definitions.items()):
         spec.components.schema(name, schema)
-    spec.components.security_scheme("oauth2", {
-        "type": "oauth2",
-        "description": "Client credentials; send the token as `Authorization: Bearer ...`.",
-        "flows": {"clientCredentials": {"tokenUrl": f"{issuer}/oauth2/token",
-                                        "scopes": dict(SCOPES)}},
-    })
+    spec.components.security_scheme(
+        "oauth2",
+        {
+            "type": "oauth2",
+            "description": "Client credentials; send the token as `Authorization: Bearer ...`.",
+            "flows": {
+                "clientCredentials": {"tokenUrl": f"{issuer}/oauth2/token", "scopes": dict(SCOPES)}
+            },
+        },
+    )
     paths: dict[str, dict[str, Any]] = {}
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith(blueprint + "."):
             continue
         view_name = rule.endpoint.split(".", 1)[1]
-        meta = OPERATIONS.get(app.view_functions[rule.endpoint].__name__)
+        meta = OPERATIONS.get(_key(app.view_functions[rule.endpoint]))
         if meta is None:
             continue
         path = _RULE_ARGUMENT.sub(r"{\2}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation_doc(
-                view_name, rule.rule, meta, refs, definitions)
+                view_name, rule.rule, meta, refs, definitions
+            )
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
-    return spec.to_dict()  # type: ignore[no-any-return]
+    return spec.to_dict()

@@ -14,52 +14,21 @@ from flask.cli import with_appcontext
 
 from idaas.applications import service
 from idaas.applications.errors import ApplicationError
-from idaas.applications.models import ApiClient, IntegrationRequest
 from idaas.applications.scopes import SCOPES
+from idaas.applications.serialise import client_to_dict, request_to_dict
 from idaas.cli_support import cli_origin, emit
-
-
-def client_to_dict(client: ApiClient) -> dict[str, Any]:
-    """An API client as JSON-ready data (never the secret or its hash)."""
-    return {
-        "kind": "api",
-        "client_id": client.client_id,
-        "name": client.name,
-        "note": client.note,
-        "owner": client.owner,
-        "scopes": list(client.scopes or []),
-        "enabled": client.enabled,
-        "created_by": client.created_by,
-        "created_at": client.created_at.isoformat() + "Z",
-        "secret_rotated_at": client.secret_rotated_at.isoformat() + "Z",
-        "last_used_at": client.last_used_at.isoformat() + "Z" if client.last_used_at else None,
-    }
-
-
-def request_to_dict(request: IntegrationRequest, *, full: bool = True) -> dict[str, Any]:
-    """An integration request as JSON-ready data (`full=False`: what the requester may see)."""
-    data: dict[str, Any] = {
-        "reference": request.reference,
-        "status": request.status,
-        "name": request.name,
-        "scopes": list(request.scopes or []),
-        "created_at": request.created_at.isoformat() + "Z",
-        "decided_at": request.decided_at.isoformat() + "Z" if request.decided_at else None,
-        "decision_reason": request.decision_reason,
-    }
-    if full:
-        data.update(contact=request.contact, reason=request.reason, decided_by=request.decided_by)
-    return data
 
 
 def _fail(error: ApplicationError) -> click.ClickException:
     return click.ClickException(error.message)
 
 
-def _create_api_client(name: str, scopes: tuple[str, ...], note: str | None,
-                       owner: str | None) -> dict[str, Any]:
-    client, secret = service.create_client(cli_origin(), name=name, scopes=scopes, note=note,
-                                           owner=owner)
+def _create_api_client(
+    name: str, scopes: tuple[str, ...], note: str | None, owner: str | None
+) -> dict[str, Any]:
+    client, secret = service.create_client(
+        cli_origin(), name=name, scopes=scopes, note=note, owner=owner
+    )
     return {**client_to_dict(client), "client_secret": secret}
 
 
@@ -72,26 +41,45 @@ def clients_group() -> None:
 
 
 @clients_group.command("create")
-@click.option("--kind", type=click.Choice(sorted(CLIENT_KINDS)), default="api", show_default=True,
-              help="api: OAuth2 client credentials for the directory/SCIM APIs.")
+@click.option(
+    "--kind",
+    type=click.Choice(sorted(CLIENT_KINDS)),
+    default="api",
+    show_default=True,
+    help="api: OAuth2 client credentials for the directory/SCIM APIs.",
+)
 @click.option("--name", required=True)
-@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
-              help="Repeat for several: " + ", ".join(SCOPES))
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="Repeat for several: " + ", ".join(SCOPES),
+)
 @click.option("--note")
 @click.option("--owner", help="Who is responsible for this client (person, team or email).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def create(kind: str, name: str, scopes: tuple[str, ...], note: str | None, owner: str | None,
-           as_json: bool) -> None:
+def create(
+    kind: str,
+    name: str,
+    scopes: tuple[str, ...],
+    note: str | None,
+    owner: str | None,
+    as_json: bool,
+) -> None:
     """Create a client and print its id and secret (the secret is shown only this once)."""
     try:
         data = CLIENT_KINDS[kind](name=name, scopes=scopes, note=note, owner=owner)
     except ApplicationError as error:
         raise _fail(error) from None
-    emit(data, as_json,
-         f"Created {kind} client {data['name']}\n  client_id:     {data['client_id']}\n"
-         f"  client_secret: {data['client_secret']}\n"
-         "Store the secret now: it cannot be shown again (rotate it if lost).")
+    emit(
+        data,
+        as_json,
+        f"Created {kind} client {data['name']}\n  client_id:     {data['client_id']}\n"
+        f"  client_secret: {data['client_secret']}\n"
+        "Store the secret now: it cannot be shown again (rotate it if lost).",
+    )
 
 
 @clients_group.command("list")
@@ -100,8 +88,11 @@ def create(kind: str, name: str, scopes: tuple[str, ...], note: str | None, owne
 def list_clients(as_json: bool) -> None:
     """List API clients."""
     rows = [client_to_dict(c) for c in service.list_clients()]
-    lines = [f"{r['client_id']:<28} {'enabled ' if r['enabled'] else 'disabled'} "
-             f"{r['name']:<24} {' '.join(r['scopes'])}" for r in rows]
+    lines = [
+        f"{r['client_id']:<28} {'enabled ' if r['enabled'] else 'disabled'} "
+        f"{r['name']:<24} {' '.join(r['scopes'])}"
+        for r in rows
+    ]
     emit(rows, as_json, "\n".join(lines) or "No API clients.")
 
 
@@ -115,8 +106,11 @@ def rotate(client_id: str, as_json: bool) -> None:
         client, secret = service.rotate_secret(cli_origin(), client_id)
     except ApplicationError as error:
         raise _fail(error) from None
-    emit({**client_to_dict(client), "client_secret": secret}, as_json,
-         f"New secret for {client.client_id} (shown once): {secret}")
+    emit(
+        {**client_to_dict(client), "client_secret": secret},
+        as_json,
+        f"New secret for {client.client_id} (shown once): {secret}",
+    )
 
 
 def _toggle(client_id: str, enabled: bool, as_json: bool) -> None:
@@ -124,8 +118,11 @@ def _toggle(client_id: str, enabled: bool, as_json: bool) -> None:
         client = service.set_enabled(cli_origin(), client_id, enabled)
     except ApplicationError as error:
         raise _fail(error) from None
-    emit(client_to_dict(client), as_json,
-         f"{'Enabled' if enabled else 'Disabled'} {client.client_id}.")
+    emit(
+        client_to_dict(client),
+        as_json,
+        f"{'Enabled' if enabled else 'Disabled'} {client.client_id}.",
+    )
 
 
 @clients_group.command("disable")
@@ -171,8 +168,11 @@ def requests_group() -> None:
 def list_requests(status: str | None, as_json: bool) -> None:
     """List integration requests."""
     rows = [request_to_dict(r) for r in service.list_requests(status)]
-    lines = [f"{r['reference']}  {r['status']:<8} {r['name']:<24} {' '.join(r['scopes'])}"
-             f"\n    contact: {r['contact']}\n    reason:  {r['reason']}" for r in rows]
+    lines = [
+        f"{r['reference']}  {r['status']:<8} {r['name']:<24} {' '.join(r['scopes'])}"
+        f"\n    contact: {r['contact']}\n    reason:  {r['reason']}"
+        for r in rows
+    ]
     emit(rows, as_json, "\n".join(lines) or "No integration requests.")
 
 
@@ -185,12 +185,18 @@ def approve(reference: str, scopes: tuple[str, ...], as_json: bool) -> None:
     """Approve a request: create its API client and print the secret once."""
     try:
         request, client, secret = service.approve_request(
-            cli_origin(), reference, scopes=list(scopes) if scopes else None)
+            cli_origin(), reference, scopes=list(scopes) if scopes else None
+        )
     except ApplicationError as error:
         raise _fail(error) from None
-    emit({"request": request_to_dict(request),
-          "client": {**client_to_dict(client), "client_secret": secret}}, as_json,
-         f"Approved. client_id: {client.client_id}\nclient_secret (shown once): {secret}")
+    emit(
+        {
+            "request": request_to_dict(request),
+            "client": {**client_to_dict(client), "client_secret": secret},
+        },
+        as_json,
+        f"Approved. client_id: {client.client_id}\nclient_secret (shown once): {secret}",
+    )
 
 
 @requests_group.command("reject")

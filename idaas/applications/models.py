@@ -26,7 +26,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class ApiClient(ClientMixin, db.Model):  # type: ignore[name-defined,misc]
+class ApiClient(ClientMixin, db.Model):  # type: ignore[name-defined]
     """A machine client using the client-credentials grant (RFC 6749 §4.4)."""
 
     __tablename__ = "api_client"
@@ -85,7 +85,7 @@ class ApiClient(ClientMixin, db.Model):  # type: ignore[name-defined,misc]
         return grant_type == "client_credentials"
 
 
-class IntegrationRequest(db.Model):  # type: ignore[name-defined,misc]
+class IntegrationRequest(db.Model):  # type: ignore[name-defined]
     """A third party asking for an API client; an administrator approves or rejects it."""
 
     __tablename__ = "integration_request"

@@ -37,8 +37,9 @@ def new_secret() -> str:
     return secrets.token_urlsafe(SECRET_BYTES)
 
 
-def _text(fields: dict[str, Any], name: str, limit: int, errors: dict[str, str],
-          required: bool = False) -> str | None:
+def _text(
+    fields: dict[str, Any], name: str, limit: int, errors: dict[str, str], required: bool = False
+) -> str | None:
     value = fields.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -117,8 +118,12 @@ def _add_client(
     )
     db.session.add(client)
     db.session.flush()
-    audit.record(origin, "api_client.created", f"api_client:{client.client_id}",
-                 details=_client_details(client))
+    audit.record(
+        origin,
+        "api_client.created",
+        f"api_client:{client.client_id}",
+        details=_client_details(client),
+    )
     return client, secret
 
 
@@ -153,8 +158,12 @@ def rotate_secret(origin: str, client_id: str) -> tuple[ApiClient, str]:
     client.secret_rotated_at = now
     client.token_generation += 1
     client.version += 1
-    audit.record(origin, "api_client.secret_rotated", f"api_client:{client.client_id}",
-                 details=_client_details(client))
+    audit.record(
+        origin,
+        "api_client.secret_rotated",
+        f"api_client:{client.client_id}",
+        details=_client_details(client),
+    )
     db.session.commit()
     return client, secret
 
@@ -197,29 +206,43 @@ def record_token_issued(client: ApiClient, scope: str, jti: str) -> None:
     now = utcnow()
     if client.last_used_at is None or now - client.last_used_at >= LAST_USED_RESOLUTION:
         client.last_used_at = now
-    audit.record(f"api:{client.client_id}", "oauth2.token_issued",
-                 f"api_client:{client.client_id}",
-                 details={"grant_type": "client_credentials", "scope": scope, "jti": jti})
+    audit.record(
+        f"api:{client.client_id}",
+        "oauth2.token_issued",
+        f"api_client:{client.client_id}",
+        details={"grant_type": "client_credentials", "scope": scope, "jti": jti},
+    )
     db.session.commit()
 
 
 def record_token_refused(client_id: str | None, error: str) -> None:
     """Audit a refused token request (bad credentials, disabled client, invalid scope)."""
     db.session.rollback()
-    safe_id = (client_id or "")[:64]
-    if _CONTROL.search(safe_id):
-        safe_id = ""
-    audit.record(f"api:{safe_id}" if safe_id else "anonymous", "oauth2.token_refused",
-                 f"api_client:{safe_id}" if safe_id else None, outcome="failure",
-                 details={"grant_type": "client_credentials", "error": error})
+    presented = (client_id or "")[:64]
+    known = None
+    if presented and not _CONTROL.search(presented):
+        known = db.session.scalar(
+            select(ApiClient.client_id).where(ApiClient.client_id == presented)
+        )
+    details = {"grant_type": "client_credentials", "error": error}
+    if presented and known is None:
+        details["unknown_client_id"] = _CONTROL.sub("?", presented)
+    audit.record(
+        f"api:{known}" if known else "anonymous",
+        "oauth2.token_refused",
+        f"api_client:{known}" if known else None,
+        outcome="failure",
+        details=details,
+    )
     db.session.commit()
 
 
 # -- integration requests ------------------------------------------------------------------
 
 
-def submit_request(*, name: str, contact: str, scopes: Iterable[str], reason: str
-                   ) -> IntegrationRequest:
+def submit_request(
+    *, name: str, contact: str, scopes: Iterable[str], reason: str
+) -> IntegrationRequest:
     """Record a third party's request for access; it waits for an administrator."""
     errors: dict[str, str] = {}
     fields = {"name": name, "contact": contact, "reason": reason}
@@ -239,9 +262,12 @@ def submit_request(*, name: str, contact: str, scopes: Iterable[str], reason: st
     )
     db.session.add(request)
     db.session.flush()
-    audit.record("anonymous", "integration_request.submitted",
-                 f"integration_request:{request.id}",
-                 details={"name": clean_name, "contact": clean_contact, "scopes": clean_scopes})
+    audit.record(
+        "anonymous",
+        "integration_request.submitted",
+        f"integration_request:{request.id}",
+        details={"name": clean_name, "contact": clean_contact, "scopes": clean_scopes},
+    )
     db.session.commit()
     return request
 
@@ -273,8 +299,9 @@ def _pending(reference: str) -> IntegrationRequest:
     return request
 
 
-def approve_request(origin: str, reference: str, *, scopes: Iterable[str] | None = None,
-                    note: str | None = None) -> tuple[IntegrationRequest, ApiClient, str]:
+def approve_request(
+    origin: str, reference: str, *, scopes: Iterable[str] | None = None, note: str | None = None
+) -> tuple[IntegrationRequest, ApiClient, str]:
     """Approve: create the API client (optionally with fewer scopes) and return its secret."""
     request = _pending(reference)
     granted = list(request.scopes) if scopes is None else list(scopes)
@@ -283,15 +310,22 @@ def approve_request(origin: str, reference: str, *, scopes: Iterable[str] | None
     if errors:
         raise InvalidInput(errors)
     client, secret = _add_client(
-        origin, name=request.name, scopes=granted, owner=request.contact[:128],
+        origin,
+        name=request.name,
+        scopes=granted,
+        owner=request.contact[:128],
         note=note or f"Integration request {request.id}",
     )
     request.status = "approved"
     request.decided_by = origin[:128]
     request.decided_at = utcnow()
     request.api_client_id = client.id
-    audit.record(origin, "integration_request.approved", f"integration_request:{request.id}",
-                 details={"client_id": client.client_id, "scopes": granted})
+    audit.record(
+        origin,
+        "integration_request.approved",
+        f"integration_request:{request.id}",
+        details={"client_id": client.client_id, "scopes": granted},
+    )
     db.session.commit()
     return request, client, secret
 
@@ -307,7 +341,11 @@ def reject_request(origin: str, reference: str, *, reason: str) -> IntegrationRe
     request.decision_reason = clean_reason
     request.decided_by = origin[:128]
     request.decided_at = utcnow()
-    audit.record(origin, "integration_request.rejected", f"integration_request:{request.id}",
-                 details={"reason": clean_reason})
+    audit.record(
+        origin,
+        "integration_request.rejected",
+        f"integration_request:{request.id}",
+        details={"reason": clean_reason},
+    )
     db.session.commit()
     return request

@@ -38,12 +38,24 @@ def _on_password_changed(
     )
 
 
+def _signed_in_account() -> Any:
+    """The signed-in account for templates; None when it cannot be known (e.g. database down)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from idaas.auth import sessions
+
+    try:
+        return sessions.current_account()
+    except SQLAlchemyError:
+        return None
+
+
 def init_app(app: Flask) -> None:
     """Models, sources, the session cookie, the blueprint, directory signals and CLI commands."""
     from idaas.auth import commands, models, sessions, sources, views  # noqa: F401
 
     sessions.init_app(app)
-    app.context_processor(lambda: {"signed_in_account": sessions.current_account})
+    app.context_processor(lambda: {"signed_in_account": _signed_in_account})
     sources.init_app(app)
     app.register_blueprint(views.bp)
     signals.account_deactivated.connect(_on_account_deactivated)

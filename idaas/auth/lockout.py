@@ -87,8 +87,8 @@ def _key(value: str) -> str:
 def throttle(ip: str, account_key: str) -> str | None:
     """Count one sign-in attempt; return which limit is exceeded (`ip` or `account`) or None.
 
-    `account_key` is the account id when known, else the normalised identifier, so unknown and
-    known identifiers are throttled alike.
+    `account_key` is the identifier as typed (normalised), so unknown and known identifiers
+    are throttled alike and the counters reveal nothing about which accounts exist.
     """
     if not limiter.enabled:
         return None

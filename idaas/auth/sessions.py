@@ -189,12 +189,13 @@ def revoke_all(account_id: int, reason: str, actor: str, *, keep: int | None = N
         execution_options={"synchronize_session": "fetch"},
     )
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    audit.record(
-        actor,
-        "auth.session.revoked_all",
-        f"account:{account_id}",
-        details={"reason": reason, "count": count, "kept": keep},
-    )
+    if count:
+        audit.record(
+            actor,
+            "auth.session.revoked_all",
+            f"account:{account_id}",
+            details={"reason": reason, "count": count, "kept": keep},
+        )
     db.session.commit()
     current_row = g.get("idaas_session") if _in_request() else None
     if current_row is not None and current_row.account_id == account_id and current_row.id != keep:

@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import httpx
 
 from idaas.dingtalk import errors
+from idaas.dingtalk.crypto import random_nonce
 from idaas.dingtalk.errors import (
     DingTalkError,
     InvalidCredentials,
@@ -113,6 +114,22 @@ class ExpiringCache:
             del self._values[key]
 
 
+SHARED_TOKENS = ExpiringCache()
+SHARED_TICKETS = ExpiringCache()
+_LIMITERS: dict[float | None, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+_WRITES = ("create", "update", "delete", "asyncsend", "call_back/", "userAccessToken")
+BUSY_RETRIES = 3
+
+
+def shared_limiter(qps: float | None) -> RateLimiter:
+    """The process-wide limiter for a QPS budget, so every client of an app shares one window."""
+    with _LIMITERS_LOCK:
+        if qps not in _LIMITERS:
+            _LIMITERS[qps] = RateLimiter(qps)
+        return _LIMITERS[qps]
+
+
 def sns_signature(app_secret: str, timestamp: str) -> str:
     """base64(HMAC-SHA256(appSecret, timestamp)) for sns/getuserinfo_bycode (§2.1 step 3)."""
     digest = hmac.new(app_secret.encode(), timestamp.encode(), hashlib.sha256).digest()
@@ -170,11 +187,15 @@ class DingTalkClient:
         self.http = http
         self.app = app
         self.oapi_base = oapi_base.rstrip("/")
+        self.cache_key = f"{app.app_key}@{self.oapi_base}"
         self.api_base = api_base.rstrip("/")
         self.login_base = login_base.rstrip("/")
-        self.limiter = rate_limiter or RateLimiter(qps, sleep=sleep)
-        self.tokens = token_cache or ExpiringCache()
-        self.tickets = ExpiringCache()
+        if rate_limiter is None:
+            shared = sleep is time.sleep
+            rate_limiter = shared_limiter(qps) if shared else RateLimiter(qps, sleep=sleep)
+        self.limiter = rate_limiter
+        self.tokens = token_cache if token_cache is not None else SHARED_TOKENS
+        self.tickets = SHARED_TICKETS
         self.refresh_margin = refresh_margin
         self.token_source = token_source
         self.throttle_backoff = throttle_backoff
@@ -256,6 +277,8 @@ class DingTalkClient:
         """Rate-limit, authenticate, retry once on a refused token, back off on throttles."""
         delays = backoff_delays(self.throttle_backoff, tries=self.throttle_retries)
         token_retried = False
+        busy = 0
+        idempotent = not any(word in api for word in _WRITES)
         while True:
             self.limiter.acquire(self.app.app_key, api)
             token = self.access_token() if auth else None
@@ -267,8 +290,14 @@ class DingTalkClient:
                 log.info(
                     "DingTalk refused the cached token of app %s; refreshing", self.app.app_key
                 )
-                self.tokens.drop(self.app.app_key, token)
+                self.tokens.drop(self.cache_key, token)
                 token_retried = True
+            except ServerBusy:
+                busy += 1
+                if not idempotent or busy > BUSY_RETRIES:
+                    raise
+                log.info("DingTalk is busy on %s; retry %d of %d", api, busy, BUSY_RETRIES)
+                self.sleep(self.throttle_backoff * busy)
             except RateLimited:
                 delay = next(delays, None)
                 if delay is None:
@@ -326,7 +355,7 @@ class DingTalkClient:
 
     def access_token(self) -> str:
         """The app's access token: cached, refreshed ahead of expiry (§1.4)."""
-        key = self.app.app_key
+        key = self.cache_key
         cached = self.tokens.get(key, self.clock())
         if cached:
             return cached
@@ -484,7 +513,7 @@ class DingTalkClient:
 
     def jsapi_ticket(self, new_api: bool = False) -> str:
         """The app's JSAPI ticket, cached for its lifetime (§3.3)."""
-        key = self.app.app_key
+        key = self.cache_key
         cached = self.tickets.get(key, self.clock())
         if cached:
             return cached
@@ -509,8 +538,6 @@ class DingTalkClient:
         new_api: bool = False,
     ) -> dict[str, Any]:
         """The `dd.config` argument for a page URL (SHA-256 by default, SHA-1 optional) (§3.3)."""
-        from idaas.dingtalk.crypto import random_nonce
-
         ts = timestamp or str(int(self.clock() * 1000))
         nc = nonce or random_nonce(16)
         signature = jsapi_signature(

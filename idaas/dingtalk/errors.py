@@ -156,6 +156,7 @@ _ERRCODE_CLASSES: dict[int, type[DingTalkError]] = {
     40100: Conflict,
     40101: Conflict,
     71006: Conflict,
+    71012: CallbackRegistrationFailed,
     90020: QuotaExceeded,
 }
 
@@ -182,6 +183,10 @@ _ADVICE: dict[type[DingTalkError], str] = {
     RateLimited: "DingTalk throttled the call; it is retried with back-off",
     QuotaExceeded: "the monthly API quota of this organisation is used up; upgrade or wait",
     ServerBusy: "DingTalk is busy; retry later",
+    CallbackRegistrationFailed: (
+        "the callback URL did not answer check_url with an encrypted success within 1.5 s; "
+        "check that it is reachable from DingTalk and uses the same token and aes_key"
+    ),
 }
 
 
@@ -199,7 +204,8 @@ def ip_whitelist_error(text: str, **kwargs: Any) -> IpNotWhitelisted:
         f"DingTalk refused the call from {where}: add {ip or 'the egress IP'} to the app's "
         "server egress IP whitelist (开发管理 → 服务器出口IP) and retry"
     )
-    return IpNotWhitelisted(message, request_ip=ip, detail=text, **kwargs)
+    kwargs.setdefault("detail", text)
+    return IpNotWhitelisted(message, request_ip=ip, **kwargs)
 
 
 def from_oapi(body: dict[str, Any], api: str, status: int | None = None) -> DingTalkError:

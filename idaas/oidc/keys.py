@@ -58,7 +58,7 @@ def _cache() -> _Cache:
     cache = app.extensions.get(_EXTENSION)
     if cache is None:
         cache = app.extensions.setdefault(_EXTENSION, _Cache())
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def supported_algorithms() -> list[str]:
@@ -150,4 +150,4 @@ def _has_kid(keys: KeySet, kid: str) -> bool:
 def public_jwks() -> dict[str, Any]:
     """The JWK Set document (RFC 7517 §5) of every key that may have signed a live token."""
     ensure_active_key(DEFAULT_ALG)
-    return verification_keys().as_dict(private=False)  # type: ignore[no-any-return]
+    return dict(verification_keys().as_dict(private=False))

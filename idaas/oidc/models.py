@@ -13,7 +13,7 @@ from idaas.extensions import db, utcnow
 KEY_STATUSES = ("active", "retired")
 
 
-class SigningKey(db.Model):  # type: ignore[name-defined,misc]
+class SigningKey(db.Model):  # type: ignore[name-defined]
     """A JWS key: at most one `active` key per algorithm signs; `retired` keys still verify."""
 
     __tablename__ = "signing_key"

@@ -60,7 +60,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def __init__(self) -> None:
         super().__init__(issuer=None, alg=keys.DEFAULT_ALG)
 
-    @property  # type: ignore[override]
+    @property
     def issuer(self) -> str:
         """The current app's issuer."""
         return issuer()
@@ -83,8 +83,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         g.idaas_token_jti = jti
         return jti
 
-    def get_extra_claims(self, client: Any, grant_type: str, user: Any, scope: str
-                         ) -> dict[str, Any]:
+    def get_extra_claims(
+        self, client: Any, grant_type: str, user: Any, scope: str
+    ) -> dict[str, Any]:
         """`client_gen`: the client's token generation, so rotation and disabling revoke."""
         return {"client_gen": int(client.token_generation)}
 
@@ -127,8 +128,9 @@ class AuthorizationServer(_AuthorizationServer):
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Nothing to store (self-contained JWTs): audit the issue and touch last-used."""
-        clients.record_token_issued(request.client, token.get("scope", ""),
-                                    g.pop("idaas_token_jti", ""))
+        clients.record_token_issued(
+            request.client, token.get("scope", ""), g.pop("idaas_token_jti", "")
+        )
 
     def load_config(self, config: Any) -> None:
         """Our JWT generator instead of authlib's opaque tokens; scopes from `SCOPES`."""
@@ -137,11 +139,13 @@ class AuthorizationServer(_AuthorizationServer):
 
     def create_token_response(self, request: Any = None) -> Any:
         """The token endpoint (RFC 6749 §3.2): refuse malformed requests before any grant."""
-        problem = _malformed_token_request()
-        if problem is not None:
-            oauth_request = self.create_oauth2_request(request)
-            return self.handle_error_response(oauth_request, problem)
-        return super().create_token_response(request)
+        try:
+            problem = _malformed_token_request()
+            if problem is not None:
+                raise problem
+            return super().create_token_response(request)
+        except OAuth2Error as error:  # e.g. insecure_transport, raised before authlib's try
+            return self.handle_error_response(None, error)
 
     def handle_error_response(self, request: Any, error: OAuth2Error) -> Any:
         """Audit the refusal, then answer with the RFC 6749 §5.2 error body."""
@@ -160,8 +164,8 @@ def _malformed_token_request() -> OAuth2Error | None:
     for name in SINGLE_VALUED:
         if len(form.getlist(name)) > 1:
             return InvalidRequestError(f"The '{name}' parameter is repeated.")
-    if any(name in flask_request.args for name in ("client_secret", "client_id")):
-        return InvalidRequestError("Client credentials must not be sent in the URL.")
+    if any(name in flask_request.args for name in SINGLE_VALUED):
+        return InvalidRequestError("Send the parameters in the request body, not in the URL.")
     if not form.get("grant_type"):
         return InvalidRequestError("The 'grant_type' parameter is missing.")
     basic = (flask_request.headers.get("Authorization") or "").lower().startswith("basic ")
@@ -177,8 +181,9 @@ class BearerError(HTTPException):
     `challenge` must be sent as the `WWW-Authenticate` header.
     """
 
-    def __init__(self, status: int, error: str | None, description: str,
-                 scope: str | None = None) -> None:
+    def __init__(
+        self, status: int, error: str | None, description: str, scope: str | None = None
+    ) -> None:
         super().__init__(description)
         self.code = status
         self.error = error
@@ -229,8 +234,9 @@ class AccessTokenValidator(JWTBearerTokenValidator):
             ) from exc
         return claims
 
-    def validate_token(self, token: JWTAccessTokenClaims, scopes: Any, request: Any,
-                       **kwargs: Any) -> None:
+    def validate_token(
+        self, token: JWTAccessTokenClaims, scopes: Any, request: Any, **kwargs: Any
+    ) -> None:
         """Refuse tokens of disabled, deleted or rotated clients; then check the scope."""
         client_id, generation = token.get("client_id"), token.get("client_gen")
         if not isinstance(client_id, str) or not isinstance(generation, int):
@@ -251,9 +257,12 @@ class ResourceProtector(_ResourceProtector):
         if isinstance(error, MissingAuthorizationError | UnsupportedTokenTypeError):
             raise BearerError(401, None, "A bearer access token is required.")
         if isinstance(error, InsufficientScopeError):
-            raise BearerError(403, "insufficient_scope",
-                              "The access token lacks the scope this operation needs.",
-                              scope=(getattr(error, "required", None) or [None])[0])
+            raise BearerError(
+                403,
+                "insufficient_scope",
+                "The access token lacks the scope this operation needs.",
+                scope=(getattr(error, "required", None) or [None])[0],
+            )
         if isinstance(error, InvalidTokenError):
             raise BearerError(401, "invalid_token", str(error.description))
         raise BearerError(400, "invalid_request", str(error.description or "Bad request."))
@@ -263,7 +272,7 @@ class ResourceProtector(_ResourceProtector):
         try:
             return super().acquire_token(scopes, **kwargs)
         except InsufficientScopeError as error:
-            error.required = list(scopes or [])  # type: ignore[attr-defined]
+            error.required = list(scopes or [])
             raise
 
 

@@ -25,7 +25,7 @@ def _failed(response: Response) -> bool:
 @limiter.limit(_failure_limit, deduct_when=_failed)
 def token() -> Response:
     """Token endpoint (RFC 6749 §3.2, client credentials §4.4; errors §5.2)."""
-    return authorization.create_token_response()  # type: ignore[no-any-return]
+    return authorization.create_token_response()
 
 
 @bp.get("/oauth2/jwks")

@@ -18,7 +18,7 @@ class ProfileForm(FlaskForm):
     locale = SelectField(
         _l("Language"),
         choices=[
-            SelectChoice("", "—"),
+            SelectChoice("", _l("Browser default")),
             SelectChoice("zh_CN", "中文"),
             SelectChoice("en", "English"),
         ],

@@ -193,3 +193,16 @@ def test_throttled_per_account_across_ips(make_app, account):
         for i in range(3)
     ]
     assert codes == [200, 200, 429]
+
+
+def test_throttle_counters_do_not_reveal_which_identifiers_share_an_account(make_app, account):
+    app = make_app(LOGIN_RATE_LIMIT_ACCOUNT="2/minute", LOCKOUT_THRESHOLD=0)
+    client = app.test_client()
+
+    def attempt(identifier):
+        return client.post("/login", data={"identifier": identifier, "password": "x"}).status_code
+
+    assert [attempt("alice"), attempt("alice")] == [200, 200]
+    # another identifier of the same account behaves like an unknown one
+    assert attempt("alice@example.com") == attempt("nobody") == 200
+    assert attempt(" ALICE ") == 429

@@ -36,8 +36,12 @@ def other_process(redis_url, database_url, instance_dir):
         "IDAAS_WTF_CSRF_ENABLED": "false",
         **{f"IDAAS_{key}": str(value) for key, value in CHEAP_ARGON2.items()},
     }
-    process = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -47,8 +51,9 @@ def other_process(redis_url, database_url, instance_dir):
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode() if process.stderr
-                                       else "server did not start") from None
+                    raise RuntimeError(
+                        process.stderr.read().decode() if process.stderr else "server did not start"
+                    ) from None
                 time.sleep(0.1)
         yield url, prefix
     finally:
@@ -60,9 +65,13 @@ def other_process(redis_url, database_url, instance_dir):
 
 def test_throttling_is_shared_between_two_app_processes(make_app, redis_url, other_process):
     url, prefix = other_process
-    app = make_app(REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
-                   RATELIMIT_KEY_PREFIX=prefix, LOGIN_RATE_LIMIT_IP="4/minute",
-                   LOCKOUT_THRESHOLD=0)
+    app = make_app(
+        REDIS_URL=redis_url,
+        RATELIMIT_STORAGE_URI=redis_url,
+        RATELIMIT_KEY_PREFIX=prefix,
+        LOGIN_RATE_LIMIT_IP="4/minute",
+        LOCKOUT_THRESHOLD=0,
+    )
     here = app.test_client()
     form = {"identifier": "nobody", "password": "Wrong-Password-1"}
 

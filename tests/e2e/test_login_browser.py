@@ -23,14 +23,21 @@ def site(make_app: Any, leak_guard: Any) -> Iterator[SimpleNamespace]:
         from idaas.directory import service
 
         account = service.create_account(
-            "system", username="alice", display_name="Alice Wang", email="alice@example.com",
-            mobile="13800138000", password=PASSWORD, must_change_password=False)
+            "system",
+            username="alice",
+            display_name="Alice Wang",
+            email="alice@example.com",
+            mobile="13800138000",
+            password=PASSWORD,
+            must_change_password=False,
+        )
         with LiveServer(app) as server:
             yield SimpleNamespace(app=app, url=server.url, account_id=account.id)
 
 
-def sign_in(page: Any, site: SimpleNamespace, identifier: str = "alice",
-            password: str = PASSWORD) -> None:
+def sign_in(
+    page: Any, site: SimpleNamespace, identifier: str = "alice", password: str = PASSWORD
+) -> None:
     """Fill and submit the login form."""
     page.goto(f"{site.url}/login")
     page.get_by_label("用户名、邮箱或手机号").fill(identifier)

@@ -11,9 +11,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_portal_pages_and_sign_out_other_sessions(browser, page, site):  # noqa: F811
-    other = browser.new_context(locale="en-US", viewport={"width": 390, "height": 780},
-                                user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"
-                                " Mobile/15E148 DingTalk/7.5.0")
+    other = browser.new_context(
+        locale="en-US",
+        viewport={"width": 390, "height": 780},
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"
+        " Mobile/15E148 DingTalk/7.5.0",
+    )
     phone = other.new_page()
     try:
         sign_in(page, site)

@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 from idaas.applications import service
 
 
-def make_client(*scopes: str, name: str = "Integration", leak_guard: Any = None
-                ) -> tuple[str, str]:
+def make_client(*scopes: str, name: str = "Integration", leak_guard: Any = None) -> tuple[str, str]:
     """Create an API client through the service; return (client_id, secret)."""
     client, secret = service.create_client("system", name=name, scopes=list(scopes))
     if leak_guard is not None:

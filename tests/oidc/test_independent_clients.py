@@ -18,8 +18,9 @@ def test_authlib_client_with_basic_and_post_auth(live_server, leak_guard):
     client_id, secret = make_client("directory:read", leak_guard=leak_guard)
     token_url = f"{live_server.url}/oauth2/token"
     for method in ("client_secret_basic", "client_secret_post"):
-        with OAuth2Session(client_id, secret, token_endpoint_auth_method=method,
-                           scope="directory:read") as session:
+        with OAuth2Session(
+            client_id, secret, token_endpoint_auth_method=method, scope="directory:read"
+        ) as session:
             token = session.fetch_token(token_url, grant_type="client_credentials")
             assert token["token_type"] == "Bearer"
             assert token["scope"] == "directory:read"
@@ -39,16 +40,22 @@ def quiet_oauthlib() -> Iterator[None]:
     logger.setLevel(previous)
 
 
-def test_requests_oauthlib_backend_application_flow(live_server, leak_guard, monkeypatch,
-                                                    quiet_oauthlib):
+def test_requests_oauthlib_backend_application_flow(
+    live_server, leak_guard, monkeypatch, quiet_oauthlib
+):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # oauthlib insists on https; loopback
     client_id, secret = make_client("directory:read", "directory:write", leak_guard=leak_guard)
     session = OAuthlibSession(client=BackendApplicationClient(client_id=client_id))
-    token = session.fetch_token(f"{live_server.url}/oauth/token", client_id=client_id,
-                                client_secret=secret, include_client_id=True)
+    token = session.fetch_token(
+        f"{live_server.url}/oauth/token",
+        client_id=client_id,
+        client_secret=secret,
+        include_client_id=True,
+    )
     assert set(token["scope"]) == {"directory:read", "directory:write"}
-    created = session.post(f"{live_server.url}/api/v1/departments", json={"name": "Sales"},
-                           timeout=10)
+    created = session.post(
+        f"{live_server.url}/api/v1/departments", json={"name": "Sales"}, timeout=10
+    )
     assert created.status_code == 201
     assert created.headers["Location"].endswith(f"/api/v1/departments/{created.json()['id']}")
 
@@ -57,13 +64,19 @@ def test_authlib_client_sees_rfc6749_errors(live_server, leak_guard):
     client_id, secret = make_client("directory:read", leak_guard=leak_guard)
     with OAuth2Session(client_id, secret + "x") as session:
         try:
-            session.fetch_token(f"{live_server.url}/oauth2/token",
-                                grant_type="client_credentials")
+            session.fetch_token(f"{live_server.url}/oauth2/token", grant_type="client_credentials")
         except Exception as error:  # authlib raises OAuthError with the RFC error code
             assert getattr(error, "error", None) == "invalid_client"
         else:  # pragma: no cover
             raise AssertionError("a wrong secret was accepted")
-    plain = requests.post(f"{live_server.url}/oauth2/token", timeout=10,
-                          data={"grant_type": "client_credentials", "client_id": client_id,
-                                "client_secret": secret, "scope": "directory:write"})
+    plain = requests.post(
+        f"{live_server.url}/oauth2/token",
+        timeout=10,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "scope": "directory:write",
+        },
+    )
     assert plain.status_code == 400 and plain.json()["error"] == "invalid_scope"

@@ -46,16 +46,36 @@ def test_no_token_gets_a_bare_bearer_challenge(client, app):
 
 def _mint(claims_override: dict, header_override: dict | None = None, key=None) -> str:
     now = int(time.time())
-    claims = {"iss": "http://localhost", "aud": "http://localhost", "sub": "x",
-              "client_id": "x", "iat": now, "exp": now + 600, "jti": "j" * 16,
-              "scope": "directory:read", "client_gen": 1, **claims_override}
+    claims = {
+        "iss": "http://localhost",
+        "aud": "http://localhost",
+        "sub": "x",
+        "client_id": "x",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "j" * 16,
+        "scope": "directory:read",
+        "client_gen": 1,
+        **claims_override,
+    }
     signing = key or keys.signing_key()
     header = {"alg": "ES256", "typ": "at+jwt", "kid": signing.kid, **(header_override or {})}
     return jwt.encode(header, claims, signing)
 
 
-@pytest.mark.parametrize("case", ["expired", "tampered", "foreign-key", "wrong-typ",
-                                  "wrong-aud", "wrong-iss", "alg-none", "garbage"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "expired",
+        "tampered",
+        "foreign-key",
+        "wrong-typ",
+        "wrong-aud",
+        "wrong-iss",
+        "alg-none",
+        "garbage",
+    ],
+)
 def test_bad_tokens_get_invalid_token(client, reader, case):
     client_id, token = reader
     ids = {"sub": client_id, "client_id": client_id}
@@ -64,8 +84,9 @@ def test_bad_tokens_get_invalid_token(client, reader, case):
         bad = _mint({**ids, "iat": past, "exp": past + 3600})
     elif case == "tampered":
         head, payload, signature = token.split(".")
-        bad = ".".join([head, payload[:-3] + ("AAA" if payload[-3:] != "AAA" else "BBB"),
-                        signature])
+        bad = ".".join(
+            [head, payload[:-3] + ("AAA" if payload[-3:] != "AAA" else "BBB"), signature]
+        )
     elif case == "foreign-key":
         stranger = ECKey.generate_key("P-256", {"kid": keys.signing_key().kid}, private=True)
         bad = _mint(ids, key=stranger)
@@ -112,3 +133,10 @@ def test_rotation_and_deletion_invalidate_older_tokens(client, app, leak_guard):
 def test_public_endpoints_need_no_token(client, app):
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/oauth2/jwks").status_code == 200
+
+
+def test_a_well_formed_token_minted_with_our_key_is_accepted(client, reader):
+    """Control for the cases above: only the one property under test makes them fail."""
+    client_id, _ = reader
+    good = _mint({"sub": client_id, "client_id": client_id})
+    assert client.get("/api/v1/accounts", headers=bearer(good)).status_code == 200

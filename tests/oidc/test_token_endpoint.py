@@ -18,8 +18,12 @@ from idaas.oidc.models import SigningKey
 from tests.oidc.helpers import basic, make_client
 
 
-def _token(client: Any, data: dict[str, str], headers: dict[str, str] | None = None,
-           path: str = "/oauth2/token") -> Any:
+def _token(
+    client: Any,
+    data: dict[str, str],
+    headers: dict[str, str] | None = None,
+    path: str = "/oauth2/token",
+) -> Any:
     return client.post(path, data=data, headers=headers or {})
 
 
@@ -55,8 +59,11 @@ def test_basic_auth_issues_an_rfc9068_jwt(app, client, leak_guard):
 
 def test_client_secret_post_and_the_alias_path(app, client, leak_guard):
     client_id, secret = make_client("directory:read", leak_guard=leak_guard)
-    response = _token(client, {"grant_type": "client_credentials", "client_id": client_id,
-                               "client_secret": secret}, path="/oauth/token")
+    response = _token(
+        client,
+        {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        path="/oauth/token",
+    )
     assert response.status_code == 200
     assert response.get_json()["scope"] == "directory:read"
 
@@ -80,11 +87,19 @@ def test_scopes_are_narrowed_on_request_and_never_widened(app, client, leak_guar
         ({"grant_type": "client_credentials"}, "wrong", 401, "invalid_client"),
         ({"grant_type": "client_credentials"}, "unknown", 401, "invalid_client"),
         ({"grant_type": "client_credentials"}, None, 401, "invalid_client"),
-        ({"grant_type": "password", "username": "a", "password": "b"}, "good", 400,
-         "unsupported_grant_type"),
+        (
+            {"grant_type": "password", "username": "a", "password": "b"},
+            "good",
+            400,
+            "unsupported_grant_type",
+        ),
         ({}, "good", 400, "invalid_request"),
-        ({"grant_type": "client_credentials", "client_secret": "x"}, "good", 400,
-         "invalid_request"),
+        (
+            {"grant_type": "client_credentials", "client_secret": "x"},
+            "good",
+            400,
+            "invalid_request",
+        ),
     ],
 )
 def test_errors_follow_rfc6749_section_5_2(app, client, leak_guard, data, auth, status, error):
@@ -108,12 +123,17 @@ def test_errors_follow_rfc6749_section_5_2(app, client, leak_guard, data, auth, 
 
 def test_repeated_parameters_and_credentials_in_the_url_are_refused(app, client, leak_guard):
     client_id, secret = make_client("directory:read", leak_guard=leak_guard)
-    repeated = client.post("/oauth2/token", headers=basic(client_id, secret),
-                           data="grant_type=client_credentials&grant_type=client_credentials",
-                           content_type="application/x-www-form-urlencoded")
+    repeated = client.post(
+        "/oauth2/token",
+        headers=basic(client_id, secret),
+        data="grant_type=client_credentials&grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert repeated.get_json()["error"] == "invalid_request"
-    in_url = client.post(f"/oauth2/token?client_id={client_id}&client_secret={secret}",
-                         data={"grant_type": "client_credentials"})
+    in_url = client.post(
+        f"/oauth2/token?client_id={client_id}&client_secret={secret}",
+        data={"grant_type": "client_credentials"},
+    )
     assert in_url.status_code == 400
     assert in_url.get_json()["error"] == "invalid_request"
     assert client.get("/oauth2/token").status_code == 405
@@ -126,26 +146,37 @@ def test_disabled_or_deleted_clients_get_no_tokens(app, client, leak_guard):
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_client"
     service.set_enabled("system", client_id, True)
-    assert _token(client, {"grant_type": "client_credentials"},
-                  basic(client_id, secret)).status_code == 200
+    assert (
+        _token(client, {"grant_type": "client_credentials"}, basic(client_id, secret)).status_code
+        == 200
+    )
     service.delete_client("system", client_id)
-    assert _token(client, {"grant_type": "client_credentials"},
-                  basic(client_id, secret)).status_code == 401
+    assert (
+        _token(client, {"grant_type": "client_credentials"}, basic(client_id, secret)).status_code
+        == 401
+    )
 
 
 def test_issued_and_refused_tokens_are_audited(app, client, db, leak_guard):
     client_id, secret = make_client("directory:read", leak_guard=leak_guard)
     _token(client, {"grant_type": "client_credentials"}, basic(client_id, secret))
     _token(client, {"grant_type": "client_credentials"}, basic(client_id, "nope-" + secret))
-    rows = list(db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action.in_(["oauth2.token_issued", "oauth2.token_refused"]))
-        .order_by(AuditEvent.id)))
+    _token(client, {"grant_type": "client_credentials"}, basic("api:admin", secret))
+    rows = list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action.in_(["oauth2.token_issued", "oauth2.token_refused"]))
+            .order_by(AuditEvent.id)
+        )
+    )
     assert [(r.action, r.outcome, r.actor) for r in rows] == [
         ("oauth2.token_issued", "success", f"api:{client_id}"),
         ("oauth2.token_refused", "failure", f"api:{client_id}"),
+        ("oauth2.token_refused", "failure", "anonymous"),  # unknown ids never become actors
     ]
     assert rows[0].details["scope"] == "directory:read"
     assert rows[1].details["error"] == "invalid_client"
+    assert rows[2].details["unknown_client_id"] == "api"
     assert service.get_client(client_id).last_used_at is not None
 
 
@@ -153,8 +184,11 @@ def test_lifetime_is_configurable_and_validated(make_app, leak_guard):
     app = make_app(ACCESS_TOKEN_LIFETIME=120)
     with app.app_context():
         client_id, secret = make_client("directory:read", leak_guard=leak_guard)
-        response = app.test_client().post("/oauth2/token", headers=basic(client_id, secret),
-                                          data={"grant_type": "client_credentials"})
+        response = app.test_client().post(
+            "/oauth2/token",
+            headers=basic(client_id, secret),
+            data={"grant_type": "client_credentials"},
+        )
         assert response.get_json()["expires_in"] == 120
     for bad in (0, 10, 10**6, "soon"):
         with pytest.raises(ConfigError):
@@ -169,8 +203,10 @@ def test_failed_attempts_are_rate_limited_but_successes_are_not(make_app, leak_g
         good = {"headers": basic(client_id, secret), "data": {"grant_type": "client_credentials"}}
         for _ in range(5):
             assert http.post("/oauth2/token", **good).status_code == 200
-        bad = {"headers": basic(client_id, "x" + secret),
-               "data": {"grant_type": "client_credentials"}}
+        bad = {
+            "headers": basic(client_id, "x" + secret),
+            "data": {"grant_type": "client_credentials"},
+        }
         codes = [http.post("/oauth2/token", **bad).status_code for _ in range(4)]
         assert codes == [401, 401, 401, 429]
 
@@ -203,3 +239,16 @@ def test_a_second_process_reuses_the_stored_key(make_app, leak_guard):
 
         assert keys.ensure_active_key().kid == kid_one
         assert keys.signing_key().kid == kid_one
+
+
+def test_plain_http_from_a_non_loopback_host_is_refused_not_a_crash(app, client, leak_guard):
+    client_id, secret = make_client("directory:read", leak_guard=leak_guard)
+    response = client.post("/oauth2/token", base_url="http://idaas.example.com",
+                           headers=basic(client_id, secret),
+                           data={"grant_type": "client_credentials"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "insecure_transport"
+    over_tls = client.post("/oauth2/token", base_url="https://idaas.example.com",
+                           headers=basic(client_id, secret),
+                           data={"grant_type": "client_credentials"})
+    assert over_tls.status_code == 200

@@ -47,11 +47,15 @@ def test_edit_profile(logged_in, account, db):
     assert audit_actions(db, "account.updated")[-1].actor == f"user:{account.id}"
 
 
-def test_profile_errors_are_shown(logged_in, app):
-    from idaas.directory import service
+def test_profile_errors_are_shown(make_app, account):
+    app = make_app(PORTAL_EDITABLE_FIELDS=["display_name", "email", "mobile"])
+    with app.app_context():
+        from idaas.directory import service
 
-    service.create_account("system", username="bob", email="bob@example.com")
-    response = logged_in.post(
+        service.create_account("system", username="bob", email="bob@example.com")
+    client = app.test_client()
+    sign_in(client)
+    response = client.post(
         "/portal/profile", data={"display_name": "A", "email": "bob@example.com"}
     )
     assert response.status_code == 200 and b"field-error" in response.data

@@ -46,7 +46,10 @@ def _fail(reason: str, account_id: int | None, source: str) -> None:
 def authenticate(identifier: str, password: str, source: str = "password") -> Any:
     """Check an identifier and password; return the account or raise SignInFailed (audited)."""
     account = directory.find_by_identifier(identifier)
-    throttle_key = f"account:{account.id}" if account else "id:" + identifier.strip().casefold()
+    # Keyed by what was typed, never by whether it matched: a shared counter for a known
+    # account's several identifiers would tell an attacker that the account exists. The
+    # account itself is protected by the lockout.
+    throttle_key = " ".join(identifier.split()).casefold()
     exceeded = lockout.throttle(request.remote_addr or "", throttle_key)
     if exceeded:
         verify_dummy(password)

@@ -38,13 +38,13 @@ def _bad(message: str, status: int = 400) -> Response:
 
 @bp.get("/")
 def index() -> str:
-    """Sandbox home page: corp, apps and credentials, current user, links to the login pages."""
+    """Home page: corp, app credentials, current user (§3.1), links to the login pages (§2)."""
     return render_template("index.html", state=sandbox().state())
 
 
 @bp.get("/state")
 def state() -> Response:
-    """Corp id, apps (app_key, app_secret, agent_id), callbacks, counts, variants, faults."""
+    """Corp id, apps (§1 credentials), callbacks (§6.1), counts, variants, faults (§9)."""
     return jsonify(sandbox().state())
 
 
@@ -111,7 +111,7 @@ def delete_department(dept_id: int) -> Response:
 
 @bp.get("/users")
 def list_users() -> Response:
-    """Users for tests and demos: ?q= (name, userid, mobile), ?dept_id=, ?limit= (default 50)."""
+    """Users as user/get shows them (§4.6): ?q= (name, userid, mobile), ?dept_id=, ?limit=."""
     sb = sandbox()
     q = request.args.get("q", "").lower()
     dept = request.args.get("dept_id", type=int)
@@ -346,7 +346,7 @@ def delete_callback(sub_id: str) -> Response:
 @bp.get("/callbacks/deliveries")
 def deliveries() -> Response:
     """Every push with its attempts and status: pending, delivered, failed (§6.2)."""
-    return jsonify({"deliveries": list(sandbox().dispatcher.deliveries)})
+    return jsonify({"deliveries": sandbox().dispatcher.snapshot()})
 
 
 @bp.post("/callbacks/settings")
@@ -393,7 +393,7 @@ def set_faults() -> Response:
 
 @bp.delete("/faults")
 def clear_faults() -> Response:
-    """Remove every fault injection."""
+    """Remove every fault injection (§8, §9.9)."""
     sb = sandbox()
     with sb.lock:
         sb.faults = default_faults()
@@ -421,7 +421,7 @@ def set_variants() -> Response:
 
 @bp.delete("/variants")
 def reset_variants() -> Response:
-    """Back to the default variants."""
+    """Back to the default variants (§10 UNVERIFIED list)."""
     sb = sandbox()
     sb.variants = dict(DEFAULT_VARIANTS)
     return jsonify(sb.variants)
@@ -455,7 +455,7 @@ def notifications() -> Response:
 
 @bp.delete("/notifications")
 def clear_notifications() -> Response:
-    """Forget received work notifications."""
+    """Forget received work notifications (§7)."""
     sandbox().notifications.clear()
     return jsonify({"notifications": []})
 
@@ -476,7 +476,7 @@ def calls() -> Response:
 
 @bp.delete("/calls")
 def clear_calls() -> Response:
-    """Reset the call log."""
+    """Reset the call log (§8.3 call counting)."""
     sb = sandbox()
     with sb.lock:
         sb.calls.clear()

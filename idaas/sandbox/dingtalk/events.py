@@ -60,6 +60,11 @@ class Dispatcher:
                 self._http.close()
                 self._http = None
 
+    def snapshot(self) -> list[dict[str, Any]]:
+        """A consistent copy of every delivery record."""
+        with self._cv:
+            return [{**d, "attempts": list(d["attempts"])} for d in self.deliveries]
+
     def enqueue(self, sub: Subscription, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue one event for one subscription; return its delivery record."""
         delivery: dict[str, Any] = {
@@ -97,17 +102,17 @@ class Dispatcher:
                 delivery["status"] = "cancelled"
                 continue
             ok, error = self.push(sub, delivery["payload"])
-            delivery["attempts"].append({"ok": ok, "error": error})
-            if ok:
-                delivery["status"] = "delivered"
-                continue
-            tries = len(delivery["attempts"])
-            if tries <= len(self.retry_delays):
-                with self._cv:
+            with self._cv:
+                delivery["attempts"].append({"ok": ok, "error": error})
+                tries = len(delivery["attempts"])
+                if ok:
+                    delivery["status"] = "delivered"
+                    continue
+                if tries <= len(self.retry_delays):
                     due = time.monotonic() + self.retry_delays[tries - 1]
                     heapq.heappush(self._queue, (due, next(self._seq), delivery))
-                continue
-            delivery["status"] = "failed"
+                    continue
+                delivery["status"] = "failed"
             if sub.mode == "legacy":
                 self._record_failed(delivery["payload"])
 

@@ -225,7 +225,9 @@ def generate(
         if index == 0 or not dept_ids:
             depts = [1]
         else:
-            primary = rng.choice(all_depts)
+            # Most people spread evenly; some crowd into a few big departments (multi-page lists).
+            big = all_depts[: max(1, len(all_depts) // 100)]
+            primary = rng.choice(all_depts) if rng.random() < 0.7 else rng.choice(big)
             depts = [primary]
             if rng.random() < 0.05:
                 other = rng.choice(all_depts)
