@@ -63,9 +63,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 def _register_commands() -> None:
     from idaas.demo import demo
+    from idaas.sandbox.dingtalk.cli import sandbox
 
     cli.add_command(demo)
-    cli.add_command(__import__("idaas.sandbox.dingtalk.cli", fromlist=["sandbox"]).sandbox)
+    cli.add_command(sandbox)
 
 
 _register_commands()

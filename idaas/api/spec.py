@@ -33,6 +33,7 @@ from idaas.applications.scopes import SCOPES
 from idaas.oidc.server import require_oauth
 
 OPERATIONS: dict[str, Operation] = {}
+MAX_BODY_BYTES = 1024 * 1024
 _RULE_ARGUMENT = re.compile(r"<(?:([a-z]+)(?:\([^)]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")
 STANDARD_ERRORS = {
     400: "The query string or request is malformed.",
@@ -41,6 +42,7 @@ STANDARD_ERRORS = {
     404: "No such object.",
     409: "The object is managed by an external source, or the request conflicts with its state.",
     412: "`If-Match` does not match the current ETag: reload and retry.",
+    413: "The body is larger than 1 MiB.",
     415: "The body must be `application/json`.",
     422: "The body is invalid; `fields` says what to fix.",
     429: "Too many requests; retry later.",
@@ -68,6 +70,8 @@ class Operation:
 def _json_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
         raise ApiProblem(415, "Unsupported Media Type", "Send the body as application/json.")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise ApiProblem(413, "Content Too Large", f"At most {MAX_BODY_BYTES} bytes.")
     data = request.get_json(silent=True)
     if data is None:
         raise ApiProblem(400, "Bad Request", "The body is not valid JSON.", kind="malformed")
@@ -245,7 +249,7 @@ def _operation_doc(
     if meta.query is not None:
         errors.add(400)
     if meta.body is not None:
-        errors |= {400, 415, 422}
+        errors |= {400, 413, 415, 422}
     if "<" in rule_text:
         errors.add(404)
     if meta.if_match:

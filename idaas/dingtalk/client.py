@@ -153,6 +153,11 @@ def jsapi_signature(
     return hashlib.new(algorithm, plain.encode("utf-8")).hexdigest()
 
 
+def flag(value: Any) -> bool:
+    """A DingTalk boolean that may arrive as `true` or as the string "true" (§0)."""
+    return value is True or str(value).lower() == "true"
+
+
 def _comma(values: Iterable[Any] | str) -> str:
     if isinstance(values, str):
         return values
@@ -618,7 +623,7 @@ class DingTalkClient:
         while True:
             page = self.list_users_page(dept_id, cursor, size)
             yield from page.get("list") or []
-            if not page.get("has_more"):
+            if not flag(page.get("has_more")):
                 return
             cursor = int(page["next_cursor"])
 
@@ -722,7 +727,7 @@ class DingTalkClient:
     def failed_callbacks(self) -> dict[str, Any]:
         """Events DingTalk failed to push: {has_more, failed_list} (§6.1 B)."""
         body = self.oapi("GET", "call_back/get_call_back_failed_result")
-        return {"has_more": bool(body.get("has_more")), "failed_list": body.get("failed_list", [])}
+        return {"has_more": flag(body.get("has_more")), "failed_list": body.get("failed_list", [])}
 
     # ------------------------------------------------------------------ work notifications (§7)
 

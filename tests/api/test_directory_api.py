@@ -129,6 +129,8 @@ def test_validation_errors_are_problem_documents_with_fields(api):
         ).status_code
         == 415
     )
+    too_big = api("POST", "/groups", {"name": "x", "description": "y" * (1024 * 1024)})
+    assert too_big.status_code == 413
     assert api("GET", "/accounts/99999999999").status_code == 404
     assert api("GET", "/accounts/0").status_code == 404
     nul = api("POST", "/departments", {"name": "a\u0000b"})

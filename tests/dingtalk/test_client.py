@@ -400,6 +400,23 @@ def test_contacts_read_shapes(live_sandbox: LiveSandbox, dingtalk: DingTalkClien
     assert len(everyone) == 60 and len({u["userid"] for u in everyone}) == 60
 
 
+def test_string_rendered_scalars(live_sandbox: LiveSandbox, dingtalk: DingTalkClient) -> None:
+    """§0 UNVERIFIED: with numbers and booleans rendered as strings the client still pages."""
+    live_sandbox.post("/variants", {"scalars": "strings"})
+    page = dingtalk.list_users_page(1, 0, 2)
+    assert page["has_more"] == "true" and page["next_cursor"] == "2"
+    everyone = list(dingtalk.iter_all_users(size=7))
+    assert len({u["userid"] for u in everyone}) == 60
+    assert dingtalk.count_users() == 60
+    assert dingtalk.failed_callbacks() == {"has_more": False, "failed_list": []}
+    assert (
+        dingtalk.micro_app_user_info(
+            live_sandbox.post("/auth-codes", {"userid": a_user(live_sandbox).userid})["code"]
+        )["sys_level"]
+        == "0"
+    )
+
+
 def test_user_list_paging_rules(live_sandbox: LiveSandbox, dingtalk: DingTalkClient) -> None:
     """§4.5: size 1..100 (client refuses 101; sandbox answers 40035), order_field validated."""
     with pytest.raises(ValueError):

@@ -243,12 +243,18 @@ def test_a_second_process_reuses_the_stored_key(make_app, leak_guard):
 
 def test_plain_http_from_a_non_loopback_host_is_refused_not_a_crash(app, client, leak_guard):
     client_id, secret = make_client("directory:read", leak_guard=leak_guard)
-    response = client.post("/oauth2/token", base_url="http://idaas.example.com",
-                           headers=basic(client_id, secret),
-                           data={"grant_type": "client_credentials"})
+    response = client.post(
+        "/oauth2/token",
+        base_url="http://idaas.example.com",
+        headers=basic(client_id, secret),
+        data={"grant_type": "client_credentials"},
+    )
     assert response.status_code == 400
     assert response.get_json()["error"] == "insecure_transport"
-    over_tls = client.post("/oauth2/token", base_url="https://idaas.example.com",
-                           headers=basic(client_id, secret),
-                           data={"grant_type": "client_credentials"})
+    over_tls = client.post(
+        "/oauth2/token",
+        base_url="https://idaas.example.com",
+        headers=basic(client_id, secret),
+        data={"grant_type": "client_credentials"},
+    )
     assert over_tls.status_code == 200

@@ -108,6 +108,8 @@ DEFAULT_VARIANTS: dict[str, Any] = {
     "throttle_style": "flat",
     # §7 CONFLICT: userids per asyncsend_v2 call, 100 (param table) or 5000 (limits section).
     "notify_max_userids": 100,
+    # §0 UNVERIFIED: doc samples render numbers and booleans as strings ("0", "true").
+    "scalars": "typed",
 }
 
 
@@ -1043,6 +1045,9 @@ class Sandbox:
                 "departments": len(self.departments) - 1,
                 "users": len(self.users),
                 "current_user": self.current_user,
+                "current_user_name": self.users[self.current_user].name
+                if self.current_user in self.users
+                else None,
                 "variants": dict(self.variants),
                 "faults": self.faults,
                 "base_url": self.base_url,

@@ -47,9 +47,24 @@ def request_id() -> str:
     return str(g.request_id)
 
 
+def _stringify(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _stringify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringify(v) for v in value]
+    return value
+
+
 def ok(**data: Any) -> Response:
     """The oapi success envelope: HTTP 200, errcode 0, request_id (§0)."""
-    return jsonify({"errcode": 0, "errmsg": "ok", **data, "request_id": request_id()})
+    body = {"errcode": 0, "errmsg": "ok", **data, "request_id": request_id()}
+    if sandbox().variants.get("scalars") == "strings":
+        body = _stringify(body)
+    return jsonify(body)
 
 
 def api_ok(data: dict[str, Any]) -> Response:
