@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         applications,
         audit,
         auth,
+        dingtalk,
         directory,
         events,
         extensions,
@@ -49,6 +50,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
     web.init_app(app)
-    for module in (ops, security, audit, events, directory, applications, oidc, api, auth, portal):
+    for module in (
+        ops,
+        security,
+        audit,
+        events,
+        directory,
+        applications,
+        oidc,
+        api,
+        auth,
+        dingtalk,
+        portal,
+    ):
         module.init_app(app)
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -109,6 +110,4 @@ def next_link(response: Response, cursor: str | None) -> None:
     if cursor:
         args = request.args.to_dict()
         args["cursor"] = cursor
-        from urllib.parse import urlencode
-
         response.headers["Link"] = f'<{request.path}?{urlencode(args)}>; rel="next"'

@@ -21,15 +21,20 @@ from idaas.applications.scopes import unknown_scopes
 from idaas.extensions import db, utcnow
 
 CLIENT_ID_PREFIX = "ak_"
+REFERENCE_PREFIX = "ir_"
 SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EMAILISH = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 def new_client_id() -> str:
     """A fresh, URL- and Basic-auth-safe client identifier (the AppKey)."""
     return CLIENT_ID_PREFIX + secrets.token_hex(12)
+
+
+def new_reference() -> str:
+    """An unguessable integration request reference (never starts with `-`: CLI-safe)."""
+    return REFERENCE_PREFIX + secrets.token_urlsafe(24)
 
 
 def new_secret() -> str:
@@ -253,7 +258,7 @@ def submit_request(
     if errors:
         raise InvalidInput(errors)
     request = IntegrationRequest(
-        reference=secrets.token_urlsafe(24),
+        reference=new_reference(),
         name=clean_name,
         contact=clean_contact,
         scopes=clean_scopes,

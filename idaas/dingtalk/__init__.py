@@ -1,4 +1,28 @@
-"""DingTalk integration: the HTTP client, callback crypto, errors and client-side flow control.
+"""DingTalk integration: the HTTP client, callback crypto, connections and DingTalk sign-in.
 
-Importing this package does nothing; the login and callback blueprints come with their own issue.
+Importing this package does nothing; `init_app` adds the models, the sign-in blueprint
+(`/login/dingtalk/...`, `/login/dingtalk-micro/...`, `/login/bind`), the DingTalk auth source
+types, the unbinding hooks and the CLI.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Models, the DingTalk auth sources and sign-in pages, unbinding hooks, CLI commands."""
+    from idaas.auth import binding
+    from idaas.auth.sources import dingtalk as dingtalk_sources  # noqa: F401  (registers types)
+    from idaas.dingtalk import commands, connections, login, models  # noqa: F401
+    from idaas.directory import signals
+
+    app.config.setdefault("DINGTALK_STATE_MAX_AGE", 600)
+    app.config.setdefault(
+        "DINGTALK_JSAPI_URL", "https://g.alicdn.com/dingding/dingtalk-jsapi/3.1.0/dingtalk.open.js"
+    )
+    if login.bp.name not in app.blueprints:
+        app.register_blueprint(login.bp)
+    signals.account_deactivated.connect(binding.on_account_deactivated)
+    signals.password_changed.connect(binding.on_password_changed)
+    commands.init_app(app)

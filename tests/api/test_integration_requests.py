@@ -20,6 +20,7 @@ def test_request_then_approve_creates_a_working_client(app, client, api_as, db, 
     assert submitted.status_code == 201
     status = submitted.get_json()
     reference = status["reference"]
+    assert reference.startswith("ir_") and len(reference) >= 35
     assert status["status"] == "pending" and "contact" not in status
     assert submitted.headers["Location"] == f"/api/v1/integration-requests/{reference}"
     assert client.get(f"/api/v1/integration-requests/{reference}").get_json()["status"] == "pending"

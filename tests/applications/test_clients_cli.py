@@ -119,6 +119,7 @@ def test_review_integration_requests_from_the_cli(runner, app, client, leak_guar
     second = service.submit_request(
         name="Spam", contact="x@example.com", scopes=["audit:read"], reason="?"
     )
+    assert first.reference.startswith("ir_")  # never "-...": it is a CLI argument
     pending = _json(
         runner.invoke(args=["clients", "requests", "list", "--status", "pending", "--json"])
     )

@@ -258,3 +258,30 @@ def test_plain_http_from_a_non_loopback_host_is_refused_not_a_crash(app, client,
         data={"grant_type": "client_credentials"},
     )
     assert over_tls.status_code == 200
+
+
+def test_concurrent_first_starts_store_one_key(make_app):
+    """Two processes generating the first key at once: the partial unique index keeps one."""
+    import threading
+
+    apps = [make_app(), make_app()]
+    barrier = threading.Barrier(2)
+    kids: list[str] = []
+
+    def start(app) -> None:
+        with app.app_context():
+            from idaas.oidc import keys
+
+            barrier.wait()
+            kids.append(keys.ensure_active_key().kid)
+
+    threads = [threading.Thread(target=start, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(kids) == 2 and kids[0] == kids[1]
+    with apps[0].app_context():
+        from idaas.extensions import db
+
+        assert db.session.scalar(select(db.func.count()).select_from(SigningKey)) == 1

@@ -1,0 +1,225 @@
+"""DingTalk sign-in pages: QR (dingtalk-api.md §2), micro-app free login (§3), `/login/bind`.
+
+Views stay thin: `idaas.dingtalk.signin` owns state, codes and the person; `idaas.auth.binding`
+owns the account; `idaas.auth.flow` owns the session, MFA and the resume of `next`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from idaas.auth import binding, flow, sessions, sources
+from idaas.auth.binding import BindingRefused, Person
+from idaas.auth.sources.dingtalk import DINGTALK_TYPES, DingTalkSourceBase, target_for_app
+from idaas.auth.sources.password import SignInFailed
+from idaas.dingtalk import connections, signin
+from idaas.dingtalk.connections import DingTalkConnection
+from idaas.dingtalk.signin import SignInProblem
+from idaas.directory.models import Account
+
+bp = Blueprint("dingtalk", __name__)
+DEFAULT_JSAPI_URL = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.1.0/dingtalk.open.js"
+
+
+class BindForm(FlaskForm):
+    """Prove a local account: identifier (username, email or mobile) and password."""
+
+    identifier = StringField(
+        _l("Username, email or mobile"), validators=[DataRequired(), Length(max=254)]
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class MicroForm(FlaskForm):
+    """The free-login code posted by the micro-app page (§3.1) and the page's state."""
+
+    code = HiddenField(validators=[DataRequired(), Length(max=512)])
+    state = HiddenField(validators=[DataRequired(), Length(max=2048)])
+
+
+def _source(name: str) -> tuple[DingTalkSourceBase, DingTalkConnection]:
+    source = sources.get(name)
+    if source is None or source.type not in DINGTALK_TYPES:
+        abort(404)
+    assert isinstance(source, DingTalkSourceBase)
+    conn = connections.get(source.connection_name)
+    if conn is None:
+        abort(404)
+    return source, conn
+
+
+def _problem_page(problem: SignInProblem, source: str) -> tuple[str, int]:
+    """The friendly page for a failed DingTalk step, with a retry link."""
+    titles = {
+        "state": gettext("This sign-in link is no longer valid"),
+        "code": gettext("The DingTalk sign-in expired or was already used"),
+        "outsider": gettext("You are not a member of this organisation"),
+        "denied": gettext("DingTalk sign-in was cancelled"),
+        "dingtalk": gettext("DingTalk could not confirm who you are"),
+        "account": gettext("This account cannot sign in"),
+    }
+    texts = {
+        "state": gettext(
+            "The sign-in request was changed, used twice, started in another browser or took "
+            "too long. Start again."
+        ),
+        "code": gettext("Each DingTalk sign-in can be used only once and only for a few minutes."),
+        "outsider": gettext(
+            "Your DingTalk account does not belong to the organisation this service is for. "
+            "Sign in with your organisation's DingTalk account, or ask your IT administrator."
+        ),
+        "denied": gettext("You did not allow the sign-in in DingTalk. You can try again."),
+        "dingtalk": gettext("DingTalk did not answer as expected. Please try again shortly."),
+        "account": gettext(
+            "The account linked to your DingTalk identity is disabled. Ask your IT administrator."
+        ),
+    }
+    body = render_template(
+        "auth/dingtalk_error.html",
+        kind=problem.kind,
+        title=titles.get(problem.kind, titles["dingtalk"]),
+        text=texts.get(problem.kind, texts["dingtalk"]),
+        retry=url_for("dingtalk.start", source=source),
+    )
+    return body, problem.status
+
+
+def _continue_path(app: str | None) -> str | None:
+    return url_for("dingtalk.continue_to_app", app=app) if app else None
+
+
+def _sign_in(source: DingTalkSourceBase, conn: DingTalkConnection, person: Person) -> Any:
+    """Resolve the account (binding rules) and start the session, or go to `/login/bind`."""
+    if source.setting("auto_link") or source.setting("jit"):
+        signin.enrich(conn, person)
+    account = binding.resolve(source, person)
+    if account is None:
+        binding.start_pending(source.name, person)
+        return redirect(url_for("dingtalk.bind"))
+    if account.status != "active":
+        return _problem_page(SignInProblem("account", "inactive", 403), source.name)
+    binding.clear_pending()
+    return flow.complete_first_factor(account, method="dingtalk", source=source.name)
+
+
+@bp.get("/login/dingtalk/<source>")
+def start(source: str) -> Any:
+    """Start a QR sign-in: redirect to DingTalk's authorize page with a signed state (§2)."""
+    src, conn = _source(source)
+    app = request.args.get("app") or None
+    next_target = _continue_path(app) or flow.clean_next(request.args.get("next"))
+    state = signin.make_state(src.name, next_target, app)
+    return redirect(signin.authorize_url(conn, src.name, state))
+
+
+@bp.get("/login/dingtalk/<source>/callback")
+def callback(source: str) -> Any:
+    """DingTalk's redirect back (§2.1 step 2, §2.2): check state, exchange the code, sign in."""
+    src, conn = _source(source)
+    if request.args.get("error"):
+        return _problem_page(SignInProblem("denied", "denied", 400), src.name)
+    try:
+        state = signin.consume_state(request.args.get("state"), src.name)
+        code = request.args.get("authCode") or request.args.get("code") or ""
+        person = signin.person_from_qr(conn, src.name, code)
+    except SignInProblem as problem:
+        return _problem_page(problem, src.name)
+    flow.remember_next(state["next"] or None)
+    return _sign_in(src, conn, person)
+
+
+def _jsapi_url() -> str:
+    return str(current_app.config.get("DINGTALK_JSAPI_URL") or DEFAULT_JSAPI_URL)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@bp.route("/login/dingtalk-micro/<source>", methods=["GET", "POST"])
+def micro(source: str) -> Any:
+    """Workbench free login (§3): in DingTalk ask the JSAPI for a code; elsewhere, QR."""
+    src, conn = _source(source)
+    app = request.values.get("app") or None
+    if request.method == "POST":
+        form = MicroForm()
+        if not form.validate_on_submit():
+            return _problem_page(SignInProblem("code", "missing"), src.name)
+        try:
+            state = signin.consume_state(form.state.data, src.name)
+            person = signin.person_from_micro(conn, src.name, form.code.data)
+        except SignInProblem as problem:
+            return _problem_page(problem, src.name)
+        flow.remember_next(_continue_path(state["app"] or None))
+        return _sign_in(src, conn, person)
+    if "dingtalk" not in request.headers.get("User-Agent", "").lower():
+        return redirect(url_for("dingtalk.start", source=src.name, app=app))
+    form = MicroForm(state=signin.make_state(src.name, _continue_path(app), app))
+    jsapi = _jsapi_url()
+    response = Response(
+        render_template(
+            "auth/dingtalk_micro.html",
+            form=form,
+            jsapi_url=jsapi,
+            corp_id=conn.corp_id,
+            client_id=conn.app_key,
+            action=url_for("dingtalk.micro", source=src.name, app=app),
+            fallback=url_for("dingtalk.start", source=src.name, app=app),
+        ),
+        mimetype="text/html",
+    )
+    origin = _origin(jsapi)
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self' {origin}; connect-src 'self' {origin}; "
+        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'none'"
+    )
+    return response
+
+
+@bp.get("/login/dingtalk-continue")
+def continue_to_app() -> Any:
+    """After a micro-app sign-in: on to the application (IdP-initiated OIDC) or the portal."""
+    if sessions.current() is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(target_for_app(request.args.get("app")))
+
+
+@bp.route("/login/bind", methods=["GET", "POST"])
+def bind() -> Any:
+    """First DingTalk sign-in: prove which local account is yours (password, then MFA)."""
+    waiting = binding.pending()
+    if waiting is None:
+        return redirect(url_for("auth.login"))
+    source_name, person = waiting
+    source = sources.get(source_name)
+    if not isinstance(source, DingTalkSourceBase):
+        binding.clear_pending()
+        return redirect(url_for("auth.login"))
+    form = BindForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            account: Account = binding.bind(
+                source, person, form.identifier.data, form.password.data
+            )
+        except SignInFailed as failure:
+            error, status = failure.message, failure.status
+        except BindingRefused as refused:
+            error, status = refused.message, refused.status
+        else:
+            binding.clear_pending()
+            return flow.complete_first_factor(account, method="dingtalk", source=source.name)
+    form.password.data = ""
+    body = render_template("auth/bind.html", form=form, error=error, person=person, source=source)
+    return body, status

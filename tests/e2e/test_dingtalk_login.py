@@ -1,0 +1,164 @@
+"""Browser tests of DingTalk sign-in over the sandbox (issue 7 acceptance a, c-part, d, e)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tests.conftest import PASSWORD, free_port, screenshot
+from tests.dingtalk_login.conftest import quiet_harness_logs
+from tests.dingtalk_login.support import (
+    DINGTALK_UA,
+    MICRO,
+    configure,
+    links_of,
+    make_local,
+    sandbox_config,
+)
+from tests.sandbox.fixtures import LiveSandbox, start_sandbox
+from tests.support.live import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def sandbox() -> Iterator[LiveSandbox]:
+    """A seeded sandbox corp on loopback."""
+    with quiet_harness_logs():
+        yield from start_sandbox(departments=6, users=30, seed=11)
+
+
+def _site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any, generation: str) -> Iterator[Any]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = make_app(WTF_CSRF_ENABLED=True, ISSUER=url, **sandbox_config(sandbox))
+    with app.app_context():
+        configure(sandbox, leak_guard, generation=generation)
+        alice = make_local("alice", PASSWORD, display_name="Alice Wang", email="alice@example.com")
+        listed = [u for u in list(sandbox.state.users.values())[:20] if u.active]
+        with LiveServer(app, port=port) as server:
+            yield SimpleNamespace(app=app, url=server.url, alice=alice, people=listed)
+
+
+@pytest.fixture
+def site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any) -> Iterator[Any]:
+    """idaas (new OAuth QR) on loopback with CSRF on, pointed at the sandbox; account alice."""
+    yield from _site(make_app, sandbox, leak_guard, "oauth2")
+
+
+@pytest.fixture
+def sns_site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any) -> Iterator[Any]:
+    """The same with the legacy SNS login generation."""
+    yield from _site(make_app, sandbox, leak_guard, "sns")
+
+
+def _scan(page: Any, site: Any, userid: str, shot: str | None = None) -> None:
+    page.goto(f"{site.url}/login")
+    page.get_by_role("link", name="DingTalk").click()
+    page.wait_for_selector(f'button[data-userid="{userid}"]')
+    if shot:
+        screenshot(page, shot)
+    page.locator(f'button[data-userid="{userid}"]').click()
+
+
+def _bind(page: Any, identifier: str, password: str) -> None:
+    page.get_by_label("用户名、邮箱或手机号").fill(identifier)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="关联并登录").click()
+
+
+def test_qr_sign_in_binds_then_signs_in_directly(page, site):
+    person = site.people[0]
+    _scan(page, site, person.userid, "dingtalk-sandbox-qr")
+    page.wait_for_url("**/login/bind")
+    assert person.name in page.locator("main").inner_text()
+    screenshot(page, "dingtalk-bind")
+    _bind(page, "alice", "wrong-password")
+    assert page.locator("#bind-error").inner_text() == "账号或密码不正确。"
+    screenshot(page, "dingtalk-bind-wrong-password")
+    _bind(page, "alice@example.com", PASSWORD)
+    page.wait_for_url("**/portal/")
+    screenshot(page, "dingtalk-bound-portal")
+    with site.app.app_context():
+        assert [i.subject for i in links_of(site.alice.id)] == [person.userid]
+    page.goto(f"{site.url}/portal/identities")
+    assert person.userid in page.locator("main").inner_text()
+    screenshot(page, "dingtalk-linked-identities")
+    page.locator(".me").get_by_role("button").click()
+    page.wait_for_url("**/login")
+    _scan(page, site, person.userid)
+    page.wait_for_url("**/portal/")
+    assert page.get_by_role("heading", name="你好，Alice Wang").is_visible()
+
+
+def test_person_from_another_corp_is_refused(page, site, sandbox):
+    sandbox.post(
+        "/faults",
+        {"errors": [{"endpoint": "topapi/user/getbyunionid", "errcode": 60121, "times": 1}]},
+    )
+    _scan(page, site, site.people[1].userid)
+    page.wait_for_selector("#dingtalk-error")
+    assert "不是本组织成员" in page.locator("h1").inner_text()
+    screenshot(page, "dingtalk-outsider-refused")
+    assert "/portal" not in page.url
+
+
+def test_user_cancels_in_dingtalk(page, site):
+    page.goto(f"{site.url}/login")
+    page.get_by_role("link", name="DingTalk").click()
+    page.get_by_role("button", name="拒绝授权").click()
+    page.wait_for_selector("#dingtalk-retry")
+    screenshot(page, "dingtalk-cancelled")
+    page.locator("#dingtalk-retry").click()
+    page.wait_for_selector("button[data-userid]")
+
+
+def test_legacy_sns_generation_end_to_end(page, sns_site):
+    person = sns_site.people[2]
+    _scan(page, sns_site, person.userid, "dingtalk-sandbox-sns")
+    assert "/connect/qrconnect" in page.url or "/login/bind" in page.url
+    page.wait_for_url("**/login/bind")
+    _bind(page, "alice", PASSWORD)
+    page.wait_for_url("**/portal/")
+    _scan(page, sns_site, person.userid)
+    page.wait_for_url("**/portal/")
+
+
+def test_micro_app_free_login_and_plain_browser_fallback(browser, site, sandbox):
+    person = site.people[3]
+    with site.app.app_context():
+        from idaas.directory import service
+
+        service.link_identity(
+            "system",
+            site.alice.id,
+            provider="dingtalk",
+            tenant=sandbox.state.corp_id,
+            subject=person.userid,
+            linked_via="manual",
+        )
+    sandbox.post("/current-user", {"userid": person.userid})
+    url = f"{site.url}/login/dingtalk-micro/{MICRO}?app=demo-app"
+    inside = browser.new_context(locale="zh-CN", user_agent=DINGTALK_UA)
+    try:
+        page = inside.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(url)
+        # No page to fill in: the JSAPI code is posted and the person lands signed in.
+        page.wait_for_url("**/portal/")
+        screenshot(page, "dingtalk-micro-app-landed")
+    finally:
+        inside.close()
+    plain = browser.new_context(locale="zh-CN")
+    try:
+        page = plain.new_page()
+        page.goto(url)
+        page.wait_for_selector(f'button[data-userid="{person.userid}"]')
+        assert page.url.startswith(sandbox.url + "/oauth2/auth")
+        page.locator(f'button[data-userid="{person.userid}"]').click()
+        page.wait_for_url("**/portal/")
+    finally:
+        plain.close()
