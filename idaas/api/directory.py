@@ -728,8 +728,10 @@ def create_definition(body: s.AttributeDefinitionCreate) -> Response:
 )
 def update_definition(definition_id: int, body: s.AttributeDefinitionUpdate) -> Response:
     """Change an attribute definition (its key and target are fixed)."""
-    expected_version(service.get_definition(definition_id))
-    definition = service.update_definition(origin(), definition_id, **_changes(body))
+    version = expected_version(service.get_definition(definition_id))
+    definition = service.update_definition(
+        origin(), definition_id, expected_version=version, **_changes(body)
+    )
     return json_response(definition_to_dict(definition), obj=definition)
 
 
@@ -739,6 +741,6 @@ def update_definition(definition_id: int, body: s.AttributeDefinitionUpdate) -> 
 )
 def delete_definition(definition_id: int) -> Response:
     """Remove an attribute definition; 204."""
-    expected_version(service.get_definition(definition_id))
-    service.delete_definition(origin(), definition_id)
+    version = expected_version(service.get_definition(definition_id))
+    service.delete_definition(origin(), definition_id, expected_version=version)
     return no_content()

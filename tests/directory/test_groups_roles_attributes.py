@@ -186,3 +186,17 @@ def test_external_references(app, account):
     assert service.reference_of("dingtalk:main", "account", other.id).external_id == "user02"
     with pytest.raises(ValidationFailed):
         service.set_reference("dingtalk:main", "dingtalk:main", "account", other.id, "manager01")
+
+
+def test_attribute_definition_writes_check_the_version(app):
+    from idaas.directory.errors import VersionConflict
+
+    definition = service.define_attribute(
+        "admin:1", target="account", key="site", label="Site", type="string"
+    )
+    service.update_definition("admin:1", definition.id, expected_version=1, label="Office")
+    with pytest.raises(VersionConflict):
+        service.update_definition("admin:1", definition.id, expected_version=1, label="Desk")
+    with pytest.raises(VersionConflict):
+        service.delete_definition("admin:1", definition.id, expected_version=1)
+    service.delete_definition("admin:1", definition.id, expected_version=2)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from idaas.directory.errors import NotFound, ValidationFailed
 from idaas.directory.models import Account, AttributeDefinition, Department
 from idaas.directory.normalise import EMAIL_PATTERN
-from idaas.directory.service.unit import raise_if, record_change, unit_of_work
+from idaas.directory.service.unit import check_version, raise_if, record_change, unit_of_work
 from idaas.extensions import db
 
 TYPES = ("string", "integer", "boolean", "date", "enum", "email")
@@ -198,7 +198,9 @@ def define_attribute(
     return definition
 
 
-def update_definition(origin: str, definition_id: int, **fields: Any) -> AttributeDefinition:
+def update_definition(
+    origin: str, definition_id: int, *, expected_version: int | None = None, **fields: Any
+) -> AttributeDefinition:
     """Change an attribute definition (its key and target are fixed)."""
     errors: dict[str, str] = {}
     for name in set(fields) - set(DEFINITION_FIELDS):
@@ -207,6 +209,7 @@ def update_definition(origin: str, definition_id: int, **fields: Any) -> Attribu
     raise_if(errors)
     with unit_of_work():
         definition = get_definition(definition_id)
+        check_version(definition.version, expected_version)
         changes = {k: v for k, v in clean.items() if getattr(definition, k) != v}
         for name, value in changes.items():
             setattr(definition, name, value)
@@ -225,10 +228,13 @@ def update_definition(origin: str, definition_id: int, **fields: Any) -> Attribu
     return definition
 
 
-def delete_definition(origin: str, definition_id: int) -> None:
+def delete_definition(
+    origin: str, definition_id: int, *, expected_version: int | None = None
+) -> None:
     """Remove an attribute definition (stored values stay until the object is next saved)."""
     with unit_of_work():
         definition = get_definition(definition_id)
+        check_version(definition.version, expected_version)
         db.session.delete(definition)
         record_change(
             origin,
