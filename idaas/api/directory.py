@@ -25,60 +25,17 @@ from idaas.api.problems import ApiProblem
 from idaas.api.spec import operation
 from idaas.directory import service
 from idaas.directory.errors import NotFound
-from idaas.directory.models import AttributeDefinition, Department, Group, Role
-from idaas.directory.serialise import account_to_dict, department_to_dict
+from idaas.directory.models import Department
+from idaas.directory.serialise import (
+    account_to_dict,
+    definition_to_dict,
+    department_to_dict,
+    group_to_dict,
+    role_to_dict,
+)
 
 READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None
-
-
-def group_to_dict(group: Group) -> dict[str, Any]:
-    """A group as JSON-ready data."""
-    return {
-        "id": group.id,
-        "name": group.name,
-        "description": group.description,
-        "source": group.source,
-        "version": group.version,
-        "created_at": _iso(group.created_at),
-        "updated_at": _iso(group.updated_at),
-    }
-
-
-def role_to_dict(role: Role) -> dict[str, Any]:
-    """A role and its permissions as JSON-ready data."""
-    return {
-        "id": role.id,
-        "code": role.code,
-        "name": role.name,
-        "description": role.description,
-        "permissions": [{"resource": p.resource, "action": p.action} for p in role.permissions],
-        "version": role.version,
-        "created_at": _iso(role.created_at),
-        "updated_at": _iso(role.updated_at),
-    }
-
-
-def definition_to_dict(definition: AttributeDefinition) -> dict[str, Any]:
-    """An attribute definition as JSON-ready data."""
-    return {
-        "id": definition.id,
-        "target": definition.target,
-        "key": definition.key,
-        "label": definition.label,
-        "type": definition.type,
-        "required": definition.required,
-        "unique": definition.unique,
-        "editable": definition.editable,
-        "enabled": definition.enabled,
-        "options": list(definition.options or []),
-        "sort_order": definition.sort_order,
-        "version": definition.version,
-    }
 
 
 def _changes(body: Any) -> dict[str, Any]:

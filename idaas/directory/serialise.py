@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from idaas.directory.models import Account, Department
+from idaas.directory.models import Account, AttributeDefinition, Department, Group, Role
+
+
+def _iso(value: Any) -> str | None:
+    """An ISO 8601 UTC timestamp (`Z`), or None."""
+    return value.isoformat() + "Z" if value is not None else None
 
 
 def department_to_dict(department: Department) -> dict[str, Any]:
@@ -19,8 +24,8 @@ def department_to_dict(department: Department) -> dict[str, Any]:
         "source": department.source,
         "attributes": department.attributes,
         "version": department.version,
-        "created_at": department.created_at.isoformat() + "Z",
-        "updated_at": department.updated_at.isoformat() + "Z",
+        "created_at": _iso(department.created_at),
+        "updated_at": _iso(department.updated_at),
     }
 
 
@@ -40,9 +45,7 @@ def account_to_dict(account: Account) -> dict[str, Any]:
         "source": account.source,
         "must_change_password": account.must_change_password,
         "has_password": account.password_hash is not None,
-        "password_changed_at": (
-            account.password_changed_at.isoformat() + "Z" if account.password_changed_at else None
-        ),
+        "password_changed_at": _iso(account.password_changed_at),
         "memberships": [
             {
                 "department_id": m.department_id,
@@ -54,6 +57,51 @@ def account_to_dict(account: Account) -> dict[str, Any]:
         ],
         "attributes": account.attributes,
         "version": account.version,
-        "created_at": account.created_at.isoformat() + "Z",
-        "updated_at": account.updated_at.isoformat() + "Z",
+        "created_at": _iso(account.created_at),
+        "updated_at": _iso(account.updated_at),
+    }
+
+
+def group_to_dict(group: Group) -> dict[str, Any]:
+    """A group as JSON-ready data."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "source": group.source,
+        "version": group.version,
+        "created_at": _iso(group.created_at),
+        "updated_at": _iso(group.updated_at),
+    }
+
+
+def role_to_dict(role: Role) -> dict[str, Any]:
+    """A role and its permissions as JSON-ready data."""
+    return {
+        "id": role.id,
+        "code": role.code,
+        "name": role.name,
+        "description": role.description,
+        "permissions": [{"resource": p.resource, "action": p.action} for p in role.permissions],
+        "version": role.version,
+        "created_at": _iso(role.created_at),
+        "updated_at": _iso(role.updated_at),
+    }
+
+
+def definition_to_dict(definition: AttributeDefinition) -> dict[str, Any]:
+    """An attribute definition as JSON-ready data."""
+    return {
+        "id": definition.id,
+        "target": definition.target,
+        "key": definition.key,
+        "label": definition.label,
+        "type": definition.type,
+        "required": definition.required,
+        "unique": definition.unique,
+        "editable": definition.editable,
+        "enabled": definition.enabled,
+        "options": list(definition.options or []),
+        "sort_order": definition.sort_order,
+        "version": definition.version,
     }
