@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from idaas.cli_support import cli_origin, emit
 from idaas.directory import service as directory
-from idaas.directory.commands import _find_account, accounts_group
+from idaas.directory.commands import accounts_group, resolve_account
 from idaas.directory.errors import DirectoryError
 
 
@@ -20,7 +20,7 @@ def unlock_account(reference: str, as_json: bool) -> None:
     """Lift a sign-in lockout (after too many wrong passwords)."""
     from idaas.auth import lockout
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     was_locked = lockout.unlock(cli_origin(), account.id)
     emit(
         {"account": account.username, "was_locked": was_locked},
@@ -46,7 +46,7 @@ def reset_password(reference: str, password: str | None, must_change: bool, as_j
     """Set a new password (ends the account's sessions); prints a generated one once."""
     from idaas.directory.bootstrap import generate_password
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     generated = None if password else generate_password()
     try:
         directory.set_password(
@@ -77,7 +77,7 @@ def require_mfa(reference: str, required: bool, as_json: bool) -> None:
     """Require (or stop requiring) a second factor for one account."""
     from idaas.auth import mfa
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     mfa.set_required(cli_origin(), account.id, required)
     emit(
         {"account": account.username, "mfa_required": required},
@@ -94,7 +94,7 @@ def reset_mfa(reference: str, as_json: bool) -> None:
     """Remove an account's authenticator and recovery codes (it must enrol again if required)."""
     from idaas.auth import mfa
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     mfa.reset(cli_origin(), account.id)
     emit({"account": account.username}, as_json, f"MFA reset for {account.username}.")
 
@@ -112,7 +112,7 @@ def list_sessions(reference: str, as_json: bool) -> None:
     """List an account's live sessions."""
     from idaas.auth import sessions
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     rows = [
         {
             "id": row.id,
@@ -139,7 +139,7 @@ def revoke_sessions(reference: str, session_id: int | None, as_json: bool) -> No
     from idaas.auth import sessions
     from idaas.extensions import db
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     if session_id is not None:
         row = sessions.get_session(session_id)
         if row is None or row.account_id != account.id:

@@ -18,7 +18,8 @@ def _fail(error: DirectoryError) -> click.ClickException:
     return click.ClickException(error.message)
 
 
-def _find_account(reference: str) -> Account:
+def resolve_account(reference: str) -> Account:
+    """The account a CLI argument names (id, username, email or mobile), or a usage error."""
     if reference.isdigit():
         try:
             return service.get_account(int(reference))
@@ -98,11 +99,11 @@ def list_accounts(
 @with_appcontext
 def show_account(reference: str, as_json: bool) -> None:
     """Show an account by id, username, email or mobile."""
-    emit(account_to_dict(_find_account(reference)), as_json)
+    emit(account_to_dict(resolve_account(reference)), as_json)
 
 
 def _set_status(reference: str, status: str, as_json: bool) -> None:
-    account = _find_account(reference)
+    account = resolve_account(reference)
     try:
         account = service.set_status(cli_origin(), account.id, status)
     except DirectoryError as error:
