@@ -38,6 +38,10 @@ def _assert_schema_works(app):
         )
         service.move_department("system", child.id, None)
         assert service.list_accounts(department_id=child.id)[0].id == account.id
+
+
+def _dispose(app):
+    with app.app_context():
         db.session.remove()
         db.engine.dispose()
 
@@ -45,13 +49,15 @@ def _assert_schema_works(app):
 def test_sqlite_migrations_match_models_and_downgrade(tmp_path, base_config):
     url = f"sqlite:///{tmp_path / 'migrated.db'}"
     app = _migrated_app(url, base_config)
-    _assert_models_match(app)
-    _assert_schema_works(app)
-    with app.app_context():
-        downgrade(directory=str(app.config["MIGRATIONS_DIRECTORY"]), revision="base")
-        assert set(inspect(db.engine).get_table_names()) == {"alembic_version"}
-        upgrade(directory=str(app.config["MIGRATIONS_DIRECTORY"]))
-        db.engine.dispose()
+    try:
+        _assert_models_match(app)
+        _assert_schema_works(app)
+        with app.app_context():
+            downgrade(directory=str(app.config["MIGRATIONS_DIRECTORY"]), revision="base")
+            assert set(inspect(db.engine).get_table_names()) == {"alembic_version"}
+            upgrade(directory=str(app.config["MIGRATIONS_DIRECTORY"]))
+    finally:
+        _dispose(app)
 
 
 def test_postgresql_migrations_match_models(base_config):
@@ -67,6 +73,7 @@ def test_postgresql_migrations_match_models(base_config):
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+    app = None
     try:
         app = _migrated_app(
             target.set(database=name).render_as_string(hide_password=False), base_config
@@ -74,6 +81,8 @@ def test_postgresql_migrations_match_models(base_config):
         _assert_models_match(app)
         _assert_schema_works(app)
     finally:
+        if app is not None:
+            _dispose(app)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
