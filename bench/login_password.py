@@ -15,87 +15,20 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
+from harness import served_idaas
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 PASSWORD = "Correct-Horse-Battery-42"
 CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'
 )
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run_cli(env: dict[str, str], *args: str) -> str:
-    """Run an `idaas` CLI command and return its output."""
-    result = subprocess.run(
-        [str(BIN / "idaas"), *args], env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"idaas {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-def prepare(env: dict[str, str]) -> None:
-    """Create the schema and the benchmark account."""
-    run_cli(env, "init", "--password", "Quiet-Falcon-Bench-9")
-    # Tables added since the last migration (none once the migrations are regenerated).
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from idaas import create_app; from idaas.extensions import db\n"
-            "app = create_app()\nwith app.app_context(): db.create_all()",
-        ],
-        env=env,
-        check=True,
-    )
-    run_cli(
-        env,
-        "accounts",
-        "create",
-        "--username",
-        "bench",
-        "--email",
-        "bench@example.com",
-        "--password",
-        PASSWORD,
-        "--no-must-change-password",
-    )
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    """Wait until the server answers /login."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("idaas serve exited early")
-        try:
-            if httpx.get(f"{url}/login", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("idaas serve did not become ready")
 
 
 _local = threading.local()
@@ -167,11 +100,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    instance = tempfile.mkdtemp(prefix="idaas-bench-")
     env = {
-        **os.environ,
-        "IDAAS_INSTANCE_PATH": instance,
-        "IDAAS_ENV": "development",
         # Production hashing parameters (the committed defaults, stated explicitly).
         "IDAAS_ARGON2_MEMORY_COST": "19456",
         "IDAAS_ARGON2_TIME_COST": "2",
@@ -181,36 +110,19 @@ def main() -> None:
         "IDAAS_LOGIN_RATE_LIMIT_IP": "1000000/minute",
         "IDAAS_LOGIN_RATE_LIMIT_ACCOUNT": "1000000/minute",
     }
-    for name in ("IDAAS_DATABASE_URL", "IDAAS_REDIS_URL", "IDAAS_TEST_DATABASE_URL"):
-        env.pop(name, None)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = None
-    try:
-        prepare(env)
-        process = subprocess.Popen(
-            [
-                str(BIN / "idaas"),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=ROOT,
+    with served_idaas(workers=args.workers, threads=args.threads, env=env) as idaas:
+        idaas.cli(
+            "accounts",
+            "create",
+            "--username",
+            "bench",
+            "--email",
+            "bench@example.com",
+            "--password",
+            PASSWORD,
+            "--no-must-change-password",
         )
-        wait_ready(url, process)
-        rate, latencies = bench_sign_ins(url, args.requests, args.threads)
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=20)
-        shutil.rmtree(instance, ignore_errors=True)
+        rate, latencies = bench_sign_ins(idaas.url, args.requests, args.threads)
     single, parallel = bench_argon2()
     cpus = os.cpu_count() or 1
     latencies.sort()
