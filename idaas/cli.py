@@ -49,16 +49,23 @@ def init(admin_username: str, password: str | None, as_json: bool) -> None:
     emit(data, as_json, text)
 
 
-@cli.command("serve")
+@cli.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--workers", default=2, type=click.IntRange(1, 64), show_default=True)
 @click.option("--threads", default=4, type=click.IntRange(1, 256), show_default=True)
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the production server (gunicorn)."""
-    from idaas.server import run_gunicorn
+    import shutil
 
-    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    from idaas.server import prepare_metrics_directory, run_gunicorn
+
+    temporary = prepare_metrics_directory()
+    try:
+        run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _register_commands() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -24,6 +27,23 @@ class IdaasServer(BaseApplication):
     def load(self) -> Any:
         """Build the WSGI app (called in each worker)."""
         return create_app()
+
+
+def prepare_metrics_directory() -> Path | None:
+    """Give gunicorn's workers one shared Prometheus directory so /metrics covers them all.
+
+    Must run before `prometheus_client` is imported: it picks its value store at import time.
+    Returns the directory when it is a temporary one the caller should remove.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+        return None
+    created = tempfile.mkdtemp(prefix="idaas-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    return Path(created)
 
 
 def run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:

@@ -40,8 +40,11 @@ def test_serve_runs_gunicorn_workers(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.2)
         assert ready is not None and ready.status_code == 200, "gunicorn did not answer"
-        pids = {httpx.get(f"http://127.0.0.1:{port}/healthz").status_code for _ in range(10)}
-        assert pids == {200}
+        statuses = {httpx.get(f"http://127.0.0.1:{port}/healthz").status_code for _ in range(12)}
+        assert statuses == {200}
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        # Both workers' counts add up (Prometheus multiprocess mode).
+        assert 'endpoint="ops.healthz",method="GET",status="200"} 12.0' in metrics
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=20)
