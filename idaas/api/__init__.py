@@ -7,7 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the API blueprint (CSRF-exempt: bearer tokens, no cookies) and its limits."""
-    from idaas.api import directory, integrations, openapi  # noqa: F401
+    from idaas.api import applications, directory, integrations, openapi  # noqa: F401
     from idaas.api.blueprint import bp
     from idaas.extensions import csrf
 

@@ -16,7 +16,14 @@ from idaas.applications.scopes import SCOPES
 MAX_ID = 2**31 - 1
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 ScopeName = Literal[
-    "directory:read", "directory:write", "scim:read", "scim:write", "audit:read", "clients:admin"
+    "directory:read",
+    "directory:write",
+    "scim:read",
+    "scim:write",
+    "audit:read",
+    "clients:admin",
+    "applications:admin",
+    "tokens:introspect",
 ]
 assert set(ScopeName.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
@@ -505,6 +512,126 @@ class Approval(BaseModel):
 
     request: IntegrationRequest
     client: NewApiClient
+
+
+# -- applications --
+
+Uri = text(512, 1, r"^https?://[^\s#\x00-\x1f\x7f]+$")
+OidcScopeName = Literal[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "offline_access",
+    "departments",
+    "groups",
+    "roles",
+    "employee_number",
+]
+Grant = Literal["authorization_code", "refresh_token"]
+ClaimName = text(64, 1, r"^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$")
+MappingRule = text(69, 1, r"^(username|employee_number|email_local|mobile|attr:[a-z][a-z0-9_]*)$")
+
+
+class Policy(Strict):
+    """Everyone, or any of these departments (with sub-departments), groups, roles, accounts."""
+
+    everyone: bool = False
+    departments: list[Id] = Field(default_factory=list, max_length=500)
+    groups: list[Id] = Field(default_factory=list, max_length=500)
+    roles: list[Id] = Field(default_factory=list, max_length=500)
+    accounts: list[Id] = Field(default_factory=list, max_length=500)
+
+
+class _ApplicationFields(Strict):
+    """Members shared by creating and changing an application."""
+
+    description: text(1024) | None = optional()  # type: ignore[valid-type]
+    icon_url: Uri | None = optional()  # type: ignore[valid-type]
+    show_in_portal: bool | None = optional()
+    initiate_login_uri: Uri | None = optional()  # type: ignore[valid-type]
+    policy: Policy | None = optional()
+    post_logout_redirect_uris: list[Uri] | None = optional(max_length=20)  # type: ignore[valid-type]
+    grant_types: list[Grant] | None = optional(min_length=1, max_length=2)
+    scopes: list[OidcScopeName] | None = optional(min_length=1, max_length=9)
+    id_token_alg: Literal["ES256", "RS256"] | None = optional()
+    consent_required: bool | None = optional()
+    pkce_required: bool | None = optional()
+    subject_type: Literal["public", "pairwise"] | None = optional()
+    sector_identifier: text(255) | None = optional()  # type: ignore[valid-type]
+    backchannel_logout_uri: Uri | None = optional()  # type: ignore[valid-type]
+    frontchannel_logout_uri: Uri | None = optional()  # type: ignore[valid-type]
+    subaccount_mode: Literal["direct", "mapping", "association"] | None = optional()
+    subaccount_rule: MappingRule | None = optional()  # type: ignore[valid-type]
+    subaccount_as_sub: bool | None = optional()
+    claim_mapping: dict[ClaimName, AttributeKey] | None = optional(max_length=50)  # type: ignore[valid-type]
+    access_token_lifetime: int | None = optional(ge=60, le=86400)
+    id_token_lifetime: int | None = optional(ge=60, le=86400)
+    refresh_token_lifetime: int | None = optional(ge=300, le=365 * 86400)
+
+
+class ApplicationCreate(_ApplicationFields):
+    """A new application and its OIDC client."""
+
+    name: text(128, 1)  # type: ignore[valid-type]
+    redirect_uris: list[Uri] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
+    public: bool = False
+
+
+class ApplicationUpdate(_ApplicationFields):
+    """Changes to an application; omitted members stay as they are."""
+
+    name: text(128, 1) | None = optional()  # type: ignore[valid-type]
+    enabled: bool | None = optional()
+    redirect_uris: list[Uri] | None = optional(min_length=1, max_length=20)  # type: ignore[valid-type]
+
+
+class Application(BaseModel):
+    """An application and its OIDC client registration (never the secret)."""
+
+    kind: Literal["oidc"]
+    client_id: str
+    name: str
+    description: str | None
+    icon_url: str | None
+    enabled: bool
+    show_in_portal: bool
+    initiate_login_uri: str | None
+    policy: dict[str, Any]
+    public: bool
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    grant_types: list[str]
+    scopes: list[str]
+    token_endpoint_auth_method: str
+    id_token_alg: str
+    access_token_lifetime: int
+    refresh_token_lifetime: int
+    id_token_lifetime: int
+    consent_required: bool
+    pkce_required: bool
+    subject_type: str
+    sector_identifier: str | None
+    backchannel_logout_uri: str | None
+    frontchannel_logout_uri: str | None
+    subaccount_mode: str
+    subaccount_rule: str | None
+    subaccount_as_sub: bool
+    claim_mapping: dict[str, str]
+    version: int
+    created_at: str
+
+
+class NewApplication(Application):
+    """A just-created application; `client_secret` (confidential clients) is shown once."""
+
+    client_secret: str | None = None
+
+
+class ApplicationList(BaseModel):
+    """All applications."""
+
+    items: list[Application]
 
 
 class Problem(BaseModel):

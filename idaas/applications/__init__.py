@@ -1,4 +1,4 @@
-"""Applications: API clients (AK/AS) and integration requests; later downstream apps."""
+"""Applications: API clients (AK/AS), integration requests and downstream OIDC applications."""
 
 from __future__ import annotations
 
@@ -10,3 +10,4 @@ def init_app(app: Flask) -> None:
     from idaas.applications import commands, models  # noqa: F401
 
     app.cli.add_command(commands.clients_group)
+    app.cli.add_command(commands.apps_group)

@@ -14,8 +14,9 @@ from flask.cli import with_appcontext
 
 from idaas.applications import service
 from idaas.applications.errors import ApplicationError
-from idaas.applications.scopes import SCOPES
-from idaas.applications.serialise import client_to_dict, request_to_dict
+from idaas.applications.models import ID_TOKEN_ALGS, OIDC_GRANT_TYPES
+from idaas.applications.scopes import OIDC_SCOPES, SCOPES
+from idaas.applications.serialise import application_to_dict, client_to_dict, request_to_dict
 from idaas.cli_support import cli_origin, emit
 
 
@@ -32,7 +33,41 @@ def _create_api_client(
     return {**client_to_dict(client), "client_secret": secret}
 
 
-CLIENT_KINDS: dict[str, Callable[..., dict[str, Any]]] = {"api": _create_api_client}
+def _create_oidc_client(name: str, scopes: tuple[str, ...], **options: Any) -> dict[str, Any]:
+    from idaas.applications import apps
+
+    fields: dict[str, Any] = {}
+    if options.get("consent") is not None:
+        fields["consent_required"] = options["consent"]
+    if options.get("id_token_alg"):
+        fields["id_token_alg"] = options["id_token_alg"]
+    for key in ("initiate_login_uri", "backchannel_logout_uri", "frontchannel_logout_uri"):
+        if options.get(key):
+            fields[key] = options[key]
+    if options.get("subject_type"):
+        fields["subject_type"] = options["subject_type"]
+    if options.get("description"):
+        fields["description"] = options["description"]
+    app, secret = apps.create_application(
+        cli_origin(),
+        name=name,
+        redirect_uris=options.get("redirect_uris") or (),
+        public=bool(options.get("public")),
+        scopes=scopes or None,
+        grant_types=options.get("grants") or None,
+        post_logout_redirect_uris=list(options.get("post_logout_redirect_uris") or ()),
+        **fields,
+    )
+    data = application_to_dict(app)
+    if secret is not None:
+        data["client_secret"] = secret
+    return data
+
+
+CLIENT_KINDS: dict[str, Callable[..., dict[str, Any]]] = {
+    "api": _create_api_client,
+    "oidc": _create_oidc_client,
+}
 
 
 @click.group("clients")
@@ -46,7 +81,7 @@ def clients_group() -> None:
     type=click.Choice(sorted(CLIENT_KINDS)),
     default="api",
     show_default=True,
-    help="api: OAuth2 client credentials for the directory/SCIM APIs.",
+    help="api: OAuth2 client credentials for the directory/SCIM APIs; oidc: an application.",
 )
 @click.option("--name", required=True)
 @click.option(
@@ -54,31 +89,47 @@ def clients_group() -> None:
     "scopes",
     multiple=True,
     metavar="SCOPE",
-    help="Repeat for several: " + ", ".join(SCOPES),
+    help="Repeat for several: " + ", ".join([*SCOPES, *OIDC_SCOPES]),
 )
 @click.option("--note")
 @click.option("--owner", help="Who is responsible for this client (person, team or email).")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="oidc: exact redirect URI.")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+@click.option("--public", is_flag=True, help="oidc: a public client (no secret, PKCE).")
+@click.option("--grant", "grants", multiple=True, type=click.Choice(OIDC_GRANT_TYPES))
+@click.option("--consent/--no-consent", default=None, help="oidc: ask for consent (third party).")
+@click.option("--id-token-alg", type=click.Choice(ID_TOKEN_ALGS))
+@click.option("--initiate-login-uri")
+@click.option("--backchannel-logout-uri")
+@click.option("--frontchannel-logout-uri")
+@click.option("--subject-type", type=click.Choice(["public", "pairwise"]))
+@click.option("--description")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def create(
-    kind: str,
-    name: str,
-    scopes: tuple[str, ...],
-    note: str | None,
-    owner: str | None,
-    as_json: bool,
-) -> None:
+def create(kind: str, name: str, scopes: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Create a client and print its id and secret (the secret is shown only this once)."""
+    if kind == "api":
+        api_only = ("note", "owner")
+        options = {k: v for k, v in options.items() if k in api_only}
+    else:
+        options = {k: v for k, v in options.items() if k not in ("note", "owner")}
+        if not options.get("redirect_uris"):
+            raise click.UsageError("--kind oidc needs at least one --redirect-uri")
     try:
-        data = CLIENT_KINDS[kind](name=name, scopes=scopes, note=note, owner=owner)
+        data = CLIENT_KINDS[kind](name=name, scopes=scopes, **options)
     except ApplicationError as error:
         raise _fail(error) from None
+    secret_line = (
+        f"  client_secret: {data['client_secret']}\n"
+        "Store the secret now: it cannot be shown again (rotate it if lost)."
+        if "client_secret" in data
+        else "  public client: no secret; use PKCE (S256)."
+    )
     emit(
         data,
         as_json,
         f"Created {kind} client {data['name']}\n  client_id:     {data['client_id']}\n"
-        f"  client_secret: {data['client_secret']}\n"
-        "Store the secret now: it cannot be shown again (rotate it if lost).",
+        + secret_line,
     )
 
 
@@ -211,3 +262,94 @@ def reject(reference: str, reason: str, as_json: bool) -> None:
     except ApplicationError as error:
         raise _fail(error) from None
     emit(request_to_dict(request), as_json, f"Rejected {request.reference}.")
+
+
+@click.group("apps")
+def apps_group() -> None:
+    """Manage applications (OIDC relying parties)."""
+
+
+@apps_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def apps_list(as_json: bool) -> None:
+    """List applications."""
+    from idaas.applications import apps
+
+    rows = [application_to_dict(a) for a in apps.list_applications()]
+    lines = [
+        f"{r['client_id']:<30} {'enabled ' if r['enabled'] else 'disabled'} {r['name']}"
+        for r in rows
+    ]
+    emit(rows, as_json, "\n".join(lines) or "No applications.")
+
+
+@apps_group.command("show")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def apps_show(client_id: str, as_json: bool) -> None:
+    """Show one application's registration."""
+    from idaas.applications import apps
+
+    try:
+        app = apps.get_application(client_id)
+    except ApplicationError as error:
+        raise _fail(error) from None
+    emit(application_to_dict(app), as_json)
+
+
+@apps_group.command("disable")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def apps_disable(client_id: str, as_json: bool) -> None:
+    """Disable an application: no sign-in, no tile, its tokens stop working."""
+    from idaas.applications import apps
+
+    try:
+        app = apps.set_application_enabled(cli_origin(), client_id, False)
+    except ApplicationError as error:
+        raise _fail(error) from None
+    emit(application_to_dict(app), as_json, f"Disabled {app.client_id}.")
+
+
+@apps_group.command("subaccount-propose")
+@click.argument("client_id")
+@click.argument("account")
+@click.argument("app_username")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def subaccount_propose(client_id: str, account: str, app_username: str, as_json: bool) -> None:
+    """Propose ACCOUNT's username in an association-mode app (an admin then approves it)."""
+    from idaas.applications import apps
+    from idaas.directory import service as directory
+
+    found = directory.find_by_identifier(account)
+    if found is None:
+        raise click.ClickException(f"No account {account}.")
+    try:
+        row = apps.propose_subaccount(cli_origin(), client_id, found.id, app_username)
+    except ApplicationError as error:
+        raise _fail(error) from None
+    emit(
+        {"id": row.id, "status": row.status, "username": row.username},
+        as_json,
+        f"Proposed {row.username} (id {row.id}), waiting for approval.",
+    )
+
+
+@apps_group.command("subaccount-decide")
+@click.argument("subaccount_id", type=int)
+@click.option("--approve/--reject", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def subaccount_decide(subaccount_id: int, approve: bool, as_json: bool) -> None:
+    """Approve or reject a proposed sub-account."""
+    from idaas.applications import apps
+
+    try:
+        row = apps.decide_subaccount(cli_origin(), subaccount_id, approve)
+    except ApplicationError as error:
+        raise _fail(error) from None
+    emit({"id": row.id, "status": row.status, "username": row.username}, as_json, row.status)

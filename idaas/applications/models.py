@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.extensions import db, utcnow
@@ -73,7 +74,9 @@ class ApiClient(ClientMixin, db.Model):  # type: ignore[name-defined]
         return hmac.compare_digest(hash_secret(client_secret), self.secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        """Only the token endpoint, with client_secret_basic or client_secret_post (RFC 7591 §2)."""
+        """The token endpoint, and introspection with `tokens:introspect` (RFC 7591 §2)."""
+        if endpoint == "introspection" and "tokens:introspect" in (self.scopes or []):
+            return method in TOKEN_ENDPOINT_AUTH_METHODS
         return endpoint == "token" and method in TOKEN_ENDPOINT_AUTH_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
@@ -104,3 +107,129 @@ class IntegrationRequest(db.Model):  # type: ignore[name-defined]
         ForeignKey("api_client.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+SUBJECT_TYPES = ("public", "pairwise")
+SUBACCOUNT_MODES = ("direct", "mapping", "association")
+SUBACCOUNT_STATUSES = ("pending", "approved", "rejected")
+OIDC_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+OIDC_GRANT_TYPES = ("authorization_code", "refresh_token")
+ID_TOKEN_ALGS = ("ES256", "RS256")
+
+
+class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
+    """A downstream application and its OIDC client (OIDC Core §2, RFC 7591 §2 metadata)."""
+
+    __tablename__ = "application"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(String(1024))
+    icon_url: Mapped[str | None] = mapped_column(String(512))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    show_in_portal: Mapped[bool] = mapped_column(Boolean, default=True)
+    initiate_login_uri: Mapped[str | None] = mapped_column(String(512))
+    # {"everyone": true} or any of {"departments": [...], "groups": [...], "roles": [...],
+    # "accounts": [...]} (ids; departments include their sub-departments).
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    id_token_alg: Mapped[str] = mapped_column(String(8), default="ES256")
+    access_token_lifetime: Mapped[int] = mapped_column(Integer, default=3600)
+    refresh_token_lifetime: Mapped[int] = mapped_column(Integer, default=30 * 86400)
+    id_token_lifetime: Mapped[int] = mapped_column(Integer, default=3600)
+    consent_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    pkce_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    subject_type: Mapped[str] = mapped_column(String(16), default="public")
+    sector_identifier: Mapped[str | None] = mapped_column(String(255))
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(512))
+    frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(512))
+    subaccount_mode: Mapped[str] = mapped_column(String(16), default="direct")
+    subaccount_rule: Mapped[str | None] = mapped_column(String(64))
+    subaccount_as_sub: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"claim name": "custom attribute key"}, released with the `profile` scope.
+    claim_mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    token_generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @property
+    def is_public(self) -> bool:
+        """A public client has no secret (RFC 6749 §2.1)."""
+        return self.secret_hash is None
+
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        """Registered metadata authlib reads (RP-Initiated Logout §3)."""
+        return {"post_logout_redirect_uris": list(self.post_logout_redirect_uris or [])}
+
+    @property
+    def id_token_signed_response_alg(self) -> str:
+        """The client's ID token algorithm (OIDC Registration §2)."""
+        return self.id_token_alg
+
+    def get_client_id(self) -> str:
+        """The client identifier (RFC 6749 §2.2)."""
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        """The only redirect URI when exactly one is registered (RFC 6749 §3.1.2.3)."""
+        uris = list(self.redirect_uris or [])
+        return uris[0] if len(uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        """The requested scopes this client may have (RFC 6749 §3.3)."""
+        allowed = set(self.scopes or [])
+        return " ".join(s for s in (scope or "").split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact string match with a registered URI (RFC 6749 §3.1.2.3, no prefixes)."""
+        return redirect_uri in (self.redirect_uris or [])
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        """Constant-time SHA-256 comparison; public clients have no secret."""
+        if self.secret_hash is None:
+            return False
+        return hmac.compare_digest(hash_secret(client_secret), self.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        """Confidential: either secret method (quirky RPs differ); public: none (RFC 7591 §2)."""
+        if endpoint == "introspection" and self.is_public:
+            return False
+        if self.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        """Only the code flow (OIDC Core §3.1)."""
+        return response_type == "code" and "authorization_code" in (self.grant_types or [])
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        """The grant types registered for this client."""
+        return grant_type in (self.grant_types or [])
+
+
+class SubAccount(db.Model):  # type: ignore[name-defined]
+    """An account's username in one application (主子账号, association mode)."""
+
+    __tablename__ = "application_subaccount"
+    __table_args__ = (UniqueConstraint("application_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    proposed_by: Mapped[str] = mapped_column(String(128))
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]

@@ -1,8 +1,11 @@
-"""The OAuth2 scopes an API client can be granted (RFC 6749 §3.3), with what each allows."""
+"""The OAuth2 scopes idaas knows (RFC 6749 §3.3): API scopes and OpenID Connect scopes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 
 SCOPES: dict[str, str] = {
     "directory:read": "Read departments, accounts, groups, roles and attribute definitions.",
@@ -11,12 +14,32 @@ SCOPES: dict[str, str] = {
     "scim:write": "Provision resources through the SCIM 2.0 API (/scim/v2).",
     "audit:read": "Read the audit log.",
     "clients:admin": "Review integration requests: approve (creates an API client) or reject.",
+    "applications:admin": "Create, change and delete applications (OIDC clients).",
+    "tokens:introspect": "Introspect access and refresh tokens (RFC 7662).",
+}
+
+#: Scopes an OIDC application may request (OIDC Core §5.4 plus idaas claims).
+OIDC_SCOPES: dict[str, Any] = {
+    "openid": _l("Your identifier for this application"),
+    "profile": _l("Your name, username and language"),
+    "email": _l("Your email address"),
+    "phone": _l("Your mobile phone number"),
+    "offline_access": _l("Access while you are away (stay signed in)"),
+    "departments": _l("Your departments"),
+    "groups": _l("Your groups"),
+    "roles": _l("Your roles"),
+    "employee_number": _l("Your employee number"),
 }
 
 
 def unknown_scopes(scopes: Iterable[str]) -> list[str]:
-    """The scopes in `scopes` that idaas does not define, sorted."""
+    """The scopes in `scopes` that idaas does not define for API clients, sorted."""
     return sorted(set(scopes) - set(SCOPES))
+
+
+def unknown_oidc_scopes(scopes: Iterable[str]) -> list[str]:
+    """The scopes in `scopes` that an OIDC application cannot be given, sorted."""
+    return sorted(set(scopes) - set(OIDC_SCOPES))
 
 
 def parse_scope(value: str | None) -> list[str]:

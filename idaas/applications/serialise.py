@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idaas.applications.models import ApiClient, IntegrationRequest
+from idaas.applications.models import ApiClient, Application, IntegrationRequest
 
 
 def client_to_dict(client: ApiClient) -> dict[str, Any]:
@@ -38,3 +38,40 @@ def request_to_dict(request: IntegrationRequest, *, full: bool = True) -> dict[s
     if full:
         data.update(contact=request.contact, reason=request.reason, decided_by=request.decided_by)
     return data
+
+
+def application_to_dict(app: Application) -> dict[str, Any]:
+    """An application and its OIDC client registration (never the secret or its hash)."""
+    return {
+        "kind": "oidc",
+        "client_id": app.client_id,
+        "name": app.name,
+        "description": app.description,
+        "icon_url": app.icon_url,
+        "enabled": app.enabled,
+        "show_in_portal": app.show_in_portal,
+        "initiate_login_uri": app.initiate_login_uri,
+        "policy": dict(app.policy or {"everyone": True}),
+        "public": app.is_public,
+        "redirect_uris": list(app.redirect_uris or []),
+        "post_logout_redirect_uris": list(app.post_logout_redirect_uris or []),
+        "grant_types": list(app.grant_types or []),
+        "scopes": list(app.scopes or []),
+        "token_endpoint_auth_method": app.token_endpoint_auth_method,
+        "id_token_alg": app.id_token_alg,
+        "access_token_lifetime": app.access_token_lifetime,
+        "refresh_token_lifetime": app.refresh_token_lifetime,
+        "id_token_lifetime": app.id_token_lifetime,
+        "consent_required": app.consent_required,
+        "pkce_required": app.pkce_required,
+        "subject_type": app.subject_type,
+        "sector_identifier": app.sector_identifier,
+        "backchannel_logout_uri": app.backchannel_logout_uri,
+        "frontchannel_logout_uri": app.frontchannel_logout_uri,
+        "subaccount_mode": app.subaccount_mode,
+        "subaccount_rule": app.subaccount_rule,
+        "subaccount_as_sub": app.subaccount_as_sub,
+        "claim_mapping": dict(app.claim_mapping or {}),
+        "version": app.version,
+        "created_at": app.created_at.isoformat() + "Z",
+    }

@@ -229,7 +229,20 @@ def record_token_refused(client_id: str | None, error: str) -> None:
         known = db.session.scalar(
             select(ApiClient.client_id).where(ApiClient.client_id == presented)
         )
-    details = {"grant_type": "client_credentials", "error": error}
+        if known is None:
+            from idaas.applications.models import Application
+
+            known = db.session.scalar(
+                select(Application.client_id).where(Application.client_id == presented)
+            )
+    from flask import has_request_context, request
+
+    grant_type = "client_credentials"
+    if has_request_context():
+        grant_type = str(request.form.get("grant_type") or "")[:32] or grant_type
+        if _CONTROL.search(grant_type):
+            grant_type = "invalid"
+    details = {"grant_type": grant_type, "error": error}
     if presented and known is None:
         details["unknown_client_id"] = _CONTROL.sub("?", presented)
     audit.record(
@@ -354,3 +367,15 @@ def reject_request(origin: str, reference: str, *, reason: str) -> IntegrationRe
     )
     db.session.commit()
     return request
+
+
+# -- applications (OIDC relying parties) ---------------------------------------------------
+
+
+def launch_url_for(
+    client_id: str, *, login_hint: str | None = None, target_link_uri: str | None = None
+) -> str | None:
+    """IdP-initiated launch URL of an application (OIDC Core §4); see `apps.launch_url_for`."""
+    from idaas.applications import apps
+
+    return apps.launch_url_for(client_id, login_hint=login_hint, target_link_uri=target_link_uri)

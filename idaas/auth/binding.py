@@ -22,6 +22,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from idaas import audit
+from idaas.auth import mfa
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
@@ -31,6 +32,7 @@ from idaas.extensions import db
 log = logging.getLogger(__name__)
 PROVIDER = "dingtalk"
 PENDING_KEY = "idaas_dt_pending"
+DEFERRED_KEY = "idaas_dt_link_after_mfa"
 
 
 class BindingRefused(Exception):
@@ -262,15 +264,72 @@ def bind(source: Any, person: Person, identifier: str, password: str) -> Account
     if existing is None:
         if _linked_in_corp(account.id, person.corp_id):
             _refuse(actor, account.id, source, person, "account_already_linked")
+        if mfa.is_enrolled(account.id) or mfa.is_required(account.id):
+            # The password alone must not create a link: wait until the second factor too.
+            _defer_link(source.name, person, account.id)
+            return account
         link(actor, account, person, "manual", source, notify=True)
+    _bound(actor, account.id, source.name, person)
+    return account
+
+
+def _bound(actor: str, account_id: int, source_name: str, person: Person) -> None:
     audit.record(
         actor,
         "auth.dingtalk.bound",
-        f"account:{account.id}",
-        details={"source": source.name, "corp_id": person.corp_id, "userid": person.userid},
+        f"account:{account_id}",
+        details={"source": source_name, "corp_id": person.corp_id, "userid": person.userid},
     )
     db.session.commit()
-    return account
+
+
+def _defer_link(source_name: str, person: Person, account_id: int) -> None:
+    minutes = float(current_app.config["SESSION_PENDING_MINUTES"])
+    session[DEFERRED_KEY] = {
+        "source": source_name,
+        "person": asdict(person),
+        "account_id": account_id,
+        "exp": time.time() + minutes * 60,
+    }
+
+
+def finish_deferred_link() -> None:
+    """Before each request: make a deferred manual link once its sign-in (MFA) completed."""
+    data = session.get(DEFERRED_KEY)
+    if not isinstance(data, dict):
+        return
+    from idaas.auth import sessions, sources
+
+    if float(data.get("exp", 0)) < time.time():
+        session.pop(DEFERRED_KEY, None)
+        return
+    row = sessions.current_any()
+    if row is None or row.account_id != data.get("account_id"):
+        if row is not None:
+            session.pop(DEFERRED_KEY, None)
+        return
+    if row.state != "active":
+        return
+    session.pop(DEFERRED_KEY, None)
+    account = db.session.get(Account, row.account_id)
+    source = sources.get(str(data.get("source")))
+    try:
+        person = Person(**data["person"])
+    except (KeyError, TypeError):
+        return
+    if account is None or source is None:
+        return
+    actor = f"user:{account.id}"
+    if directory.find_identity(PROVIDER, person.corp_id, person.userid) is not None:
+        return
+    if _linked_in_corp(account.id, person.corp_id):
+        return
+    try:
+        link(actor, account, person, "manual", source, notify=True)
+    except DirectoryError as error:
+        log.info("deferred DingTalk link not made: %s", error.message)
+        return
+    _bound(actor, account.id, source.name, person)
 
 
 def _refuse(actor: str, account_id: int, source: Any, person: Person, reason: str) -> None:

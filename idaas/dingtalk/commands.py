@@ -196,6 +196,12 @@ def list_sources(as_json: bool) -> None:
     show_default=True,
 )
 @click.option("--notify-on-link/--no-notify-on-link", default=False, show_default=True)
+@click.option(
+    "--embedded-qr/--no-embedded-qr",
+    default=False,
+    show_default=True,
+    help="Show DingTalk's embedded QR (DTFrameLogin) on /login (new OAuth only).",
+)
 @click.option("--hidden", is_flag=True, help="Do not show a button on /login.")
 @click.option("--order", default=10, type=int, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -209,6 +215,7 @@ def add_dingtalk_source(
     jit: bool,
     unlink_on_password_change: bool,
     notify_on_link: bool,
+    embedded_qr: bool,
     hidden: bool,
     order: int,
     as_json: bool,
@@ -228,6 +235,7 @@ def add_dingtalk_source(
                 "jit": jit,
                 "unlink_on_password_change": unlink_on_password_change,
                 "notify_on_link": notify_on_link,
+                "embedded_qr": embedded_qr,
             }
         )
     except ValueError as error:
@@ -301,9 +309,9 @@ def enable_source(name: str, disable: bool, as_json: bool) -> None:
 def account_links(reference: str, as_json: bool) -> None:
     """List an account's linked external identities (DingTalk)."""
     from idaas.directory import service as directory
-    from idaas.directory.commands import _find_account
+    from idaas.directory.commands import resolve_account
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     rows = [
         {
             "id": i.id,
@@ -335,9 +343,9 @@ def account_unlink(
     """Remove an account's DingTalk links (all, one, or one corp's); each is audited."""
     from idaas.auth import binding
     from idaas.directory import service as directory
-    from idaas.directory.commands import _find_account
+    from idaas.directory.commands import resolve_account
 
-    account = _find_account(reference)
+    account = resolve_account(reference)
     if identity_id is not None:
         if identity_id not in {i.id for i in directory.identities_of(account.id)}:
             raise click.ClickException(f"no link {identity_id} on {account.username}")

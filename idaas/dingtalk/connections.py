@@ -159,9 +159,6 @@ def save(origin: str, name: str, **fields: Any) -> DingTalkConnection:
     if "sns_app_secret" in clean:
         value = clean["sns_app_secret"]
         row.sns_app_secret_enc = secretbox.encrypt(value) if value else None
-    if row.login_generation == "sns" and not row.sns_app_id:
-        # The legacy login app defaults to the internal app itself (§2.1: appid = AppKey).
-        row.sns_app_id = None
     changed = sorted(k for k in clean if k not in ("app_secret", "sns_app_secret"))
     if clean.get("app_secret"):
         changed.append("app_secret")

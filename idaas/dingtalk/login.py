@@ -13,20 +13,28 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from limits import parse
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from idaas.auth import binding, flow, sessions, sources
 from idaas.auth.binding import BindingRefused, Person
-from idaas.auth.sources.dingtalk import DINGTALK_TYPES, DingTalkSourceBase, target_for_app
+from idaas.auth.sources.dingtalk import (
+    DINGTALK_TYPES,
+    EMBED_ENVIRON_KEY,
+    DingTalkSourceBase,
+    target_for_app,
+)
 from idaas.auth.sources.password import SignInFailed
 from idaas.dingtalk import connections, signin
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.signin import SignInProblem
 from idaas.directory.models import Account
+from idaas.extensions import limiter
 
 bp = Blueprint("dingtalk", __name__)
+MAX_CLIENT_ID = 128
 DEFAULT_JSAPI_URL = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.1.0/dingtalk.open.js"
 
 
@@ -93,8 +101,25 @@ def _problem_page(problem: SignInProblem, source: str) -> tuple[str, int]:
     return body, problem.status
 
 
+def _app_param() -> str | None:
+    """The `app` (client id) a micro-app or fallback sign-in continues to, if plausible."""
+    app = request.values.get("app") or None
+    return app if app and len(app) <= MAX_CLIENT_ID else None
+
+
 def _continue_path(app: str | None) -> str | None:
     return url_for("dingtalk.continue_to_app", app=app) if app else None
+
+
+def _throttled() -> bool:
+    """Count a sign-in start per client IP (each one stores a nonce); True when over the limit."""
+    spec = current_app.config.get("DINGTALK_START_RATE_LIMIT")
+    if not spec or not limiter.enabled:
+        return False
+    prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
+    return not limiter.limiter.hit(
+        parse(spec), prefix, "idaas-dingtalk-start", request.remote_addr or "-"
+    )
 
 
 def _sign_in(source: DingTalkSourceBase, conn: DingTalkConnection, person: Person) -> Any:
@@ -111,12 +136,35 @@ def _sign_in(source: DingTalkSourceBase, conn: DingTalkConnection, person: Perso
     return flow.complete_first_factor(account, method="dingtalk", source=source.name)
 
 
+@bp.after_app_request
+def embedded_qr_csp(response: Response) -> Response:
+    """Let /login load DingTalk's embedded-QR script and frame when a source shows it (§2.2)."""
+    origins = request.environ.get(EMBED_ENVIRON_KEY)
+    if origins and "Content-Security-Policy" not in response.headers:
+        script, frame = origins
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' {script}; frame-src {frame}; "
+            "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+            "frame-ancestors 'none'"
+        )
+    return response
+
+
 @bp.get("/login/dingtalk/<source>")
 def start(source: str) -> Any:
     """Start a QR sign-in: redirect to DingTalk's authorize page with a signed state (§2)."""
     src, conn = _source(source)
-    app = request.args.get("app") or None
+    if _throttled():
+        abort(429)
+    app = _app_param()
     next_target = _continue_path(app) or flow.clean_next(request.args.get("next"))
+    if _inside_dingtalk() and not request.args.get("qr"):
+        # A QR code cannot be scanned by the phone that shows it: inside DingTalk's web view
+        # use free login (§3) instead, which needs no scan.
+        params: dict[str, Any] = (
+            {"app": app} if app else {"next": next_target} if next_target else {}
+        )
+        return redirect(url_for("dingtalk.micro", source=src.name, **params))
     state = signin.make_state(src.name, next_target, app)
     return redirect(signin.authorize_url(conn, src.name, state))
 
@@ -137,6 +185,11 @@ def callback(source: str) -> Any:
     return _sign_in(src, conn, person)
 
 
+def _inside_dingtalk() -> bool:
+    """Whether the page is open in DingTalk's own web view (its user agent says so, §3.1)."""
+    return "dingtalk" in request.headers.get("User-Agent", "").lower()
+
+
 def _jsapi_url() -> str:
     return str(current_app.config.get("DINGTALK_JSAPI_URL") or DEFAULT_JSAPI_URL)
 
@@ -150,7 +203,7 @@ def _origin(url: str) -> str:
 def micro(source: str) -> Any:
     """Workbench free login (§3): in DingTalk ask the JSAPI for a code; elsewhere, QR."""
     src, conn = _source(source)
-    app = request.values.get("app") or None
+    app = _app_param()
     if request.method == "POST":
         form = MicroForm()
         if not form.validate_on_submit():
@@ -160,11 +213,17 @@ def micro(source: str) -> Any:
             person = signin.person_from_micro(conn, src.name, form.code.data)
         except SignInProblem as problem:
             return _problem_page(problem, src.name)
-        flow.remember_next(_continue_path(state["app"] or None))
+        flow.remember_next(state["next"] or None)
         return _sign_in(src, conn, person)
-    if "dingtalk" not in request.headers.get("User-Agent", "").lower():
-        return redirect(url_for("dingtalk.start", source=src.name, app=app))
-    form = MicroForm(state=signin.make_state(src.name, _continue_path(app), app))
+    next_target = _continue_path(app) or flow.clean_next(request.args.get("next"))
+    if not _inside_dingtalk():
+        if app:
+            return redirect(url_for("dingtalk.start", source=src.name, app=app))
+        query: dict[str, Any] = {"next": next_target} if next_target else {}
+        return redirect(url_for("dingtalk.start", source=src.name, **query))
+    if _throttled():
+        abort(429)
+    form = MicroForm(state=signin.make_state(src.name, next_target, app))
     jsapi = _jsapi_url()
     response = Response(
         render_template(
@@ -174,7 +233,7 @@ def micro(source: str) -> Any:
             corp_id=conn.corp_id,
             client_id=conn.app_key,
             action=url_for("dingtalk.micro", source=src.name, app=app),
-            fallback=url_for("dingtalk.start", source=src.name, app=app),
+            fallback=url_for("dingtalk.start", source=src.name, app=app, qr=1),
         ),
         mimetype="text/html",
     )

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 STATE_SALT = "idaas.dingtalk.state"
 SESSION_NONCES = "idaas_dt_nonces"
 MAX_BROWSER_NONCES = 8
+#: Expired nonces and code records are deleted on about one in this many new states.
+PURGE_ONE_IN = 50
 
 
 class SignInProblem(Exception):
@@ -60,6 +62,8 @@ def make_state(source: str, next_target: str | None, app: str | None) -> str:
     """A signed, expiring `state` naming a fresh single-use nonce bound to this browser."""
     nonce = secrets.token_urlsafe(24)
     now = utcnow()
+    if secrets.randbelow(PURGE_ONE_IN) == 0:
+        purge_expired()
     db.session.add(
         DingTalkSingleUse(
             value_hash=_hash(nonce),

@@ -12,14 +12,19 @@ at call time, so one module-level server serves every app built in a process.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from authlib.common.security import generate_token
+from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector as _ResourceProtector
-from authlib.oauth2 import OAuth2Error
+from authlib.oauth2 import OAuth2Error, rfc7009, rfc7662
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
     MissingAuthorizationError,
@@ -27,18 +32,27 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
+from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator, JWTBearerTokenValidator
 from authlib.oauth2.rfc9068.claims import JWTAccessTokenClaims
+from authlib.oidc.core import grants as oidc_grants
+from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import current_app, g
 from flask import request as flask_request
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from idaas.applications import service as clients
-from idaas.applications.models import ApiClient
-from idaas.applications.scopes import SCOPES, parse_scope
+from idaas.applications.apps import find_enabled_application
+from idaas.applications.models import ApiClient, Application
+from idaas.applications.scopes import OIDC_SCOPES, SCOPES, parse_scope
+from idaas.extensions import db
 from idaas.oidc import keys
+from idaas.oidc import service as oidc_service
+from idaas.oidc.models import OidcToken
+from idaas.oidc.service import epoch
 
 REALM = "idaas"
 SINGLE_VALUED = ("grant_type", "scope", "client_id", "client_secret")
@@ -119,15 +133,41 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
+class UserAccessTokenGenerator(AccessTokenGenerator):
+    """RFC 9068 access tokens for a person's client, plus an opaque refresh token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refresh_token_generator = lambda *args, **kwargs: generate_token(48)
+
+    def _get_expires_in(self, client: Any, grant_type: str) -> int:
+        return int(client.access_token_lifetime)
+
+    def get_auth_time(self, user: Any) -> int | None:
+        """When the person authenticated (RFC 9068 §2.2.1)."""
+        return int(user.auth_time) or None
+
+    def get_acr(self, user: Any) -> str | None:
+        """The session's authentication context class."""
+        return user.acr
+
+    def get_amr(self, user: Any) -> list[str] | None:
+        """The session's authentication methods."""
+        return list(user.amr) or None
+
+
 class AuthorizationServer(_AuthorizationServer):
     """authlib's server wired to our client store; errors follow RFC 6749 §5.2."""
 
-    def query_client(self, client_id: str) -> ApiClient | None:
+    def query_client(self, client_id: str) -> ApiClient | Application | None:
         """Enabled clients only: unknown and disabled clients are both `invalid_client`."""
-        return clients.find_enabled_client(client_id)
+        return find_enabled_application(client_id) or clients.find_enabled_client(client_id)
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
-        """Nothing to store (self-contained JWTs): audit the issue and touch last-used."""
+        """Apps: record the issue (hash/jti); API clients: audit and touch last-used."""
+        if isinstance(request.client, Application):
+            oidc_service.save_token(token, request, g.pop("idaas_token_jti", ""))
+            return
         clients.record_token_issued(
             request.client, token.get("scope", ""), g.pop("idaas_token_jti", "")
         )
@@ -135,7 +175,10 @@ class AuthorizationServer(_AuthorizationServer):
     def load_config(self, config: Any) -> None:
         """Our JWT generator instead of authlib's opaque tokens; scopes from `SCOPES`."""
         self.register_token_generator("default", AccessTokenGenerator())
-        self.scopes_supported = list(SCOPES)
+        user_tokens = UserAccessTokenGenerator()
+        self.register_token_generator("authorization_code", user_tokens)
+        self.register_token_generator("refresh_token", user_tokens)
+        self.scopes_supported = [*SCOPES, *OIDC_SCOPES]
 
     def create_token_response(self, request: Any = None) -> Any:
         """The token endpoint (RFC 6749 §3.2): refuse malformed requests before any grant."""
@@ -148,8 +191,11 @@ class AuthorizationServer(_AuthorizationServer):
             return self.handle_error_response(None, error)
 
     def handle_error_response(self, request: Any, error: OAuth2Error) -> Any:
-        """Audit the refusal, then answer with the RFC 6749 §5.2 error body."""
-        clients.record_token_refused(_presented_client_id(), str(error.error))
+        """Audit a refused token request, then answer with the RFC 6749 §5.2 error body."""
+        if flask_request.endpoint in ("oidc.token", "oidc.token_alias"):
+            clients.record_token_refused(_presented_client_id(), str(error.error))
+        else:
+            db.session.rollback()
         return super().handle_error_response(request, error)
 
 
@@ -276,8 +322,309 @@ class ResourceProtector(_ResourceProtector):
             raise
 
 
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 §4.1 with single-use hashed codes and strict scopes."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def validate_requested_scope(self) -> None:
+        """Refuse scopes the client was not registered for (RFC 6749 §4.1.2.1 invalid_scope)."""
+        super().validate_requested_scope()
+        wanted = set(parse_scope(self.request.payload.scope))
+        if not wanted or not wanted <= set(self.request.client.scopes or []):
+            raise InvalidScopeError("The requested scope is not allowed for this client.")
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        """Store the code's hash with the request's facts (RFC 6749 §4.1.2)."""
+        oidc_service.save_code(code, request, request.user)
+
+    def query_authorization_code(self, code: str, client: Any) -> Any:
+        """The unused, unexpired code of this client, claimed atomically; reuse revokes."""
+        if not isinstance(client, Application):
+            return None
+        return oidc_service.claim_code(code, client)
+
+    def delete_authorization_code(self, authorization_code: Any) -> None:
+        """Codes are marked used when claimed; nothing more to do."""
+
+    def authenticate_user(self, authorization_code: Any) -> Any:
+        """The person behind the code, if still active."""
+        return oidc_service.principal_of_code(authorization_code, self.request.client)
+
+    def create_token_response(self) -> Any:
+        """Issue the tokens and commit the code's use with the token record."""
+        result = super().create_token_response()
+        db.session.commit()
+        return result
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE (RFC 7636) with S256 only; required for public clients and where configured."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        """Require a challenge where needed and refuse `plain` (RFC 7636 §4.4.1)."""
+        data = grant.request.payload.data
+        client = grant.request.client
+        needed = bool(getattr(client, "is_public", True) or getattr(client, "pkce_required", True))
+        if needed and not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge (S256).")
+        if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only code_challenge_method=S256 is supported.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def get_authorization_code_challenge(self, authorization_code: Any) -> str | None:
+        """The stored challenge."""
+        return authorization_code.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code: Any) -> str | None:
+        """The stored challenge method."""
+        return authorization_code.code_challenge_method
+
+
+class OpenIDCode(oidc_grants.OpenIDCode):
+    """ID tokens (OIDC Core §3.1.3.6) signed with the client's algorithm from the key store."""
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        """A nonce already used by this client is a replay (OIDC Core §15.5.2)."""
+        return oidc_service.nonce_used(request.payload.client_id, nonce)
+
+    def resolve_client_private_key(self, client: Any) -> Any:
+        """The active key of the client's ID token algorithm."""
+        return keys.signing_key_set(client.id_token_alg)
+
+    def get_client_claims(self, client: Any) -> dict[str, Any]:
+        """`iss`, `aud` and `exp` from the client's ID token lifetime."""
+        now = int(time.time())
+        return {
+            "iss": issuer(),
+            "aud": client.client_id,
+            "iat": now,
+            "exp": now + client.id_token_lifetime,
+        }
+
+    def generate_user_info(self, user: Any, scope: str) -> dict[str, Any]:
+        """Claims by scope plus `sid`, `auth_time`, `acr`, `amr` of the session."""
+        client = g.idaas_oidc_request_client
+        claims = oidc_service.user_claims(client, user.account, scope, user.subject)
+        claims["auth_time"] = user.auth_time
+        if user.acr:
+            claims["acr"] = user.acr
+        if user.amr:
+            claims["amr"] = list(user.amr)
+        if user.auth_session_id is not None:
+            claims["sid"] = oidc_service.sid_for(user.auth_session_id)
+        return claims
+
+    def encode_id_token(self, token: Any, request: Any) -> Any:
+        """Remember the client for `generate_user_info`, then encode."""
+        g.idaas_oidc_request_client = request.client
+        return super().encode_id_token(token, request)
+
+
+class OpenIDToken(OpenIDCode):
+    """A fresh ID token on refresh (OIDC Core §12.2), same claims rules."""
+
+    def __call__(self, grant: Any) -> None:
+        grant.register_hook("after_create_token_response", self.process_token)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 §6 with rotation on every use and family revocation on reuse (RFC 9700 §4.14)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Any:
+        """The live token row; reuse of a rotated one revokes the family."""
+        return oidc_service.find_refresh(refresh_token)
+
+    def authenticate_user(self, refresh_token: Any) -> Any:
+        """The person, if still active and still inside the app's access policy."""
+        from idaas.applications.apps import policy_refusal
+        from idaas.directory.models import Account
+
+        app = self.request.client
+        account = db.session.get(Account, refresh_token.account_id)
+        if account is None:
+            return None
+        reason = policy_refusal(app, account)
+        if reason is not None:
+            oidc_service.revoke_family(refresh_token.family)
+            oidc_service.record_decision(app, account, False, reason, refresh_token.scope)
+            raise InvalidGrantError("The person may no longer use this application.")
+        return oidc_service.Principal(
+            account=account,
+            subject=refresh_token.subject,
+            auth_session_id=refresh_token.auth_session_id,
+            auth_time=refresh_token.auth_time,
+            acr=refresh_token.acr,
+            amr=list(refresh_token.amr or []),
+        )
+
+    def revoke_old_credential(self, refresh_token: Any) -> None:
+        """Rotate: the presented refresh token may not be used again."""
+        oidc_service.mark_rotated(refresh_token)
+
+    def create_token_response(self) -> Any:
+        """Issue, rotate and commit together."""
+        result = super().create_token_response()
+        db.session.commit()
+        return result
+
+
+def _token_from_string(token_string: str) -> Any:
+    """The issue record of an access (JWT) or refresh token we issued, or None."""
+    row = None
+    if token_string.count(".") == 2:
+        try:
+            header = jws.extract_compact(token_string.encode("ascii")).protected
+            key_set = keys.verification_keys(header.get("kid"))
+            decoded = jwt.decode(token_string, key_set, algorithms=keys.supported_algorithms())
+            jti = decoded.claims.get("jti")
+            row = oidc_service.token_by_jti(str(jti)) if jti else None
+            if row is None:
+                return _api_client_token(dict(decoded.claims))
+        except (JoseError, ValueError, TypeError, KeyError, UnicodeError):
+            return None
+    else:
+        row = db.session.scalar(
+            select(OidcToken).where(OidcToken.refresh_hash == oidc_service.digest(token_string))
+        )
+    return row
+
+
+@dataclass
+class ApiClientToken:
+    """A client-credentials access token (self-contained, no row), for introspection."""
+
+    client_id: str
+    scope: str
+    subject: str
+    issued_at: datetime
+    access_expires_at: datetime
+    refresh_hash: None = None
+    revoked_at: None = None
+    rotated_at: None = None
+
+    def is_expired(self) -> bool:
+        """Whether `exp` has passed."""
+        return datetime.now(UTC).replace(tzinfo=None) >= self.access_expires_at
+
+    def check_client(self, client: Any) -> bool:
+        """Whether `client` holds this token."""
+        return bool(client.get_client_id() == self.client_id)
+
+
+def _api_client_token(claims: dict[str, Any]) -> ApiClientToken | None:
+    """A still-valid client-credentials token of an enabled, unrotated API client."""
+    client_id, generation = claims.get("client_id"), claims.get("client_gen")
+    if not isinstance(client_id, str) or not isinstance(generation, int):
+        return None
+    if clients.token_client(client_id, generation) is None:
+        return None
+    if claims.get("iss") != issuer():
+        return None
+    return ApiClientToken(
+        client_id=client_id,
+        scope=str(claims.get("scope", "")),
+        subject=str(claims.get("sub", client_id)),
+        issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC).replace(tzinfo=None),
+        access_expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC).replace(tzinfo=None),
+    )
+
+
+class RevocationEndpoint(rfc7009.RevocationEndpoint):
+    """RFC 7009: revoke an access or refresh token (a refresh token takes its family)."""
+
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+        """Find the token whatever the hint says (RFC 7009 §2.1)."""
+        return _token_from_string(token_string)
+
+    def revoke_token(self, token: Any, request: Any) -> None:
+        """Revoke and audit (client-credentials tokens end with their client's rotation)."""
+        if isinstance(token, OidcToken):
+            oidc_service.revoke_token_row(token, f"app:{token.client_id}")
+
+
+class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
+    """RFC 7662 for confidential apps (their own tokens) and API clients with tokens:introspect."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+        """The token's record, or None (answered as inactive)."""
+        return _token_from_string(token_string)
+
+    def check_permission(self, token: Any, client: Any, request: Any) -> bool:
+        """Apps see their own tokens; API clients need the tokens:introspect scope."""
+        if isinstance(client, Application):
+            return bool(token.client_id == client.client_id)
+        return "tokens:introspect" in (client.scopes or [])
+
+    def introspect_token(self, token: Any) -> dict[str, Any]:
+        """The RFC 7662 §2.2 response."""
+        active = token.revoked_at is None and not (
+            token.refresh_hash is None and token.is_expired()
+        )
+        if token.refresh_hash is not None and token.rotated_at is not None:
+            active = False
+        if not active:
+            return {"active": False}
+        return {
+            "active": True,
+            "client_id": token.client_id,
+            "scope": token.scope,
+            "sub": token.subject,
+            "iss": issuer(),
+            "token_type": "Bearer",
+            "iat": epoch(token.issued_at),
+            "exp": epoch(token.access_expires_at),
+        }
+
+    def create_endpoint_response(self, request: Any) -> Any:
+        """Unknown tokens and tokens of other clients are simply inactive."""
+        client = self.authenticate_endpoint_client(request)
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        if token is None or not self.check_permission(token, client, request):
+            return 200, {"active": False}, default_json_headers
+        return 200, self.introspect_token(token), default_json_headers
+
+
+class EndSessionEndpoint(_EndSessionEndpoint):
+    """RP-Initiated Logout 1.0: `id_token_hint`, exact `post_logout_redirect_uri`, `state`."""
+
+    def get_server_jwks(self) -> Any:
+        """Keys that may have signed an ID token."""
+        return keys.verification_keys()
+
+    def end_session(self, end_session_request: Any) -> None:
+        """End the idaas session of this browser (the view tells the RPs)."""
+        from idaas.auth import sessions
+
+        row = sessions.current_any()
+        if row is not None:
+            sessions.revoke(row, "rp_logout", f"user:{row.account_id}")
+            g.idaas_logout_session = row.id
+            db.session.commit()
+
+
 authorization = AuthorizationServer()
 authorization.register_grant(ClientCredentialsGrant)
+authorization.register_grant(
+    AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]
+)
+authorization.register_grant(RefreshTokenGrant, [OpenIDToken()])
+authorization.register_endpoint(RevocationEndpoint)
+authorization.register_endpoint(IntrospectionEndpoint)
+authorization.register_endpoint(EndSessionEndpoint)
 require_oauth = ResourceProtector()
 require_oauth.register_token_validator(AccessTokenValidator())
 

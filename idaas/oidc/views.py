@@ -1,15 +1,48 @@
-"""OAuth2 endpoints: the token endpoint (RFC 6749 §3.2) and the JWK Set (RFC 7517 §5)."""
+"""OAuth2 / OpenID Connect endpoints; thin views over `server.authorization` and the services."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
-from werkzeug.wrappers import Response
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
 
-from idaas.extensions import limiter
-from idaas.oidc import keys
-from idaas.oidc.server import authorization
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import AccessDeniedError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.wrappers import Response
+from wtforms import ValidationError
+
+from idaas.applications import apps
+from idaas.applications.models import Application
+from idaas.applications.scopes import OIDC_SCOPES
+from idaas.auth import sessions
+from idaas.extensions import db, limiter
+from idaas.oidc import keys, logout
+from idaas.oidc import service as oidc_service
+from idaas.oidc.server import AccessTokenValidator, authorization, issuer
+from idaas.oidc.service import epoch
 
 bp = Blueprint("oidc", __name__)
+PENDING_KEY = "idaas_oidc_pending"
+MAX_PENDING = 5
 
 
 def _failure_limit() -> str:
@@ -24,7 +57,7 @@ def _failed(response: Response) -> bool:
 @bp.post("/oauth/token", endpoint="token_alias")
 @limiter.limit(_failure_limit, deduct_when=_failed)
 def token() -> Response:
-    """Token endpoint (RFC 6749 §3.2, client credentials §4.4; errors §5.2)."""
+    """Token endpoint (RFC 6749 §3.2: §4.1.3 code, §6 refresh, §4.4 client credentials)."""
     return authorization.create_token_response()
 
 
@@ -34,3 +67,395 @@ def jwks() -> Response:
     response = jsonify(keys.public_jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    """OpenID Provider metadata (OIDC Discovery 1.0 §3), only what we implement."""
+    base = issuer().rstrip("/")
+    response = jsonify(
+        issuer=issuer(),
+        authorization_endpoint=f"{base}/oauth2/authorize",
+        token_endpoint=f"{base}/oauth2/token",
+        userinfo_endpoint=f"{base}/oauth2/userinfo",
+        jwks_uri=f"{base}/oauth2/jwks",
+        revocation_endpoint=f"{base}/oauth2/revoke",
+        introspection_endpoint=f"{base}/oauth2/introspect",
+        end_session_endpoint=f"{base}/oauth2/logout",
+        scopes_supported=list(OIDC_SCOPES),
+        response_types_supported=["code"],
+        response_modes_supported=["query", "form_post"],
+        grant_types_supported=["authorization_code", "refresh_token", "client_credentials"],
+        subject_types_supported=["public", "pairwise"],
+        id_token_signing_alg_values_supported=keys.supported_algorithms(),
+        token_endpoint_auth_methods_supported=[
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        revocation_endpoint_auth_methods_supported=[
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        introspection_endpoint_auth_methods_supported=[
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        code_challenge_methods_supported=["S256"],
+        claims_supported=[
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "sid",
+            "name",
+            "preferred_username",
+            "email",
+            "email_verified",
+            "phone_number",
+            "phone_number_verified",
+            "locale",
+            "updated_at",
+            "departments",
+            "groups",
+            "roles",
+            "employee_number",
+        ],
+        acr_values_supported=["pwd", "mfa"],
+        prompt_values_supported=["none", "login", "consent"],
+        claims_parameter_supported=False,
+        request_parameter_supported=False,
+        request_uri_parameter_supported=False,
+        frontchannel_logout_supported=True,
+        frontchannel_logout_session_supported=True,
+        backchannel_logout_supported=True,
+        backchannel_logout_session_supported=True,
+        authorization_response_iss_parameter_supported=False,
+    )
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# -- authorization endpoint ------------------------------------------------------------------
+
+
+def _check_csrf() -> None:
+    """This blueprint is CSRF-exempt for RPs; its own forms check the token here."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        abort(400)
+
+
+def _error_page(error: OAuth2Error) -> tuple[str, int]:
+    """OIDC Core §3.1.2.6 / RFC 6749 §4.1.2.1: never redirect to an unverified URI."""
+    db.session.rollback()
+    return (
+        render_template("oidc/error.html", error=error.error, description=error.description),
+        400,
+    )
+
+
+def _redirect_error(error: OAuth2Error, grant: Any = None) -> Any:
+    """Send the error to the verified redirect URI in the requested response mode."""
+    db.session.rollback()
+    if not error.redirect_uri:
+        return _error_page(error)
+    params = [("error", error.error)]
+    if error.description:
+        params.append(("error_description", error.description))
+    state = request.values.get("state")
+    if state:
+        params.append(("state", state))
+    return _respond(error.redirect_uri, params)
+
+
+def _respond(redirect_uri: str, params: list[tuple[str, str]]) -> Any:
+    """`query` (302) or `form_post` (OAuth 2.0 Form Post Response Mode §2)."""
+    if request.values.get("response_mode") == "form_post":
+        return render_template("oidc/form_post.html", action=redirect_uri, params=params)
+    sep = "&" if "?" in redirect_uri else "?"
+    return redirect(redirect_uri + sep + urlencode(params))
+
+
+def _remember_request() -> str:
+    """Keep this authorization request so sign-in can resume it (`oidc:<id>`)."""
+    pending = dict(session.get(PENDING_KEY) or {})
+    while len(pending) >= MAX_PENDING:
+        pending.pop(next(iter(pending)))
+    request_id = secrets.token_urlsafe(12)
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "_r"]
+    pending[request_id] = {"q": urlencode(query), "t": int(time.time())}
+    session[PENDING_KEY] = pending
+    return request_id
+
+
+def _resume(request_id: str) -> str | None:
+    """The authorization URL a finished sign-in returns to."""
+    entry = (session.get(PENDING_KEY) or {}).get(request_id)
+    if not entry:
+        return None
+    return f"/oauth2/authorize?{entry['q']}&_r={request_id}"
+
+
+def _fresh_login_done() -> bool:
+    """Whether this request resumes a sign-in that happened after it was first made."""
+    request_id = request.args.get("_r")
+    entry = (session.get(PENDING_KEY) or {}).get(request_id) if request_id else None
+    row = sessions.current()
+    return bool(entry and row and epoch(row.authenticated_at) >= entry["t"] - 1)
+
+
+def _to_login(reauthenticate: bool) -> Response:
+    """Send the browser to sign in, then back here (OIDC Core §3.1.2.3)."""
+    row = sessions.current_any()
+    if reauthenticate and row is not None:
+        sessions.revoke(row, "reauthenticate", f"user:{row.account_id}")
+        db.session.commit()
+    request_id = _remember_request()
+    return redirect(url_for("auth.login", next=f"oidc:{request_id}"))
+
+
+def _hint_mismatch(account: Any) -> bool:
+    hint = (request.args.get("login_hint") or "").strip().lower()
+    if not hint:
+        return False
+    known = {account.username.lower(), (account.email or "").lower(), account.mobile or ""}
+    return hint not in known
+
+
+@bp.route("/oauth2/authorize", methods=["GET", "POST"])
+def authorize() -> Any:
+    """Authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2): sign-in, policy, consent."""
+    row = sessions.current()
+    account = sessions.current_account() if row is not None else None
+    prompts = set((request.values.get("prompt") or "").split())
+    resumed = _fresh_login_done() if request.args.get("_r") else False
+    try:
+        grant = authorization.get_consent_grant(end_user=account)
+    except OAuth2Error as error:
+        return _redirect_error(error)
+    app: Application = grant.request.client
+    redirect_uri = grant.redirect_uri
+
+    def fail(error_class: type[OAuth2Error], description: str) -> Any:
+        return _redirect_error(error_class(description=description, redirect_uri=redirect_uri))
+
+    needs_login = account is None
+    if account is not None and not resumed:
+        max_age = request.values.get("max_age")
+        if max_age is not None:
+            try:
+                limit = int(max_age)
+            except ValueError:
+                return fail(InteractionRequiredError, "max_age must be a number of seconds.")
+            if time.time() - epoch(row.authenticated_at) > limit:  # type: ignore[union-attr]
+                needs_login = True
+        if "login" in prompts or _hint_mismatch(account):
+            needs_login = True
+        wanted_acr = (request.values.get("acr_values") or "").split()
+        if wanted_acr == ["mfa"] and row.acr != "mfa":  # type: ignore[union-attr]
+            from idaas.auth import mfa
+
+            if mfa.is_enrolled(account.id):
+                needs_login = True
+    if needs_login:
+        if "none" in prompts:
+            return fail(LoginRequiredError, "The person must sign in.")
+        return _to_login(reauthenticate=account is not None)
+    assert account is not None and row is not None
+    scopes = grant.request.scope.split()
+    reason = apps.policy_refusal(app, account)
+    if reason is not None:
+        oidc_service.record_decision(app, account, False, reason, grant.request.scope)
+        return fail(AccessDeniedError, "You are not allowed to use this application.")
+    _, state = apps.app_username(app, account)
+    if state != "ok":
+        oidc_service.record_decision(app, account, False, f"subaccount_{state}", "")
+        if "none" in prompts:
+            return fail(AccessDeniedError, "Your account in this application is not ready.")
+        return render_template("oidc/subaccount.html", app=app, state=state), 403
+    consent_needed = app.consent_required and (
+        "consent" in prompts or not oidc_service.has_consent(account.id, app.client_id, scopes)
+    )
+    if consent_needed:
+        if "none" in prompts:
+            return fail(ConsentRequiredError, "The person must consent.")
+        if request.method == "POST" and request.form.get("decision"):
+            _check_csrf()
+            if request.form["decision"] != "allow":
+                oidc_service.record_decision(app, account, False, "consent_refused", "")
+                return fail(AccessDeniedError, "The person refused consent.")
+            oidc_service.grant_consent(account.id, app.client_id, scopes)
+        else:
+            return render_template(
+                "oidc/consent.html",
+                app=app,
+                scopes=[(s, OIDC_SCOPES.get(s, s)) for s in scopes if s != "openid"],
+                action=request.full_path,
+            )
+    principal = oidc_service.principal_for(app, account, row)
+    # committed with the code it leads to (save_authorization_code)
+    oidc_service.record_decision(app, account, True, "allowed", grant.request.scope, commit=False)
+    response = authorization.create_authorization_response(grant=grant, grant_user=principal)
+    if request.values.get("response_mode") == "form_post" and response.status_code == 302:
+        from urllib.parse import parse_qsl, urlsplit
+
+        location = response.headers["Location"]
+        params = parse_qsl(urlsplit(location).query)
+        return render_template("oidc/form_post.html", action=redirect_uri, params=params)
+    return response
+
+
+# -- userinfo, revocation, introspection ---------------------------------------------------
+
+
+def _bearer_error(status: int, error: str | None, description: str) -> Response:
+    body = jsonify(error=error, error_description=description) if error else jsonify()
+    challenge = 'Bearer realm="idaas"'
+    if error:
+        challenge += f', error="{error}", error_description="{description}"'
+    body.status_code = status
+    body.headers["WWW-Authenticate"] = challenge
+    return body
+
+
+@bp.route("/oauth2/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    """UserInfo endpoint (OIDC Core §5.3): claims the token's scopes release, bearer only."""
+    header = request.headers.get("Authorization", "")
+    token_string = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not token_string and request.method == "POST":
+        token_string = request.form.get("access_token", "")
+    if not token_string:
+        return _bearer_error(401, None, "")
+    try:
+        claims = AccessTokenValidator().authenticate_token(token_string)
+    except OAuth2Error:
+        return _bearer_error(401, "invalid_token", "The access token is invalid or has expired.")
+    found = oidc_service.live_access_token(str(claims.get("jti")))
+    if found is None:
+        return _bearer_error(401, "invalid_token", "The access token was revoked.")
+    row, account, app = found
+    if "openid" not in row.scope.split():
+        return _bearer_error(403, "insufficient_scope", "The openid scope is required.")
+    response = jsonify(oidc_service.user_claims(app, account, row.scope, row.subject))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/oauth2/revoke")
+def revoke() -> Response:
+    """Token revocation (RFC 7009 §2)."""
+    return authorization.create_endpoint_response("revocation")
+
+
+@bp.post("/oauth2/introspect")
+def introspect() -> Response:
+    """Token introspection (RFC 7662 §2)."""
+    return authorization.create_endpoint_response("introspection")
+
+
+@bp.route("/oauth2/logout", methods=["GET", "POST"])
+def end_session() -> Any:
+    """RP-Initiated Logout 1.0 §2-3: confirm without a valid hint, tell every RP, redirect."""
+    try:
+        end_request = authorization.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        return _error_page(error)
+    confirmed = False
+    if request.method == "POST" and request.form.get("confirm"):
+        _check_csrf()
+        confirmed = True
+    if end_request.needs_confirmation and not confirmed:
+        if sessions.current_any() is None:
+            return render_template("oidc/logged_out.html", frames=[], next_url=None)
+        return render_template("oidc/logout_confirm.html", action=request.full_path)
+    row = sessions.current_any()
+    session_id = row.id if row is not None else None
+    response = authorization.create_endpoint_response("end_session", end_request)
+    g.pop("idaas_ended_sessions", None)
+    found = logout.sessions_ended([session_id], "system") if session_id is not None else []
+    frames = logout.frontchannel_urls(found)
+    if frames:
+        target = end_request.redirect_uri
+        page = current_app.make_response(
+            render_template("oidc/logged_out.html", frames=frames, next_url=target)
+        )
+        origins = " ".join(sorted({_origin(url) for url in frames}))
+        page.headers["Content-Security-Policy"] = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"frame-src {origins}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+        )
+        return page
+    return response or render_template("oidc/logged_out.html", frames=[], next_url=None)
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def init_resume(app: Any) -> None:
+    """Let the sign-in flow resume pending authorization requests (`oidc:<id>`)."""
+    from idaas.auth import flow
+
+    flow.register_resume_handler(app, "oidc", _resume)
+
+
+@bp.get("/portal/launch/<client_id>")
+def launch(client_id: str) -> Any:
+    """IdP-initiated sign-in from a portal tile (OIDC Core §4, `initiate_login_uri` + `iss`)."""
+    account = sessions.current_account()
+    if account is None:
+        return redirect(url_for("auth.login", next=request.path))
+    app = apps.find_enabled_application(client_id)
+    if app is None:
+        abort(404)
+    reason = apps.policy_refusal(app, account)
+    if reason is not None:
+        oidc_service.record_decision(app, account, False, reason, "")
+        abort(403)
+    url = apps.launch_url_for(client_id)
+    if url is None:
+        abort(404)
+    return redirect(url)
+
+
+portal_bp = Blueprint("oidc_portal", __name__, url_prefix="/portal")
+
+
+@portal_bp.get("/permissions")
+@sessions.login_required
+def consents() -> str:
+    """The applications the person granted access to (OIDC Core §3.1.2.4), revocable."""
+    from idaas.auth.forms import ConfirmForm
+
+    rows = [
+        (row, app, [(s, OIDC_SCOPES.get(s, s)) for s in row.scopes if s != "openid"])
+        for row, app in oidc_service.consents_of(g.account.id)
+        if app is not None
+    ]
+    return render_template("oidc/consents.html", rows=rows, form=ConfirmForm())
+
+
+@portal_bp.post("/permissions/<client_id>/revoke")
+@sessions.login_required
+def revoke_consent(client_id: str) -> Response:
+    """Withdraw consent: the app asks again next time and its tokens stop working."""
+    from flask import flash
+    from flask_babel import gettext
+
+    if oidc_service.revoke_consent(g.account.id, client_id):
+        flash(gettext("Access withdrawn."), "success")
+    return redirect(url_for("oidc_portal.consents"))

@@ -1,12 +1,14 @@
-"""The application tiles a person may open from the portal.
+"""The application tiles a person may open from the portal (issue 6, scope 7).
 
-The applications module (OIDC relying parties) is not there yet, so this returns no tiles; it
-is the one place the portal asks, so the grid fills in when applications can be listed.
+A tile opens `/portal/launch/<client_id>`, which re-checks the access policy and sends the
+browser on with IdP-initiated sign-in (`applications.service.launch_url_for`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from flask import url_for
 
 from idaas.directory.models import Account
 
@@ -22,5 +24,17 @@ class AppTile:
 
 
 def apps_for(account: Account) -> list[AppTile]:
-    """The applications `account` may use, in display order (empty until OIDC apps exist)."""
-    return []
+    """The applications `account` may use and open from here (enabled, shown, policy allows,
+    a launch URL exists), by name."""
+    from idaas.applications import apps
+
+    return [
+        AppTile(
+            name=app.name,
+            url=url_for("oidc.launch", client_id=app.client_id),
+            description=app.description,
+            icon_url=app.icon_url,
+        )
+        for app in apps.apps_visible_to(account)
+        if apps.launch_url_for(app.client_id) is not None
+    ]

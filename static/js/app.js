@@ -22,4 +22,10 @@
       });
     });
   });
+  var autosubmit = document.querySelector("form[data-autosubmit]");
+  if (autosubmit) { autosubmit.submit(); }
+  var follow = document.querySelector("[data-autofollow]");
+  if (follow) {
+    window.setTimeout(function () { window.location.assign(follow.href); }, 1500);
+  }
 })();

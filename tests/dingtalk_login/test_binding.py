@@ -24,8 +24,8 @@ def bind_app(make_app, sandbox, leak_guard):
         app = make_app(**sandbox_config(sandbox), **(config or {}))
         ctx = app.app_context()
         ctx.push()
-        configure(sandbox, leak_guard, **settings)
         contexts.append(ctx)
+        configure(sandbox, leak_guard, **settings)
         return app
 
     contexts = []

@@ -57,8 +57,9 @@ def test_outside_dingtalk_falls_back_to_qr_for_the_same_app(dt_client, sandbox, 
         query_string={"state": state_of(authorize), "authCode": code},
     )
     assert done.location.endswith("/login/dingtalk-continue?app=demo-app")
-    # Until the OIDC provider offers the app's initiate_login_uri, the portal is the target.
-    assert dt_client.get(done.location).location.endswith("/portal/")
+    # Into the app through the OIDC provider's launch route once it is mounted (issue 6);
+    # the portal until then.
+    assert dt_client.get(done.location).location.endswith(("/portal/", "/portal/launch/demo-app"))
 
 
 def test_inside_dingtalk_the_page_asks_the_jsapi(dt_client, sandbox):
@@ -126,3 +127,23 @@ def test_code_dingtalk_refuses_is_a_friendly_page(dt_client, sandbox, leak_guard
     )
     assert response.status_code == 400 and 'data-problem="code"' in response.get_data(as_text=True)
     assert audit_rows("auth.dingtalk.failed")[-1].details["errcode"] == 40078
+
+
+def test_qr_inside_dingtalk_uses_free_login_instead(dt_client, sandbox, leak_guard):
+    # The phone showing a QR code cannot scan it: inside DingTalk the QR start goes micro.
+    response = dt_client.get(
+        "/login/dingtalk/dingtalk?next=/portal/profile", headers={"User-Agent": DINGTALK_UA}
+    )
+    assert response.location.endswith("/login/dingtalk-micro/dingtalk?next=/portal/profile")
+    person = people(sandbox)[5]
+    _link(sandbox, make_local("alice", PASSWORD), person)
+    page = dt_client.get(response.location, headers={"User-Agent": DINGTALK_UA})
+    html = page.get_data(as_text=True)
+    assert "qr=1" in html  # the explicit QR fallback does not loop back here
+    code = issue_code(sandbox, person.userid, "micro", leak_guard)
+    done = dt_client.post(
+        "/login/dingtalk-micro/dingtalk", data={"code": code, "state": _state(html)}
+    )
+    assert done.location.endswith("/portal/profile")
+    forced = dt_client.get("/login/dingtalk/dingtalk?qr=1", headers={"User-Agent": DINGTALK_UA})
+    assert forced.location.startswith(sandbox.url + "/oauth2/auth")

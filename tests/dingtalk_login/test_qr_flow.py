@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from tests.conftest import PASSWORD
@@ -184,3 +185,110 @@ def test_legacy_sns_generation(make_app, sandbox, leak_guard):
         assert client.get(callback.replace("http://localhost", "")).location.endswith("/login/bind")
         assert _bind(client, "bob", PASSWORD).location.endswith("/portal/")
         assert links_of(bob.id)[0].subject == person.userid
+
+
+def test_no_dingtalk_secret_code_or_token_in_logs(dt_client, sandbox, leak_guard):
+    person = people(sandbox)[7]
+    make_local("alice", PASSWORD)
+    qr_callback(dt_client, sandbox, person.userid, leak_guard)
+    dt_client.post("/login/bind", data={"identifier": "alice", "password": PASSWORD})
+    tokens = list(sandbox.state.tokens)  # the app token and the person's user/refresh tokens
+    assert len(tokens) >= 3
+    leak_guard.register(*tokens)
+    idaas_calls = [m for m in leak_guard.messages if "getbyunionid" in m and "HTTP Request" in m]
+    assert idaas_calls and all("access_token=***" in m for m in idaas_calls)
+    assert leak_guard.find() == []
+
+
+def test_bind_then_mfa_when_enrolled(dt_client, sandbox, leak_guard, db):
+    from idaas.auth import mfa
+    from idaas.auth.models import AccountMfa
+    from idaas.security import secretbox
+
+    alice = make_local("alice", PASSWORD)
+    secret = mfa.start_enrolment(alice.id)
+    row = db.session.get(AccountMfa, alice.id)
+    row.totp_confirmed_at = row.updated_at
+    db.session.commit()
+    assert secretbox.decrypt(row.totp_secret) and mfa.is_enrolled(alice.id)
+    leak_guard.register(secret)
+    qr_callback(dt_client, sandbox, people(sandbox)[8].userid, leak_guard)
+    bound = dt_client.post("/login/bind", data={"identifier": "alice", "password": PASSWORD})
+    assert bound.location.endswith("/login/mfa")
+    assert dt_client.get("/portal/").status_code == 302
+    assert not links_of(alice.id)  # the password alone does not make the link
+    from tests.auth.helpers import totp_code
+
+    done = dt_client.post("/login/mfa", data={"code": totp_code(secret)})
+    assert done.location.endswith("/portal/")
+    assert dt_client.get("/portal/").status_code == 200
+    [identity] = links_of(alice.id)
+    assert identity.linked_via == "manual"
+    assert audit_rows("auth.dingtalk.bound")
+
+
+def test_expired_single_use_records_are_purged(dt_client, db):
+    from datetime import timedelta
+
+    from idaas.dingtalk import signin
+    from idaas.dingtalk.models import DingTalkSingleUse
+    from idaas.extensions import utcnow
+
+    qr_start(dt_client)
+    old = DingTalkSingleUse(
+        value_hash="0" * 64, kind="code", expires_at=utcnow() - timedelta(seconds=1)
+    )
+    db.session.add(old)
+    db.session.commit()
+    assert signin.purge_expired() == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(DingTalkSingleUse)) == 1
+
+
+def test_sign_in_starts_are_rate_limited_per_ip(make_app, sandbox, leak_guard):
+    from tests.dingtalk_login.support import sandbox_config
+
+    app = make_app(DINGTALK_START_RATE_LIMIT="2/minute", **sandbox_config(sandbox))
+    with app.app_context():
+        configure(sandbox, leak_guard)
+        client = app.test_client()
+        codes = [client.get("/login/dingtalk/dingtalk").status_code for _ in range(3)]
+        assert codes == [302, 302, 429]
+
+
+def test_embedded_qr_on_the_login_page(make_app, sandbox, leak_guard):
+    from tests.dingtalk_login.support import sandbox_config
+
+    app = make_app(
+        DINGTALK_LOGIN_SCRIPT_URL=f"{sandbox.url}/dingding/h5-dingtalk-login/0.21.0/ddlogin.js",
+        **sandbox_config(sandbox),
+    )
+    with app.app_context():
+        configure(sandbox, leak_guard, embedded_qr=True)
+        client = app.test_client()
+        response = client.get("/login?next=/portal/profile")
+        html = response.get_data(as_text=True)
+        assert 'id="dt-qr-dingtalk"' in html and "h5-dingtalk-login/0.21.0/ddlogin.js" in html
+        assert "/login/dingtalk/dingtalk/callback" in html
+        csp = response.headers["Content-Security-Policy"]
+        assert f"script-src 'self' {sandbox.url}" in csp and f"frame-src {sandbox.url}" in csp
+        # The embedded state is a normal signed, single-use state carrying `next`.
+        state = re.search(r'"state": "([^"]+)"', html).group(1)
+        person = people(sandbox)[9]
+        from idaas.directory import service
+
+        alice = make_local("alice", PASSWORD)
+        service.link_identity(
+            "system",
+            alice.id,
+            provider="dingtalk",
+            tenant=sandbox.state.corp_id,
+            subject=person.userid,
+            linked_via="admin",
+        )
+        done = qr_callback(client, sandbox, person.userid, leak_guard, state=state)
+        assert done.location.endswith("/portal/profile")
+        # Off by default: no embed, and the plain CSP.
+        configure(sandbox, leak_guard)
+        plain = client.get("/login")
+        assert "dt-qr" not in plain.get_data(as_text=True)
+        assert "frame-src" not in plain.headers["Content-Security-Policy"]

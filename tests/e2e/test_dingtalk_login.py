@@ -31,12 +31,20 @@ def sandbox() -> Iterator[LiveSandbox]:
         yield from start_sandbox(departments=6, users=30, seed=11)
 
 
-def _site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any, generation: str) -> Iterator[Any]:
+def _site(
+    make_app: Any, sandbox: LiveSandbox, leak_guard: Any, generation: str, **settings: Any
+) -> Iterator[Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    app = make_app(WTF_CSRF_ENABLED=True, ISSUER=url, **sandbox_config(sandbox))
+    script = f"{sandbox.url}/dingding/h5-dingtalk-login/0.21.0/ddlogin.js"
+    app = make_app(
+        WTF_CSRF_ENABLED=True,
+        ISSUER=url,
+        DINGTALK_LOGIN_SCRIPT_URL=script,
+        **sandbox_config(sandbox),
+    )
     with app.app_context():
-        configure(sandbox, leak_guard, generation=generation)
+        configure(sandbox, leak_guard, generation=generation, **settings)
         alice = make_local("alice", PASSWORD, display_name="Alice Wang", email="alice@example.com")
         listed = [u for u in list(sandbox.state.users.values())[:20] if u.active]
         with LiveServer(app, port=port) as server:
@@ -53,6 +61,12 @@ def site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any) -> Iterator[Any]:
 def sns_site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any) -> Iterator[Any]:
     """The same with the legacy SNS login generation."""
     yield from _site(make_app, sandbox, leak_guard, "sns")
+
+
+@pytest.fixture
+def embedded_site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any) -> Iterator[Any]:
+    """New OAuth with the embedded QR (DTFrameLogin) on /login."""
+    yield from _site(make_app, sandbox, leak_guard, "oauth2", embedded_qr=True)
 
 
 def _scan(page: Any, site: Any, userid: str, shot: str | None = None) -> None:
@@ -123,6 +137,8 @@ def test_legacy_sns_generation_end_to_end(page, sns_site):
     page.wait_for_url("**/login/bind")
     _bind(page, "alice", PASSWORD)
     page.wait_for_url("**/portal/")
+    page.locator(".me").get_by_role("button").click()
+    page.wait_for_url("**/login")
     _scan(page, sns_site, person.userid)
     page.wait_for_url("**/portal/")
 
@@ -141,7 +157,8 @@ def test_micro_app_free_login_and_plain_browser_fallback(browser, site, sandbox)
             linked_via="manual",
         )
     sandbox.post("/current-user", {"userid": person.userid})
-    url = f"{site.url}/login/dingtalk-micro/{MICRO}?app=demo-app"
+    # Without `app` the target is the portal; into an app needs the OIDC provider (issue 6).
+    url = f"{site.url}/login/dingtalk-micro/{MICRO}"
     inside = browser.new_context(locale="zh-CN", user_agent=DINGTALK_UA)
     try:
         page = inside.new_page()
@@ -162,3 +179,33 @@ def test_micro_app_free_login_and_plain_browser_fallback(browser, site, sandbox)
         page.wait_for_url("**/portal/")
     finally:
         plain.close()
+
+
+def test_micro_app_page_explains_a_jsapi_failure(browser, site, sandbox):
+    with site.app.app_context():
+        from idaas.dingtalk import connections
+
+        connections.save("system", "corp", corp_id="dingsomeoneelse")  # a misconfigured corp
+    inside = browser.new_context(locale="zh-CN", user_agent=DINGTALK_UA)
+    try:
+        page = inside.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{site.url}/login/dingtalk-micro/{MICRO}?app=demo-app")
+        page.wait_for_selector("#dt-micro-error:not([hidden])")
+        screenshot(page, "dingtalk-micro-app-jsapi-error")
+        page.get_by_role("link", name="改用钉钉扫码登录").click()
+        page.wait_for_selector("button[data-userid]")
+    finally:
+        inside.close()
+
+
+def test_embedded_qr_on_the_login_page(page, embedded_site):
+    person = embedded_site.people[4]
+    page.goto(f"{embedded_site.url}/login")
+    frame = page.frame_locator("#dt-qr-dingtalk iframe")
+    frame.locator(f'button[data-userid="{person.userid}"]').wait_for()
+    screenshot(page, "dingtalk-embedded-qr")
+    frame.locator(f'button[data-userid="{person.userid}"]').click()
+    page.wait_for_url("**/login/bind")
+    _bind(page, "alice", PASSWORD)
+    page.wait_for_url("**/portal/")

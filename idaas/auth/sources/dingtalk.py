@@ -8,25 +8,33 @@ Both sit on a DingTalk connection (`idaas.dingtalk.connections`) and share the r
   `employee_number` (never the name); empty (the default) turns auto-linking off;
 - `jit`: create an account just in time for an unknown member of the corp (default off);
 - `unlink_on_password_change`: drop the links when the password changes or is reset (default on);
-- `notify_on_link`: send a DingTalk work notification when a link is made (default off).
+- `notify_on_link`: send a DingTalk work notification when a link is made (default off);
+- `embedded_qr`: show DingTalk's embedded QR (`DTFrameLogin`, §2.2) on /login (default off;
+  new OAuth generation only; script URL: `DINGTALK_LOGIN_SCRIPT_URL`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import current_app, request, url_for
 
 from idaas.auth.sources import register_type
 from idaas.auth.sources.base import AuthSource
 
 AUTO_LINK_FIELDS = ("mobile", "email", "employee_number")
 DINGTALK_TYPES = ("dingtalk", "dingtalk_micro")
+#: The OIDC provider's IdP-initiated launch route (`/portal/launch/<client_id>`, issue 6).
+LAUNCH_ENDPOINT = "oidc_portal.launch"
+#: Set on the request when /login shows an embedded QR: (script origin, frame origin).
+EMBED_ENVIRON_KEY = "idaas.dingtalk.embed_origins"
 DEFAULTS: dict[str, Any] = {
     "auto_link": [],
     "jit": False,
     "unlink_on_password_change": True,
     "notify_on_link": False,
+    "embedded_qr": False,
 }
 
 
@@ -45,7 +53,7 @@ def clean_settings(settings: dict[str, Any]) -> dict[str, Any]:
             f"not {', '.join(unknown)}"
         )
     clean["auto_link"] = list(dict.fromkeys(fields))
-    for key in ("jit", "unlink_on_password_change", "notify_on_link"):
+    for key in ("jit", "unlink_on_password_change", "notify_on_link", "embedded_qr"):
         clean[key] = bool(clean[key])
     return clean
 
@@ -75,6 +83,33 @@ class DingTalkQrSource(DingTalkSourceBase):
 
     type = "dingtalk"
 
+    @property
+    def embed_template(self) -> str | None:
+        """The embedded-QR partial for /login when the admin enabled it (§2.2 DTFrameLogin)."""
+        return "auth/_dingtalk_qr.html" if self.setting("embedded_qr") else None
+
+    def embed_params(self, next_target: str | None) -> dict[str, Any] | None:
+        """`DTFrameLogin` arguments with a fresh signed state, or None (legacy or no connection)."""
+        from idaas.dingtalk import connections, signin
+
+        conn = connections.get(self.connection_name)
+        if conn is None or conn.login_generation != "oauth2":
+            return None
+        script = str(current_app.config["DINGTALK_LOGIN_SCRIPT_URL"])
+        login_base = str(current_app.config["DINGTALK_LOGIN_BASE"])
+        request.environ[EMBED_ENVIRON_KEY] = (_origin(script), _origin(login_base))
+        return {
+            "script_url": script,
+            "params": {
+                "redirect_uri": connections.redirect_url(self.name),
+                "client_id": conn.app_key,
+                "scope": "openid",
+                "response_type": "code",
+                "prompt": "consent",
+                "state": signin.make_state(self.name, next_target, None),
+            },
+        }
+
 
 @register_type
 class DingTalkMicroSource(DingTalkSourceBase):
@@ -83,13 +118,21 @@ class DingTalkMicroSource(DingTalkSourceBase):
     type = "dingtalk_micro"
 
 
-def target_for_app(client_id: str | None) -> str:
-    """Where a micro-app sign-in continues: the app's `initiate_login_uri`, else the portal.
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
-    The OIDC provider (issue 6) owns applications; when `idaas.applications.service` offers
-    `initiate_login_uri(client_id)` it is asked, otherwise people land in the portal.
+
+def target_for_app(client_id: str | None) -> str:
+    """Where a micro-app sign-in continues: into the application (IdP-initiated OIDC), else /portal.
+
+    The OIDC provider (issue 6) owns applications: its portal launch route (access policy, then
+    the app's `initiate_login_uri` or an authorization request) is used when it is mounted; an
+    `idaas.applications.service.initiate_login_uri(client_id)` lookup is asked otherwise.
     """
     if client_id:
+        if LAUNCH_ENDPOINT in current_app.view_functions:
+            return url_for(LAUNCH_ENDPOINT, client_id=client_id)
         from idaas.applications import service as applications
 
         lookup = getattr(applications, "initiate_login_uri", None)

@@ -154,7 +154,14 @@ def _confirm(flow: str) -> Any:
         params["state"] = session.state
     with sb.lock:
         sb.logins.pop(session.ticket, None)
-    return redirect(_with_query(session.redirect_uri, params), code=302)
+    target = _with_query(session.redirect_uri, params)
+    if request.form.get("embed") and flow == "oauth2":
+        # Embedded (DTFrameLogin) login: tell the parent page instead of navigating the frame.
+        result = {"redirectUrl": target, "authCode": params.get("authCode"), "state": session.state}
+        if "error" in params:
+            result = {"error": params["error"], "state": session.state}
+        return render_template("embed_done.html", result=result)
+    return redirect(target, code=302)
 
 
 @bp.post("/connect/qrconnect/confirm")
@@ -177,6 +184,15 @@ def scan(ticket: str) -> Any:
     if session is None or sb.now() > session.expires_at:
         return _error_page("二维码已失效，请刷新页面重试", 410)
     return _render(session, mobile=True)
+
+
+@bp.get("/ddlogin.js")
+@bp.get("/dingding/h5-dingtalk-login/<version>/ddlogin.js")
+def ddlogin_script(version: str | None = None) -> Response:
+    """§2.2: stand-in for ddlogin.js (`DTFrameLogin`, the embedded QR login)."""
+    response = send_from_directory(HERE / "static", "ddlogin.js", mimetype="application/javascript")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.get("/dingtalk.open.js")

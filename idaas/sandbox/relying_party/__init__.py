@@ -159,6 +159,24 @@ def create_relying_party(
         session["refresh_token"] = token.get("refresh_token")
         return redirect("/")
 
+    @app.post("/refresh")
+    def refresh() -> Response:
+        """Use the refresh token (RFC 6749 §6), keep the rotated one, re-read userinfo."""
+        refresh_token = session.get("refresh_token")
+        if not refresh_token:
+            return redirect("/?error=no_refresh_token")
+        try:
+            token = idaas.fetch_access_token(
+                grant_type="refresh_token", refresh_token=refresh_token
+            )
+            userinfo = idaas.userinfo(token=token)
+        except (OAuthError, ValueError, requests.RequestException) as error:
+            return redirect(f"/?error={getattr(error, 'error', type(error).__name__)}")
+        session["refresh_token"] = token.get("refresh_token")
+        session["userinfo"] = dict(userinfo)
+        session["refreshed"] = int(session.get("refreshed") or 0) + 1
+        return redirect("/")
+
     @app.post("/logout")
     def logout() -> Response:
         """RP-initiated logout: clear our session and send the browser to idaas."""
@@ -203,6 +221,12 @@ def create_relying_party(
     @app.get("/_rp/state")
     def state() -> Response:
         """What this RP has been told (for tests and the curious)."""
-        return jsonify(logouts=logouts.received, signed_in=bool(session.get("id_claims")))
+        return jsonify(
+            logouts=logouts.received,
+            signed_in=bool(session.get("id_claims")),
+            id_claims=session.get("id_claims"),
+            userinfo=session.get("userinfo"),
+            refreshed=session.get("refreshed", 0),
+        )
 
     return app

@@ -1,0 +1,50 @@
+"""`idaas keys ...`: list and rotate the signing keys (JWKS)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from idaas.cli_support import cli_origin, emit
+from idaas.oidc import keys
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Manage the token signing keys."""
+
+
+@keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def list_keys(as_json: bool) -> None:
+    """List signing keys and their state (next, active, retired, expired)."""
+    keys.expire_retired()
+    rows = [
+        {
+            "kid": row.kid,
+            "alg": row.alg,
+            "status": row.status,
+            "created_at": row.created_at.isoformat() + "Z",
+            "activates_at": row.activates_at.isoformat() + "Z" if row.activates_at else None,
+            "retired_at": row.retired_at.isoformat() + "Z" if row.retired_at else None,
+        }
+        for row in keys.list_keys()
+    ]
+    lines = [f"{r['kid']:<20} {r['alg']:<6} {r['status']:<8} {r['created_at']}" for r in rows]
+    emit(rows, as_json, "\n".join(lines) or "No keys yet.")
+
+
+@keys_group.command("rotate")
+@click.option("--alg", type=click.Choice(sorted(keys.GENERATORS)), default=keys.DEFAULT_ALG)
+@click.option("--overlap", type=int, default=None, help="Seconds published before signing.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def rotate(alg: str, overlap: int | None, as_json: bool) -> None:
+    """Publish a new key in the JWKS now; it signs after the overlap; the old one retires."""
+    row = keys.rotate(cli_origin(), alg, overlap)
+    emit(
+        {"kid": row.kid, "alg": row.alg, "status": row.status},
+        as_json,
+        f"New {row.alg} key {row.kid} ({row.status}).",
+    )

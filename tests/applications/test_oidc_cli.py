@@ -1,0 +1,108 @@
+"""`idaas clients create --kind oidc`, `idaas apps list|show|disable` (issue 6, scope 8)."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_create_confidential_and_public_oidc_clients(runner, leak_guard):
+    result = runner.invoke(
+        args=[
+            "clients",
+            "create",
+            "--kind",
+            "oidc",
+            "--name",
+            "ERP",
+            "--redirect-uri",
+            "https://erp.example.com/cb",
+            "--redirect-uri",
+            "https://erp.example.com/cb2",
+            "--post-logout-redirect-uri",
+            "https://erp.example.com/bye",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile",
+            "--grant",
+            "authorization_code",
+            "--no-consent",
+            "--id-token-alg",
+            "RS256",
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    leak_guard.register(data["client_secret"])
+    assert data["client_id"].startswith("app_") and data["id_token_alg"] == "RS256"
+    assert data["grant_types"] == ["authorization_code"] and data["consent_required"] is False
+    assert data["redirect_uris"] == ["https://erp.example.com/cb", "https://erp.example.com/cb2"]
+
+    public = runner.invoke(
+        args=[
+            "clients",
+            "create",
+            "--kind",
+            "oidc",
+            "--name",
+            "SPA",
+            "--public",
+            "--redirect-uri",
+            "https://spa.example.com/cb",
+            "--json",
+        ]
+    )
+    spa = json.loads(public.output)
+    assert "client_secret" not in spa and spa["public"] and spa["pkce_required"]
+    assert spa["grant_types"] == ["authorization_code", "refresh_token"]
+
+    listed = json.loads(runner.invoke(args=["apps", "list", "--json"]).output)
+    assert [a["name"] for a in listed] == ["ERP", "SPA"]
+    shown = json.loads(runner.invoke(args=["apps", "show", spa["client_id"], "--json"]).output)
+    assert shown["client_id"] == spa["client_id"]
+    disabled = runner.invoke(args=["apps", "disable", spa["client_id"], "--json"])
+    assert json.loads(disabled.output)["enabled"] is False
+
+
+def test_oidc_needs_redirect_uri_and_rejects_bad_input(runner):
+    missing = runner.invoke(args=["clients", "create", "--kind", "oidc", "--name", "X"])
+    assert missing.exit_code != 0 and "--redirect-uri" in missing.output
+    bad = runner.invoke(
+        args=[
+            "clients",
+            "create",
+            "--kind",
+            "oidc",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://x.example.com/cb#frag",
+            "--scope",
+            "openid",
+        ]
+    )
+    assert bad.exit_code != 0 and "fragment" in bad.output
+    unknown = runner.invoke(args=["apps", "show", "app_nope"])
+    assert unknown.exit_code != 0
+
+
+def test_subaccount_association_from_the_cli(runner, account, leak_guard):
+    from idaas.applications import apps
+
+    app, secret = apps.create_application(
+        "system",
+        name="ERP",
+        redirect_uris=["https://erp.example.com/cb"],
+        subaccount_mode="association",
+    )
+    leak_guard.register(secret)
+    proposed = runner.invoke(
+        args=["apps", "subaccount-propose", app.client_id, "alice", "E-0042", "--json"]
+    )
+    row = json.loads(proposed.output)
+    assert row["status"] == "pending"
+    assert apps.app_username(app, account) == (None, "pending")
+    decided = runner.invoke(args=["apps", "subaccount-decide", str(row["id"]), "--approve"])
+    assert decided.exit_code == 0
+    assert apps.app_username(app, account) == ("E-0042", "ok")
