@@ -7,7 +7,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the API blueprint (CSRF-exempt: bearer tokens, no cookies) and its limits."""
-    from idaas.api import applications, directory, integrations, openapi  # noqa: F401
+    from idaas.api import (  # noqa: F401
+        applications,
+        directory,
+        identities,
+        integrations,
+        openapi,
+    )
     from idaas.api.blueprint import bp
     from idaas.extensions import csrf
 

@@ -646,3 +646,22 @@ class Problem(BaseModel):
 
 
 DepartmentNode.model_rebuild()
+
+
+class LinkedIdentity(BaseModel):
+    """An external identity (a DingTalk user) linked to an account."""
+
+    id: int
+    provider: str
+    tenant: str = Field(description="The DingTalk corp id.")
+    subject: str = Field(description="The DingTalk userid in that corp.")
+    union_id: str | None
+    linked_via: str = Field(description="import, auto, manual, jit or admin")
+    linked_at: str
+    last_used_at: str | None
+
+
+class LinkedIdentityList(BaseModel):
+    """An account's linked identities."""
+
+    items: list[LinkedIdentity]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from idaas.directory.models import Account, AttributeDefinition, Department, Group, Role
+from idaas.directory.models import (
+    Account,
+    AttributeDefinition,
+    Department,
+    ExternalIdentity,
+    Group,
+    Role,
+)
 
 
 def _iso(value: Any) -> str | None:
@@ -104,4 +111,18 @@ def definition_to_dict(definition: AttributeDefinition) -> dict[str, Any]:
         "options": list(definition.options or []),
         "sort_order": definition.sort_order,
         "version": definition.version,
+    }
+
+
+def identity_to_dict(identity: ExternalIdentity) -> dict[str, Any]:
+    """A linked external identity (a DingTalk user bound to the account) as JSON-ready data."""
+    return {
+        "id": identity.id,
+        "provider": identity.provider,
+        "tenant": identity.tenant,
+        "subject": identity.subject,
+        "union_id": identity.union_id,
+        "linked_via": identity.linked_via,
+        "linked_at": _iso(identity.linked_at),
+        "last_used_at": _iso(identity.last_used_at),
     }

@@ -87,11 +87,13 @@ def link_identity(
     return identity
 
 
-def unlink_identity(origin: str, identity_id: int, *, reason: str) -> None:
-    """Remove a link; the next sign-in with that identity asks to bind again."""
+def unlink_identity(
+    origin: str, identity_id: int, *, reason: str, account_id: int | None = None
+) -> None:
+    """Remove a link (of `account_id`, when given); the next sign-in asks to bind again."""
     with unit_of_work():
         identity = db.session.get(ExternalIdentity, identity_id)
-        if identity is None:
+        if identity is None or (account_id is not None and identity.account_id != account_id):
             raise NotFound(gettext("Linked identity %(id)s does not exist.", id=identity_id))
         account = get_account(identity.account_id)
         db.session.delete(identity)
