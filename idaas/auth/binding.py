@@ -392,9 +392,22 @@ def on_account_deactivated(
 
 
 def on_password_changed(
-    sender: Flask, *, account_id: int, origin: str, reset: bool, **extra: Any
+    sender: Flask,
+    *,
+    account_id: int,
+    origin: str,
+    reset: bool,
+    forced: bool = False,
+    **extra: Any,
 ) -> None:
-    """A password changed or was reset: drop links of corps whose policy says so."""
+    """A password changed or was reset: drop links of corps whose policy says so.
+
+    A change the person was made to do at sign-in (first sign-in, after an admin reset) keeps
+    links: the reset already dropped the old ones, and a link made in this very sign-in would
+    otherwise vanish and ask them to bind again next time.
+    """
+    if forced:
+        return
     corps = _policy_corps()
     if corps:
         unlink_all(origin, account_id, "password_reset" if reset else "password_changed", corps)

@@ -8,5 +8,6 @@ _signals = Namespace()
 
 #: Sent when an account stops being active. sender: the app; kwargs: account_id, status, origin.
 account_deactivated = _signals.signal("account-deactivated")
-#: sender: the Flask app; kwargs: account_id, origin, reset (True when an admin set it).
+#: sender: the Flask app; kwargs: account_id, origin, reset (an admin set it), forced (the person
+#: completed a required change, e.g. at first sign-in).
 password_changed = _signals.signal("password-changed")

@@ -48,6 +48,21 @@ def test_password_change_or_reset_unlinks_by_default(dt_app, sandbox, leak_guard
     assert response.location.endswith("/login/bind")
 
 
+def test_forced_change_at_sign_in_keeps_the_link_just_made(dt_app, sandbox):
+    """Bind, then the required first-sign-in change: the new link survives."""
+    from idaas.directory import service
+    from idaas.extensions import db
+
+    account, _ = _linked(sandbox)
+    account.must_change_password = True
+    db.session.commit()
+    service.set_password(f"user:{account.id}", account.id, "Another-Horse-43")
+    assert links_of(account.id)
+    # A later, voluntary change still follows the policy.
+    service.set_password(f"user:{account.id}", account.id, "Third-Horse-44")
+    assert not links_of(account.id)
+
+
 def _change_events():
     from sqlalchemy import select
 

@@ -458,6 +458,7 @@ def set_password(
                 PasswordHistory(account_id=account.id, password_hash=account.password_hash)
             )
             _trim_history(account.id, policy.history)
+        forced = account.must_change_password and not reset
         account.password_hash = hash_password(password)
         account.password_changed_at = utcnow()
         account.must_change_password = must_change
@@ -475,6 +476,7 @@ def set_password(
         account_id=account_id,
         origin=origin,
         reset=reset,
+        forced=forced,
     )
     return account
 
