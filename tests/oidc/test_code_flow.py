@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from joserfc import jwt
@@ -155,10 +156,17 @@ def test_no_session_goes_to_login_and_resumes(client, account, leak_guard):
     assert final.status_code == 302 and "code" in query_of(final.location)
 
 
-def test_prompt_login_and_max_age_force_sign_in(logged_in, leak_guard):
+def test_prompt_login_max_age_and_other_login_hint_force_sign_in(logged_in, leak_guard):
     client_id, _ = register(leak_guard)
     _, challenge = pkce()
-    for extra in ({"prompt": "login"}, {"max_age": "0"}):
+    same = logged_in.get(authorize_url(client_id, challenge, login_hint="alice@example.com"))
+    assert "code" in query_of(same.location)
+    from tests.conftest import PASSWORD
+
+    for extra in ({"prompt": "login"}, {"max_age": "0"}, {"login_hint": "bob"}):
+        logged_in.post("/login", data={"identifier": "alice", "password": PASSWORD})
+        assert logged_in.get("/portal/").status_code == 200
+        time.sleep(1.01 if "max_age" in extra else 0)
         response = logged_in.get(authorize_url(client_id, challenge, **extra))
         assert response.status_code == 302 and "/login" in response.location, extra
 
