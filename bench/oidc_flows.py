@@ -19,39 +19,16 @@ import hashlib
 import json
 import re
 import secrets
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from harness import IDAAS, ROOT, ServedIdaas, latency_line, served_idaas
+from harness import ServedIdaas, latency_line, served_idaas
 
 PASSWORD = "Bench-Heron-Quiet-71"
 REDIRECT = "https://rp.bench.invalid/callback"
-
-# The schema of this change is not in the Alembic migrations yet (the lead writes them):
-# add missing tables and columns to the throwaway instance so the benchmark can run.
-SCHEMA_PATCH = """
-from sqlalchemy import inspect, text
-from idaas import create_app
-from idaas.extensions import db
-app = create_app()
-with app.app_context():
-    db.create_all()
-    inspector = inspect(db.engine)
-    with db.engine.begin() as connection:
-        for table in db.metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have:
-                    kind = column.type.compile(db.engine.dialect)
-                    connection.execute(
-                        text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
-                    )
-"""
 
 
 def _pkce() -> tuple[str, str]:
@@ -164,9 +141,6 @@ def run(
 
 
 def _prepare(idaas: ServedIdaas) -> tuple[tuple[str, str], tuple[str, str]]:
-    subprocess.run(
-        [sys.executable, "-c", SCHEMA_PATCH], env=idaas.env, cwd=ROOT, check=True, timeout=120
-    )
     idaas.cli(
         "accounts",
         "create",
@@ -219,7 +193,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server-threads", type=int, default=4)
     args = parser.parse_args()
-    assert IDAAS
     with served_idaas(workers=args.workers, threads=args.server_threads) as idaas:
         rp, api = _prepare(idaas)
         print(

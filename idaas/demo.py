@@ -32,7 +32,6 @@ SANDBOX_SEED = "idaas-demo"
 CONNECTION = "demo"
 QR_SOURCE = "dingtalk"
 MICRO_SOURCE = "dingtalk-app"
-DEMO_APP_CLIENT_ID = "demo-app"
 #: How many sandbox people also get a local account: first unbound, then already linked.
 UNBOUND_LOCALS = 3
 BOUND_LOCALS = 2
@@ -58,19 +57,13 @@ def demo_admin_password(instance: Path) -> str:
 def prepare(app: Flask) -> dict[str, object]:
     """Create or upgrade the schema and the demo administrator; describe what to try."""
     from idaas.cli import upgrade_database
+    from idaas.extensions import db
 
     with app.app_context():
         upgrade_database()
-        from idaas.extensions import db
-
-        # Bridge until every module's tables have their Alembic migration (the lead adds them):
-        # create only the tables the migrations do not make yet. Remove once they all exist.
-        db.create_all()
         password = demo_admin_password(Path(app.instance_path))
         account, _ = ensure_administrator("system", DEMO_ADMIN, password)
         if account.must_change_password:
-            from idaas.extensions import db
-
             account.must_change_password = False
             db.session.commit()
     return {"people": [{"username": DEMO_ADMIN, "password": password, "role": "administrator"}]}
@@ -171,31 +164,41 @@ def seed_people(app: Flask, sandbox: Any) -> list[dict[str, Any]]:
     return people
 
 
-def register_demo_application(app: Flask, rp_base: str, client_id: str, client_secret: str) -> bool:
-    """Register the demo relying party as an OIDC application (needs the OIDC provider).
+def register_demo_application(app: Flask, rp_base: str) -> tuple[str, str]:
+    """Register (or refresh) the demo relying party as a first-party OIDC application.
 
-    HOOK for issue 6: create (or update) a confidential OIDC client `client_id` with
-    `client_secret`, redirect URI `{rp_base}/callback`, `initiate_login_uri`
-    `{rp_base}/initiate`, post-logout URI `{rp_base}/logged-out`, back-channel logout
-    `{rp_base}/backchannel-logout`, and a portal tile. Returns whether it was registered.
+    Its client id and secret are kept in `instance/demo-app.json` (0600) so the demo app keeps
+    working across restarts; the URIs are refreshed every start because the ports may differ.
     """
-    from idaas.applications import service as applications
+    from idaas.applications import apps
+    from idaas.applications.errors import ClientNotFound
 
-    register = getattr(applications, "ensure_demo_oidc_client", None)
-    if not callable(register):
-        return False
+    path = Path(app.instance_path) / "demo-app.json"
+    registration = {
+        "redirect_uris": [f"{rp_base}/callback"],
+        "post_logout_redirect_uris": [f"{rp_base}/logged-out"],
+        "initiate_login_uri": f"{rp_base}/initiate",
+        "backchannel_logout_uri": f"{rp_base}/backchannel-logout",
+        "frontchannel_logout_uri": f"{rp_base}/frontchannel-logout",
+        "consent_required": False,
+        "description": "A tiny OIDC relying party that shows the claims it received.",
+    }
     with app.app_context():
-        register(
-            "system",
-            client_id=client_id,
-            client_secret=client_secret,
-            name="示例应用 Demo app",
-            redirect_uris=[f"{rp_base}/callback"],
-            initiate_login_uri=f"{rp_base}/initiate",
-            post_logout_redirect_uris=[f"{rp_base}/logged-out"],
-            backchannel_logout_uri=f"{rp_base}/backchannel-logout",
+        if path.exists():
+            saved = json.loads(path.read_text())
+            try:
+                apps.update_application("system", saved["client_id"], **registration)
+                return str(saved["client_id"]), str(saved["client_secret"])
+            except ClientNotFound:
+                pass
+        created, secret = apps.create_application(
+            "system", name="示例应用 Demo app", **registration
         )
-    return True
+        assert secret is not None
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"client_id": created.client_id, "client_secret": secret}, handle)
+        return created.client_id, secret
 
 
 def _serve(server: BaseWSGIServer) -> threading.Thread:
@@ -237,11 +240,6 @@ def _describe(info: dict[str, Any]) -> list[str]:
             f"  4. micro-app login: choose {p['name']} as the current user on the sandbox home "
             f"page, then open {info['micro_app_url']} (a DingTalk user agent gets free login; "
             "a plain browser gets the QR page)"
-        )
-    if not info.get("demo_app_registered"):
-        lines.append(
-            "     (the demo app is not registered as an OIDC application yet: that needs the "
-            "OIDC provider; micro-app sign-ins land in the portal meanwhile)"
         )
     lines.append(
         f"Local accounts share the password {DEMO_PASSWORD}. {len(outsiders)} other sandbox "
@@ -307,16 +305,15 @@ def demo(
     sandbox = build_sandbox(instance, sandbox_base)
     configure_dingtalk(app, sandbox)
     people = seed_people(app, sandbox)
-    rp_secret = _instance_secret(instance, "demo-app-client-secret", lambda: secrets.token_hex(24))
-    registered = register_demo_application(app, rp_base, DEMO_APP_CLIENT_ID, rp_secret)
+    rp_client_id, rp_secret = register_demo_application(app, rp_base)
     late_sandbox.app = create_sandbox_app(sandbox)
     late_rp.app = create_relying_party(
-        base, DEMO_APP_CLIENT_ID, rp_secret, public_base=rp_base, title="示例应用 Demo app"
+        base, rp_client_id, rp_secret, public_base=rp_base, title="示例应用 Demo app"
     )
     with app.app_context():
         from idaas.dingtalk import connections
 
-        micro_url = connections.micro_app_url(MICRO_SOURCE, DEMO_APP_CLIENT_ID)
+        micro_url = connections.micro_app_url(MICRO_SOURCE, rp_client_id)
     info: dict[str, Any] = {
         "idaas": base,
         "sandbox": sandbox_base,
@@ -324,8 +321,7 @@ def demo(
         "dingtalk_sources": {"qr": QR_SOURCE, "micro_app": MICRO_SOURCE},
         "dingtalk_corp_id": sandbox.corp_id,
         "micro_app_url": micro_url,
-        "demo_app_client_id": DEMO_APP_CLIENT_ID,
-        "demo_app_registered": registered,
+        "demo_app_client_id": rp_client_id,
         "people": [
             {
                 "name": "Administrator",

@@ -120,14 +120,19 @@ def test_demo_drives_qr_and_micro_app_sign_ins(tmp_path):
             form = {"csrf_token": _field(page.text, "csrf_token"), "code": code}
             form["state"] = _field(page.text, "state")
             posted = http.post(base + action.replace("&amp;", "&"), data=form)
-            assert posted.headers["location"].endswith("/login/dingtalk-continue?app=demo-app")
+            client_id = info["demo_app_client_id"]
+            assert posted.headers["location"].endswith(f"/login/dingtalk-continue?app={client_id}")
             onward = http.get(base + posted.headers["location"]).headers["location"]
-            if onward.endswith("/portal/"):  # before the OIDC provider (issue 6) is wired
-                assert not info["demo_app_registered"]
-                assert http.get(base + onward).status_code == 200
-            else:  # IdP-initiated OIDC into the demo app, no page to fill in
-                launched = http.get(base + onward)
-                assert launched.headers["location"].startswith(info["demo_app"] + "/initiate")
+            assert onward.endswith(f"/portal/launch/{client_id}")
+            # IdP-initiated OIDC into the demo app, with no page to fill in.
+            launched = http.get(base + onward)
+            assert launched.headers["location"].startswith(info["demo_app"] + "/initiate")
+            landed = http.get(launched.headers["location"], follow_redirects=True)
+            assert str(landed.url) == info["demo_app"] + "/"
+            assert 'id="welcome"' in landed.text
+            state = http.get(info["demo_app"] + "/_rp/state").json()
+            assert state["signed_in"]
+            assert state["id_claims"]["preferred_username"] == bound["username"]
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=20)

@@ -26,7 +26,7 @@ from idaas.auth.sources.base import AuthSource
 AUTO_LINK_FIELDS = ("mobile", "email", "employee_number")
 DINGTALK_TYPES = ("dingtalk", "dingtalk_micro")
 #: The OIDC provider's IdP-initiated launch route (`/portal/launch/<client_id>`, issue 6).
-LAUNCH_ENDPOINT = "oidc_portal.launch"
+LAUNCH_ENDPOINT = "oidc.launch"
 #: Set on the request when /login shows an embedded QR: (script origin, frame origin).
 EMBED_ENVIRON_KEY = "idaas.dingtalk.embed_origins"
 DEFAULTS: dict[str, Any] = {
@@ -124,20 +124,13 @@ def _origin(url: str) -> str:
 
 
 def target_for_app(client_id: str | None) -> str:
-    """Where a micro-app sign-in continues: into the application (IdP-initiated OIDC), else /portal.
+    """Where a micro-app sign-in continues: the app's IdP-initiated launch, else /portal (§3).
 
-    The OIDC provider (issue 6) owns applications: its portal launch route (access policy, then
-    the app's `initiate_login_uri` or an authorization request) is used when it is mounted; an
-    `idaas.applications.service.initiate_login_uri(client_id)` lookup is asked otherwise.
+    The launch route checks the access policy, then sends the browser to the app's
+    `initiate_login_uri` or straight into an authorization request for it.
     """
-    if client_id:
-        if LAUNCH_ENDPOINT in current_app.view_functions:
-            return url_for(LAUNCH_ENDPOINT, client_id=client_id)
-        from idaas.applications import service as applications
+    from idaas.applications import apps
 
-        lookup = getattr(applications, "initiate_login_uri", None)
-        if callable(lookup):
-            uri = lookup(client_id)
-            if uri:
-                return str(uri)
+    if client_id and apps.find_enabled_application(client_id) is not None:
+        return url_for(LAUNCH_ENDPOINT, client_id=client_id)
     return url_for("portal.home")
