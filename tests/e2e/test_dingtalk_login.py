@@ -1,4 +1,4 @@
-"""Browser tests of DingTalk sign-in over the sandbox (issue 7 acceptance a, c-part, d, e)."""
+"""Browser tests of DingTalk sign-in over the sandbox (issue 7 acceptance a to e)."""
 
 from __future__ import annotations
 
@@ -209,3 +209,95 @@ def test_embedded_qr_on_the_login_page(page, embedded_site):
     page.wait_for_url("**/login/bind")
     _bind(page, "alice", PASSWORD)
     page.wait_for_url("**/portal/")
+
+
+@pytest.fixture
+def demo_app(site: Any, leak_guard: Any) -> Iterator[Any]:
+    """The demo relying party on loopback, registered in idaas as a first-party application."""
+    from idaas.applications import apps
+    from idaas.sandbox.relying_party import create_relying_party
+
+    port = free_port()
+    rp_url = f"http://127.0.0.1:{port}"
+    with site.app.app_context():
+        registered, secret = apps.create_application(
+            "system",
+            name="示例应用 Demo app",
+            redirect_uris=[f"{rp_url}/callback"],
+            initiate_login_uri=f"{rp_url}/initiate",
+            consent_required=False,
+        )
+        client_id = registered.client_id
+    leak_guard.register(secret)
+    rp = create_relying_party(site.url, client_id, secret, public_base=rp_url)
+    with LiveServer(rp, port=port) as server:
+        yield SimpleNamespace(url=server.url, client_id=client_id, rp=rp)
+
+
+def _rp_claims(page: Any, demo_app: Any) -> dict[str, Any]:
+    """What the demo app received, read through the browser (its session cookie)."""
+    state: dict[str, Any] = page.request.get(f"{demo_app.url}/_rp/state").json()
+    return state
+
+
+def test_from_the_demo_app_qr_sign_in_binds_and_returns_with_an_id_token(page, site, demo_app):
+    person = site.people[5]
+    page.goto(demo_app.url)
+    page.locator("#login").click()
+    page.wait_for_url("**/login**")
+    page.get_by_role("link", name="DingTalk").click()
+    page.wait_for_selector(f'button[data-userid="{person.userid}"]')
+    page.locator(f'button[data-userid="{person.userid}"]').click()
+    page.wait_for_url("**/login/bind")
+    _bind(page, "alice", PASSWORD)
+    # Linked and signed in, the pending authorization request resumes: back in the app.
+    page.wait_for_url(f"{demo_app.url}/")
+    page.wait_for_selector("#welcome")
+    screenshot(page, "dingtalk-qr-into-demo-app")
+    state = _rp_claims(page, demo_app)
+    # The RP accepted the ID token only after checking it against idaas's JWKS (authlib).
+    assert state["signed_in"]
+    assert state["id_claims"]["preferred_username"] == "alice"
+    assert state["id_claims"]["iss"] == site.url
+    assert [i.subject for i in links_of(site.alice.id)] == [person.userid]
+
+
+def test_micro_app_free_login_lands_in_the_demo_app(browser, site, sandbox, demo_app):
+    person = site.people[4]
+    with site.app.app_context():
+        from idaas.directory import service
+
+        service.link_identity(
+            "system",
+            site.alice.id,
+            provider="dingtalk",
+            tenant=sandbox.state.corp_id,
+            subject=person.userid,
+            linked_via="manual",
+        )
+    sandbox.post("/current-user", {"userid": person.userid})
+    url = f"{site.url}/login/dingtalk-micro/{MICRO}?app={demo_app.client_id}"
+    inside = browser.new_context(locale="zh-CN", user_agent=DINGTALK_UA)
+    try:
+        page = inside.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(url)
+        # Inside DingTalk: no page to fill in, straight into the application.
+        page.wait_for_url(f"{demo_app.url}/")
+        page.wait_for_selector("#welcome")
+        screenshot(page, "dingtalk-micro-app-into-demo-app")
+        assert _rp_claims(page, demo_app)["id_claims"]["preferred_username"] == "alice"
+    finally:
+        inside.close()
+    plain = browser.new_context(locale="zh-CN")
+    try:
+        page = plain.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(url)
+        # A plain browser gets the QR flow, then the same application.
+        page.wait_for_selector(f'button[data-userid="{person.userid}"]')
+        page.locator(f'button[data-userid="{person.userid}"]').click()
+        page.wait_for_url(f"{demo_app.url}/")
+        page.wait_for_selector("#welcome")
+    finally:
+        plain.close()
