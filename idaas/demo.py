@@ -174,7 +174,7 @@ def register_demo_application(app: Flask, rp_base: str) -> tuple[str, str]:
     from idaas.applications.errors import ClientNotFound
 
     path = Path(app.instance_path) / "demo-app.json"
-    registration = {
+    registration: dict[str, Any] = {
         "redirect_uris": [f"{rp_base}/callback"],
         "post_logout_redirect_uris": [f"{rp_base}/logged-out"],
         "initiate_login_uri": f"{rp_base}/initiate",
