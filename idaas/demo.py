@@ -238,9 +238,13 @@ def _describe(info: dict[str, Any]) -> list[str]:
         )
         lines.append(
             f"  4. micro-app login: choose {p['name']} as the current user on the sandbox home "
-            f"page, then open {info['micro_app_url']} (a DingTalk user agent gets free login; "
-            "a plain browser gets the QR page)"
+            f"page, then open {info['micro_app_url']} (a DingTalk user agent gets free login "
+            "straight into the demo app; a plain browser gets the QR page first)"
         )
+    lines.append(
+        f"  5. start at the demo app: open {info['demo_app']} and press 使用 idaas 登录 "
+        "(any of the sign-ins above, then back to the app with its ID token and claims)"
+    )
     lines.append(
         f"Local accounts share the password {DEMO_PASSWORD}. {len(outsiders)} other sandbox "
         "people have no local account (their first QR login shows the bind page)."
