@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from idaas.applications import apps
+from idaas.applications.errors import InvalidInput
 from idaas.applications.models import Application
 from idaas.applications.scopes import OIDC_SCOPES
 from idaas.auth import sessions
@@ -282,7 +283,7 @@ def authorize() -> Any:
         oidc_service.record_decision(app, account, False, f"subaccount_{state}", "")
         if "none" in prompts:
             return fail(AccessDeniedError, "Your account in this application is not ready.")
-        return render_template("oidc/subaccount.html", app=app, state=state), 403
+        return _subaccount_page(app, state, 403)
     consent_needed = app.consent_required and (
         "consent" in prompts or not oidc_service.has_consent(account.id, app.client_id, scopes)
     )
@@ -459,3 +460,31 @@ def revoke_consent(client_id: str) -> Response:
     if oidc_service.revoke_consent(g.account.id, client_id):
         flash(gettext("Access withdrawn."), "success")
     return redirect(url_for("oidc_portal.consents"))
+
+
+def _subaccount_page(app: Application, state: str, status: int, error: str | None = None) -> Any:
+    """Explain why the app cannot be opened yet; in association mode, offer a proposal form."""
+    can_propose = app.subaccount_mode == "association" and state in ("missing", "rejected")
+    page = render_template(
+        "oidc/subaccount.html", app=app, state=state, can_propose=can_propose, error=error
+    )
+    return page, status
+
+
+@portal_bp.post("/apps/<client_id>/subaccount")
+@sessions.login_required
+def propose_subaccount(client_id: str) -> Any:
+    """Propose my username in an association-mode app (主子账号); an administrator approves it."""
+    app = apps.find_enabled_application(client_id)
+    if app is None or app.subaccount_mode != "association":
+        abort(404)
+    _, state = apps.app_username(app, g.account)
+    if state not in ("missing", "rejected"):
+        return _subaccount_page(app, state, 409)
+    try:
+        apps.propose_subaccount(
+            f"user:{g.account.id}", client_id, g.account.id, request.form.get("username", "")
+        )
+    except InvalidInput as error:
+        return _subaccount_page(app, state, 422, error=next(iter(error.fields.values()), None))
+    return _subaccount_page(app, "pending", 200)

@@ -105,6 +105,36 @@ def test_subaccount_mapping_and_association(logged_in, account, leak_guard):
     assert claims["preferred_username"] == "wang.a" and claims["sub"] == account.uuid
 
 
+def test_person_proposes_an_app_username_from_the_page_and_waits_for_approval(
+    logged_in, account, leak_guard
+):
+    assoc_id, assoc_secret = register(leak_guard, subaccount_mode="association")
+    _, challenge = pkce()
+    page = logged_in.get(authorize_url(assoc_id, challenge))
+    assert page.status_code == 403 and b'name="username"' in page.data
+    empty = logged_in.post(f"/portal/apps/{assoc_id}/subaccount", data={"username": " "})
+    assert empty.status_code == 422 and b'aria-invalid="true"' in empty.data
+    proposed = logged_in.post(f"/portal/apps/{assoc_id}/subaccount", data={"username": "wang.a"})
+    assert proposed.status_code == 200 and b'data-state="pending"' in proposed.data
+    # While pending (or once approved) the person cannot change the proposal themselves.
+    again = logged_in.post(f"/portal/apps/{assoc_id}/subaccount", data={"username": "boss"})
+    assert again.status_code == 409
+    from idaas.applications.models import SubAccount
+    from idaas.extensions import db
+
+    row = db.session.scalar(db.select(SubAccount).where(SubAccount.account_id == account.id))
+    assert (row.username, row.status, row.proposed_by) == (
+        "wang.a",
+        "pending",
+        f"user:{account.id}",
+    )
+    apps.decide_subaccount("admin:1", row.id, approve=True)
+    claims = _id_claims(_tokens(logged_in, leak_guard, assoc_id, assoc_secret)["id_token"])
+    assert claims["preferred_username"] == "wang.a"
+    mapped_id, _ = register(leak_guard, subaccount_mode="mapping", subaccount_rule="username")
+    assert logged_in.post(f"/portal/apps/{mapped_id}/subaccount").status_code == 404
+
+
 def test_scoped_claims_only(logged_in, account, leak_guard):
     from idaas.directory import service as directory
 
