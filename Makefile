@@ -34,7 +34,7 @@ format: $(INSTALLED)
 ## ruff, mypy, pytest on SQLite, again on PostgreSQL when IDAAS_TEST_DATABASE_URL is set,
 ## then the browser tests in Chromium.
 test: translations lint
-	env -u IDAAS_TEST_DATABASE_URL $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+	env -u IDAAS_TEST_DATABASE_URL $(BIN)/pytest -m "not e2e and not postgresql_only" $(PYTEST_ARGS)
 	@if [ -n "$$IDAAS_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL"; \
 		$(BIN)/pytest -m "not e2e and not sqlite_only" $(PYTEST_ARGS); \

@@ -60,6 +60,7 @@ def test_sqlite_migrations_match_models_and_downgrade(tmp_path, base_config):
         _dispose(app)
 
 
+@pytest.mark.postgresql_only
 def test_postgresql_migrations_match_models(base_config):
     from tests.conftest import require
 
