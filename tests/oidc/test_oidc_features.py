@@ -277,3 +277,36 @@ def test_introspect_client_credentials_token(client, leak_guard):
         "/oauth2/introspect", data={"token": token}, headers=basic(reader_id, reader_secret)
     )
     assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
+
+
+def test_custom_attribute_claims_follow_the_application_mapping(logged_in, account, leak_guard):
+    from idaas.directory import service as directory
+
+    directory.define_attribute(
+        "system", target="account", key="cost_center", label="成本中心", type="string"
+    )
+    directory.update_account("system", account.id, attributes={"cost_center": "CC-42"})
+    client_id, secret = register(
+        leak_guard, claim_mapping={"cost_center": "cost_center", "name": "cost_center"}
+    )
+    claims = _id_claims(_tokens(logged_in, leak_guard, client_id, secret)["id_token"])
+    assert claims["cost_center"] == "CC-42"
+    assert claims["name"] == "Alice Wang"  # a mapping never overrides a standard claim
+    no_profile = _tokens(logged_in, leak_guard, client_id, secret, scope="openid")
+    assert "cost_center" not in _id_claims(no_profile["id_token"])
+
+
+def test_acr_values_mfa_steps_up_only_when_mfa_is_enrolled(logged_in, account, leak_guard):
+    from idaas.auth import mfa
+    from tests.auth.helpers import totp_code
+
+    client_id, _ = register(leak_guard)
+    _, challenge = pkce()
+    # A password-only session satisfies acr_values=mfa when the person has no second factor.
+    plain = logged_in.get(authorize_url(client_id, challenge, acr_values="mfa"))
+    assert "code" in query_of(plain.location)
+    secret = mfa.start_enrolment(account.id)
+    assert mfa.confirm_enrolment(account.id, totp_code(secret), f"user:{account.id}")
+    stepped = logged_in.get(authorize_url(client_id, challenge, acr_values="mfa"))
+    assert stepped.status_code == 302 and stepped.location.startswith("/login")
+    assert "code=" not in stepped.location
