@@ -1,4 +1,4 @@
-"""The only code in idaas that speaks DingTalk HTTP (dingtalk-api.md §1-§5 and §7).
+"""The only code in idaas that speaks DingTalk HTTP (dingtalk-api.md §1-§5, §6.6 open and §7).
 
 `DingTalkClient` takes an injected `httpx.Client`, one app's credentials and the three base URLs
 (oapi, api, login). It caches the app's token, refreshes it ahead of expiry, drops it and retries
@@ -728,6 +728,38 @@ class DingTalkClient:
         """Events DingTalk failed to push: {has_more, failed_list} (§6.1 B)."""
         body = self.oapi("GET", "call_back/get_call_back_failed_result")
         return {"has_more": flag(body.get("has_more")), "failed_list": body.get("failed_list", [])}
+
+    # ------------------------------------------------------------------ Stream mode (§6.6)
+
+    def open_stream_connection(
+        self,
+        subscriptions: Iterable[Mapping[str, str]] = ({"type": "EVENT", "topic": "*"},),
+        *,
+        ua: str = "idaas-stream/0.1",
+        local_ip: str = "",
+    ) -> dict[str, str]:
+        """`connections/open`: a single-use {endpoint, ticket} for one Stream socket (§6.6).
+
+        Needs no access token: the body carries the AppKey/AppSecret. The Stream socket itself is
+        `idaas.dingtalk.stream.StreamConsumer`'s job.
+        """
+        body: dict[str, Any] = {
+            "clientId": self.app.app_key,
+            "clientSecret": self.app.app_secret,
+            "subscriptions": [dict(s) for s in subscriptions],
+            "ua": ua,
+        }
+        if local_ip:
+            body["localIp"] = local_ip
+        # Bad credentials raise InvalidCredentials (400 invalidClientIdOrSecret, §8.2).
+        answer = self.api("POST", "v1.0/gateway/connections/open", json=body, auth=False)
+        endpoint, ticket = answer.get("endpoint"), answer.get("ticket")
+        if not isinstance(endpoint, str) or not isinstance(ticket, str) or not ticket:
+            raise DingTalkError(
+                f"connections/open answered without endpoint and ticket: {answer!r:.200}",
+                api="v1.0/gateway/connections/open",
+            )
+        return {"endpoint": endpoint, "ticket": ticket}
 
     # ------------------------------------------------------------------ work notifications (§7)
 

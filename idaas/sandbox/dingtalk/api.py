@@ -1,11 +1,23 @@
-"""The `api.dingtalk.com` host: JSON only, HTTP status + `{code, message, requestid}` (§0, §8.2)."""
+"""The `api.dingtalk.com` host: JSON only, HTTP status + `{code, message, requestid}` (§0, §8.2).
+
+Also the Stream gateway (§6.6): `connections/open` hands out a ticket and a `ws://` endpoint on
+this same server and port, `/connect` is that WebSocket. The socket is served by
+`simple-websocket` (wsproto underneath): it takes over the connection from inside an ordinary
+WSGI view via `werkzeug.socket` (threaded dev server, so the tests' LiveServer) or
+`gunicorn.socket` (threaded workers), needs no async server or monkey-patching, and is kept by the
+Flask-Sock maintainer. It is used directly rather than through `flask-sock` so that a bad ticket
+is refused with an ordinary HTTP error before the upgrade.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import socket
 from typing import Any
 
 from flask import Blueprint, Response, request
+from simple_websocket import ConnectionClosed, Server
 
 from idaas.sandbox.dingtalk.state import ApiError, App, OapiError
 from idaas.sandbox.dingtalk.web import api_ok, header_token, sandbox
@@ -139,3 +151,91 @@ def jsapi_tickets() -> Response:
     return api_ok(
         {"jsapiTicket": ticket.value, "expireIn": max(0, int(ticket.expires_at - sb.now()))}
     )
+
+
+@bp.post("/v1.0/gateway/connections/open")
+def stream_open() -> Response:
+    """§6.6 step 1: {clientId, clientSecret, subscriptions, ua?, localIp?} -> {endpoint, ticket}.
+
+    Bad credentials are 400 invalidClientIdOrSecret (§8.2); the ticket is single-use.
+    """
+    data = _json_body()
+    app = _client(
+        data.get("clientId"),
+        data.get("clientSecret"),
+        "invalidClientIdOrSecret",
+        "无效的clientId或者clientSecret",
+    )
+    subscriptions = data.get("subscriptions")
+    if (
+        not isinstance(subscriptions, list)
+        or not subscriptions
+        or not all(
+            isinstance(s, dict)
+            and isinstance(s.get("type"), str)
+            and isinstance(s.get("topic"), str)
+            for s in subscriptions
+        )
+    ):
+        raise ApiError(400, "MissingParameter", "subscriptions is mandatory for this action")
+    ticket = sandbox().stream.issue_ticket(
+        app.app_key,
+        [{"type": s["type"], "topic": s["topic"]} for s in subscriptions],
+        str(data.get("ua") or ""),
+        str(data.get("localIp") or ""),
+    )
+    return api_ok({"endpoint": f"ws://{request.host}/connect", "ticket": ticket.value})
+
+
+class _Upgraded(Response):
+    """What a view returns after its WebSocket closed: nothing more may be written.
+
+    Under werkzeug, raising ConnectionError makes the server drop the connection quietly (the
+    same trick as flask-sock); other servers get an empty body.
+    """
+
+    mode = "unknown"
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        if self.mode == "werkzeug":
+            raise ConnectionError("websocket closed")
+        if self.mode == "gunicorn":
+            raise StopIteration
+        return []
+
+
+@bp.route("/connect", websocket=True)
+def stream_connect() -> Response:
+    """§6.6 steps 2-5: the Stream WebSocket, `?ticket=` from connections/open (single use).
+
+    An unknown, used or expired ticket is refused before the upgrade with HTTP 401
+    `{code: "invalidTicket", …}` (the real gateway's refusal is UNVERIFIED). Then SYSTEM
+    CONNECTED and REGISTERED frames, EVENT frames for contact changes that must be acked, ping
+    echoes; `/_sandbox/stream/*` sends ping and disconnect.
+    """
+    hub = sandbox().stream
+    ticket = hub.redeem(request.args.get("ticket", ""))
+    if ticket is None:
+        raise ApiError(401, "invalidTicket", "无效的ticket")
+    ws = Server(request.environ)
+    conn = hub.attach(ticket, ws)
+    reason = "closed by client"
+    try:
+        while ws.connected and not conn.closed:
+            text = ws.receive(timeout=0.2)
+            if text is not None:
+                hub.receive(conn, text if isinstance(text, str) else text.decode())
+    except ConnectionClosed:
+        pass
+    finally:
+        hub.detach(conn, reason)
+        with conn.send_lock, contextlib.suppress(ConnectionClosed):
+            ws.close()
+        ws.thread.join(timeout=1.0)  # the peer's close reply ends the reader thread
+        # The server still holds the socket through its request file objects: shut it down so
+        # the server's next read sees EOF and the peer sees the TCP close at once.
+        with contextlib.suppress(OSError):
+            ws.sock.shutdown(socket.SHUT_RDWR)
+    response = _Upgraded()
+    response.mode = ws.mode
+    return response

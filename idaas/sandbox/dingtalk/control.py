@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from idaas.dingtalk.crypto import BadAesKey, aes_key_bytes, generate_aes_key, random_nonce
+from idaas.sandbox.dingtalk.events import DISCONNECT_REASON
 from idaas.sandbox.dingtalk.state import (
     DEFAULT_VARIANTS,
     App,
@@ -357,6 +358,73 @@ def callback_settings() -> Response:
         return _bad("retry_delays must be a list of seconds")
     sandbox().dispatcher.retry_delays = [float(d) for d in delays]
     return jsonify({"retry_delays": sandbox().dispatcher.retry_delays})
+
+
+# ---------------------------------------------------------------------- Stream mode (§6.6)
+
+
+def _stream_targets(data: dict[str, Any]) -> list[Any] | Response:
+    """The live connections named by {connection?} (all of them when omitted)."""
+    conns = sandbox().stream.live()
+    wanted = data.get("connection")
+    if wanted is not None:
+        conns = [c for c in conns if c.id == wanted]
+        if not conns:
+            return _bad(f"no live stream connection {wanted}", 404)
+    return conns
+
+
+@bp.get("/stream")
+def stream_state() -> Response:
+    """Stream connections, delivery counts and every EVENT delivery with its acks (§6.6)."""
+    hub = sandbox().stream
+    return jsonify({**hub.summary(), "events": hub.snapshot()})
+
+
+@bp.post("/stream/settings")
+def stream_settings() -> Response:
+    """Ack deadline and redelivery: {ack_timeout?, max_tries?, later_delay?} in seconds (§6.6)."""
+    data = _body()
+    hub = sandbox().stream
+    values = {k: data[k] for k in ("ack_timeout", "max_tries", "later_delay") if k in data}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            return _bad(f"{key} must be a non-negative number")
+    if "max_tries" in values and int(values["max_tries"]) < 1:
+        return _bad("max_tries must be at least 1")
+    hub.ack_timeout = float(values.get("ack_timeout", hub.ack_timeout))
+    hub.max_tries = int(values.get("max_tries", hub.max_tries))
+    hub.later_delay = float(values.get("later_delay", hub.later_delay))
+    return jsonify(
+        {"ack_timeout": hub.ack_timeout, "max_tries": hub.max_tries, "later_delay": hub.later_delay}
+    )
+
+
+@bp.post("/stream/ping")
+def stream_ping() -> Response:
+    """Send a SYSTEM `ping` to {connection?} or every live connection; echoes count as pongs
+    in /_sandbox/stream (§6.6 step 5)."""
+    conns = _stream_targets(_body())
+    if isinstance(conns, Response):
+        return conns
+    hub = sandbox().stream
+    return jsonify({"pinged": {c.id: hub.ping(c) for c in conns}})
+
+
+@bp.post("/stream/disconnect")
+def stream_disconnect() -> Response:
+    """Send a SYSTEM `disconnect` {reason} to {connection?} or every live connection and close
+    it; clients reconnect through connections/open (§6.6 step 5). {"frame": false} closes
+    without the frame, like a dropped socket."""
+    data = _body()
+    conns = _stream_targets(data)
+    if isinstance(conns, Response):
+        return conns
+    hub = sandbox().stream
+    reason = str(data.get("reason") or DISCONNECT_REASON)
+    for conn in conns:
+        hub.disconnect(conn, reason, frame=data.get("frame", True) is not False)
+    return jsonify({"disconnected": [c.id for c in conns]})
 
 
 # ------------------------------------------------------------ faults and variants (§8, §9)

@@ -351,9 +351,10 @@ class Sandbox:
         self._next_task = 256271667526
         self._rng = secrets.SystemRandom()
         self.reset_contacts()
-        from idaas.sandbox.dingtalk.events import Dispatcher
+        from idaas.sandbox.dingtalk.events import Dispatcher, StreamHub
 
         self.dispatcher = Dispatcher(self)
+        self.stream = StreamHub(self)
 
     # ------------------------------------------------------------------ clock and apps
 
@@ -387,8 +388,9 @@ class Sandbox:
         return next(iter(self.apps.values()))
 
     def close(self) -> None:
-        """Stop the callback dispatcher and close its HTTP client."""
+        """Stop the callback dispatcher (closing its HTTP client) and the Stream hub's sockets."""
         self.dispatcher.close()
+        self.stream.close()
 
     # ------------------------------------------------------------------ contacts store
 
@@ -946,12 +948,15 @@ class Sandbox:
     def emit(
         self, event_type: str, user_ids: list[str] | None = None, dept_ids: list[int] | None = None
     ) -> None:
-        """Queue an event for every subscription whose tags include it (§6.5)."""
+        """Queue an event for every subscription whose tags include it (§6.5), and for every
+        app's Stream subscribers (§6.6)."""
         for sub in list(self.subscriptions.values()):
             if sub.tags is None or event_type in sub.tags:
                 self.dispatcher.enqueue(
                     sub, self.event_payload(sub, event_type, user_ids, dept_ids)
                 )
+        for app_key in list(self.apps):
+            self.stream.publish(app_key, event_type, user_ids, dept_ids)
 
     def event_payload(
         self,
@@ -1042,6 +1047,7 @@ class Sandbox:
                 "corp_name": self.departments[1].name,
                 "apps": [app.public() for app in self.apps.values()],
                 "callbacks": [s.public() for s in self.subscriptions.values()],
+                "stream": self.stream.summary(),
                 "departments": len(self.departments) - 1,
                 "users": len(self.users),
                 "current_user": self.current_user,
