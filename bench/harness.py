@@ -11,6 +11,7 @@ database. Traffic stays on 127.0.0.1; every benchmark sends a bounded number of 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -74,6 +75,14 @@ class ServedIdaas:
         if done.returncode != 0:
             raise SystemExit(f"idaas {' '.join(args[:2])} failed:\n{done.stderr}")
         return done.stdout
+
+    def api_client(self, *scopes: str, name: str = "bench") -> tuple[str, str]:
+        """Create an API client with `scopes`; return (client_id, client_secret)."""
+        flags = [part for scope in scopes for part in ("--scope", scope)]
+        created = json.loads(
+            self.cli("clients", "create", "--kind", "api", "--name", name, *flags, "--json")
+        )
+        return str(created["client_id"]), str(created["client_secret"])
 
 
 def _wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:

@@ -168,20 +168,8 @@ def _prepare(idaas: ServedIdaas) -> tuple[tuple[str, str], tuple[str, str]]:
             "--json",
         )
     )
-    api = json.loads(
-        idaas.cli(
-            "clients",
-            "create",
-            "--kind",
-            "api",
-            "--name",
-            "bench",
-            "--scope",
-            "directory:read",
-            "--json",
-        )
-    )
-    return (rp["client_id"], rp["client_secret"]), (api["client_id"], api["client_secret"])
+    api = idaas.api_client("directory:read")
+    return (rp["client_id"], rp["client_secret"]), api
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ path: authenticate (SHA-256), sign an ES256 JWT, write the audit row, answer.
 from __future__ import annotations
 
 import argparse
-import json
 import threading
 import time
 
@@ -45,20 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with served_idaas(workers=args.workers, threads=args.server_threads) as idaas:
-        created = json.loads(
-            idaas.cli(
-                "clients",
-                "create",
-                "--kind",
-                "api",
-                "--name",
-                "bench",
-                "--scope",
-                "directory:read",
-                "--json",
-            )
-        )
-        auth = (created["client_id"], created["client_secret"])
+        auth = idaas.api_client("directory:read")
         hammer(idaas.url, auth, 20, [], [])
         latencies: list[float] = []
         errors: list[str] = []
