@@ -30,6 +30,12 @@ def is_safe_path(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def csp_allowing_frames(urls: list[str]) -> str:
+    """The baseline CSP plus `frame-src` for the origins of `urls` (logout iframes)."""
+    origins = sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in urls})
+    return CONTENT_SECURITY_POLICY + "; frame-src " + " ".join(origins)
+
+
 def wants_json() -> bool:
     """Whether the current request should get a JSON error rather than an HTML page."""
     if request.path.startswith(JSON_PREFIXES):

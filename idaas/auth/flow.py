@@ -25,6 +25,7 @@ from idaas.web import is_safe_path
 NEXT_KEY = "idaas_next"
 _PENDING = re.compile(r"^([a-z][a-z0-9_-]{0,31}):([A-Za-z0-9._~-]{1,128})$")
 _RESUME = "idaas_resume_handlers"
+_LOGOUT_FRAMES = "idaas_logout_frame_providers"
 SECOND_FACTORS = frozenset({"otp", "recovery", "device"})
 STEP_ENDPOINTS = {
     "mfa": "auth.mfa_step",
@@ -38,6 +39,21 @@ ResumeHandler = Callable[[str], str | None]
 def register_resume_handler(app: Flask, kind: str, handler: ResumeHandler) -> None:
     """Let a module resume its pending requests after sign-in: `kind:<id>` -> a same-origin URL."""
     app.extensions.setdefault(_RESUME, {})[kind] = handler
+
+
+def register_logout_frames(app: Flask, provider: Callable[[int], list[str]]) -> None:
+    """Let a module add pages to load in hidden iframes when a session signs out.
+
+    OIDC uses it for front-channel logout (OpenID Front-Channel Logout 1.0 §3): `provider`
+    gets the ending session's id and returns its relying parties' logout URLs.
+    """
+    app.extensions.setdefault(_LOGOUT_FRAMES, []).append(provider)
+
+
+def logout_frames(session_id: int) -> list[str]:
+    """Every registered module's iframe URLs for the session about to end."""
+    providers = current_app.extensions.get(_LOGOUT_FRAMES, [])
+    return [url for provider in providers for url in provider(session_id)]
 
 
 def clean_next(target: str | None) -> str | None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
@@ -18,6 +28,7 @@ from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
 from idaas.extensions import db
 from idaas.security.policy import PasswordPolicy
+from idaas.web import csp_allowing_frames
 
 bp = Blueprint("auth", __name__)
 
@@ -193,7 +204,9 @@ def logout() -> Any:
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
+        frames: list[str] = []
         if row is not None:
+            frames = flow.logout_frames(row.id)
             sessions.revoke(row, "logout", f"user:{row.account_id}")
             audit.record(
                 f"user:{row.account_id}",
@@ -202,6 +215,11 @@ def logout() -> Any:
                 details={"session": row.id},
             )
             db.session.commit()
+        if frames:
+            # Front-channel logout: the relying parties' pages load in hidden iframes first.
+            page = make_response(render_template("auth/signed_out.html", frames=frames))
+            page.headers["Content-Security-Policy"] = csp_allowing_frames(frames)
+            return page
         flash(gettext("You have signed out."), "success")
         return redirect(url_for("auth.login"))
     if row is None:

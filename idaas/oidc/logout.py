@@ -24,7 +24,7 @@ from idaas.applications.models import Application
 from idaas.extensions import db
 from idaas.oidc import keys
 from idaas.oidc.models import RpSession
-from idaas.oidc.service import end_rp_sessions, sid_for
+from idaas.oidc.service import end_rp_sessions, rp_sessions_of, sid_for
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_LIFETIME = 120
@@ -105,6 +105,11 @@ def frontchannel_urls(found: list[tuple[RpSession, Application]]) -> list[str]:
     return urls
 
 
+def frames_for_session(auth_session_id: int) -> list[str]:
+    """Front-channel logout URLs of the RPs of an idaas session that is signing out."""
+    return frontchannel_urls(rp_sessions_of([auth_session_id]))
+
+
 def sessions_ended(auth_session_ids: list[int], actor: str) -> list[tuple[RpSession, Application]]:
     """Tell the RPs of ended idaas sessions (back-channel) and return them (front-channel)."""
     found = end_rp_sessions(auth_session_ids, actor)
@@ -170,6 +175,7 @@ def _on_account_deactivated(sender: Flask, *, account_id: int, status: str, **ex
 
 def init_app(app: Flask) -> None:
     """Hook session ends: attribute events, the request end and directory signals."""
+    from idaas.auth import flow
     from idaas.auth.models import AuthSession
     from idaas.directory import signals
 
@@ -177,3 +183,4 @@ def init_app(app: Flask) -> None:
         event.listen(AuthSession.revoked_at, "set", _on_revoked)
     app.after_request(_after_request)
     signals.account_deactivated.connect(_on_account_deactivated)
+    flow.register_logout_frames(app, frames_for_session)

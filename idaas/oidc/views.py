@@ -40,6 +40,7 @@ from idaas.oidc import keys, logout
 from idaas.oidc import service as oidc_service
 from idaas.oidc.server import AccessTokenValidator, authorization, issuer
 from idaas.oidc.service import epoch
+from idaas.web import csp_allowing_frames
 
 bp = Blueprint("oidc", __name__)
 PENDING_KEY = "idaas_oidc_pending"
@@ -391,20 +392,9 @@ def end_session() -> Any:
         page = current_app.make_response(
             render_template("oidc/logged_out.html", frames=frames, next_url=target)
         )
-        origins = " ".join(sorted({_origin(url) for url in frames}))
-        page.headers["Content-Security-Policy"] = (
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"frame-src {origins}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-        )
+        page.headers["Content-Security-Policy"] = csp_allowing_frames(frames)
         return page
     return response or render_template("oidc/logged_out.html", frames=[], next_url=None)
-
-
-def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def init_resume(app: Any) -> None:

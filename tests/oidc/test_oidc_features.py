@@ -204,6 +204,26 @@ def test_rp_initiated_logout_with_frontchannel(logged_in, leak_guard):
     assert logged_in.get("/portal").status_code == 302  # signed out
 
 
+def test_signing_out_at_idaas_loads_each_rp_frontchannel_page(logged_in, leak_guard):
+    """Front-channel Logout 1.0 §3 on idaas's own sign-out, not only on /oauth2/logout."""
+    from idaas.auth.models import AuthSession
+
+    client_id, secret = register(leak_guard, frontchannel_logout_uri="https://rp.example.com/fc")
+    plain_id, plain_secret = register(leak_guard)  # no front-channel URI: no iframe
+    _tokens(logged_in, leak_guard, client_id, secret)
+    _tokens(logged_in, leak_guard, plain_id, plain_secret)
+    session_id = db.session.scalar(select(AuthSession.id).where(AuthSession.revoked_at.is_(None)))
+    page = logged_in.post("/logout")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.count('class="frontchannel"') == 1
+    assert "https://rp.example.com/fc?iss=" in html and "&amp;sid=" in html
+    assert "frame-src https://rp.example.com" in page.headers["Content-Security-Policy"]
+    assert 'href="/login" data-autofollow' in html
+    assert db.session.get(AuthSession, session_id).revoked_at is not None
+    assert logged_in.get("/portal").status_code == 302  # signed out
+
+
 def test_logout_without_hint_asks_first(logged_in, leak_guard):
     page = logged_in.get("/oauth2/logout")
     assert page.status_code == 200 and 'name="confirm"' in page.get_data(as_text=True)
