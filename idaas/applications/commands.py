@@ -314,6 +314,25 @@ def apps_disable(client_id: str, as_json: bool) -> None:
     emit(application_to_dict(app), as_json, f"Disabled {app.client_id}.")
 
 
+@apps_group.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def apps_rotate_secret(client_id: str, as_json: bool) -> None:
+    """Replace a confidential application's client secret (printed once; the old one stops)."""
+    from idaas.applications import apps
+
+    try:
+        app, secret = apps.rotate_application_secret(cli_origin(), client_id)
+    except ApplicationError as error:
+        raise _fail(error) from None
+    emit(
+        {**application_to_dict(app), "client_secret": secret},
+        as_json,
+        f"New secret for {app.client_id} (shown once): {secret}",
+    )
+
+
 @apps_group.command("subaccount-propose")
 @click.argument("client_id")
 @click.argument("account")

@@ -106,3 +106,51 @@ def test_subaccount_association_from_the_cli(runner, account, leak_guard):
     decided = runner.invoke(args=["apps", "subaccount-decide", str(row["id"]), "--approve"])
     assert decided.exit_code == 0
     assert apps.app_username(app, account) == ("E-0042", "ok")
+
+
+def test_rotate_an_application_secret(runner, leak_guard):
+    from idaas.applications import apps
+    from idaas.oidc.server import authorization
+
+    created = json.loads(
+        runner.invoke(
+            args=[
+                "clients",
+                "create",
+                "--kind",
+                "oidc",
+                "--name",
+                "CRM",
+                "--redirect-uri",
+                "https://crm.example.com/cb",
+                "--json",
+            ]
+        ).output
+    )
+    old = created["client_secret"]
+    rotated = runner.invoke(args=["apps", "rotate-secret", created["client_id"], "--json"])
+    assert rotated.exit_code == 0, rotated.output
+    new = json.loads(rotated.output)["client_secret"]
+    leak_guard.register(old, new)
+    assert new != old
+    app = apps.get_application(created["client_id"])
+    assert app.check_client_secret(new) and not app.check_client_secret(old)
+    assert authorization.query_client(created["client_id"]) is not None
+    public = json.loads(
+        runner.invoke(
+            args=[
+                "clients",
+                "create",
+                "--kind",
+                "oidc",
+                "--name",
+                "SPA",
+                "--public",
+                "--redirect-uri",
+                "https://spa.example.com/cb",
+                "--json",
+            ]
+        ).output
+    )
+    refused = runner.invoke(args=["apps", "rotate-secret", public["client_id"]])
+    assert refused.exit_code != 0 and "public client has no secret" in refused.output
