@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, redirect, request, url_for
 from flask_babel import refresh
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from idaas import audit
@@ -178,17 +178,22 @@ def revoke(row: AuthSession, reason: str, actor: str) -> None:
 
 
 def revoke_all(account_id: int, reason: str, actor: str, *, keep: int | None = None) -> int:
-    """End every live session of an account except `keep`; commit; return how many ended."""
-    query = update(AuthSession).where(
+    """End every live session of an account except `keep`; commit; return how many ended.
+
+    Rows are changed through the ORM (an account has a handful of sessions), so listeners on
+    `AuthSession.revoked_at` (OIDC back-channel logout) see each one, as with `revoke`.
+    """
+    query = select(AuthSession).where(
         AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None)
     )
     if keep is not None:
         query = query.where(AuthSession.id != keep)
-    result = db.session.execute(
-        query.values(revoked_at=utcnow(), revoked_reason=reason[:64]),
-        execution_options={"synchronize_session": "fetch"},
-    )
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    now = utcnow()
+    rows = list(db.session.scalars(query))
+    for row in rows:
+        row.revoked_at = now
+        row.revoked_reason = reason[:64]
+    count = len(rows)
     if count:
         audit.record(
             actor,

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-from flask import Flask, current_app, g, has_app_context, request
+from flask import Flask, current_app, g, has_app_context
 from joserfc import jwt
 from sqlalchemy import event, select
 
@@ -129,17 +129,14 @@ def _revoked_only(auth_session_ids: list[int]) -> list[int]:
     )
 
 
-def sweep_account(
-    account_id: int, actor: str, *, every: bool = False
-) -> list[tuple[RpSession, Application]]:
-    """End the RP sessions of the account's ended idaas sessions (`every`: all of them)."""
+def end_account(account_id: int, actor: str) -> list[tuple[RpSession, Application]]:
+    """End every RP session of an account (it was disabled or left) and tell the RPs."""
     ids = list(
         db.session.scalars(
             select(RpSession.auth_session_id).where(RpSession.account_id == account_id).distinct()
         )
     )
-    ended = ids if every else _revoked_only(ids) if ids else []
-    return sessions_ended(ended, actor) if ended else []
+    return sessions_ended(ids, actor) if ids else []
 
 
 def _on_revoked(target: Any, value: Any, old: Any, initiator: Any) -> None:
@@ -151,16 +148,12 @@ def _on_revoked(target: Any, value: Any, old: Any, initiator: Any) -> None:
 def _after_request(response: Any) -> Any:
     """Deliver logouts for sessions this request ended (after their commit)."""
     ended = g.pop("idaas_ended_sessions", None)
-    account = g.get("account")
-    if not ended and not (account is not None and request.method == "POST"):
+    if not ended:
         return response
     try:
-        if ended:
-            confirmed = _revoked_only(sorted(ended))
-            if confirmed:
-                sessions_ended(confirmed, "system")
-        if account is not None and request.method == "POST":
-            sweep_account(account.id, f"user:{account.id}")
+        confirmed = _revoked_only(sorted(ended))
+        if confirmed:
+            sessions_ended(confirmed, "system")
     except Exception:  # never turn a finished sign-out into an error page
         db.session.rollback()
         current_app.logger.exception("back-channel logout delivery failed")
@@ -170,7 +163,7 @@ def _after_request(response: Any) -> Any:
 def _on_account_deactivated(sender: Flask, *, account_id: int, status: str, **extra: Any) -> None:
     """An account was disabled or left: its sessions ended, so tell its RPs."""
     if status != "deleted":
-        sweep_account(account_id, str(extra.get("origin") or "system"), every=True)
+        end_account(account_id, str(extra.get("origin") or "system"))
 
 
 def init_app(app: Flask) -> None:

@@ -133,3 +133,18 @@ def test_backchannel_logout_when_account_disabled(make_app, leak_guard):
             service.set_status("system", account.id, "disabled")
         state = browser.get(f"{env['rp']}/_rp/state", timeout=10).json()
         assert not state["signed_in"] and state["logouts"][0]["channel"] == "backchannel"
+
+
+def test_backchannel_logout_when_other_sessions_are_signed_out(make_app, leak_guard):
+    """Portal → "sign out other sessions" tells the RPs of exactly those sessions."""
+    with idaas_and_rp(make_app, leak_guard) as env:
+        kept, other = requests.Session(), requests.Session()
+        sign_in(kept, env["rp"])
+        sign_in(other, env["rp"])
+        other_sid = other.get(f"{env['rp']}/_rp/state", timeout=10).json()["id_claims"]["sid"]
+        done = kept.post(f"{env['issuer']}/portal/sessions/others/revoke", timeout=10)
+        assert done.status_code == 200
+        assert not other.get(f"{env['rp']}/_rp/state", timeout=10).json()["signed_in"]
+        state = kept.get(f"{env['rp']}/_rp/state", timeout=10).json()
+        assert state["signed_in"]  # the session that asked stays signed in, at idaas and the RP
+        assert [token["sid"] for token in state["logouts"]] == [other_sid]
