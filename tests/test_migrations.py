@@ -65,9 +65,11 @@ def test_postgresql_migrations_match_models(base_config):
     from tests.conftest import require
 
     url = os.environ.get("IDAAS_TEST_DATABASE_URL")
-    require(bool(url), "IDAAS_TEST_DATABASE_URL not set (PostgreSQL pass)")
-    if not url.startswith("postgresql"):
-        pytest.skip("the test database is not PostgreSQL")
+    require(
+        bool(url) and url.startswith(("postgresql", "postgres://")),
+        "IDAAS_TEST_DATABASE_URL must name a PostgreSQL database (PostgreSQL pass)",
+    )
+    assert url is not None
     target = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"{target.database}_migrations"
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")

@@ -6,13 +6,11 @@ from werkzeug.wrappers import Response
 
 from idaas.api import schemas as s
 from idaas.api.blueprint import ID, bp
+from idaas.api.directory import READ, WRITE
 from idaas.api.http import json_response, no_content, origin
 from idaas.api.spec import operation
 from idaas.directory import service
 from idaas.directory.serialise import identity_to_dict
-
-READ = ["directory:read", "directory:write"]
-WRITE = ["directory:write"]
 
 
 @bp.get(f"/accounts/<{ID}:account_id>/identities")

@@ -3,6 +3,28 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+
+def create_oidc(runner: Any, name: str, redirect_uri: str, *flags: str) -> dict[str, Any]:
+    """`idaas clients create --kind oidc ... --json`, parsed."""
+    result = runner.invoke(
+        args=[
+            "clients",
+            "create",
+            "--kind",
+            "oidc",
+            "--name",
+            name,
+            "--redirect-uri",
+            redirect_uri,
+            *flags,
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.output)
+    return data
 
 
 def test_create_confidential_and_public_oidc_clients(runner, leak_guard):
@@ -39,21 +61,7 @@ def test_create_confidential_and_public_oidc_clients(runner, leak_guard):
     assert data["grant_types"] == ["authorization_code"] and data["consent_required"] is False
     assert data["redirect_uris"] == ["https://erp.example.com/cb", "https://erp.example.com/cb2"]
 
-    public = runner.invoke(
-        args=[
-            "clients",
-            "create",
-            "--kind",
-            "oidc",
-            "--name",
-            "SPA",
-            "--public",
-            "--redirect-uri",
-            "https://spa.example.com/cb",
-            "--json",
-        ]
-    )
-    spa = json.loads(public.output)
+    spa = create_oidc(runner, "SPA", "https://spa.example.com/cb", "--public")
     assert "client_secret" not in spa and spa["public"] and spa["pkce_required"]
     assert spa["grant_types"] == ["authorization_code", "refresh_token"]
 
@@ -112,21 +120,7 @@ def test_rotate_an_application_secret(runner, leak_guard):
     from idaas.applications import apps
     from idaas.oidc.server import authorization
 
-    created = json.loads(
-        runner.invoke(
-            args=[
-                "clients",
-                "create",
-                "--kind",
-                "oidc",
-                "--name",
-                "CRM",
-                "--redirect-uri",
-                "https://crm.example.com/cb",
-                "--json",
-            ]
-        ).output
-    )
+    created = create_oidc(runner, "CRM", "https://crm.example.com/cb")
     old = created["client_secret"]
     rotated = runner.invoke(args=["apps", "rotate-secret", created["client_id"], "--json"])
     assert rotated.exit_code == 0, rotated.output
@@ -136,21 +130,6 @@ def test_rotate_an_application_secret(runner, leak_guard):
     app = apps.get_application(created["client_id"])
     assert app.check_client_secret(new) and not app.check_client_secret(old)
     assert authorization.query_client(created["client_id"]) is not None
-    public = json.loads(
-        runner.invoke(
-            args=[
-                "clients",
-                "create",
-                "--kind",
-                "oidc",
-                "--name",
-                "SPA",
-                "--public",
-                "--redirect-uri",
-                "https://spa.example.com/cb",
-                "--json",
-            ]
-        ).output
-    )
+    public = create_oidc(runner, "SPA", "https://spa.example.com/cb", "--public")
     refused = runner.invoke(args=["apps", "rotate-secret", public["client_id"]])
     assert refused.exit_code != 0 and "public client has no secret" in refused.output

@@ -143,8 +143,8 @@ def test_legacy_sns_generation_end_to_end(page, sns_site):
     page.wait_for_url("**/portal/")
 
 
-def test_micro_app_free_login_and_plain_browser_fallback(browser, site, sandbox):
-    person = site.people[3]
+def _link_to_current_user(site: Any, sandbox: LiveSandbox, person: Any) -> None:
+    """Link alice to `person` and make `person` the sandbox's current DingTalk user."""
     with site.app.app_context():
         from idaas.directory import service
 
@@ -157,7 +157,12 @@ def test_micro_app_free_login_and_plain_browser_fallback(browser, site, sandbox)
             linked_via="manual",
         )
     sandbox.post("/current-user", {"userid": person.userid})
-    # Without `app` the target is the portal; into an app needs the OIDC provider (issue 6).
+
+
+def test_micro_app_free_login_and_plain_browser_fallback(browser, site, sandbox):
+    person = site.people[3]
+    _link_to_current_user(site, sandbox, person)
+    # Without `app` the target is the portal (with `app`: see the demo-app test below).
     url = f"{site.url}/login/dingtalk-micro/{MICRO}"
     inside = browser.new_context(locale="zh-CN", user_agent=DINGTALK_UA)
     try:
@@ -264,18 +269,7 @@ def test_from_the_demo_app_qr_sign_in_binds_and_returns_with_an_id_token(page, s
 
 def test_micro_app_free_login_lands_in_the_demo_app(browser, site, sandbox, demo_app):
     person = site.people[4]
-    with site.app.app_context():
-        from idaas.directory import service
-
-        service.link_identity(
-            "system",
-            site.alice.id,
-            provider="dingtalk",
-            tenant=sandbox.state.corp_id,
-            subject=person.userid,
-            linked_via="manual",
-        )
-    sandbox.post("/current-user", {"userid": person.userid})
+    _link_to_current_user(site, sandbox, person)
     url = f"{site.url}/login/dingtalk-micro/{MICRO}?app={demo_app.client_id}"
     inside = browser.new_context(locale="zh-CN", user_agent=DINGTALK_UA)
     try:
