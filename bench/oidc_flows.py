@@ -31,13 +31,13 @@ PASSWORD = "Bench-Heron-Quiet-71"
 REDIRECT = "https://rp.bench.invalid/callback"
 
 
-def _pkce() -> tuple[str, str]:
+def pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     return verifier, challenge.decode().rstrip("=")
 
 
-def _sign_in(http: httpx.Client) -> None:
+def sign_in(http: httpx.Client) -> None:
     page = http.get("/login")
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
     data = {"identifier": "alice", "password": PASSWORD}
@@ -49,14 +49,19 @@ def _sign_in(http: httpx.Client) -> None:
 
 
 def code_flows(
-    url: str, client: tuple[str, str], count: int, latencies: list[float], errors: list[str]
+    url: str,
+    client: tuple[str, str],
+    count: int,
+    latencies: list[float],
+    errors: list[str],
+    tokens: list[str] | None = None,
 ) -> None:
     """Sign in once, then run `count` authorize + token + userinfo flows."""
     with httpx.Client(base_url=url, timeout=30) as http:
-        _sign_in(http)
+        sign_in(http)
         for _ in range(count):
             started = time.perf_counter()
-            verifier, challenge = _pkce()
+            verifier, challenge = pkce()
             params = {
                 "response_type": "code",
                 "client_id": client[0],
@@ -87,11 +92,24 @@ def code_flows(
                 errors.append(f"token {token.status_code} {token.text[:120]}")
                 continue
             access = token.json()["access_token"]
+            if tokens is not None:
+                tokens.append(access)
             info = http.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {access}"})
             if info.status_code != 200:
                 errors.append(f"userinfo {info.status_code} {info.text[:120]}")
                 continue
             latencies.append(time.perf_counter() - started)
+
+
+def user_access_token(url: str, client: tuple[str, str]) -> str:
+    """Sign in as alice and run one code flow; return its access token."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    tokens: list[str] = []
+    code_flows(url, client, 1, latencies, errors, tokens)
+    if errors or not tokens:
+        raise SystemExit(f"code flow failed: {errors}")
+    return tokens[0]
 
 
 def cc_tokens(
@@ -140,7 +158,8 @@ def run(
     return not errors
 
 
-def _prepare(idaas: ServedIdaas) -> tuple[tuple[str, str], tuple[str, str]]:
+def prepare(idaas: ServedIdaas) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Create alice, a first-party RP without consent and an API client; return both clients."""
     idaas.cli(
         "accounts",
         "create",
@@ -182,7 +201,7 @@ def main() -> None:
     parser.add_argument("--server-threads", type=int, default=4)
     args = parser.parse_args()
     with served_idaas(workers=args.workers, threads=args.server_threads) as idaas:
-        rp, api = _prepare(idaas)
+        rp, api = prepare(idaas)
         print(
             f"idaas serve (gunicorn {args.workers} workers x {args.server_threads} threads, "
             f"SQLite), {args.threads} client threads, loopback"
