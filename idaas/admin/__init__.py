@@ -16,8 +16,9 @@ def init_app(app: Flask) -> None:
     )
     from idaas.admin.blueprint import bp
     from idaas.admin.commands import admins_group
-    from idaas.admin.guard import can
+    from idaas.admin.guard import can, reset_request_state
 
+    app.before_request(reset_request_state)
     app.register_blueprint(bp)
     app.jinja_env.globals["admin_can"] = can
     app.cli.add_command(admins_group)

@@ -15,6 +15,12 @@ from idaas.directory.models import Account
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def reset_request_state() -> None:
+    """Forget the previous request's admin (an app context may outlive one request)."""
+    for key in ("admin_account", "admin_permissions", "api_admin_id"):
+        g.pop(key, None)
+
+
 def current_admin() -> Account | None:
     """The signed-in account of this request if it holds any admin role, else None."""
     if "admin_permissions" not in g:
