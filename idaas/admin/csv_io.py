@@ -83,8 +83,8 @@ def export_accounts(query: Select[tuple[Account]]) -> Iterator[str]:
                 ]
             )
             yield buffer.getvalue()
+            db.session.expunge(account)
         after = rows[-1].id
-        db.session.expunge_all()
 
 
 def parse(data: bytes) -> tuple[list[Row], str | None]:

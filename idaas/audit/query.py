@@ -173,10 +173,11 @@ def iterate(flt: AuditFilter, limit: int | None = None) -> Iterator[AuditEvent]:
         )
         if not rows:
             return
-        yield from rows
+        for row in rows:
+            yield row
+            db.session.expunge(row)  # keep memory flat on long exports
         sent += len(rows)
         after = rows[-1].id
-        db.session.expunge_all()
 
 
 def _csv_safe(value: Any) -> Any:

@@ -49,3 +49,18 @@ def role_client(app: Any, admin: Any) -> Callable[[str], tuple[FlaskClient, Any]
 
 
 __all__ = ["PASSWORD", "sign_in"]
+
+
+@pytest.fixture
+def api_as(app: Any, leak_guard: Any) -> Any:
+    """Factory: a bearer-token API caller for a fresh client with the given scopes."""
+    from tests.api.conftest import Api
+    from tests.oidc.helpers import fetch_token, make_client
+
+    http = app.test_client()
+
+    def factory(*scopes: str) -> Any:
+        client_id, secret = make_client(*scopes, leak_guard=leak_guard)
+        return Api(http, client_id, fetch_token(http, client_id, secret))
+
+    return factory
