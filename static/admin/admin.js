@@ -26,7 +26,8 @@
     ok.textContent = link.getAttribute("data-confirm-label") || link.textContent;
     var cancel = document.createElement("button");
     cancel.type = "button"; cancel.className = "secondary"; cancel.id = "dialog-cancel";
-    cancel.textContent = document.documentElement.lang === "en" ? "Cancel" : "取消";
+    var cancelMeta = document.querySelector('meta[name="admin-cancel-label"]');
+    cancel.textContent = cancelMeta ? cancelMeta.getAttribute("content") : "Cancel";
     cancel.addEventListener("click", function () { dialog.close(); });
     actions.appendChild(ok); actions.appendChild(cancel);
     form.appendChild(text); form.appendChild(token); form.appendChild(actions);
