@@ -45,7 +45,8 @@ def console(make_app: Any, leak_guard: Any) -> Iterator[SimpleNamespace]:
     @fake.get("/_test/job-page")
     def job_page() -> str:
         return render_template_string(
-            '{% extends "admin/_layout.html" %}{% from "admin/_components.html" import job_progress %}'
+            '{% extends "admin/_layout.html" %}'
+            '{% from "admin/_components.html" import job_progress %}'
             "{% block admin %}{{ job_progress('/_test/job', job) }}{% endblock %}",
             job=JOB,
         )
