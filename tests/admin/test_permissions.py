@@ -220,3 +220,24 @@ def test_api_session_writes_need_the_csrf_token(make_app: Any, admin: Any) -> No
         )
         assert accepted.status_code == 201, accepted.get_json()
     assert sign_in is not None
+
+
+def test_directory_admin_cannot_make_itself_super_admin(
+    role_client: Any, api_as: Any, db: Any
+) -> None:
+    from idaas.admin import roles
+
+    client, person = role_client("directory_admin")
+    super_role = roles.ensure_role("system", "super_admin")
+    via_session = client.put(f"/api/v1/roles/{super_role.id}/members/{person.id}")
+    assert via_session.status_code == 422, via_session.get_json()
+    via_token = api_as("directory:write")("PUT", f"/roles/{super_role.id}/members/{person.id}")
+    assert via_token.status_code == 422
+    renamed = client.patch(f"/api/v1/roles/{super_role.id}", json={"name": "Mine"})
+    assert renamed.status_code == 422
+    own = client.post(
+        "/api/v1/roles", json={"code": "idaas.fake", "name": "Fake", "permissions": ["idaas:admin"]}
+    )
+    assert own.status_code == 422
+    db.session.rollback()
+    assert roles.permissions_of(person.id) == frozenset(roles.ROLES["directory_admin"].permissions)
