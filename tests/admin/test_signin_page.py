@@ -59,9 +59,10 @@ def test_urls_to_paste_and_test_connection(console: Any, sandbox: LiveSandbox, d
     assert "flash-error" in text and "whitelist" in text
     rows = query.page(query.AuditFilter.parse({"action": "dingtalk.connection.tested"}))
     assert [r.outcome for r in rows] == ["failure", "success"]
-    assert {r.actor for r in rows} == {f"admin:{rows[0].actor.split(':')[1]}"} and rows[
-        0
-    ].actor.startswith("admin:")
+    from idaas.directory import service
+
+    root = service.find_by_identifier("root")
+    assert {r.actor for r in rows} == {f"admin:{root.id}"}
     dashboard = console.get("/admin/").get_data(as_text=True)
     assert "corp" in dashboard and "badge-failure" in dashboard
     assert console.get("/admin/signin/connections/nope/test").status_code == 404
