@@ -62,6 +62,14 @@ def require(permission: str | None = None) -> Callable[[F], F]:
                 target = request.full_path.rstrip("?") if request.method == "GET" else None
                 return redirect(url_for("auth.login", next=target))
             if current_admin() is None or (permission is not None and not can(permission)):
+                if request.method not in ("GET", "HEAD"):
+                    from idaas.admin.services import record_denied
+
+                    account = sessions.current_account()
+                    who = f"user:{account.id}" if account else "anonymous"
+                    if current_admin() is not None:
+                        who = f"admin:{g.admin_account.id}"
+                    record_denied(who, str(request.endpoint), request.method)
                 abort(403)
             g.account = g.admin_account
             return view(*args, **kwargs)

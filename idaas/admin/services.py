@@ -24,3 +24,13 @@ def reset_password(origin: str, account_id: int) -> str:
     service.set_password(origin, account_id, password, must_change=True, enforce_policy=False)
     sessions.revoke_all(account_id, "admin_password_reset", origin)
     return password
+
+
+def record_denied(actor: str, endpoint: str, method: str) -> None:
+    """Audit (and commit) a refused console action: who tried what."""
+    from idaas import audit
+
+    audit.record(
+        actor, "admin.denied", outcome="denied", details={"endpoint": endpoint, "method": method}
+    )
+    db.session.commit()

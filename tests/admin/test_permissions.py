@@ -241,3 +241,14 @@ def test_directory_admin_cannot_make_itself_super_admin(
     assert own.status_code == 422
     db.session.rollback()
     assert roles.permissions_of(person.id) == frozenset(roles.ROLES["directory_admin"].permissions)
+
+
+def test_refused_actions_are_audited(role_client: Any, db: Any) -> None:
+    from idaas.audit.models import AuditEvent
+
+    client, person = role_client("auditor")
+    assert client.post("/admin/departments/new", data={"name": "Nope"}).status_code == 403
+    db.session.rollback()
+    row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "admin.denied"))
+    assert row.actor == f"admin:{person.id}" and row.outcome == "denied"
+    assert row.details == {"endpoint": "admin.department_new", "method": "POST"}
