@@ -62,6 +62,45 @@
       .catch(function () { box.removeAttribute("data-loaded"); box.textContent = "!"; });
   });
 
+  /* Department tree: drag a department onto another to move it there (the "Move to…" page
+     is the keyboard way). The drop posts the same form as that page. */
+  var dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    var label = event.target.closest && event.target.closest(".tree-label[data-move-url]");
+    if (!label) { return; }
+    dragged = label;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", label.getAttribute("data-dept-id"));
+  });
+  document.addEventListener("dragover", function (event) {
+    var target = event.target.closest && event.target.closest(".tree-label[data-dept-id]");
+    if (dragged && target && target !== dragged) {
+      event.preventDefault();
+      target.classList.add("drop-target");
+    }
+  });
+  document.addEventListener("dragleave", function (event) {
+    var target = event.target.closest && event.target.closest(".tree-label");
+    if (target) { target.classList.remove("drop-target"); }
+  });
+  document.addEventListener("drop", function (event) {
+    var target = event.target.closest && event.target.closest(".tree-label[data-dept-id]");
+    if (!dragged || !target || target === dragged) { return; }
+    event.preventDefault();
+    target.classList.remove("drop-target");
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = dragged.getAttribute("data-move-url");
+    [["csrf_token", csrf], ["confirm", "yes"], ["target", target.getAttribute("data-dept-id")]]
+      .forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = pair[0]; input.value = pair[1];
+        form.appendChild(input);
+      });
+    document.body.appendChild(form);
+    form.submit();
+  });
+
   /* Bulk selection: "select all" and a live count. */
   document.querySelectorAll("[data-select-all]").forEach(function (all) {
     var form = all.closest("form");

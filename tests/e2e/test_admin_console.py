@@ -353,3 +353,27 @@ def test_job_progress_follows_and_survives_reload(page: Any, console: SimpleName
     assert page.evaluate("document.querySelector('#job-progress progress').value") == 10
     shot(page, "job-progress-en")
     assert watch.errors == []
+
+
+def test_drag_a_department_onto_another(page: Any, console: SimpleNamespace) -> None:
+    page.set_viewport_size({"width": 1280, "height": 860})
+    watch = sign_in(page, console.url, "en")
+    with console.app.app_context():
+        from idaas.directory import service
+
+        target = service.create_department("system", name="Target")
+        target_id = target.id
+    page.goto(f"{console.url}/admin/departments")
+    page.locator(".tree-toggle").first.click()
+    page.wait_for_selector("text=研发部")
+    page.locator(".tree-label", has_text="研发部").drag_to(
+        page.locator(".tree-label", has_text="Target")
+    )
+    page.wait_for_selector("text=The department has been moved.")
+    with console.app.app_context():
+        from idaas.directory import service
+        from idaas.extensions import db
+
+        db.session.rollback()
+        assert service.get_department(console.rd).parent_id == target_id
+    assert watch.errors == []
