@@ -261,3 +261,29 @@ def test_key_rotation_and_admin_revoke(
     )
     assert response.status_code == 200
     assert [r.key for r in roles.roles_of(admin.id)] == ["super_admin"]
+
+
+def test_integration_request_approve_shows_the_secret_once(
+    admin_client: Any, admin: Any, db: Any, leak_guard: Any
+) -> None:
+    import re
+
+    from idaas.applications import service as clients
+
+    request = clients.submit_request(
+        name="Vendor", contact="v@example.com", scopes=["directory:read"], reason="Sync"
+    )
+    path = f"/admin/requests/{request.reference}/approve"
+    assert admin_client.get(path).status_code == 200
+    assert clients.get_request(request.reference).status == "pending"
+    response = admin_client.post(path, data={"confirm": "yes"})
+    html = response.get_data(as_text=True)
+    secret = re.search(r'id="secret-value">([^<]+)<', html).group(1)
+    leak_guard.register(secret)
+    assert response.headers["Cache-Control"] == "no-store"
+    db.session.rollback()
+    row = clients.get_request(request.reference)
+    assert row.status == "approved" and row.decided_by == f"admin:{admin.id}"
+    _audited(db, "integration_request.approved", f"admin:{admin.id}")
+    again = admin_client.post(path, data={"confirm": "yes"})
+    assert again.status_code == 200 and secret not in again.get_data(as_text=True)
