@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -147,8 +147,6 @@ def accounts_bulk() -> Response:
         back = url_for("admin.accounts")
     if action not in ("disable", "enable") or not ids:
         flash(gettext("Select at least one account and an action."), "error")
-        from flask import redirect
-
         return redirect(back)
     if action == "disable" and request.form.get("confirm") != "yes":
         names = list(db.session.scalars(select(Account.username).where(Account.id.in_(ids))))

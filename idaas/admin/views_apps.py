@@ -266,31 +266,7 @@ def _pending(app: Application) -> list[tuple[SubAccount, Account]]:
     return [(s, a) for s, a in rows]
 
 
-@bp.route("/applications/<client_id>", methods=["GET", "POST"])
-@require("applications.read")
-def application(client_id: str) -> Any:
-    """An application's settings (editable with applications.write) and pending sub-accounts."""
-    app = _app(client_id)
-    form = ApplicationForm()
-    _labels(form)
-    if request.method == "POST":
-        from idaas.admin.guard import can
-
-        if not can("applications.write"):
-            abort(403)
-        if form.validate_on_submit():
-            _, error = run_service(
-                lambda: apps.update_application(actor(), app.client_id, **_fields(form))
-            )
-            if error is None:
-                return done(
-                    gettext("The application has been saved."),
-                    url_for("admin.application", client_id=app.client_id),
-                )
-            db.session.rollback()
-            apply_field_errors(form, _mapped(error.fields) or {"name": error_message(error)})
-    else:
-        _fill(form, app)
+def _render_app(app: Application, form: ApplicationForm) -> Any:
     return render_template(
         "admin/application_form.html",
         form=form,
@@ -298,6 +274,37 @@ def application(client_id: str) -> Any:
         pending=_pending(app),
         crumbs=_crumbs(app),
     ), (422 if form.errors else 200)
+
+
+@bp.get("/applications/<client_id>")
+@require("applications.read")
+def application(client_id: str) -> Any:
+    """An application's settings (editable with applications.write) and pending sub-accounts."""
+    app = _app(client_id)
+    form = ApplicationForm()
+    _labels(form)
+    _fill(form, app)
+    return _render_app(app, form)
+
+
+@bp.post("/applications/<client_id>")
+@require("applications.write")
+def application_update(client_id: str) -> Any:
+    """Save an application's settings; the service's field errors go on the form."""
+    app = _app(client_id)
+    form = ApplicationForm()
+    _labels(form)
+    if form.validate_on_submit():
+        _, error = run_service(
+            lambda: apps.update_application(actor(), app.client_id, **_fields(form))
+        )
+        if error is None:
+            return done(
+                gettext("The application has been saved."),
+                url_for("admin.application", client_id=app.client_id),
+            )
+        apply_field_errors(form, _mapped(error.fields) or {"name": error_message(error)})
+    return _render_app(app, form)
 
 
 def _app_action(

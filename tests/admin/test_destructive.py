@@ -287,3 +287,48 @@ def test_integration_request_approve_shows_the_secret_once(
     _audited(db, "integration_request.approved", f"admin:{admin.id}")
     again = admin_client.post(path, data={"confirm": "yes"})
     assert again.status_code == 200 and secret not in again.get_data(as_text=True)
+
+
+def test_application_settings_show_service_errors_and_save(admin_client: Any, admin: Any) -> None:
+    from idaas.applications import apps
+
+    app, secret = apps.create_application(
+        "system", name="Docs", redirect_uris=["https://docs.example/cb"]
+    )
+    base = {
+        "name": "Docs",
+        "redirect_uris": "https://docs.example/cb",
+        "scopes": ["openid"],
+        "subject_type": "public",
+        "subaccount_mode": "direct",
+        "access_token_lifetime": 3600,
+        "id_token_lifetime": 3600,
+        "refresh_token_lifetime": 86400,
+        "everyone": "y",
+    }
+    bad = admin_client.post(
+        f"/admin/applications/{app.client_id}", data={**base, "redirect_uris": "not a url"}
+    )
+    assert bad.status_code == 422 and 'id="redirect_uris-error"' in bad.get_data(as_text=True)
+    assert apps.get_application(app.client_id).redirect_uris == ["https://docs.example/cb"]
+    mapping = admin_client.post(
+        f"/admin/applications/{app.client_id}", data={**base, "subaccount_mode": "mapping"}
+    )
+    assert mapping.status_code == 422 and 'id="subaccount_rule-error"' in mapping.get_data(
+        as_text=True
+    )
+    ok = admin_client.post(
+        f"/admin/applications/{app.client_id}",
+        data={**base, "consent_required": "", "everyone": "", "policy_groups": "3, 4"},
+    )
+    assert ok.status_code == 302
+    saved = apps.get_application(app.client_id)
+    assert saved.consent_required is False
+    assert saved.policy == {
+        "everyone": False,
+        "departments": [],
+        "groups": [3, 4],
+        "roles": [],
+        "accounts": [],
+    }
+    assert secret
