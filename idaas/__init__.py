@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_module.finalise(app.config, instance)
 
     from idaas import (
+        admin,
         api,
         applications,
         audit,
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth,
         dingtalk,
         portal,
+        admin,
     ):
         module.init_app(app)
     return app

@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Register the API blueprint (CSRF-exempt: bearer tokens, no cookies) and its limits."""
     from idaas.api import (  # noqa: F401
         applications,
+        audit,
         directory,
         identities,
         integrations,

@@ -24,8 +24,10 @@ from idaas.oidc.server import current_client_id
 
 
 def origin() -> str:
-    """The origin tag of changes made with the current access token (`api:<client_id>`)."""
-    return f"api:{current_client_id()}"
+    """The origin tag of this request's changes: `api:<client_id>`, or `admin:<id>` (console)."""
+    from idaas.admin.api_auth import admin_origin
+
+    return admin_origin() or f"api:{current_client_id()}"
 
 
 def etag_value(obj: Any) -> str:

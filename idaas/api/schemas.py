@@ -7,6 +7,7 @@ Bounds mirror the database columns (PostgreSQL refuses what SQLite would store),
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -665,3 +666,41 @@ class LinkedIdentityList(BaseModel):
     """An account's linked identities."""
 
     items: list[LinkedIdentity]
+
+
+# -- audit log (admin console issue 14 / issue 17 item 7) --
+
+
+class AuditQuery(Query):
+    """Audit log filters and keyset pagination (newest first)."""
+
+    actor: text(128) | None = None  # type: ignore[valid-type]
+    action: text(64) | None = None  # type: ignore[valid-type]
+    target: text(97) | None = None  # type: ignore[valid-type]
+    outcome: Literal["success", "failure", "denied"] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: text(512) | None = None  # type: ignore[valid-type]
+
+
+class AuditEvent(BaseModel):
+    """One audit row: who did what to which object, with what outcome, from where."""
+
+    id: int
+    occurred_at: str
+    actor: str
+    action: str
+    target_type: str | None
+    target_id: str | None
+    outcome: Literal["success", "failure", "denied"]
+    ip: str | None
+    user_agent: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    """A page of audit rows and the cursor of the next page."""
+
+    items: list[AuditEvent]
+    next_cursor: str | None

@@ -138,7 +138,11 @@ def _key(view: Callable[..., Any]) -> str:
 
 
 def _authorise(scopes: list[str]) -> None:
-    """Validate the bearer token and its scope (RFC 6750); raises BearerError."""
+    """Validate the bearer token and its scope (RFC 6750), or an admin's console session."""
+    from idaas.admin.api_auth import authorise_session
+
+    if authorise_session(scopes):
+        return
     try:
         require_oauth.acquire_token(scopes)
     except OAuth2Error as error:

@@ -102,6 +102,35 @@ def _clean(
     return clean
 
 
+# Roles whose code starts with this are idaas's own admin roles (idaas/admin/roles.py): only a
+# super admin (or the CLI / the system itself) may create, change, assign or revoke them, so a
+# directory admin or an API client cannot make itself a super admin.
+RESERVED_PREFIX = "idaas."
+SUPER_ADMIN_CODE = "idaas.admin"
+
+
+def _may_manage_reserved(origin: str) -> bool:
+    kind, _, ident = origin.partition(":")
+    if origin == "system" or kind == "cli":
+        return True
+    if kind != "admin" or not ident.isdigit():
+        return False
+    held = db.session.scalar(
+        select(RoleAssignment.role_id)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(RoleAssignment.account_id == int(ident), Role.code == SUPER_ADMIN_CODE)
+        .limit(1)
+    )
+    return held is not None
+
+
+def _check_reserved(origin: str, code: str | None) -> None:
+    if code and code.startswith(RESERVED_PREFIX) and not _may_manage_reserved(origin):
+        raise ValidationFailed(
+            {"role": gettext("Only a super admin can change the built-in admin roles.")}
+        )
+
+
 def create_role(
     origin: str,
     *,
@@ -111,6 +140,7 @@ def create_role(
     permissions: Iterable[Any] = (),
 ) -> Role:
     """Create a role with its permissions."""
+    _check_reserved(origin, code)
     errors: dict[str, str] = {}
     clean = _clean({"code": code, "name": name, "description": description}, errors, None)
     perms = _clean_permissions(permissions, errors)
@@ -141,6 +171,8 @@ def update_role(
     with unit_of_work():
         role = get_role(role_id)
         check_version(role.version, expected_version)
+        _check_reserved(origin, role.code)
+        _check_reserved(origin, fields.get("code"))
         errors: dict[str, str] = {}
         changes = {
             k: v for k, v in _clean(fields, errors, role.id).items() if getattr(role, k) != v
@@ -167,6 +199,7 @@ def delete_role(origin: str, role_id: int, *, expected_version: int | None = Non
     with unit_of_work():
         role = get_role(role_id)
         check_version(role.version, expected_version)
+        _check_reserved(origin, role.code)
         db.session.delete(role)
         record_change(origin, "role", role_id, "deleted", role.version + 1, {"code": role.code})
 
@@ -175,6 +208,7 @@ def set_role_assignment(origin: str, role_id: int, account_id: int, assigned: bo
     """Assign (`assigned=True`) or revoke a role; return whether anything changed."""
     with unit_of_work():
         role = get_role(role_id)
+        _check_reserved(origin, role.code)
         get_account(account_id)
         existing = db.session.get(RoleAssignment, (role_id, account_id))
         if bool(existing) == assigned:

@@ -1,0 +1,127 @@
+"""The `admin` blueprint and what every console view shares: confirm pages and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.wrappers import Response
+from wtforms import Form
+from wtforms.validators import ValidationError
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def confirmed() -> bool:
+    """Whether this request is the POST of a confirm page or dialog (with a valid CSRF token)."""
+    if request.method != "POST":
+        return False
+    from flask import current_app
+
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError as error:
+            raise CSRFError(str(error)) from None
+    return request.form.get("confirm") == "yes"
+
+
+def confirm_page(
+    *,
+    title: str,
+    question: str,
+    confirm_label: str,
+    cancel_url: str,
+    crumbs: Sequence[tuple[str, str | None]] = (),
+    details: Sequence[tuple[str, Any]] = (),
+    danger: bool = True,
+    hidden: Sequence[tuple[str, Any]] = (),
+    reason_field: str | None = None,
+    reason_error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The no-JavaScript confirm page of a destructive action (the dialog posts the same URL)."""
+    html = render_template(
+        "admin/confirm.html",
+        title=title,
+        question=question,
+        confirm_label=confirm_label,
+        cancel_url=cancel_url,
+        crumbs=[*crumbs, (title, None)],
+        details=details,
+        danger=danger,
+        hidden=hidden,
+        reason_field=reason_field,
+        reason_error=reason_error,
+    )
+    return make_response(html, status)
+
+
+def secret_page(
+    *,
+    title: str,
+    secret: str,
+    secret_label: str,
+    next_url: str,
+    client_id: str | None = None,
+    crumbs: Sequence[tuple[str, str | None]] = (),
+) -> Response:
+    """Show a new secret once; never cached, never shown again."""
+    response = make_response(
+        render_template(
+            "admin/secret.html",
+            title=title,
+            secret=secret,
+            secret_label=secret_label,
+            next_url=next_url,
+            client_id=client_id,
+            crumbs=[*crumbs, (title, None)],
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def apply_field_errors(
+    form: Form, fields: dict[str, str], mapping: dict[str, str] | None = None
+) -> None:
+    """Put a service's per-field messages (ValidationFailed.fields) on the form's fields."""
+    mapping = mapping or {}
+    for name, message in fields.items():
+        target = getattr(form, mapping.get(name, name), None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors or []), message]
+        else:
+            flash(f"{name}: {message}", "error")
+
+
+def done(message: str, target: str) -> Response:
+    """Flash a success message and go to `target` (post/redirect/get)."""
+    flash(message, "success")
+    return redirect(target)
+
+
+def not_found_unless(value: Any) -> Any:
+    """404 unless `value` is truthy."""
+    if not value:
+        abort(404)
+    return value
+
+
+def run_service(call: Callable[[], Any]) -> tuple[Any, Any]:
+    """Call a service; return (result, None) or (None, the DirectoryError/ApplicationError)."""
+    from idaas.applications.errors import ApplicationError
+    from idaas.directory.errors import DirectoryError
+
+    try:
+        return call(), None
+    except (DirectoryError, ApplicationError) as error:
+        return None, error
+
+
+def error_message(error: Any) -> str:
+    """The person-readable message of a service error."""
+    return str(getattr(error, "message", None) or error) or gettext("That did not work.")
