@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         directory,
         events,
         extensions,
+        industry,
         oidc,
         ops,
         portal,
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth,
         dingtalk,
         portal,
+        industry,
     ):
         module.init_app(app)
     return app

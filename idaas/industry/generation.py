@@ -1,0 +1,116 @@
+"""A cross-process cache generation: bumped inside every transaction that changes what we cache.
+
+Every directory write appends a change event in its own transaction (`directory.service`), and API
+clients, applications and gateway keys are rows of their own; a flush that carries any of them
+also increments one counter row in the same transaction. Readers fetch the counter (one primary
+key lookup) and drop their per-process caches when it moved, so a change made by any process
+or host is seen by every other one as soon as it commits: the counter and the change become
+visible together. The row lock also orders concurrent bumps, so no bump is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from idaas.extensions import db
+from idaas.industry.models import CacheGeneration, GatewayKey
+
+T = TypeVar("T")
+_FLAG = "industry_generation_bumped"
+_WATCHED_EVENTS = frozenset({"role", "account"})
+
+
+def _relevant(session: Session) -> bool:
+    from idaas.applications.models import ApiClient, Application
+    from idaas.events.models import ChangeEvent
+
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, ChangeEvent):
+            if obj.object_type in _WATCHED_EVENTS:
+                return True
+        elif isinstance(obj, ApiClient | Application | GatewayKey):
+            return True
+    return False
+
+
+def bump(session: Session) -> None:
+    """Increment the counter in the session's current transaction (creating the row once)."""
+    connection = session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(CacheGeneration).values(id=1, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CacheGeneration.id], set_={"value": CacheGeneration.value + 1}
+    )
+    connection.execute(statement)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    if session.info.get(_FLAG) or not has_app_context():
+        return
+    if not current_app.config.get("INDUSTRY_API_ENABLED"):
+        return
+    if _relevant(session):
+        bump(session)
+        session.info[_FLAG] = True
+
+
+def _reset(session: Session) -> None:
+    session.info.pop(_FLAG, None)
+
+
+_registered = False
+
+
+def register() -> None:
+    """Install the session listeners (once per process)."""
+    global _registered
+    if _registered:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_commit", _reset)
+    event.listen(Session, "after_rollback", _reset)
+    _registered = True
+
+
+def current() -> int:
+    """The committed generation, read once per request."""
+    cached = g.get("industry_generation")
+    if cached is None:
+        value = db.session.scalar(select(CacheGeneration.value).where(CacheGeneration.id == 1))
+        cached = g.industry_generation = int(value or 0)
+    return int(cached)
+
+
+class GenerationCache:
+    """A bounded per-process cache that empties itself when the generation moves."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._generation = -1
+        self._entries: dict[Hashable, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The cached value for `key` at the current generation, loading it on a miss."""
+        generation = current()
+        with self._lock:
+            if generation > self._generation:
+                self._entries = {}
+                self._generation = generation
+            elif generation == self._generation and key in self._entries:
+                return self._entries[key]  # type: ignore[no-any-return]
+        value = load()
+        with self._lock:
+            if self._generation == generation:
+                if len(self._entries) >= self.max_entries:
+                    self._entries = {}
+                self._entries[key] = value
+        return value
