@@ -71,10 +71,21 @@ def _signed(body: bytes) -> Caller:
     algorithm = headers.get("X-Ca-Signature-Method") or signature.DEFAULT_ALGORITHM
     if algorithm not in signature.ALGORITHMS:
         raise errors.InvalidSignature("X-Ca-Signature-Method: HmacSHA256 or HmacSHA1.")
-    resource = signature.path_and_parameters(request.path, request.args.items(multi=True))
-    text = signature.string_to_sign(request.method, headers, names, resource)
-    expected = signature.sign(client.secret, text, algorithm)
-    if not signature.matches(expected, headers.get("X-Ca-Signature", "")):
+    query = list(request.args.items(multi=True))
+    resources = {signature.path_and_parameters(request.path, query)}
+    resources.add(signature.path_and_parameters(request.path, query, keep_order=True))
+    presented = headers.get("X-Ca-Signature", "")
+    texts = [signature.string_to_sign(request.method, headers, names, r) for r in resources]
+    text = (
+        texts[0]
+        if len(texts) == 1
+        else signature.string_to_sign(
+            request.method, headers, names, signature.path_and_parameters(request.path, query)
+        )
+    )
+    if not any(
+        signature.matches(signature.sign(client.secret, t, algorithm), presented) for t in texts
+    ):
         shown = text.replace("\n", "").encode("ascii", "backslashreplace").decode("ascii")
         raise errors.InvalidSignature(header=f"Invalid Signature, Server StringToSign:`{shown}`")
     store = current_app.extensions["industry"].nonces

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,6 +25,7 @@ from idaas.industry.models import CacheGeneration, GatewayKey
 
 T = TypeVar("T")
 _FLAG = "industry_generation_bumped"
+_ENVIRON_KEY = "idaas.industry.generation"
 _WATCHED_EVENTS = frozenset({"role", "account"})
 
 
@@ -82,10 +83,11 @@ def register() -> None:
 
 def current() -> int:
     """The committed generation, read once per request."""
-    cached = g.get("industry_generation")
+    holder = request.environ if has_request_context() else {}
+    cached = holder.get(_ENVIRON_KEY)
     if cached is None:
         value = db.session.scalar(select(CacheGeneration.value).where(CacheGeneration.id == 1))
-        cached = g.industry_generation = int(value or 0)
+        cached = holder[_ENVIRON_KEY] = int(value or 0)
     return int(cached)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import phonenumbers
-from flask import current_app, g
+from flask import current_app, request
 from sqlalchemy import select
 
 from idaas.directory import service as directory
@@ -88,7 +88,7 @@ def admin_role_codes() -> list[str]:
 
 def main_account_id() -> int | None:
     """The tenant's main account (主账号): configured username, else the first administrator."""
-    if "industry_main" not in g:
+    if "idaas.industry.main" not in request.environ:
         configured = current_app.config.get("INDUSTRY_MAIN_ACCOUNT")
         found: int | None = None
         if configured:
@@ -102,8 +102,8 @@ def main_account_id() -> int | None:
                 .order_by(RoleAssignment.account_id)
                 .limit(1)
             )
-        g.industry_main = found
-    return g.industry_main  # type: ignore[no-any-return]
+        request.environ["idaas.industry.main"] = found
+    return request.environ["idaas.industry.main"]  # type: ignore[no-any-return]
 
 
 def _roles_by_account(account_ids: Iterable[int]) -> dict[int, list[Role]]:

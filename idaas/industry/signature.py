@@ -43,9 +43,14 @@ def signed_header_names(value: str | None) -> list[str]:
     return sorted({name for name in names if name.lower() not in NEVER_SIGNED})
 
 
-def path_and_parameters(path: str, parameters: Iterable[tuple[str, str]] = ()) -> str:
-    """The path, plus `?k=v&...` sorted by key; an empty value gives a bare `k` (raw, unencoded)."""
-    pairs = sorted(parameters, key=lambda pair: pair[0])
+def path_and_parameters(
+    path: str, parameters: Iterable[tuple[str, str]] = (), *, keep_order: bool = False
+) -> str:
+    """The path, plus `?k=v&...` sorted by key; an empty value gives a bare `k` (raw, unencoded).
+
+    `keep_order` keeps the order as sent: the Tea SDK util signs its query in insertion order.
+    """
+    pairs = list(parameters) if keep_order else sorted(parameters, key=lambda pair: pair[0])
     if not pairs:
         return path
     return path + "?" + "&".join(f"{k}={v}" if v else k for k, v in pairs)
