@@ -3,7 +3,7 @@
 A nonce is remembered per AppKey until its request's timestamp leaves the accepted window, so
 a replay is refused by every process and host for as long as it could otherwise be accepted.
 Both stores consume a nonce with one atomic statement (Redis `SET NX`, SQL `INSERT ... ON
-CONFLICT DO UPDATE ... WHERE expired`) and read the outcome from its result.
+CONFLICT DO UPDATE ... WHERE expired RETURNING`) and read the outcome from its result.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class DatabaseNonces:
     """Nonces in `industry_nonce`, one committed row per nonce (own connection, own commit)."""
 
     def consume(self, client_id: str, nonce: str, expires_at_ms: int, now_ms: int) -> bool:
-        """Insert, or take over an expired row; a live row means a replay (rowcount 0)."""
+        """Insert, or take over an expired row; a live row means a replay (no row returned)."""
         with db.engine.begin() as connection:
             insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
             statement = insert(UsedNonce).values(
@@ -44,8 +44,8 @@ class DatabaseNonces:
                 index_elements=[UsedNonce.client_id, UsedNonce.nonce],
                 set_={"expires_at": expires_at_ms},
                 where=UsedNonce.expires_at <= now_ms,
-            )
-            fresh = connection.execute(statement).rowcount == 1
+            ).returning(UsedNonce.nonce)
+            fresh = connection.execute(statement).first() is not None
             if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 - housekeeping, not security
                 purge(now_ms, connection)
         return fresh

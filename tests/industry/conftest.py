@@ -89,7 +89,8 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(app: Flask, client: FlaskClient) -> Gateway:
+def gateway(app: Flask, client: FlaskClient, leak_guard: Any) -> Gateway:
     """A fully granted API client (`industry`, `industry:write`, `industry:roles`)."""
     key, secret = make_gateway_client()
+    leak_guard.register(secret)
     return Gateway(client, key, secret)
