@@ -72,17 +72,14 @@ def _signed(body: bytes) -> Caller:
     if algorithm not in signature.ALGORITHMS:
         raise errors.InvalidSignature("X-Ca-Signature-Method: HmacSHA256 or HmacSHA1.")
     query = list(request.args.items(multi=True))
-    resources = {signature.path_and_parameters(request.path, query)}
-    resources.add(signature.path_and_parameters(request.path, query, keep_order=True))
+    canonical = signature.path_and_parameters(request.path, query)
+    as_sent = signature.path_and_parameters(request.path, query, keep_order=True)
     presented = headers.get("X-Ca-Signature", "")
-    texts = [signature.string_to_sign(request.method, headers, names, r) for r in resources]
-    text = (
-        texts[0]
-        if len(texts) == 1
-        else signature.string_to_sign(
-            request.method, headers, names, signature.path_and_parameters(request.path, query)
-        )
-    )
+    texts = [
+        signature.string_to_sign(request.method, headers, names, resource)
+        for resource in dict.fromkeys((canonical, as_sent))
+    ]
+    text = texts[0]
     if not any(
         signature.matches(signature.sign(client.secret, t, algorithm), presented) for t in texts
     ):

@@ -93,7 +93,7 @@ def employee_id(ctx: Context, name: str = "employeeId", *, required: bool = Fals
             identity = directory.find_identity(DINGTALK, corp_id, user_id)
             return identity.account_id if identity is not None else None
 
-        return _cache().get(("dingtalk", corp_id, user_id), load_link)  # type: ignore[no-any-return]
+        return _cache().get(("dingtalk", corp_id, user_id), load_link)
     value = params.text(ctx.params, name)
     if value is None and source == "SAAS":
         value = params.text(ctx.params, "userId")
@@ -107,7 +107,7 @@ def employee_id(ctx: Context, name: str = "employeeId", *, required: bool = Fals
         account = mapping.account_by_auid(auid)
         return account.id if account is not None else None
 
-    return _cache().get(("auid", auid), load)  # type: ignore[no-any-return]
+    return _cache().get(("auid", auid), load)
 
 
 def account(account_id: int) -> Account | None:

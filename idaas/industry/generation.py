@@ -108,7 +108,7 @@ class GenerationCache:
                 self._entries = {}
                 self._generation = generation
             elif generation == self._generation and key in self._entries:
-                return self._entries[key]  # type: ignore[no-any-return]
+                return self._entries[key]
         value = load()
         with self._lock:
             if self._generation == generation:

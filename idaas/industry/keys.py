@@ -54,9 +54,8 @@ def issue_secret(origin: str, client_id: str) -> str:
 def revoke_secret(origin: str, client_id: str) -> bool:
     """Remove the client's gateway secret; signed requests with its AppKey stop at once."""
     client = clients.get_client(client_id)
-    removed = db.session.execute(
-        delete(GatewayKey).where(GatewayKey.api_client_id == client.id)
-    ).rowcount
+    result = db.session.execute(delete(GatewayKey).where(GatewayKey.api_client_id == client.id))
+    removed = int(getattr(result, "rowcount", 0) or 0)
     if removed:
         from idaas.industry import generation
 
@@ -86,4 +85,4 @@ def gateway_client(client_id: str) -> GatewayClient | None:
     if not client_id or len(client_id) > 64:
         return None
     cache = current_app.extensions["industry"].clients
-    return cache.get(("client", client_id), lambda: _load(client_id))  # type: ignore[no-any-return]
+    return cache.get(("client", client_id), lambda: _load(client_id))

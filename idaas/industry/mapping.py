@@ -103,7 +103,7 @@ def main_account_id() -> int | None:
                 .limit(1)
             )
         request.environ["idaas.industry.main"] = found
-    return request.environ["idaas.industry.main"]  # type: ignore[no-any-return]
+    return request.environ["idaas.industry.main"]
 
 
 def _roles_by_account(account_ids: Iterable[int]) -> dict[int, list[Role]]:

@@ -37,10 +37,10 @@ class DatabaseNonces:
         """Insert, or take over an expired row; a live row means a replay (no row returned)."""
         with db.engine.begin() as connection:
             insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-            statement = insert(UsedNonce).values(
+            values = insert(UsedNonce).values(
                 client_id=client_id, nonce=nonce, expires_at=expires_at_ms
             )
-            statement = statement.on_conflict_do_update(
+            statement = values.on_conflict_do_update(
                 index_elements=[UsedNonce.client_id, UsedNonce.nonce],
                 set_={"expires_at": expires_at_ms},
                 where=UsedNonce.expires_at <= now_ms,

@@ -67,9 +67,7 @@ def _load_grants(account_id: int, app_id: str) -> Grants:
 def grants(account_id: int, app_id: str) -> Grants:
     """The employee's grants in the app (cached per generation)."""
     cache = current_app.extensions["industry"].permissions
-    return cache.get(  # type: ignore[no-any-return]
-        ("grants", account_id, app_id), lambda: _load_grants(account_id, app_id)
-    )
+    return cache.get(("grants", account_id, app_id), lambda: _load_grants(account_id, app_id))
 
 
 def _employee(ctx: Context) -> int:

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 
+from werkzeug.datastructures import Headers
+
 ALGORITHMS = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
 DEFAULT_ALGORITHM = "HmacSHA256"
 # Headers that sit in the positional part or are never signed (demo-sign-java, apigateway-util).
@@ -58,7 +60,7 @@ def path_and_parameters(
 
 def string_to_sign(
     method: str,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | Headers,
     signed_names: Iterable[str],
     resource: str,
 ) -> str:

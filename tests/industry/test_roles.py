@@ -1,4 +1,4 @@
-"""Roles and their resource permissions: role/add, modify, delete, all/list, get/setroleperm (§6)."""
+"""Roles and resource permissions: role/add, modify, delete, all/list, get/setroleperm (§6)."""
 
 from __future__ import annotations
 
