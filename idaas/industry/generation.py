@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from flask import current_app, has_app_context, has_request_context, request
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from idaas.industry.models import CacheGeneration, GatewayKey
 T = TypeVar("T")
 _FLAG = "industry_generation_bumped"
 _ENVIRON_KEY = "idaas.industry.generation"
+_READ = "SELECT value FROM industry_generation WHERE id = 1"
 _WATCHED_EVENTS = frozenset({"role", "account"})
 
 
@@ -86,7 +87,8 @@ def current() -> int:
     holder = request.environ if has_request_context() else {}
     cached = holder.get(_ENVIRON_KEY)
     if cached is None:
-        value = db.session.scalar(select(CacheGeneration.value).where(CacheGeneration.id == 1))
+        # Plain SQL on the session's connection: this runs on every request, the ORM adds ~1 ms.
+        value = db.session.connection().exec_driver_sql(_READ).scalar()
         cached = holder[_ENVIRON_KEY] = int(value or 0)
     return int(cached)
 
