@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -166,7 +167,13 @@ def _check_once(http: httpx.Client, job: dict, index: int, rng: random.Random) -
     return elapsed
 
 
-def _client_process(job: dict) -> list[float]:
+def _client_process(job: dict, barrier: Any, results: Any) -> None:
+    barrier.wait()  # every client process is up: start the clock together
+    job["start_at"] = time.time() + job["warmup"]
+    results.put(_client_threads(job))
+
+
+def _client_threads(job: dict) -> list[float]:
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -239,7 +246,6 @@ def main() -> None:
             else list(range(args.accounts))
         )
         per_process = max(1, args.clients // args.processes)
-        start_at = time.time() + 3 + args.warmup
         jobs = [
             {
                 "url": idaas.url,
@@ -251,14 +257,20 @@ def main() -> None:
                 "threads": per_process,
                 "seconds": args.seconds,
                 "seed": p,
-                "warm": bool(args.active),
-                "start_at": start_at,
+                "warmup": args.warmup,
             }
             for p in range(args.processes)
         ]
-        with multiprocessing.get_context("spawn").Pool(args.processes) as workers:
-            results = workers.map(_client_process, jobs)
-        latencies = [value for part in results for value in part]
+        context = multiprocessing.get_context("spawn")
+        barrier, queue = context.Barrier(args.processes), context.Queue()
+        processes = [
+            context.Process(target=_client_process, args=(job, barrier, queue)) for job in jobs
+        ]
+        for process in processes:
+            process.start()
+        latencies = [value for _ in processes for value in queue.get(timeout=600)]
+        for process in processes:
+            process.join()
         rate = len(latencies) / args.seconds
         print(
             f"{len(latencies)} checks by {per_process * args.processes} clients in "
