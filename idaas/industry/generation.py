@@ -1,11 +1,12 @@
 """A cross-process cache generation: bumped inside every transaction that changes what we cache.
 
 Every directory write appends a change event in its own transaction (`directory.service`), and API
-clients, applications and gateway keys are rows of their own; a flush that carries any of them
-also increments one counter row in the same transaction. Readers fetch the counter (one primary
-key lookup) and drop their per-process caches when it moved, so a change made by any process
-or host is seen by every other one as soon as it commits: the counter and the change become
-visible together. The row lock also orders concurrent bumps, so no bump is lost.
+clients, applications and gateway keys are rows of their own; a transaction that flushed any of
+them also increments one counter row, as its last statement before COMMIT. Readers fetch the
+counter (one primary key lookup) and drop their per-process caches when it moved, so a change
+made by any process or host is seen by every other one as soon as it commits: the counter and
+the change become visible together. The row lock orders concurrent bumps (none is lost) and,
+taken last, cannot join a lock-order deadlock.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from idaas.extensions import db
 from idaas.industry.models import CacheGeneration, GatewayKey
 
 T = TypeVar("T")
-_FLAG = "industry_generation_bumped"
+_FLAG = "industry_generation_pending"
 _ENVIRON_KEY = "idaas.industry.generation"
 _READ = "SELECT value FROM industry_generation WHERE id = 1"
 _WATCHED_EVENTS = frozenset({"role", "account"})
@@ -54,17 +55,27 @@ def bump(session: Session) -> None:
     connection.execute(statement)
 
 
+def _enabled() -> bool:
+    return has_app_context() and bool(current_app.config.get("INDUSTRY_API_ENABLED"))
+
+
 def _after_flush(session: Session, _context: Any) -> None:
-    if session.info.get(_FLAG) or not has_app_context():
-        return
-    if not current_app.config.get("INDUSTRY_API_ENABLED"):
-        return
-    if _relevant(session):
-        bump(session)
+    """Remember that this transaction wrote something the caches depend on."""
+    if not session.info.get(_FLAG) and _enabled() and _relevant(session):
         session.info[_FLAG] = True
 
 
-def _reset(session: Session) -> None:
+def _before_commit(session: Session) -> None:
+    """Bump last, just before COMMIT: the counter's row lock is the last lock taken and is
+    held only for the commit itself, so it cannot be part of a lock-order deadlock."""
+    if not _enabled():
+        return
+    session.flush()
+    if session.info.pop(_FLAG, False):
+        bump(session)
+
+
+def _reset(session: Session, *_args: Any) -> None:
     session.info.pop(_FLAG, None)
 
 
@@ -77,6 +88,7 @@ def register() -> None:
     if _registered:
         return
     event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_commit", _reset)
     event.listen(Session, "after_rollback", _reset)
     _registered = True

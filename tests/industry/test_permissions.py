@@ -192,3 +192,34 @@ def test_checks_are_forbidden_without_grant(app, client, worker):
     )
     response = client.post(ONE, data=body, headers=signed_headers(key, secret, ONE, body))
     assert response.get_json()["code"] == 403
+
+
+def test_generation_moves_once_per_relevant_commit_even_concurrently(app):
+    import threading
+
+    from idaas.directory import service
+    from idaas.extensions import db
+    from idaas.industry.models import CacheGeneration
+
+    def value():
+        db.session.expire_all()
+        row = db.session.get(CacheGeneration, 1)
+        return row.value if row else 0
+
+    before = value()
+    service.create_department("system", name="not cached")  # departments are read live
+    assert value() == before
+    barrier = threading.Barrier(4)
+
+    def create(i):
+        with app.app_context():
+            barrier.wait()
+            service.create_role("system", code=f"conc.r{i}", name=f"r{i}")
+            db.session.remove()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert value() == before + 4
