@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, request
+from flask_babel import gettext
 
 from idaas.industry import errors, keys, signature
 from idaas.oidc.server import BearerError, require_oauth
@@ -70,7 +71,9 @@ def _signed(body: bytes) -> Caller:
             raise errors.InvalidContentMd5()
     algorithm = headers.get("X-Ca-Signature-Method") or signature.DEFAULT_ALGORITHM
     if algorithm not in signature.ALGORITHMS:
-        raise errors.InvalidSignature("X-Ca-Signature-Method: HmacSHA256 or HmacSHA1.")
+        raise errors.InvalidSignature(
+            gettext("X-Ca-Signature-Method must be HmacSHA256 or HmacSHA1.")
+        )
     query = list(request.args.items(multi=True))
     canonical = signature.path_and_parameters(request.path, query)
     as_sent = signature.path_and_parameters(request.path, query, keep_order=True)

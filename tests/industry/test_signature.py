@@ -294,3 +294,29 @@ def test_disabled_client_and_rotated_secret_stop_at_once(app, client):
     clients.set_enabled("system", key, True)
     keys.revoke_secret("system", key)
     assert call(new_secret).status_code == 400
+
+
+def test_hmac_sha1_is_accepted_and_unknown_methods_refused(app, client):
+    key, secret = make_gateway_client()
+    path = "/industry/user/role/all/list"
+
+    def send(method_name, algorithm):
+        body = envelope({}, "1.0.1")
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/octet-stream",
+            "Content-MD5": signature.content_md5(body),
+            "x-ca-key": key,
+            "x-ca-nonce": str(uuid.uuid4()),
+            "x-ca-signature-method": method_name,
+            "x-ca-timestamp": str(int(__import__("time").time() * 1000)),
+        }
+        names = sorted(k for k in headers if k.startswith("x-ca-"))
+        headers["X-Ca-Signature-Headers"] = ",".join(names)
+        text = signature.string_to_sign("POST", headers, names, path)
+        headers["X-Ca-Signature"] = signature.sign(secret, text, algorithm)
+        return client.post(path, data=body, headers=headers)
+
+    assert send("HmacSHA1", "HmacSHA1").get_json()["code"] == 200
+    refused = send("HmacMD5", "HmacSHA256")
+    assert refused.status_code == 401 and refused.get_json()["message"] == "Invalid Signature"
