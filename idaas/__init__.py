@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         directory,
         events,
         extensions,
+        industry,
         oidc,
         ops,
         portal,
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         dingtalk,
         portal,
         admin,
+        industry,
     ):
         module.init_app(app)
     return app

@@ -73,6 +73,24 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 
+    # Digital-factory API (industry)
+    # Mount /industry/... (off by default; each API client also needs the `industry` scope).
+    INDUSTRY_API_ENABLED = False
+    # URL prefix of the endpoints (the contract's paths start with /industry).
+    INDUSTRY_API_PREFIX = "/industry"
+    # Accepted X-Ca-Timestamp skew in seconds (the gateway's 15 minutes); nonces live as long.
+    INDUSTRY_TIMESTAMP_WINDOW_SECONDS = 900
+    # Username of the tenant's main account (主账号); None = the first administrator.
+    INDUSTRY_MAIN_ACCOUNT: str | None = None
+    # Roles whose holders are the contract's `admin` (pass every permission check).
+    INDUSTRY_ADMIN_ROLES = ["idaas.admin"]
+    # Roles the API refuses to delete or re-permission (besides the admin roles).
+    INDUSTRY_PRESET_ROLES: list[str] = []
+    # Largest pageSize of account/query.
+    INDUSTRY_PAGE_SIZE_MAX = 200
+    # Entries per process in each permission/directory cache (emptied on any relevant change).
+    INDUSTRY_CACHE_ENTRIES = 100_000
+
 
 def _coerce_list(value: Any) -> list[str]:
     """Accept a list or a comma-separated string."""

@@ -25,6 +25,9 @@ ScopeName = Literal[
     "clients:admin",
     "applications:admin",
     "tokens:introspect",
+    "industry",
+    "industry:write",
+    "industry:roles",
 ]
 assert set(ScopeName.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 

@@ -16,6 +16,9 @@ SCOPES: dict[str, str] = {
     "clients:admin": "Review integration requests: approve (creates an API client) or reject.",
     "applications:admin": "Create, change and delete applications (OIDC clients).",
     "tokens:introspect": "Introspect access and refresh tokens (RFC 7662).",
+    "industry": "Use the digital-factory API (/industry): reads and permission checks.",
+    "industry:write": "Digital-factory API: change employees and organisations (admin grant).",
+    "industry:roles": "Digital-factory API: change roles and their permissions (second grant).",
 }
 
 #: Scopes an OIDC application may request (OIDC Core §5.4 plus idaas claims).

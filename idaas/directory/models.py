@@ -250,3 +250,19 @@ class ExternalReference(db.Model):  # type: ignore[name-defined]
     object_id: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApplicationPermission(db.Model):  # type: ignore[name-defined]
+    """A permission of a role scoped to one application: the app's resource code (`resCode`)."""
+
+    __tablename__ = "application_permission"
+    __table_args__ = (
+        UniqueConstraint("role_id", "application", "resource", "action"),
+        Index("ix_application_permission_lookup", "application", "resource"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"), index=True)
+    application: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64), default="access")

@@ -8,7 +8,7 @@ from typing import Any
 from idaas.events.models import ChangeEvent
 from idaas.extensions import db
 
-ORIGIN_PATTERN = re.compile(r"^(system|(admin|api|scim|dingtalk|cli|user):[^\s]{1,120})$")
+ORIGIN_PATTERN = re.compile(r"^(system|(admin|api|scim|dingtalk|cli|user|industry):[^\s]{1,120})$")
 
 
 class InvalidOrigin(ValueError):

@@ -18,6 +18,11 @@ from idaas.directory.service.accounts import (
     set_status,
     update_account,
 )
+from idaas.directory.service.app_permissions import (
+    application_permissions,
+    resources_of,
+    set_application_permissions,
+)
 from idaas.directory.service.attributes import (
     define_attribute,
     definitions,
@@ -64,10 +69,14 @@ from idaas.directory.service.roles import (
     permissions_of,
     roles_of,
     set_role_assignment,
+    set_roles_of,
     update_role,
 )
 
 __all__ = [
+    "application_permissions",
+    "resources_of",
+    "set_application_permissions",
     "accounts_query",
     "ancestors",
     "children",
@@ -107,6 +116,7 @@ __all__ = [
     "set_password",
     "set_reference",
     "set_role_assignment",
+    "set_roles_of",
     "set_status",
     "subtree",
     "subtree_ids",

@@ -227,3 +227,40 @@ def set_role_assignment(origin: str, role_id: int, account_id: int, assigned: bo
             {"account_id": account_id},
         )
     return True
+
+
+def set_roles_of(origin: str, account_id: int, role_ids: Iterable[int]) -> bool:
+    """Make the account hold exactly `role_ids`, in one transaction; return whether it changed."""
+    wanted = set(role_ids)
+    with unit_of_work():
+        get_account(account_id)
+        roles = {
+            role.id: role for role in db.session.scalars(select(Role).where(Role.id.in_(wanted)))
+        }
+        missing = sorted(wanted - set(roles))
+        if missing:
+            raise NotFound(gettext("Role %(id)s does not exist.", id=missing[0]))
+        held = set(
+            db.session.scalars(
+                select(RoleAssignment.role_id).where(RoleAssignment.account_id == account_id)
+            )
+        )
+        changed = False
+        for role_id in sorted(wanted ^ held):
+            assigned = role_id in wanted
+            role = roles.get(role_id) or get_role(role_id)
+            if assigned:
+                db.session.add(RoleAssignment(role_id=role_id, account_id=account_id))
+            else:
+                db.session.delete(db.session.get(RoleAssignment, (role_id, account_id)))
+            role.version += 1
+            record_change(
+                origin,
+                "role",
+                role.id,
+                "assigned" if assigned else "revoked",
+                role.version,
+                {"account_id": account_id},
+            )
+            changed = True
+    return changed

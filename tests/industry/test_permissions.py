@@ -1,0 +1,225 @@
+"""Permission checks (§7.1, §7.2), administrators (§7.3), ecosystem account (§8.1), caching."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.industry.conftest import Gateway, make_gateway_client
+from tests.industry.signing import envelope, signed_headers
+
+ONE = "/industry/app/res/permission/authenticate"
+BATCH = "/industry/app/resource/batch/authenticate"
+ADMINS = "/industry/app/administrator/query"
+ALIECO = "/industry/account/alieco/get"
+
+
+@pytest.fixture
+def worker(gateway):
+    """An employee holding a role that grants `demo_page` in the gateway's app."""
+    app_id = gateway.app_key
+    role = gateway.data("/industry/user/role/add", {"appId": app_id, "roleName": "车间主管"})
+    gateway.data(
+        "/industry/user/role/setroleperm",
+        {"appId": app_id, "roleCode": role, "appendResListStr": '["demo_page"]'},
+    )
+    created = gateway.data(
+        "/industry/user/account/add",
+        {"appId": app_id, "phone": "13900001111", "nickName": "工人", "roleCodes": [role]},
+    )
+    return {"appId": app_id, "auid": created["auid"], "role": role}
+
+
+def test_single_check(gateway, worker):
+    params = {"appId": worker["appId"], "employeeId": worker["auid"]}
+    assert gateway.data(ONE, {**params, "resCode": "demo_page"}) is True
+    assert gateway.data(ONE, {**params, "resCode": "other_page"}) is False
+
+
+def test_single_check_errors(gateway, worker):
+    base = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
+    nobody = gateway.call(ONE, {**base, "employeeId": "0" * 40})
+    assert (nobody["code"], nobody["message"]) == (22000, "Query Result is Empty")
+    assert nobody["localizedMsg"].startswith("查询结果为空")
+    for missing in ("appId", "employeeId", "resCode"):
+        assert gateway.call(ONE, {k: v for k, v in base.items() if k != missing})["code"] == 460
+    assert gateway.call(ONE, {**base, "appId": "unknown"})["code"] == 460
+
+
+def test_batch_check(gateway, worker):
+    params = {"appId": worker["appId"], "employeeId": worker["auid"]}
+    raw = gateway.data(BATCH, {**params, "resCodes": ["demo_page", "other_page"]})
+    assert isinstance(raw, str)  # a JSON object as a string (§7.1)
+    assert json.loads(raw) == {"demo_page": True, "other_page": False}
+    assert gateway.call(BATCH, {**params, "resCodes": []})["code"] == 460
+    assert gateway.call(BATCH, {**params, "resCodes": "demo_page"})["code"] == 460
+    assert (
+        gateway.call(BATCH, {**params, "employeeId": "1" * 40, "resCodes": ["a"]})["code"] == 22000
+    )
+
+
+def test_admins_pass_every_check_and_inactive_accounts_none(gateway, worker, admin):
+    from idaas.directory import service
+    from idaas.industry.mapping import auid_of
+
+    params = {"appId": worker["appId"], "resCode": "anything"}
+    assert gateway.data(ONE, {**params, "employeeId": auid_of(admin)}) is True
+    account = service.find_by_identifier("13900001111")
+    service.set_status("system", account.id, "disabled")
+    assert (
+        gateway.data(ONE, {**params, "employeeId": worker["auid"], "resCode": "demo_page"}) is False
+    )
+
+
+def test_checks_by_dingtalk_identity(gateway, worker):
+    from idaas.directory import service
+
+    account = service.find_by_identifier("13900001111")
+    service.link_identity(
+        "system",
+        account.id,
+        provider="dingtalk",
+        tenant="dingcorp",
+        subject="manager1",
+        linked_via="import",
+    )
+    params = {"appId": worker["appId"], "source": "DINGDING", "corpId": "dingcorp"}
+    assert gateway.data(ONE, {**params, "userId": "manager1", "resCode": "demo_page"}) is True
+    assert (
+        gateway.call(ONE, {**params, "userId": "stranger", "resCode": "demo_page"})["code"] == 22000
+    )
+    assert gateway.call(ONE, {**params, "resCode": "demo_page"})["code"] == 460  # userId missing
+
+
+def test_changes_reach_a_warm_cache_in_another_process(make_app, app, gateway, worker):
+    """A second app instance (another gunicorn worker) caches grants; a change here reaches it."""
+    other = make_app(INDUSTRY_API_ENABLED=True)
+    remote = Gateway(other.test_client(), gateway.app_key, gateway.app_secret)
+    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
+    assert remote.data(ONE, check) is True
+    assert remote.data(ONE, check) is True  # now served from its cache
+    gateway.data(
+        "/industry/user/role/setroleperm",
+        {
+            "appId": worker["appId"],
+            "roleCode": worker["role"],
+            "canceledResListStr": '["demo_page"]',
+        },
+    )
+    assert remote.data(ONE, check) is False
+    # A change through the directory service directly (e.g. the admin console) invalidates too.
+    from idaas.directory import service
+    from idaas.directory.models import Role
+    from idaas.extensions import db
+
+    role = db.session.scalar(db.select(Role).where(Role.code == worker["role"]))
+    service.set_application_permissions("system", role.id, worker["appId"], grant=["demo_page"])
+    assert remote.data(ONE, check) is True
+    account = service.find_by_identifier("13900001111")
+    service.set_role_assignment("system", role.id, account.id, False)
+    assert remote.data(ONE, check) is False
+
+
+def test_cache_is_used(app, gateway, worker):
+    """The second identical check reads only the generation: no client, account or grants."""
+    from sqlalchemy import event
+
+    from idaas.extensions import db
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
+    gateway.data(ONE, check)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        gateway.data(ONE, check)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    reads = [s for s in statements if "industry_nonce" not in s]  # the replay store writes
+    assert len(reads) == 1 and "industry_generation" in reads[0]
+
+
+def test_administrators(gateway, worker, admin):
+    listed = gateway.data(ADMINS, {"appId": worker["appId"]})
+    assert [a["loginName"] if "loginName" in a else a["nickName"] for a in listed] == [
+        "Administrator"
+    ]
+    item = listed[0]
+    assert set(item) == {
+        "auid",
+        "phone",
+        "email",
+        "nickName",
+        "admin",
+        "main",
+        "workNumber",
+        "roleList",
+        "orgList",
+    }
+    assert item["admin"] is True and item["main"] is True
+    assert item["roleList"][0]["roleCode"] == "idaas.admin"
+    assert gateway.call(ADMINS, {})["code"] == 460
+
+
+def test_ecosystem_account(gateway, worker, admin):
+    from idaas.directory import service
+
+    params = {"appId": worker["appId"], "type": "DINGDING"}
+    assert gateway.call(ALIECO, params)["code"] == 22000  # no DingTalk link yet
+    service.link_identity(
+        "system",
+        admin.id,
+        provider="dingtalk",
+        tenant="dingcorp",
+        subject="boss",
+        union_id="union-boss",
+        linked_via="admin",
+    )
+    data = gateway.data(ALIECO, params)
+    assert data == {"aliId": "union-boss", "userId": "boss", "nickName": "Administrator"}
+    assert gateway.call(ALIECO, {**params, "type": "TAOBAO"})["code"] == 460
+    assert gateway.call(ALIECO, {"appId": worker["appId"]})["code"] == 460
+
+
+def test_checks_are_forbidden_without_grant(app, client, worker):
+    key, secret = make_gateway_client(scopes=("directory:read",), name="no grant")
+    body = envelope(
+        {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "x"}, "1.0.2"
+    )
+    response = client.post(ONE, data=body, headers=signed_headers(key, secret, ONE, body))
+    assert response.get_json()["code"] == 403
+
+
+def test_generation_moves_once_per_relevant_commit_even_concurrently(app):
+    import threading
+
+    from idaas.directory import service
+    from idaas.extensions import db
+    from idaas.industry.models import CacheGeneration
+
+    def value():
+        db.session.expire_all()
+        row = db.session.get(CacheGeneration, 1)
+        return row.value if row else 0
+
+    before = value()
+    service.create_department("system", name="not cached")  # departments are read live
+    assert value() == before
+    barrier = threading.Barrier(4)
+
+    def create(i):
+        with app.app_context():
+            barrier.wait()
+            service.create_role("system", code=f"conc.r{i}", name=f"r{i}")
+            db.session.remove()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert value() == before + 4
