@@ -35,7 +35,6 @@ from idaas.extensions import limiter
 
 bp = Blueprint("dingtalk", __name__)
 MAX_CLIENT_ID = 128
-DEFAULT_JSAPI_URL = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.1.0/dingtalk.open.js"
 
 
 class BindForm(FlaskForm):
@@ -113,10 +112,10 @@ def _continue_path(app: str | None) -> str | None:
 
 def _throttled() -> bool:
     """Count a sign-in start per client IP (each one stores a nonce); True when over the limit."""
-    spec = current_app.config.get("DINGTALK_START_RATE_LIMIT")
+    spec = current_app.config["DINGTALK_START_RATE_LIMIT"]
     if not spec or not limiter.enabled:
         return False
-    prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
+    prefix = str(current_app.config["RATELIMIT_KEY_PREFIX"])
     return not limiter.limiter.hit(
         parse(spec), prefix, "idaas-dingtalk-start", request.remote_addr or "-"
     )
@@ -191,7 +190,7 @@ def _inside_dingtalk() -> bool:
 
 
 def _jsapi_url() -> str:
-    return str(current_app.config.get("DINGTALK_JSAPI_URL") or DEFAULT_JSAPI_URL)
+    return str(current_app.config["DINGTALK_JSAPI_URL"])
 
 
 def _origin(url: str) -> str:

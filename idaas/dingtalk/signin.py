@@ -55,7 +55,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def state_max_age() -> int:
     """How long a `state` stays valid, in seconds (DINGTALK_STATE_MAX_AGE)."""
-    return int(current_app.config.get("DINGTALK_STATE_MAX_AGE", 600))
+    return int(current_app.config["DINGTALK_STATE_MAX_AGE"])
 
 
 def make_state(source: str, next_target: str | None, app: str | None) -> str:
