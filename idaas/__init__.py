@@ -8,8 +8,9 @@ from flask import Flask
 
 from idaas import config as config_module
 from idaas import paths
+from idaas.version import __version__
 
-__version__ = "0.1.0"
+__all__ = ["__version__", "create_app"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

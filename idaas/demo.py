@@ -56,16 +56,12 @@ def demo_admin_password(instance: Path) -> str:
 
 def prepare(app: Flask) -> dict[str, object]:
     """Create or upgrade the schema and the demo administrator; describe what to try."""
-    from idaas.cli import upgrade_database
-    from idaas.extensions import db
+    from idaas.schema import upgrade_database
 
     with app.app_context():
         upgrade_database()
         password = demo_admin_password(Path(app.instance_path))
-        account, _ = ensure_administrator("system", DEMO_ADMIN, password)
-        if account.must_change_password:
-            account.must_change_password = False
-            db.session.commit()
+        ensure_administrator("system", DEMO_ADMIN, password)
     return {"people": [{"username": DEMO_ADMIN, "password": password, "role": "administrator"}]}
 
 
