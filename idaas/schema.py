@@ -9,3 +9,14 @@ from flask_migrate import upgrade
 def upgrade_database() -> None:
     """Create or upgrade the schema to the latest migration (needs an app context)."""
     upgrade(directory=str(current_app.config["MIGRATIONS_DIRECTORY"]))
+
+
+def drop_everything() -> None:
+    """Drop every table of the database, Alembic's version table included (demo `--reset`)."""
+    from sqlalchemy import MetaData
+
+    from idaas.extensions import db
+
+    tables = MetaData()
+    tables.reflect(bind=db.engine)
+    tables.drop_all(bind=db.engine)
