@@ -112,54 +112,29 @@ def register(c: Collection, read: list[str], write: list[str]) -> None:
         return no_content()
 
     d = c.docs
-    bp.get(f"/{c.path}")(
-        operation(
-            d["list"].summary,
-            tags=[c.tag],
-            scopes=read,
-            response=c.listing,
-            **({"query": c.list_query} if c.list_query else {}),
-        )(_named(list_view, f"list_{c.plural}", d["list"]))
-    )
-    bp.get(one)(
-        operation(d["get"].summary, tags=[c.tag], scopes=read, response=c.item, etag=True)(
-            _named(get_view, f"get_{c.singular}", d["get"])
-        )
-    )
-    bp.post(f"/{c.path}")(
-        operation(
-            d["create"].summary,
-            tags=[c.tag],
-            scopes=write,
-            body=c.create_body,
-            response=c.item,
-            status=201,
-            etag=True,
-            location=True,
-        )(_named(create_view, f"create_{c.singular}", d["create"]))
-    )
-    bp.patch(one)(
-        operation(
-            d["update"].summary,
-            tags=[c.tag],
-            scopes=write,
-            body=c.update_body,
-            response=c.item,
-            etag=True,
-            if_match=True,
-            **({"errors": c.update_errors} if c.update_errors else {}),
-        )(_named(update_view, f"update_{c.singular}", d["update"]))
-    )
-    bp.delete(one)(
-        operation(
-            d["delete"].summary,
-            tags=[c.tag],
-            scopes=write,
-            status=204,
-            if_match=True,
-            **({"errors": c.delete_errors} if c.delete_errors else {}),
-        )(_named(delete_view, f"delete_{c.singular}", d["delete"]))
-    )
+    list_options = {"query": c.list_query} if c.list_query else {}
+    update_options = {"errors": c.update_errors} if c.update_errors else {}
+    delete_options = {"errors": c.delete_errors} if c.delete_errors else {}
+    views: list[tuple[str, str, str, Callable[..., Any], dict[str, Any]]] = [
+        ("GET", f"/{c.path}", "list", list_view, {"response": c.listing, **list_options}),
+        ("GET", one, "get", get_view, {"response": c.item, "etag": True}),
+        ("POST", f"/{c.path}", "create", create_view, {
+            "body": c.create_body, "response": c.item, "status": 201, "etag": True,
+            "location": True, "write": True,
+        }),
+        ("PATCH", one, "update", update_view, {
+            "body": c.update_body, "response": c.item, "etag": True, "if_match": True,
+            "write": True, **update_options,
+        }),
+        ("DELETE", one, "delete", delete_view, {
+            "status": 204, "if_match": True, "write": True, **delete_options,
+        }),
+    ]  # fmt: skip
+    for method, rule, action, view, options in views:
+        scopes = write if options.pop("write", False) else read
+        name = f"{action}_{c.plural if action == 'list' else c.singular}"
+        declared = operation(d[action].summary, tags=[c.tag], scopes=scopes, **options)
+        bp.route(rule, methods=[method])(declared(_named(view, name, d[action])))
 
 
 def register_members(m: Members, read: list[str], write: list[str]) -> None:
@@ -181,19 +156,63 @@ def register_members(m: Members, read: list[str], write: list[str]) -> None:
         m.attach(origin(), ids[c.id_name], account_id, False)
         return no_content()
 
-    (list_doc, add_doc, remove_doc), (list_name, add_name, remove_name) = m.docs, m.names
-    bp.get(one)(
-        operation(list_doc.summary, tags=[c.tag], scopes=read, query=m.page_query, response=m.page)(
-            _named(list_view, list_name, list_doc)
-        )
-    )
-    bp.put(each)(
-        operation(add_doc.summary, tags=[c.tag], scopes=write, status=204, **errors)(
-            _named(add_view, add_name, add_doc)
-        )
-    )
-    bp.delete(each)(
-        operation(remove_doc.summary, tags=[c.tag], scopes=write, status=204, **errors)(
-            _named(remove_view, remove_name, remove_doc)
-        )
-    )
+    views: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = [
+        ("GET", one, list_view, {"query": m.page_query, "response": m.page}),
+        ("PUT", each, add_view, {"status": 204, "write": True, **errors}),
+        ("DELETE", each, remove_view, {"status": 204, "write": True, **errors}),
+    ]
+    for (method, rule, view, options), name, doc in zip(views, m.names, m.docs, strict=True):
+        scopes = write if options.pop("write", False) else read
+        declared = operation(doc.summary, tags=[c.tag], scopes=scopes, **options)
+        bp.route(rule, methods=[method])(declared(_named(view, name, doc)))
+
+
+ACTIONS = ("list", "get", "create", "update", "delete")
+
+
+def conventional(
+    service: Any,
+    models: Any,
+    serialisers: Any,
+    *,
+    path: str,
+    singular: str,
+    plural: str,
+    model: str,
+    noun: str,
+    descriptions: tuple[str, str, str, str, str],
+    **overrides: Any,
+) -> Collection:
+    """A `Collection` whose parts follow the house names: `service.get_<singular>`,
+    `list_<plural>`, `create_/update_/delete_<singular>`; models `<Model>`, `<Model>List`,
+    `<Model>Create`, `<Model>Update`; `serialisers.<singular>_to_dict`; summaries from `noun`.
+    `overrides` replaces any field (and `summaries={action: text}` any summary)."""
+    article = "an" if noun[0] in "aeiou" else "a"
+    summaries = {
+        "list": f"List {noun}s",
+        "get": f"Get {article} {noun}",
+        "create": f"Create {article} {noun}",
+        "update": f"Update {article} {noun}",
+        "delete": f"Delete {article} {noun}",
+        **overrides.pop("summaries", {}),
+    }
+    lister = getattr(service, f"list_{plural}", None)
+    fields: dict[str, Any] = {
+        "path": path,
+        "singular": singular,
+        "plural": plural,
+        "tag": plural,
+        "item": getattr(models, model),
+        "listing": getattr(models, f"{model}List"),
+        "create_body": getattr(models, f"{model}Create"),
+        "update_body": getattr(models, f"{model}Update"),
+        "to_dict": getattr(serialisers, f"{singular}_to_dict"),
+        "fetch": getattr(service, f"get_{singular}"),
+        "list_items": (lambda _query: lister()) if lister else None,
+        "create": getattr(service, f"create_{singular}", None),
+        "update": getattr(service, f"update_{singular}"),
+        "delete": getattr(service, f"delete_{singular}"),
+        "docs": {a: Doc(summaries[a], d) for a, d in zip(ACTIONS, descriptions, strict=True)},
+    }
+    fields.update(overrides)
+    return Collection(**fields)

@@ -24,12 +24,11 @@ from idaas.api.http import (
 )
 from idaas.api.problems import ApiProblem
 from idaas.api.spec import operation
-from idaas.directory import service
+from idaas.directory import serialise, service
 from idaas.directory.errors import NotFound
 from idaas.directory.models import Department
 from idaas.directory.serialise import (
     account_to_dict,
-    definition_to_dict,
     department_to_dict,
     group_to_dict,
     role_to_dict,
@@ -442,100 +441,52 @@ def account_permissions(account_id: int) -> Response:
 # -- groups, roles, attribute definitions: one declaration each (see `idaas.api.crud`) -------
 
 
-GROUPS = crud.Collection(
-    path="groups",
-    singular="group",
-    plural="groups",
-    tag="groups",
-    item=s.Group,
-    listing=s.GroupList,
-    create_body=s.GroupCreate,
-    update_body=s.GroupUpdate,
-    to_dict=group_to_dict,
-    fetch=service.get_group,
-    list_items=lambda _query: service.list_groups(),
-    create=service.create_group,
-    update=service.update_group,
-    delete=service.delete_group,
-    docs={
-        "list": crud.Doc("List groups", "All groups by name."),
-        "get": crud.Doc("Get a group", "One group, with its ETag."),
-        "create": crud.Doc("Create a group", "Create a group; 201 with `Location`."),
-        "update": crud.Doc("Update a group", "Rename a group or change its description."),
-        "delete": crud.Doc("Delete a group", "Delete a group (its members stay); 204."),
-    },
-    update_errors={409},
-    delete_errors={409},
-)
-
-ROLES = crud.Collection(
-    path="roles",
-    singular="role",
-    plural="roles",
-    tag="roles",
-    item=s.Role,
-    listing=s.RoleList,
-    create_body=s.RoleCreate,
-    update_body=s.RoleUpdate,
-    to_dict=role_to_dict,
-    fetch=service.get_role,
-    list_items=lambda _query: service.list_roles(),
-    create=service.create_role,
-    update=service.update_role,
-    delete=service.delete_role,
-    docs={
-        "list": crud.Doc("List roles", "All roles with their permissions."),
-        "get": crud.Doc("Get a role", "One role, with its permissions and ETag."),
-        "create": crud.Doc("Create a role", "Create a role with permissions; 201 with `Location`."),
-        "update": crud.Doc(
-            "Update a role", "Change a role; `permissions` replaces the whole list."
-        ),
-        "delete": crud.Doc("Delete a role", "Delete a role and its assignments; 204."),
-    },
-)
-
-
 def _definitions(query: s.AttributeListQuery) -> list[Any]:
     """Definitions of the queried target, or of accounts then departments."""
     targets = [query.target] if query.target else ["account", "department"]
     return [d for t in targets for d in service.definitions(t)]
 
 
-ATTRIBUTES = crud.Collection(
-    path="attribute-definitions",
-    singular="definition",
-    plural="definitions",
-    tag="attributes",
-    item=s.AttributeDefinition,
-    listing=s.AttributeDefinitionList,
-    create_body=s.AttributeDefinitionCreate,
-    update_body=s.AttributeDefinitionUpdate,
-    to_dict=definition_to_dict,
-    fetch=service.get_definition,
+GROUPS = crud.conventional(
+    service, s, serialise,
+    path="groups", singular="group", plural="groups", model="Group", noun="group",
+    descriptions=(
+        "All groups by name.",
+        "One group, with its ETag.",
+        "Create a group; 201 with `Location`.",
+        "Rename a group or change its description.",
+        "Delete a group (its members stay); 204.",
+    ),
+    update_errors={409},
+    delete_errors={409},
+)  # fmt: skip
+ROLES = crud.conventional(
+    service, s, serialise,
+    path="roles", singular="role", plural="roles", model="Role", noun="role",
+    descriptions=(
+        "All roles with their permissions.",
+        "One role, with its permissions and ETag.",
+        "Create a role with permissions; 201 with `Location`.",
+        "Change a role; `permissions` replaces the whole list.",
+        "Delete a role and its assignments; 204.",
+    ),
+)  # fmt: skip
+ATTRIBUTES = crud.conventional(
+    service, s, serialise,
+    path="attribute-definitions", singular="definition", plural="definitions",
+    model="AttributeDefinition", noun="attribute definition", tag="attributes",
+    descriptions=(
+        "Custom attribute definitions of accounts and/or departments, in display order.",
+        "One attribute definition.",
+        "Add a custom attribute to accounts or departments; 201 with `Location`.",
+        "Change an attribute definition (its key and target are fixed).",
+        "Remove an attribute definition; 204.",
+    ),
+    summaries={"create": "Define an attribute"},
     list_items=_definitions,
     list_query=s.AttributeListQuery,
     create=service.define_attribute,
-    update=service.update_definition,
-    delete=service.delete_definition,
-    docs={
-        "list": crud.Doc(
-            "List attribute definitions",
-            "Custom attribute definitions of accounts and/or departments, in display order.",
-        ),
-        "get": crud.Doc("Get an attribute definition", "One attribute definition."),
-        "create": crud.Doc(
-            "Define an attribute",
-            "Add a custom attribute to accounts or departments; 201 with `Location`.",
-        ),
-        "update": crud.Doc(
-            "Update an attribute definition",
-            "Change an attribute definition (its key and target are fixed).",
-        ),
-        "delete": crud.Doc(
-            "Delete an attribute definition", "Remove an attribute definition; 204."
-        ),
-    },
-)
+)  # fmt: skip
 
 for _collection in (GROUPS, ROLES, ATTRIBUTES):
     crud.register(_collection, READ, WRITE)
