@@ -13,6 +13,7 @@ import json
 import os
 import runpy
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -403,7 +404,7 @@ def passthrough(instance: Path, overrides: dict[str, Any] | None = None) -> dict
     return {k: v for k, v in values.items() if k not in Settings.model_fields}
 
 
-def _read_or_create_secret(path: Path, make: Any) -> str:
+def _read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
     """Read a generated secret from the instance folder, creating it (mode 0600) the first time."""
     if path.exists():
         return path.read_text().strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
+from pydantic import BaseModel
 from werkzeug.wrappers import Response
 
 from idaas.api import crud
@@ -38,7 +39,7 @@ READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
 
 
-def _changes(body: Any) -> dict[str, Any]:
+def _changes(body: BaseModel) -> dict[str, Any]:
     """The members the client actually sent (PATCH semantics)."""
     return body.model_dump(exclude_unset=True)
 
