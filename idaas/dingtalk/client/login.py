@@ -100,33 +100,19 @@ class LoginApi(DingTalkTransport):
         )
         return dict(body["user_info"])
 
+    def _user_token(self, grant: str, **credential: str) -> dict[str, Any]:
+        """POST `userAccessToken` with the app's credentials and one grant."""
+        body = {"clientId": self.app.app_key, "clientSecret": self.app.app_secret}
+        body.update(credential, grantType=grant)
+        return self.api("POST", "v1.0/oauth2/userAccessToken", json=body, auth=False)
+
     def user_access_token(self, code: str) -> dict[str, Any]:
         """Exchange a new-OAuth code: {accessToken, refreshToken, expireIn, corpId}."""
-        return self.api(
-            "POST",
-            "v1.0/oauth2/userAccessToken",
-            json={
-                "clientId": self.app.app_key,
-                "clientSecret": self.app.app_secret,
-                "code": code,
-                "grantType": "authorization_code",
-            },
-            auth=False,
-        )
+        return self._user_token("authorization_code", code=code)
 
     def refresh_user_access_token(self, refresh_token: str) -> dict[str, Any]:
         """Refresh a user token with the 30-day refresh token."""
-        return self.api(
-            "POST",
-            "v1.0/oauth2/userAccessToken",
-            json={
-                "clientId": self.app.app_key,
-                "clientSecret": self.app.app_secret,
-                "refreshToken": refresh_token,
-                "grantType": "refresh_token",
-            },
-            auth=False,
-        )
+        return self._user_token("refresh_token", refreshToken=refresh_token)
 
     def user_profile(self, user_access_token: str, union_id: str = "me") -> dict[str, Any]:
         """GET contact/users/me with the user's token: {nick, unionId, openId, mobile, …}."""
