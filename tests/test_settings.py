@@ -169,3 +169,12 @@ def test_the_committed_configuration_table_is_current():
     assert config_docs.render(document) == document, (
         "docs/configuration.md is stale: run python -m idaas.config_docs --write"
     )
+
+
+def test_the_example_instance_file_names_only_real_settings():
+    import re
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "instance" / "config.example.py"
+    names = set(re.findall(r"^#? *([A-Z][A-Z0-9_]+) =", example.read_text(), re.M))
+    assert names and names <= set(Settings.model_fields), names - set(Settings.model_fields)
