@@ -7,8 +7,10 @@ from typing import Any
 from flask import Flask
 
 from idaas import config as config_module
+from idaas import paths
+from idaas.version import __version__
 
-__version__ = "0.1.0"
+__all__ = ["__version__", "create_app"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -18,19 +20,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         __name__,
         instance_path=str(instance),
         instance_relative_config=True,
-        template_folder=str(config_module.PROJECT_ROOT / "templates"),
-        static_folder=str(config_module.PROJECT_ROOT / "static"),
+        template_folder=str(paths.resource("templates")),
+        static_folder=str(paths.resource("static")),
     )
-    app.config.from_object(config_module.Defaults)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env(config_module.ENV_PREFIX)
-    if config:
-        app.config.update(config)
-    app.config.setdefault("MIGRATIONS_DIRECTORY", config_module.PROJECT_ROOT / "migrations")
-    app.config.setdefault(
-        "TRANSLATIONS_DIRECTORY", config_module.PROJECT_ROOT / "idaas" / "translations"
-    )
-    config_module.finalise(app.config, instance)
+    settings = config_module.load_settings(instance, config)
+    app.config.update(config_module.passthrough(instance, config))
+    app.config.update(config_module.finalise(settings, instance))
 
     from idaas import (
         admin,

@@ -6,14 +6,13 @@ import sys
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
-from flask_migrate import upgrade
 
 from idaas import create_app
 from idaas.cli_support import cli_origin, emit
 from idaas.config import ConfigError
 from idaas.directory.errors import DirectoryError
+from idaas.schema import upgrade_database
 
 
 @click.group(
@@ -21,11 +20,6 @@ from idaas.directory.errors import DirectoryError
 )
 def cli() -> None:
     """idaas: identity and single sign-on for DingTalk organisations."""
-
-
-def upgrade_database() -> None:
-    """Create or upgrade the schema to the latest migration."""
-    upgrade(directory=str(current_app.config["MIGRATIONS_DIRECTORY"]))
 
 
 @cli.command("init")

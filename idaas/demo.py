@@ -9,9 +9,11 @@ relying party. Ctrl-C stops all of it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -54,18 +56,14 @@ def demo_admin_password(instance: Path) -> str:
     return _instance_secret(instance, "demo-admin-password", lambda: generate_password(16))
 
 
-def prepare(app: Flask) -> dict[str, object]:
+def prepare(app: Flask) -> dict[str, list[dict[str, str]]]:
     """Create or upgrade the schema and the demo administrator; describe what to try."""
-    from idaas.cli import upgrade_database
-    from idaas.extensions import db
+    from idaas.schema import upgrade_database
 
     with app.app_context():
         upgrade_database()
         password = demo_admin_password(Path(app.instance_path))
-        account, _ = ensure_administrator("system", DEMO_ADMIN, password)
-        if account.must_change_password:
-            account.must_change_password = False
-            db.session.commit()
+        ensure_administrator("system", DEMO_ADMIN, password)
     return {"people": [{"username": DEMO_ADMIN, "password": password, "role": "administrator"}]}
 
 
@@ -117,8 +115,14 @@ def configure_dingtalk(app: Flask, sandbox: Any) -> None:
 
 
 def seed_people(app: Flask, sandbox: Any) -> list[dict[str, Any]]:
-    """Local accounts for a few sandbox people (some linked); describe everyone."""
+    """Local accounts for a few sandbox people; put everyone back in their demo role.
+
+    The roles are the same on every start: the first UNBOUND_LOCALS people have a local account
+    and no DingTalk link, the next BOUND_LOCALS are linked, everyone else has no local account
+    and no link; links and passwords changed while trying the demo are put back.
+    """
     from idaas.directory import service
+    from idaas.security.passwords import verify_password
 
     people: list[dict[str, Any]] = []
     active = [user for user in sandbox.users.values() if user.active]
@@ -131,6 +135,7 @@ def seed_people(app: Flask, sandbox: Any) -> list[dict[str, Any]]:
                 "dingtalk_userid": user.userid,
                 "bound": False,
             }
+            account = None
             if index < UNBOUND_LOCALS + BOUND_LOCALS:
                 username = (user.email or user.userid).split("@", 1)[0]
                 account = service.find_by_identifier(username)
@@ -145,23 +150,36 @@ def seed_people(app: Flask, sandbox: Any) -> list[dict[str, Any]]:
                         password=DEMO_PASSWORD,
                         must_change_password=False,
                     )
+                elif not verify_password(account.password_hash, DEMO_PASSWORD)[0]:
+                    service.set_password("system", account.id, DEMO_PASSWORD, enforce_policy=False)
                 entry.update(username=username, password=DEMO_PASSWORD)
-                if index >= UNBOUND_LOCALS:
-                    if service.find_identity("dingtalk", sandbox.corp_id, user.userid) is None:
-                        service.link_identity(
-                            "system",
-                            account.id,
-                            provider="dingtalk",
-                            tenant=sandbox.corp_id,
-                            subject=user.userid,
-                            union_id=user.unionid,
-                            linked_via="admin",
-                        )
-                entry["bound"] = (
-                    service.find_identity("dingtalk", sandbox.corp_id, user.userid) is not None
+            wanted = account.id if account and index >= UNBOUND_LOCALS else None
+            link = service.find_identity("dingtalk", sandbox.corp_id, user.userid)
+            if link is not None and link.account_id != wanted:
+                service.unlink_identity("system", link.id, reason="demo_restart")
+                link = None
+            if link is None and wanted is not None:
+                service.link_identity(
+                    "system",
+                    wanted,
+                    provider="dingtalk",
+                    tenant=sandbox.corp_id,
+                    subject=user.userid,
+                    union_id=user.unionid,
+                    linked_via="admin",
                 )
+            entry["bound"] = wanted is not None
             people.append(entry)
     return people
+
+
+def reset_demo(app: Flask) -> None:
+    """Start from a clean demo: drop every table and forget the demo app's registration."""
+    from idaas.schema import drop_everything
+
+    with app.app_context():
+        drop_everything()
+    (Path(app.instance_path) / "demo-app.json").unlink(missing_ok=True)
 
 
 def register_demo_application(app: Flask, rp_base: str) -> tuple[str, str]:
@@ -263,37 +281,71 @@ class _Later:
         return self.app(environ, start_response)
 
 
-def _bind(host: str, port: int, app: Any, fallback: bool) -> BaseWSGIServer:
-    """A threaded server on `port`; a free port instead when it is taken and `fallback`."""
+def listen(host: str, port: int, fallback: bool) -> socket.socket:
+    """A listening socket on `port` (0: any free port); a free one instead when it is taken and
+    `fallback` (binding here, because werkzeug's `make_server` exits instead of raising)."""
     try:
-        return make_server(host, port, app, threaded=True)
+        return socket.create_server((host, port))
     except OSError:
         if not fallback:
             raise
-        return make_server(host, 0, app, threaded=True)
+        return socket.create_server((host, 0))
+
+
+def _test_double_server(sock: socket.socket, app: Any) -> BaseWSGIServer:
+    """The sandbox and the demo app: werkzeug (the sandbox's Stream mode needs its WebSockets)."""
+    host, port = sock.getsockname()[:2]
+    server = make_server(host, port, app, threaded=True, fd=sock.fileno())
+    sock.close()  # werkzeug serves a duplicate of it
+    return server
 
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, type=int, show_default=True)
+@click.option(
+    "--port", default=5000, type=int, show_default=True, help="idaas port (0: a free one)."
+)
 @click.option(
     "--sandbox-port", type=int, help="DingTalk sandbox port [default: 9100, or a free one]."
 )
 @click.option("--rp-port", type=int, help="Demo app port [default: 5100, or a free one].")
+@click.option("--reset", is_flag=True, help="Start from a clean demo (drops every table).")
 @click.option("--json", "as_json", is_flag=True, help="First line: one JSON object describing it.")
 def demo(
-    host: str, port: int, sandbox_port: int | None, rp_port: int | None, as_json: bool
+    host: str,
+    port: int,
+    sandbox_port: int | None,
+    rp_port: int | None,
+    reset: bool,
+    as_json: bool,
 ) -> None:
     """Start idaas, the DingTalk sandbox and the demo app on loopback; print what to try."""
+    from waitress import create_server
+
     from idaas.sandbox.dingtalk import create_sandbox_app
     from idaas.sandbox.relying_party import create_relying_party
 
-    late_sandbox, late_rp = _Later(), _Later()
-    sandbox_server = _bind(host, sandbox_port or 9100, late_sandbox, sandbox_port is None)
-    rp_server = _bind(host, rp_port or 5100, late_rp, rp_port is None)
-    base = f"http://{host}:{port}"
-    sandbox_base = f"http://{host}:{sandbox_server.server_port}"
-    rp_base = f"http://{host}:{rp_server.server_port}"
+    # The test doubles' request lines would drown what the demo prints.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        idaas_socket = listen(host, port, fallback=False)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({error.strerror}); try --port 0 for a free port"
+        ) from None
+    late_idaas, late_sandbox, late_rp = _Later(), _Later(), _Later()
+    sandbox_server = _test_double_server(
+        listen(host, 9100 if sandbox_port is None else sandbox_port, sandbox_port is None),
+        late_sandbox,
+    )
+    rp_server = _test_double_server(
+        listen(host, 5100 if rp_port is None else rp_port, rp_port is None), late_rp
+    )
+    # A production WSGI server for idaas itself: threads, no per-request log lines.
+    server = create_server(late_idaas, sockets=[idaas_socket], threads=8, ident="idaas")
+    base = f"http://{host}:{idaas_socket.getsockname()[1]}"
+    sandbox_base = f"http://{host}:{sandbox_server.server_address[1]}"
+    rp_base = f"http://{host}:{rp_server.server_address[1]}"
     app = create_app(
         {
             "ISSUER": base,
@@ -305,7 +357,9 @@ def demo(
         }
     )
     instance = Path(app.instance_path)
-    admin = prepare(app)["people"][0]  # type: ignore[index]
+    if reset:
+        reset_demo(app)
+    admin = prepare(app)["people"][0]
     sandbox = build_sandbox(instance, sandbox_base)
     configure_dingtalk(app, sandbox)
     people = seed_people(app, sandbox)
@@ -338,8 +392,8 @@ def demo(
             *people,
         ],
     }
+    late_idaas.app = app
     servers = [sandbox_server, rp_server]
-    server = make_server(host, port, app, threaded=True)
     threads = [_serve(s) for s in servers]
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))
@@ -347,12 +401,12 @@ def demo(
         click.echo(line)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        server.server_close()
+        server.close()
         for other in servers:
             other.shutdown()
             other.server_close()

@@ -80,6 +80,4 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(app.config["TRANSLATIONS_DIRECTORY"]),
     )
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)

@@ -7,14 +7,15 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import free_port
 from tests.dingtalk_login.support import DINGTALK_UA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,13 +41,12 @@ def _confirm(http: httpx.Client, authorize_url: str, userid: str) -> str:
     return str(answer.headers["location"])
 
 
-def _start_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], dict]:
-    ports = [free_port() for _ in range(3)]
+def _start_demo(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDAAS_")}
     env["IDAAS_INSTANCE_PATH"] = str(tmp_path)
     process = subprocess.Popen(
-        [sys.executable, "-m", "idaas", "demo", "--json", "--port", str(ports[0]),
-         "--sandbox-port", str(ports[1]), "--rp-port", str(ports[2])],
+        [sys.executable, "-m", "idaas", "demo", "--json", "--port", "0",
+         "--sandbox-port", "0", "--rp-port", "0", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
@@ -57,6 +57,101 @@ def _start_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], dict]:
     except json.JSONDecodeError:
         process.kill()
         raise AssertionError(first + process.stdout.read()) from None
+
+
+def _wait_healthy(base: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("idaas did not become healthy")
+
+
+def _bind_by_qr(base: str, qr: str, person: dict) -> None:
+    """A QR sign-in that needs binding, completed with the person's local account."""
+    with httpx.Client(timeout=10, trust_env=False) as http:
+        assert "钉钉扫码登录" in http.get(f"{base}/login").text
+        authorize = http.get(f"{base}/login/dingtalk/{qr}").headers["location"]
+        callback = _confirm(http, authorize, person["dingtalk_userid"])
+        assert http.get(callback).headers["location"].endswith("/login/bind")
+        page = http.get(f"{base}/login/bind").text
+        done = http.post(
+            f"{base}/login/bind",
+            data={
+                "csrf_token": _field(page, "csrf_token"),
+                "identifier": person["username"],
+                "password": person["password"],
+            },
+        )
+        assert done.status_code == 302 and done.headers["location"].endswith("/portal/")
+        assert http.get(f"{base}/portal/").status_code == 200
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    return output
+
+
+def _roles(info: dict) -> list[tuple]:
+    return [(p["name"], p["username"], p["bound"]) for p in info["people"]]
+
+
+def test_demo_people_keep_their_roles_across_restarts_and_reset_starts_clean(tmp_path):
+    process, first = _start_demo(tmp_path)
+    try:
+        _wait_healthy(first["idaas"])
+        unbound = next(
+            p for p in first["people"] if p["username"] and p["dingtalk_userid"] and not p["bound"]
+        )
+        _bind_by_qr(first["idaas"], first["dingtalk_sources"]["qr"], unbound)  # changes a role
+    finally:
+        _stop(process)
+
+    process, second = _start_demo(tmp_path)
+    try:
+        assert _roles(second) == _roles(first)
+        assert second["demo_app_client_id"] == first["demo_app_client_id"]
+        _wait_healthy(second["idaas"])
+        _bind_by_qr(second["idaas"], second["dingtalk_sources"]["qr"], unbound)  # binds again
+    finally:
+        _stop(process)
+
+    process, third = _start_demo(tmp_path, "--reset")
+    try:
+        assert _roles(third) == _roles(first)
+        assert third["demo_app_client_id"] != first["demo_app_client_id"]  # a fresh database
+    finally:
+        _stop(process)
+
+
+def test_the_demo_refuses_a_taken_port_with_one_clear_line(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IDAAS_")}
+        env["IDAAS_INSTANCE_PATH"] = str(tmp_path)
+        result = subprocess.run(
+            [sys.executable, "-m", "idaas", "demo", "--port", str(port)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_taken_default_port_falls_back_to_a_free_one():
+    from idaas.demo import listen
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with listen("127.0.0.1", port, fallback=True) as other:
+            assert other.getsockname()[1] not in (port, 0)
+        with pytest.raises(OSError):
+            listen("127.0.0.1", port, fallback=False)
 
 
 def test_demo_drives_qr_and_micro_app_sign_ins(tmp_path):
@@ -80,23 +175,7 @@ def test_demo_drives_qr_and_micro_app_sign_ins(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.2)
 
-        # A QR sign-in that needs binding.
-        with httpx.Client(timeout=10, trust_env=False) as http:
-            assert "钉钉扫码登录" in http.get(f"{base}/login").text
-            authorize = http.get(f"{base}/login/dingtalk/{qr}").headers["location"]
-            callback = _confirm(http, authorize, unbound["dingtalk_userid"])
-            assert http.get(callback).headers["location"].endswith("/login/bind")
-            page = http.get(f"{base}/login/bind").text
-            done = http.post(
-                f"{base}/login/bind",
-                data={
-                    "csrf_token": _field(page, "csrf_token"),
-                    "identifier": unbound["username"],
-                    "password": unbound["password"],
-                },
-            )
-            assert done.status_code == 302 and done.headers["location"].endswith("/portal/")
-            assert http.get(f"{base}/portal/").status_code == 200
+        _bind_by_qr(base, qr, unbound)
 
         # An already-linked person goes straight in.
         with httpx.Client(timeout=10, trust_env=False) as http:

@@ -18,7 +18,5 @@ def init_app(app: Flask) -> None:
     from idaas.api.blueprint import bp
     from idaas.extensions import csrf
 
-    app.config.setdefault("INTEGRATION_REQUEST_RATE_LIMIT", "10 per hour")
-    app.config.setdefault("INTEGRATION_STATUS_RATE_LIMIT", "60 per minute")
     csrf.exempt(bp)
     app.register_blueprint(bp)

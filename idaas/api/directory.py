@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
+from pydantic import BaseModel
 from werkzeug.wrappers import Response
 
+from idaas.api import crud
 from idaas.api import schemas as s
 from idaas.api.blueprint import ID, bp
 from idaas.api.http import (
@@ -23,12 +25,11 @@ from idaas.api.http import (
 )
 from idaas.api.problems import ApiProblem
 from idaas.api.spec import operation
-from idaas.directory import service
+from idaas.directory import serialise, service
 from idaas.directory.errors import NotFound
 from idaas.directory.models import Department
 from idaas.directory.serialise import (
     account_to_dict,
-    definition_to_dict,
     department_to_dict,
     group_to_dict,
     role_to_dict,
@@ -38,7 +39,7 @@ READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
 
 
-def _changes(body: Any) -> dict[str, Any]:
+def _changes(body: BaseModel) -> dict[str, Any]:
     """The members the client actually sent (PATCH semantics)."""
     return body.model_dump(exclude_unset=True)
 
@@ -438,266 +439,93 @@ def account_permissions(account_id: int) -> Response:
     return json_response({"items": items})
 
 
-# -- groups -------------------------------------------------------------------------------
+# -- groups, roles, attribute definitions: one declaration each (see `idaas.api.crud`) -------
 
 
-@bp.get("/groups")
-@operation("List groups", tags=["groups"], scopes=READ, response=s.GroupList)
-def list_groups() -> Response:
-    """All groups by name."""
-    return json_response({"items": [group_to_dict(g) for g in service.list_groups()]})
-
-
-@bp.get(f"/groups/<{ID}:group_id>")
-@operation("Get a group", tags=["groups"], scopes=READ, response=s.Group, etag=True)
-def get_group(group_id: int) -> Response:
-    """One group, with its ETag."""
-    group = service.get_group(group_id)
-    return json_response(group_to_dict(group), obj=group)
-
-
-@bp.post("/groups")
-@operation(
-    "Create a group",
-    tags=["groups"],
-    scopes=WRITE,
-    body=s.GroupCreate,
-    response=s.Group,
-    status=201,
-    etag=True,
-    location=True,
-)
-def create_group(body: s.GroupCreate) -> Response:
-    """Create a group; 201 with `Location`."""
-    group = service.create_group(origin(), **body.model_dump())
-    return json_response(
-        group_to_dict(group), 201, group, url_for("api.get_group", group_id=group.id)
-    )
-
-
-@bp.patch(f"/groups/<{ID}:group_id>")
-@operation(
-    "Update a group",
-    tags=["groups"],
-    scopes=WRITE,
-    body=s.GroupUpdate,
-    response=s.Group,
-    etag=True,
-    if_match=True,
-    errors={409},
-)
-def update_group(group_id: int, body: s.GroupUpdate) -> Response:
-    """Rename a group or change its description."""
-    version = expected_version(service.get_group(group_id))
-    group = service.update_group(origin(), group_id, expected_version=version, **_changes(body))
-    return json_response(group_to_dict(group), obj=group)
-
-
-@bp.delete(f"/groups/<{ID}:group_id>")
-@operation("Delete a group", tags=["groups"], scopes=WRITE, status=204, if_match=True, errors={409})
-def delete_group(group_id: int) -> Response:
-    """Delete a group (its members stay); 204."""
-    version = expected_version(service.get_group(group_id))
-    service.delete_group(origin(), group_id, expected_version=version)
-    return no_content()
-
-
-@bp.get(f"/groups/<{ID}:group_id>/members")
-@operation(
-    "List a group's members",
-    tags=["groups"],
-    scopes=READ,
-    query=s.PageQuery,
-    response=s.AccountPage,
-)
-def group_members(group_id: int, query: s.PageQuery) -> Response:
-    """The accounts in a group (cursor pagination)."""
-    service.get_group(group_id)
-    return _account_page(query.limit, query.cursor, group_id=group_id)
-
-
-@bp.put(f"/groups/<{ID}:group_id>/members/<{ID}:account_id>")
-@operation("Add a group member", tags=["groups"], scopes=WRITE, status=204, errors={409})
-def add_group_member(group_id: int, account_id: int) -> Response:
-    """Put an account in a group (idempotent)."""
-    service.set_group_membership(origin(), group_id, account_id, True)
-    return no_content()
-
-
-@bp.delete(f"/groups/<{ID}:group_id>/members/<{ID}:account_id>")
-@operation("Remove a group member", tags=["groups"], scopes=WRITE, status=204, errors={409})
-def remove_group_member(group_id: int, account_id: int) -> Response:
-    """Take an account out of a group (idempotent)."""
-    service.set_group_membership(origin(), group_id, account_id, False)
-    return no_content()
-
-
-# -- roles --------------------------------------------------------------------------------
-
-
-@bp.get("/roles")
-@operation("List roles", tags=["roles"], scopes=READ, response=s.RoleList)
-def list_roles() -> Response:
-    """All roles with their permissions."""
-    return json_response({"items": [role_to_dict(r) for r in service.list_roles()]})
-
-
-@bp.get(f"/roles/<{ID}:role_id>")
-@operation("Get a role", tags=["roles"], scopes=READ, response=s.Role, etag=True)
-def get_role(role_id: int) -> Response:
-    """One role, with its permissions and ETag."""
-    role = service.get_role(role_id)
-    return json_response(role_to_dict(role), obj=role)
-
-
-@bp.post("/roles")
-@operation(
-    "Create a role",
-    tags=["roles"],
-    scopes=WRITE,
-    body=s.RoleCreate,
-    response=s.Role,
-    status=201,
-    etag=True,
-    location=True,
-)
-def create_role(body: s.RoleCreate) -> Response:
-    """Create a role with permissions; 201 with `Location`."""
-    role = service.create_role(origin(), **body.model_dump())
-    return json_response(role_to_dict(role), 201, role, url_for("api.get_role", role_id=role.id))
-
-
-@bp.patch(f"/roles/<{ID}:role_id>")
-@operation(
-    "Update a role",
-    tags=["roles"],
-    scopes=WRITE,
-    body=s.RoleUpdate,
-    response=s.Role,
-    etag=True,
-    if_match=True,
-)
-def update_role(role_id: int, body: s.RoleUpdate) -> Response:
-    """Change a role; `permissions` replaces the whole list."""
-    version = expected_version(service.get_role(role_id))
-    role = service.update_role(origin(), role_id, expected_version=version, **_changes(body))
-    return json_response(role_to_dict(role), obj=role)
-
-
-@bp.delete(f"/roles/<{ID}:role_id>")
-@operation("Delete a role", tags=["roles"], scopes=WRITE, status=204, if_match=True)
-def delete_role(role_id: int) -> Response:
-    """Delete a role and its assignments; 204."""
-    version = expected_version(service.get_role(role_id))
-    service.delete_role(origin(), role_id, expected_version=version)
-    return no_content()
-
-
-@bp.get(f"/roles/<{ID}:role_id>/members")
-@operation(
-    "List a role's holders", tags=["roles"], scopes=READ, query=s.PageQuery, response=s.AccountPage
-)
-def role_members(role_id: int, query: s.PageQuery) -> Response:
-    """The accounts holding a role (cursor pagination)."""
-    service.get_role(role_id)
-    return _account_page(query.limit, query.cursor, role_id=role_id)
-
-
-@bp.put(f"/roles/<{ID}:role_id>/members/<{ID}:account_id>")
-@operation("Assign a role", tags=["roles"], scopes=WRITE, status=204)
-def assign_role(role_id: int, account_id: int) -> Response:
-    """Give an account a role (idempotent)."""
-    service.set_role_assignment(origin(), role_id, account_id, True)
-    return no_content()
-
-
-@bp.delete(f"/roles/<{ID}:role_id>/members/<{ID}:account_id>")
-@operation("Revoke a role", tags=["roles"], scopes=WRITE, status=204)
-def revoke_role(role_id: int, account_id: int) -> Response:
-    """Take a role away from an account (idempotent)."""
-    service.set_role_assignment(origin(), role_id, account_id, False)
-    return no_content()
-
-
-# -- attribute definitions ----------------------------------------------------------------
-
-
-@bp.get("/attribute-definitions")
-@operation(
-    "List attribute definitions",
-    tags=["attributes"],
-    scopes=READ,
-    query=s.AttributeListQuery,
-    response=s.AttributeDefinitionList,
-)
-def list_definitions(query: s.AttributeListQuery) -> Response:
-    """Custom attribute definitions of accounts and/or departments, in display order."""
+def _definitions(query: s.AttributeListQuery) -> list[Any]:
+    """Definitions of the queried target, or of accounts then departments."""
     targets = [query.target] if query.target else ["account", "department"]
-    items = [definition_to_dict(d) for t in targets for d in service.definitions(t)]
-    return json_response({"items": items})
+    return [d for t in targets for d in service.definitions(t)]
 
 
-@bp.get(f"/attribute-definitions/<{ID}:definition_id>")
-@operation(
-    "Get an attribute definition",
-    tags=["attributes"],
-    scopes=READ,
-    response=s.AttributeDefinition,
-    etag=True,
+GROUPS = crud.conventional(
+    service, s, serialise,
+    path="groups", singular="group", plural="groups", model="Group", noun="group",
+    descriptions=(
+        "All groups by name.",
+        "One group, with its ETag.",
+        "Create a group; 201 with `Location`.",
+        "Rename a group or change its description.",
+        "Delete a group (its members stay); 204.",
+    ),
+    update_errors={409},
+    delete_errors={409},
+)  # fmt: skip
+ROLES = crud.conventional(
+    service, s, serialise,
+    path="roles", singular="role", plural="roles", model="Role", noun="role",
+    descriptions=(
+        "All roles with their permissions.",
+        "One role, with its permissions and ETag.",
+        "Create a role with permissions; 201 with `Location`.",
+        "Change a role; `permissions` replaces the whole list.",
+        "Delete a role and its assignments; 204.",
+    ),
+)  # fmt: skip
+ATTRIBUTES = crud.conventional(
+    service, s, serialise,
+    path="attribute-definitions", singular="definition", plural="definitions",
+    model="AttributeDefinition", noun="attribute definition", tag="attributes",
+    descriptions=(
+        "Custom attribute definitions of accounts and/or departments, in display order.",
+        "One attribute definition.",
+        "Add a custom attribute to accounts or departments; 201 with `Location`.",
+        "Change an attribute definition (its key and target are fixed).",
+        "Remove an attribute definition; 204.",
+    ),
+    summaries={"create": "Define an attribute"},
+    list_items=_definitions,
+    list_query=s.AttributeListQuery,
+    create=service.define_attribute,
+)  # fmt: skip
+
+for _collection in (GROUPS, ROLES, ATTRIBUTES):
+    crud.register(_collection, READ, WRITE)
+
+crud.register_members(
+    crud.Members(
+        collection=GROUPS,
+        names=("group_members", "add_group_member", "remove_group_member"),
+        docs=(
+            crud.Doc("List a group's members", "The accounts in a group (cursor pagination)."),
+            crud.Doc("Add a group member", "Put an account in a group (idempotent)."),
+            crud.Doc("Remove a group member", "Take an account out of a group (idempotent)."),
+        ),
+        page_query=s.PageQuery,
+        page=s.AccountPage,
+        list_page=_account_page,
+        filter_name="group_id",
+        attach=service.set_group_membership,
+        errors={409},
+    ),
+    READ,
+    WRITE,
 )
-def get_definition(definition_id: int) -> Response:
-    """One attribute definition."""
-    definition = service.get_definition(definition_id)
-    return json_response(definition_to_dict(definition), obj=definition)
-
-
-@bp.post("/attribute-definitions")
-@operation(
-    "Define an attribute",
-    tags=["attributes"],
-    scopes=WRITE,
-    body=s.AttributeDefinitionCreate,
-    response=s.AttributeDefinition,
-    status=201,
-    etag=True,
-    location=True,
+crud.register_members(
+    crud.Members(
+        collection=ROLES,
+        names=("role_members", "assign_role", "revoke_role"),
+        docs=(
+            crud.Doc("List a role's holders", "The accounts holding a role (cursor pagination)."),
+            crud.Doc("Assign a role", "Give an account a role (idempotent)."),
+            crud.Doc("Revoke a role", "Take a role away from an account (idempotent)."),
+        ),
+        page_query=s.PageQuery,
+        page=s.AccountPage,
+        list_page=_account_page,
+        filter_name="role_id",
+        attach=service.set_role_assignment,
+    ),
+    READ,
+    WRITE,
 )
-def create_definition(body: s.AttributeDefinitionCreate) -> Response:
-    """Add a custom attribute to accounts or departments; 201 with `Location`."""
-    definition = service.define_attribute(origin(), **body.model_dump())
-    return json_response(
-        definition_to_dict(definition),
-        201,
-        definition,
-        url_for("api.get_definition", definition_id=definition.id),
-    )
-
-
-@bp.patch(f"/attribute-definitions/<{ID}:definition_id>")
-@operation(
-    "Update an attribute definition",
-    tags=["attributes"],
-    scopes=WRITE,
-    body=s.AttributeDefinitionUpdate,
-    response=s.AttributeDefinition,
-    etag=True,
-    if_match=True,
-)
-def update_definition(definition_id: int, body: s.AttributeDefinitionUpdate) -> Response:
-    """Change an attribute definition (its key and target are fixed)."""
-    version = expected_version(service.get_definition(definition_id))
-    definition = service.update_definition(
-        origin(), definition_id, expected_version=version, **_changes(body)
-    )
-    return json_response(definition_to_dict(definition), obj=definition)
-
-
-@bp.delete(f"/attribute-definitions/<{ID}:definition_id>")
-@operation(
-    "Delete an attribute definition", tags=["attributes"], scopes=WRITE, status=204, if_match=True
-)
-def delete_definition(definition_id: int) -> Response:
-    """Remove an attribute definition; 204."""
-    version = expected_version(service.get_definition(definition_id))
-    service.delete_definition(origin(), definition_id, expected_version=version)
-    return no_content()

@@ -38,13 +38,20 @@ def _no_surrogates(value: str) -> str:
     return value
 
 
-def text(max_length: int, min_length: int = 0, pattern: str = NO_CONTROL) -> Any:
-    """A bounded text type without control characters."""
-    return Annotated[
-        str,
-        Field(min_length=min_length, max_length=max_length, pattern=pattern),
-        AfterValidator(_no_surrogates),
-    ]
+# Bounded text without control characters or lone surrogates: `TextN` may be empty,
+# `NameN` may not. Type aliases (not calls) so that type checkers accept them as types.
+_Clean = AfterValidator(_no_surrogates)
+Text16 = Annotated[str, Field(min_length=0, max_length=16, pattern=NO_CONTROL), _Clean]
+Text32 = Annotated[str, Field(min_length=0, max_length=32, pattern=NO_CONTROL), _Clean]
+Text64 = Annotated[str, Field(min_length=0, max_length=64, pattern=NO_CONTROL), _Clean]
+Text128 = Annotated[str, Field(min_length=0, max_length=128, pattern=NO_CONTROL), _Clean]
+Text254 = Annotated[str, Field(min_length=0, max_length=254, pattern=NO_CONTROL), _Clean]
+Text255 = Annotated[str, Field(min_length=0, max_length=255, pattern=NO_CONTROL), _Clean]
+Text512 = Annotated[str, Field(min_length=0, max_length=512, pattern=NO_CONTROL), _Clean]
+Text1024 = Annotated[str, Field(min_length=0, max_length=1024, pattern=NO_CONTROL), _Clean]
+Name128 = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTROL), _Clean]
+Name254 = Annotated[str, Field(min_length=1, max_length=254, pattern=NO_CONTROL), _Clean]
+Name1024 = Annotated[str, Field(min_length=1, max_length=1024, pattern=NO_CONTROL), _Clean]
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -58,11 +65,17 @@ def optional(**constraints: Any) -> Any:
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 SortOrder = Annotated[int, Field(ge=-(2**31), le=MAX_ID)]
-AttributeKey = text(64, 1, r"^[a-z][a-z0-9_]{0,63}$")
-AttributeValue = text(1024) | Annotated[int, Field(ge=-(2**53), le=2**53)] | bool | None
-Attributes = dict[AttributeKey, AttributeValue]  # type: ignore[valid-type]
-Code = text(64, 1, r"^[a-z][a-z0-9_.:-]{0,63}$")
-Username = text(64, 1, r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+AttributeKey = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]{0,63}$"), _Clean
+]
+AttributeValue = Text1024 | Annotated[int, Field(ge=-(2**53), le=2**53)] | bool | None
+Attributes = dict[AttributeKey, AttributeValue]
+Code = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.:-]{0,63}$"), _Clean
+]
+Username = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"), _Clean
+]
 Status = Literal["active", "disabled", "left"]
 
 
@@ -84,7 +97,7 @@ class Query(BaseModel):
 class DepartmentCreate(Strict):
     """A new department; without `parent_id` it is a root."""
 
-    name: text(128, 1)  # type: ignore[valid-type]
+    name: Name128
     parent_id: Id | None = None
     sort_order: SortOrder = 0
     attributes: Attributes = Field(default_factory=dict)
@@ -93,7 +106,7 @@ class DepartmentCreate(Strict):
 class DepartmentUpdate(Strict):
     """Fields to change (omitted ones stay); use `move` to change the parent."""
 
-    name: text(128, 1) = optional()  # type: ignore[valid-type]
+    name: Name128 = optional()
     sort_order: SortOrder = optional()
     attributes: Attributes = optional()
 
@@ -125,20 +138,20 @@ class MembershipSpec(Strict):
     department_id: Id
     is_primary: bool = False
     sort_order: SortOrder = 0
-    title: text(128) | None = None  # type: ignore[valid-type]
+    title: Text128 | None = None
 
 
 class AccountCreate(Strict):
     """A new account; `password` is optional and never returned."""
 
-    username: Username  # type: ignore[valid-type]
-    display_name: text(128) | None = None  # type: ignore[valid-type]
-    email: text(254) | None = None  # type: ignore[valid-type]
-    mobile: text(32) | None = None  # type: ignore[valid-type]
-    employee_number: text(64) | None = None  # type: ignore[valid-type]
-    title: text(128) | None = None  # type: ignore[valid-type]
+    username: Username
+    display_name: Text128 | None = None
+    email: Text254 | None = None
+    mobile: Text32 | None = None
+    employee_number: Text64 | None = None
+    title: Text128 | None = None
     status: Status = "active"
-    locale: text(16) | None = None  # type: ignore[valid-type]
+    locale: Text16 | None = None
     password: (
         Annotated[
             str,
@@ -155,13 +168,13 @@ class AccountCreate(Strict):
 class AccountUpdate(Strict):
     """Fields to change (omitted ones stay; `null` clears an optional field)."""
 
-    username: Username = optional()  # type: ignore[valid-type]
-    display_name: text(128) | None = optional()  # type: ignore[valid-type]
-    email: text(254) | None = optional()  # type: ignore[valid-type]
-    mobile: text(32) | None = optional()  # type: ignore[valid-type]
-    employee_number: text(64) | None = optional()  # type: ignore[valid-type]
-    title: text(128) | None = optional()  # type: ignore[valid-type]
-    locale: text(16) | None = optional()  # type: ignore[valid-type]
+    username: Username = optional()
+    display_name: Text128 | None = optional()
+    email: Text254 | None = optional()
+    mobile: Text32 | None = optional()
+    employee_number: Text64 | None = optional()
+    title: Text128 | None = optional()
+    locale: Text16 | None = optional()
     memberships: list[MembershipSpec] = optional(max_length=50)
     attributes: Attributes = optional()
 
@@ -175,21 +188,21 @@ class MembershipsReplace(Strict):
 class AccountListQuery(Query):
     """Filters and keyset pagination for the account list."""
 
-    q: text(128) | None = None  # type: ignore[valid-type]
+    q: Text128 | None = None
     department: Id | None = None
     include_subdepartments: bool = True
     status: Status | None = None
     group: Id | None = None
     role: Id | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: text(512) | None = None  # type: ignore[valid-type]
+    cursor: Text512 | None = None
 
 
 class PageQuery(Query):
     """Keyset pagination."""
 
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: text(512) | None = None  # type: ignore[valid-type]
+    cursor: Text512 | None = None
 
 
 # -- groups, roles, attributes --
@@ -198,71 +211,71 @@ class PageQuery(Query):
 class GroupCreate(Strict):
     """A new group."""
 
-    name: text(128, 1)  # type: ignore[valid-type]
-    description: text(512) | None = None  # type: ignore[valid-type]
+    name: Name128
+    description: Text512 | None = None
 
 
 class GroupUpdate(Strict):
     """Fields to change."""
 
-    name: text(128, 1) = optional()  # type: ignore[valid-type]
-    description: text(512) | None = optional()  # type: ignore[valid-type]
+    name: Name128 = optional()
+    description: Text512 | None = optional()
 
 
 class PermissionSpec(Strict):
     """A (resource, action) pair, e.g. `users` + `read`."""
 
-    resource: Code  # type: ignore[valid-type]
-    action: Code  # type: ignore[valid-type]
+    resource: Code
+    action: Code
 
 
 class RoleCreate(Strict):
     """A new role with its permissions."""
 
-    code: Code  # type: ignore[valid-type]
-    name: text(128, 1)  # type: ignore[valid-type]
-    description: text(512) | None = None  # type: ignore[valid-type]
+    code: Code
+    name: Name128
+    description: Text512 | None = None
     permissions: list[PermissionSpec] = Field(default_factory=list, max_length=200)
 
 
 class RoleUpdate(Strict):
     """Fields to change; `permissions` replaces the whole list."""
 
-    code: Code = optional()  # type: ignore[valid-type]
-    name: text(128, 1) = optional()  # type: ignore[valid-type]
-    description: text(512) | None = optional()  # type: ignore[valid-type]
+    code: Code = optional()
+    name: Name128 = optional()
+    description: Text512 | None = optional()
     permissions: list[PermissionSpec] = optional(max_length=200)
 
 
 AttributeType = Literal["string", "integer", "boolean", "date", "enum", "email"]
-Options = Annotated[list[text(128, 1)], Field(max_length=200)]  # type: ignore[misc,valid-type]
+Options = Annotated[list[Name128], Field(max_length=200)]
 
 
 class AttributeDefinitionCreate(Strict):
     """A custom field of accounts or departments."""
 
     target: Literal["account", "department"]
-    key: AttributeKey  # type: ignore[valid-type]
-    label: text(128, 1)  # type: ignore[valid-type]
+    key: AttributeKey
+    label: Name128
     type: AttributeType
     required: bool = False
     unique: bool = False
     editable: bool = False
     enabled: bool = True
-    options: Options = Field(default_factory=list)  # type: ignore[valid-type]
+    options: Options = Field(default_factory=list)
     sort_order: SortOrder = 0
 
 
 class AttributeDefinitionUpdate(Strict):
     """Fields to change (the key and target are fixed)."""
 
-    label: text(128, 1) = optional()  # type: ignore[valid-type]
+    label: Name128 = optional()
     type: AttributeType = optional()
     required: bool = optional()
     unique: bool = optional()
     editable: bool = optional()
     enabled: bool = optional()
-    options: Options = optional()  # type: ignore[valid-type]
+    options: Options = optional()
     sort_order: SortOrder = optional()
 
 
@@ -278,8 +291,8 @@ class AttributeListQuery(Query):
 class IntegrationRequestCreate(Strict):
     """A third party asks for API access."""
 
-    name: text(128, 1)  # type: ignore[valid-type]
-    contact: text(254, 1)  # type: ignore[valid-type]
+    name: Name128
+    contact: Name254
     scopes: list[ScopeName] = Field(min_length=1, max_length=len(SCOPES))
     reason: Annotated[
         str,
@@ -292,13 +305,13 @@ class IntegrationApprove(Strict):
     """Optionally grant fewer scopes than requested."""
 
     scopes: list[ScopeName] | None = Field(default=None, min_length=1, max_length=len(SCOPES))
-    note: text(1024) | None = None  # type: ignore[valid-type]
+    note: Text1024 | None = None
 
 
 class IntegrationReject(Strict):
     """Why the request was rejected (shown to the requester)."""
 
-    reason: text(1024, 1)  # type: ignore[valid-type]
+    reason: Name1024
 
 
 class IntegrationListQuery(Query):
@@ -520,7 +533,9 @@ class Approval(BaseModel):
 
 # -- applications --
 
-Uri = text(512, 1, r"^https?://[^\s#\x00-\x1f\x7f]+$")
+Uri = Annotated[
+    str, Field(min_length=1, max_length=512, pattern=r"^https?://[^\s#\x00-\x1f\x7f]+$"), _Clean
+]
 OidcScopeName = Literal[
     "openid",
     "profile",
@@ -533,8 +548,18 @@ OidcScopeName = Literal[
     "employee_number",
 ]
 Grant = Literal["authorization_code", "refresh_token"]
-ClaimName = text(64, 1, r"^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$")
-MappingRule = text(69, 1, r"^(username|employee_number|email_local|mobile|attr:[a-z][a-z0-9_]*)$")
+ClaimName = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$"), _Clean
+]
+MappingRule = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=69,
+        pattern=r"^(username|employee_number|email_local|mobile|attr:[a-z][a-z0-9_]*)$",
+    ),
+    _Clean,
+]
 
 
 class Policy(Strict):
@@ -550,25 +575,25 @@ class Policy(Strict):
 class _ApplicationFields(Strict):
     """Members shared by creating and changing an application."""
 
-    description: text(1024) | None = optional()  # type: ignore[valid-type]
-    icon_url: Uri | None = optional()  # type: ignore[valid-type]
+    description: Text1024 | None = optional()
+    icon_url: Uri | None = optional()
     show_in_portal: bool | None = optional()
-    initiate_login_uri: Uri | None = optional()  # type: ignore[valid-type]
+    initiate_login_uri: Uri | None = optional()
     policy: Policy | None = optional()
-    post_logout_redirect_uris: list[Uri] | None = optional(max_length=20)  # type: ignore[valid-type]
+    post_logout_redirect_uris: list[Uri] | None = optional(max_length=20)
     grant_types: list[Grant] | None = optional(min_length=1, max_length=2)
     scopes: list[OidcScopeName] | None = optional(min_length=1, max_length=9)
     id_token_alg: Literal["ES256", "RS256"] | None = optional()
     consent_required: bool | None = optional()
     pkce_required: bool | None = optional()
     subject_type: Literal["public", "pairwise"] | None = optional()
-    sector_identifier: text(255) | None = optional()  # type: ignore[valid-type]
-    backchannel_logout_uri: Uri | None = optional()  # type: ignore[valid-type]
-    frontchannel_logout_uri: Uri | None = optional()  # type: ignore[valid-type]
+    sector_identifier: Text255 | None = optional()
+    backchannel_logout_uri: Uri | None = optional()
+    frontchannel_logout_uri: Uri | None = optional()
     subaccount_mode: Literal["direct", "mapping", "association"] | None = optional()
-    subaccount_rule: MappingRule | None = optional()  # type: ignore[valid-type]
+    subaccount_rule: MappingRule | None = optional()
     subaccount_as_sub: bool | None = optional()
-    claim_mapping: dict[ClaimName, AttributeKey] | None = optional(max_length=50)  # type: ignore[valid-type]
+    claim_mapping: dict[ClaimName, AttributeKey] | None = optional(max_length=50)
     access_token_lifetime: int | None = optional(ge=60, le=86400)
     id_token_lifetime: int | None = optional(ge=60, le=86400)
     refresh_token_lifetime: int | None = optional(ge=300, le=365 * 86400)
@@ -577,17 +602,17 @@ class _ApplicationFields(Strict):
 class ApplicationCreate(_ApplicationFields):
     """A new application and its OIDC client."""
 
-    name: text(128, 1)  # type: ignore[valid-type]
-    redirect_uris: list[Uri] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
+    name: Name128
+    redirect_uris: list[Uri] = Field(min_length=1, max_length=20)
     public: bool = False
 
 
 class ApplicationUpdate(_ApplicationFields):
     """Changes to an application; omitted members stay as they are."""
 
-    name: text(128, 1) | None = optional()  # type: ignore[valid-type]
+    name: Name128 | None = optional()
     enabled: bool | None = optional()
-    redirect_uris: list[Uri] | None = optional(min_length=1, max_length=20)  # type: ignore[valid-type]
+    redirect_uris: list[Uri] | None = optional(min_length=1, max_length=20)
 
 
 class Application(BaseModel):

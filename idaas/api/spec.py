@@ -266,7 +266,7 @@ def _operation_doc(
 
 def build_document(app: Flask, blueprint: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every view of `blueprint` declared with `@operation`."""
-    from idaas import __version__
+    from idaas.version import __version__
 
     issuer = app.config["ISSUER"]
     spec = APISpec(

@@ -35,6 +35,12 @@ DEFAULT_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
 DEFAULT_GRANTS = ("authorization_code", "refresh_token")
 POLICY_KEYS = ("departments", "groups", "roles", "accounts")
 MAPPING_RULES = ("username", "employee_number", "email_local", "mobile")
+#: Fields that take one of a fixed set of values, and the message when they do not.
+_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "id_token_alg": (ID_TOKEN_ALGS, "Choose ES256 or RS256."),
+    "subject_type": (SUBJECT_TYPES, "Choose public or pairwise."),
+    "subaccount_mode": (SUBACCOUNT_MODES, "Choose direct, mapping or association."),
+}
 LIFETIME_LIMITS = {
     "access_token_lifetime": (60, 86400),
     "id_token_lifetime": (60, 86400),
@@ -158,17 +164,10 @@ def _check(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
             if not grants or set(grants) - set(OIDC_GRANT_TYPES):
                 errors[key] = "Choose from: " + ", ".join(OIDC_GRANT_TYPES)
             clean[key] = grants
-        elif key == "id_token_alg":
-            if value not in ID_TOKEN_ALGS:
-                errors[key] = "Choose ES256 or RS256."
-            clean[key] = value
-        elif key == "subject_type":
-            if value not in SUBJECT_TYPES:
-                errors[key] = "Choose public or pairwise."
-            clean[key] = value
-        elif key == "subaccount_mode":
-            if value not in SUBACCOUNT_MODES:
-                errors[key] = "Choose direct, mapping or association."
+        elif key in _CHOICES:
+            allowed, message = _CHOICES[key]
+            if value not in allowed:
+                errors[key] = message
             clean[key] = value
         elif key == "claim_mapping":
             if not isinstance(value, dict) or not all(

@@ -1,4 +1,4 @@
-"""`idaas clients ...`: API clients (and, from the OIDC issue on, OIDC clients) and requests.
+"""`idaas clients ...`: API clients, OIDC applications and integration requests.
 
 `idaas clients create --kind KIND` dispatches to `CLIENT_KINDS[KIND]`; a new kind of client
 registers its creator there (and adds its own options), so kinds are additive.

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from idaas.applications.models import ApiClient, Application, IntegrationRequest
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A stored (naive UTC) time as RFC 3339 with `Z`, or None."""
+    return moment.isoformat() + "Z" if moment else None
 
 
 def client_to_dict(client: ApiClient) -> dict[str, Any]:
@@ -18,9 +24,9 @@ def client_to_dict(client: ApiClient) -> dict[str, Any]:
         "scopes": list(client.scopes or []),
         "enabled": client.enabled,
         "created_by": client.created_by,
-        "created_at": client.created_at.isoformat() + "Z",
-        "secret_rotated_at": client.secret_rotated_at.isoformat() + "Z",
-        "last_used_at": client.last_used_at.isoformat() + "Z" if client.last_used_at else None,
+        "created_at": _iso(client.created_at),
+        "secret_rotated_at": _iso(client.secret_rotated_at),
+        "last_used_at": _iso(client.last_used_at),
     }
 
 
@@ -31,8 +37,8 @@ def request_to_dict(request: IntegrationRequest, *, full: bool = True) -> dict[s
         "status": request.status,
         "name": request.name,
         "scopes": list(request.scopes or []),
-        "created_at": request.created_at.isoformat() + "Z",
-        "decided_at": request.decided_at.isoformat() + "Z" if request.decided_at else None,
+        "created_at": _iso(request.created_at),
+        "decided_at": _iso(request.decided_at),
         "decision_reason": request.decision_reason,
     }
     if full:
@@ -73,5 +79,5 @@ def application_to_dict(app: Application) -> dict[str, Any]:
         "subaccount_as_sub": app.subaccount_as_sub,
         "claim_mapping": dict(app.claim_mapping or {}),
         "version": app.version,
-        "created_at": app.created_at.isoformat() + "Z",
+        "created_at": _iso(app.created_at),
     }

@@ -17,15 +17,6 @@ def init_app(app: Flask) -> None:
     from idaas.dingtalk import commands, connections, login, models  # noqa: F401
     from idaas.directory import signals
 
-    app.config.setdefault("DINGTALK_STATE_MAX_AGE", 600)
-    app.config.setdefault("DINGTALK_START_RATE_LIMIT", "30/minute")
-    app.config.setdefault(
-        "DINGTALK_LOGIN_SCRIPT_URL",
-        "https://g.alicdn.com/dingding/h5-dingtalk-login/0.21.0/ddlogin.js",
-    )
-    app.config.setdefault(
-        "DINGTALK_JSAPI_URL", "https://g.alicdn.com/dingding/dingtalk-jsapi/3.1.0/dingtalk.open.js"
-    )
     if login.bp.name not in app.blueprints:
         app.register_blueprint(login.bp)
     app.before_request(binding.finish_deferred_link)

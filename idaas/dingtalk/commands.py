@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from idaas.cli_support import cli_origin, emit
+from idaas.dingtalk.source_admin import save_source
 
 
 def _connection_error(error: Exception) -> click.ClickException:
@@ -241,7 +242,8 @@ def add_dingtalk_source(
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     type_ = "dingtalk_micro" if micro_app else "dingtalk"
-    sources.save(
+    save_source(
+        cli_origin(),
         name,
         type_,
         display_name,
@@ -249,11 +251,6 @@ def add_dingtalk_source(
         order=order,
         settings=settings,
     )
-    from idaas import audit
-    from idaas.extensions import db
-
-    audit.record(cli_origin(), "auth.source.saved", None, details={"name": name, "type": type_})
-    db.session.commit()
     source = next(s for s in sources.configured() if s.name == name)
     data = _describe_source(source)
     text = (
@@ -276,7 +273,8 @@ def enable_source(name: str, disable: bool, as_json: bool) -> None:
     source = next((s for s in sources.configured() if s.name == name), None)
     if source is None:
         raise click.ClickException(f"no source named {name!r}")
-    sources.save(
+    save_source(
+        cli_origin(),
         name,
         source.type,
         source.display_name,
@@ -285,13 +283,6 @@ def enable_source(name: str, disable: bool, as_json: bool) -> None:
         order=source.order,
         settings=source.settings,
     )
-    from idaas import audit
-    from idaas.extensions import db
-
-    audit.record(
-        cli_origin(), "auth.source.saved", None, details={"name": name, "enabled": not disable}
-    )
-    db.session.commit()
     emit(
         {"name": name, "enabled": not disable},
         as_json,

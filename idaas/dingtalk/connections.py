@@ -1,10 +1,13 @@
 """DingTalk connection settings: corp, internal app credentials, login generation, test.
 
 A connection is one DingTalk organisation (corp id) and the internal app idaas uses in it
-(AppKey, AppSecret, agent id; dingtalk-api.md §0). QR login uses the new OAuth generation
-(`login.dingtalk.com`, §2.2) by default, or the legacy SNS one (§2.1) with its own appid and
-appsecret. Secrets are encrypted at rest (`security.secretbox`) and never logged. Later sync
-issues reuse connections. Every write is audited.
+(AppKey, AppSecret, agent id). QR login uses the new OAuth generation
+(`login.dingtalk.com`) by default, or the legacy SNS one with its own appid and
+appsecret. Secrets are encrypted at rest (`security.secretbox`) and never logged. Every write is
+audited.
+
+DingTalk docs (under https://open.dingtalk.com/document/development/):
+  obtain-orgapp-token, obtain-identity-credentials.
 """
 
 from __future__ import annotations
@@ -184,12 +187,12 @@ def delete(origin: str, name: str) -> None:
 
 
 def app_of(row: DingTalkConnection) -> DingTalkApp:
-    """The internal app of a connection, for `DingTalkClient` (§0)."""
+    """The internal app of a connection, for `DingTalkClient`."""
     return DingTalkApp(row.app_key, row.app_secret, row.agent_id, row.corp_id)
 
 
 def sns_app_of(row: DingTalkConnection) -> DingTalkApp:
-    """The legacy SNS login app (its own appid/appsecret, else the internal app) (§2.1)."""
+    """The legacy SNS login app (its own appid/appsecret, else the internal app)."""
     if row.sns_app_id and row.sns_app_secret:
         return DingTalkApp(row.sns_app_id, row.sns_app_secret, None, row.corp_id)
     return app_of(row)
@@ -206,12 +209,12 @@ def client(row: DingTalkConnection, http: httpx.Client, *, sns: bool = False) ->
 
 
 def redirect_url(source_name: str) -> str:
-    """The QR callback URL to register in DingTalk's console (from the issuer) (§2.1, §2.2)."""
+    """The QR callback URL to register in DingTalk's console (from the issuer)."""
     return f"{current_app.config['ISSUER']}/login/dingtalk/{quote(source_name, safe='')}/callback"
 
 
 def micro_app_url(source_name: str, client_id: str = "<client_id>") -> str:
-    """The workbench home-page URL of the micro-app for an application (§3.1)."""
+    """The workbench home-page URL of the micro-app for an application."""
     name = quote(source_name, safe="")
     return f"{current_app.config['ISSUER']}/login/dingtalk-micro/{name}?app={client_id}"
 
@@ -231,7 +234,7 @@ class CheckResult:
 
 
 def check(origin: str, row: DingTalkConnection) -> CheckResult:
-    """Fetch an app token (and the SNS signature check when legacy) and report the outcome (§1)."""
+    """Fetch an app token (and the SNS signature check when legacy) and report the outcome."""
     try:
         with _http() as http:
             dt = client(row, http)

@@ -1,7 +1,10 @@
-"""Typed DingTalk errors (dingtalk-api.md §8), each with an actionable message.
+"""Typed DingTalk errors, each with an actionable message.
 
 Every error carries the legacy `errcode` (oapi) or the new-API `code` (api host), the HTTP status,
 the DingTalk request id and the API path, so an administrator can quote them to DingTalk support.
+
+DingTalk docs (under https://open.dingtalk.com/document/development/):
+  server-api-error-codes-1, how-to-process-api-throttling-on-the-dingtalk-server.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class DingTalkError(Exception):
 
 
 class TokenInvalid(DingTalkError):
-    """The access token was refused (40001/40014/42001/33001, InvalidAuthentication) (§1.4)."""
+    """The access token was refused (40001/40014/42001/33001, InvalidAuthentication)."""
 
 
 class InvalidCredentials(DingTalkError):
@@ -88,7 +91,7 @@ class Conflict(DingTalkError):
 
 
 class RateLimited(DingTalkError):
-    """A QPS/flow-control throttle: 90018, 90002, 88-wrapped throttles, QpsLimit* (§8.3)."""
+    """A QPS/flow-control throttle: 90018, 90002, 88-wrapped throttles, QpsLimit*."""
 
 
 class QuotaExceeded(DingTalkError):
@@ -104,7 +107,7 @@ class IpNotWhitelisted(DingTalkError):
 
 
 class IpBanned(DingTalkError):
-    """The egress IP is banned for 5 minutes (HTML page or `{status:1111}`, §8.3)."""
+    """The egress IP is banned for 5 minutes (HTML page or `{status:1111}`)."""
 
     def __init__(self, message: str, *, wait: float | None = None, **kwargs: Any) -> None:
         self.wait = wait
@@ -209,7 +212,7 @@ def ip_whitelist_error(text: str, **kwargs: Any) -> IpNotWhitelisted:
 
 
 def from_oapi(body: dict[str, Any], api: str, status: int | None = None) -> DingTalkError:
-    """Map a legacy `{errcode, errmsg, sub_code?}` envelope to its typed error (§8.1)."""
+    """Map a legacy `{errcode, errmsg, sub_code?}` envelope to its typed error."""
     errcode = int(body.get("errcode", -1))
     errmsg = str(body.get("errmsg") or "")
     request_id = body.get("request_id") or body.get("requestId")
@@ -237,7 +240,7 @@ def from_oapi(body: dict[str, Any], api: str, status: int | None = None) -> Ding
 
 
 def from_api(body: dict[str, Any], api: str, status: int, request_id: str | None) -> DingTalkError:
-    """Map a new-API `{code, message, requestid}` error with its HTTP status (§8.2)."""
+    """Map a new-API `{code, message, requestid}` error with its HTTP status."""
     code = str(body.get("code") or "")
     message = str(body.get("message") or "")
     common: dict[str, Any] = {

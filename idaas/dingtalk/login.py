@@ -1,7 +1,10 @@
-"""DingTalk sign-in pages: QR (dingtalk-api.md §2), micro-app free login (§3), `/login/bind`.
+"""DingTalk sign-in pages: QR, micro-app free login, `/login/bind`.
 
 Views stay thin: `idaas.dingtalk.signin` owns state, codes and the person; `idaas.auth.binding`
 owns the account; `idaas.auth.flow` owns the session, MFA and the resume of `next`.
+
+DingTalk docs (under https://open.dingtalk.com/document/development/):
+  tutorial-obtaining-user-personal-information, enterprise-internal-application-logon-free.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from idaas.extensions import limiter
 
 bp = Blueprint("dingtalk", __name__)
 MAX_CLIENT_ID = 128
-DEFAULT_JSAPI_URL = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.1.0/dingtalk.open.js"
 
 
 class BindForm(FlaskForm):
@@ -48,7 +50,7 @@ class BindForm(FlaskForm):
 
 
 class MicroForm(FlaskForm):
-    """The free-login code posted by the micro-app page (§3.1) and the page's state."""
+    """The free-login code posted by the micro-app page and the page's state."""
 
     code = HiddenField(validators=[DataRequired(), Length(max=512)])
     state = HiddenField(validators=[DataRequired(), Length(max=2048)])
@@ -113,10 +115,10 @@ def _continue_path(app: str | None) -> str | None:
 
 def _throttled() -> bool:
     """Count a sign-in start per client IP (each one stores a nonce); True when over the limit."""
-    spec = current_app.config.get("DINGTALK_START_RATE_LIMIT")
+    spec = current_app.config["DINGTALK_START_RATE_LIMIT"]
     if not spec or not limiter.enabled:
         return False
-    prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
+    prefix = str(current_app.config["RATELIMIT_KEY_PREFIX"])
     return not limiter.limiter.hit(
         parse(spec), prefix, "idaas-dingtalk-start", request.remote_addr or "-"
     )
@@ -138,7 +140,7 @@ def _sign_in(source: DingTalkSourceBase, conn: DingTalkConnection, person: Perso
 
 @bp.after_app_request
 def embedded_qr_csp(response: Response) -> Response:
-    """Let /login load DingTalk's embedded-QR script and frame when a source shows it (§2.2)."""
+    """Let /login load DingTalk's embedded-QR script and frame when a source shows it."""
     origins = request.environ.get(EMBED_ENVIRON_KEY)
     if origins and "Content-Security-Policy" not in response.headers:
         script, frame = origins
@@ -152,7 +154,7 @@ def embedded_qr_csp(response: Response) -> Response:
 
 @bp.get("/login/dingtalk/<source>")
 def start(source: str) -> Any:
-    """Start a QR sign-in: redirect to DingTalk's authorize page with a signed state (§2)."""
+    """Start a QR sign-in: redirect to DingTalk's authorize page with a signed state."""
     src, conn = _source(source)
     if _throttled():
         abort(429)
@@ -160,7 +162,7 @@ def start(source: str) -> Any:
     next_target = _continue_path(app) or flow.clean_next(request.args.get("next"))
     if _inside_dingtalk() and not request.args.get("qr"):
         # A QR code cannot be scanned by the phone that shows it: inside DingTalk's web view
-        # use free login (§3) instead, which needs no scan.
+        # use free login instead, which needs no scan.
         params: dict[str, Any] = (
             {"app": app} if app else {"next": next_target} if next_target else {}
         )
@@ -171,7 +173,7 @@ def start(source: str) -> Any:
 
 @bp.get("/login/dingtalk/<source>/callback")
 def callback(source: str) -> Any:
-    """DingTalk's redirect back (§2.1 step 2, §2.2): check state, exchange the code, sign in."""
+    """DingTalk's redirect back: check state, exchange the code, sign in."""
     src, conn = _source(source)
     if request.args.get("error"):
         return _problem_page(SignInProblem("denied", "denied", 400), src.name)
@@ -186,12 +188,12 @@ def callback(source: str) -> Any:
 
 
 def _inside_dingtalk() -> bool:
-    """Whether the page is open in DingTalk's own web view (its user agent says so, §3.1)."""
+    """Whether the page is open in DingTalk's own web view (its user agent says so)."""
     return "dingtalk" in request.headers.get("User-Agent", "").lower()
 
 
 def _jsapi_url() -> str:
-    return str(current_app.config.get("DINGTALK_JSAPI_URL") or DEFAULT_JSAPI_URL)
+    return str(current_app.config["DINGTALK_JSAPI_URL"])
 
 
 def _origin(url: str) -> str:
@@ -201,7 +203,7 @@ def _origin(url: str) -> str:
 
 @bp.route("/login/dingtalk-micro/<source>", methods=["GET", "POST"])
 def micro(source: str) -> Any:
-    """Workbench free login (§3): in DingTalk ask the JSAPI for a code; elsewhere, QR."""
+    """Workbench free login: in DingTalk ask the JSAPI for a code; elsewhere, QR."""
     src, conn = _source(source)
     app = _app_param()
     if request.method == "POST":

@@ -1,4 +1,8 @@
-"""Client-side flow control: each app under N calls per second per API (dingtalk-api.md §8.3)."""
+"""Client-side flow control: each app under N calls per second per API.
+
+DingTalk docs (under https://open.dingtalk.com/document/development/):
+  how-to-process-api-throttling-on-the-dingtalk-server.
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,10 @@
 `state` is signed with the app secret (itsdangerous), expires, and names a server-side nonce
 that is consumed on the callback (and must have been issued to this browser), so tampering,
 reuse and expiry are all refused. Codes are exchanged exactly once: a code we have already
-redeemed is refused before DingTalk is even asked (DingTalk answers 40078 too, §2.2, §3.1).
+redeemed is refused before DingTalk is even asked (DingTalk answers 40078 too).
+
+DingTalk docs (under https://open.dingtalk.com/document/development/):
+  tutorial-obtaining-user-personal-information, enterprise-internal-application-logon-free.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def state_max_age() -> int:
     """How long a `state` stays valid, in seconds (DINGTALK_STATE_MAX_AGE)."""
-    return int(current_app.config.get("DINGTALK_STATE_MAX_AGE", 600))
+    return int(current_app.config["DINGTALK_STATE_MAX_AGE"])
 
 
 def make_state(source: str, next_target: str | None, app: str | None) -> str:
@@ -159,7 +162,7 @@ def purge_expired() -> int:
 
 
 def authorize_url(conn: DingTalkConnection, source: str, state: str) -> str:
-    """The DingTalk authorize page for the connection's login generation (§2.1 or §2.2)."""
+    """The DingTalk authorize page for the connection's login generation."""
     redirect_uri = connections.redirect_url(source)
     with connections._http() as http:
         if conn.login_generation == "sns":
@@ -195,7 +198,7 @@ def _dingtalk_failed(conn: DingTalkConnection, source: str, error: DingTalkError
 
 
 def person_from_qr(conn: DingTalkConnection, source: str, code: str) -> Person:
-    """Exchange a QR code and find the person's userid in the configured corp (§2, §4.7)."""
+    """Exchange a QR code and find the person's userid in the configured corp."""
     redeem_once(code, source)
     profile: dict[str, Any] = {}
     with connections._http() as http:
@@ -230,7 +233,7 @@ def person_from_qr(conn: DingTalkConnection, source: str, code: str) -> Person:
 
 
 def person_from_micro(conn: DingTalkConnection, source: str, code: str) -> Person:
-    """Resolve a micro-app free-login code to the corp's userid (§3.2); single use."""
+    """Resolve a micro-app free-login code to the corp's userid; single use."""
     redeem_once(code, source)
     with connections._http() as http:
         try:
@@ -246,7 +249,7 @@ def person_from_micro(conn: DingTalkConnection, source: str, code: str) -> Perso
 
 
 def enrich(conn: DingTalkConnection, person: Person) -> Person:
-    """Fill mobile, email and employee number from the corp's contacts (§4.6), best effort."""
+    """Fill mobile, email and employee number from the corp's contacts, best effort."""
     try:
         with connections._http() as http:
             user = connections.client(conn, http).get_user(person.userid)

@@ -1,4 +1,4 @@
-"""A small DingTalk Stream-mode consumer (dingtalk-api.md §6.6): events over a WebSocket.
+"""A small DingTalk Stream-mode consumer: events over a WebSocket.
 
 `StreamConsumer` opens a connection with `DingTalkClient.open_stream_connection` (the only HTTP it
 needs), connects to `{endpoint}?ticket=…`, echoes SYSTEM `ping` frames, calls a handler for each
@@ -8,6 +8,9 @@ use), backing off while DingTalk is unreachable. `stop()` closes the socket and 
 
 The socket uses `websockets`' synchronous client: widely used, maintained, typed, handles TLS
 (`wss://` in production) and WebSocket keepalive itself, and needs no event loop.
+
+DingTalk docs (under https://open.dingtalk.com/document/development/):
+  configure-stream-push.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ EVENT_SUBSCRIPTION = {"type": "EVENT", "topic": "*"}
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One EVENT frame: its headers and its decoded `data` (§6.5, §6.6)."""
+    """One EVENT frame: its headers and its decoded `data`."""
 
     event_type: str
     event_id: str
@@ -51,7 +54,7 @@ Handler = Callable[[StreamEvent], None]
 
 
 def ack(headers: Mapping[str, Any], status: str) -> str:
-    """The ack of an EVENT frame: code 200, its messageId, data {"status": …} (§6.6 step 4)."""
+    """The ack of an EVENT frame: code 200, its messageId, data {"status": …}."""
     return json.dumps(
         {
             "code": 200,

@@ -48,7 +48,10 @@ def ensure_admin_role(origin: str) -> Role:
 def ensure_administrator(
     origin: str, username: str, password: str | None
 ) -> tuple[Account, str | None]:
-    """Create the administrator if missing; return it and the generated password, if any."""
+    """Create the administrator if missing; return it and the generated password, if any.
+
+    A given `password` becomes the administrator's current one (no forced change).
+    """
     role = ensure_admin_role(origin)
     account = service.find_by_identifier(username)
     generated = None
@@ -61,7 +64,10 @@ def ensure_administrator(
             password=password or generated,
             must_change_password=generated is not None,
         )
-    elif password and not verify_password(account.password_hash, password)[0]:
-        service.set_password(origin, account.id, password, enforce_policy=True)
+    elif password:
+        same = verify_password(account.password_hash, password)[0]
+        if not same or account.must_change_password:
+            # A password the operator chose is final: no forced change at the next sign-in.
+            service.set_password(origin, account.id, password, enforce_policy=not same)
     service.set_role_assignment(origin, role.id, account.id, True)
     return account, generated

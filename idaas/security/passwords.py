@@ -15,7 +15,8 @@ def make_hasher(memory_cost: int, time_cost: int, parallelism: int) -> PasswordH
 
 
 def _hasher() -> PasswordHasher:
-    return current_app.extensions[_EXTENSION]
+    hasher: PasswordHasher = current_app.extensions[_EXTENSION]
+    return hasher
 
 
 def hash_password(password: str) -> str:

@@ -13,7 +13,8 @@ class SecretUnreadable(Exception):
 
 
 def _box() -> MultiFernet:
-    return current_app.extensions[_EXTENSION]
+    box: MultiFernet = current_app.extensions[_EXTENSION]
+    return box
 
 
 def encrypt(plaintext: str) -> str:

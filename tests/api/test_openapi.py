@@ -1,13 +1,20 @@
-"""The OpenAPI document: valid, complete, and schemathesis finds no 5xx against the live app."""
+"""The OpenAPI document: valid, complete; against the live app schemathesis finds no 5xx and
+every response body matches the documented schema of its status code."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 from idaas.applications.scopes import SCOPES
 from idaas.directory import service
@@ -61,7 +68,12 @@ def _seed() -> None:
         service.set_role_assignment("system", role.id, account.id, True)
 
 
-def test_schemathesis_finds_no_server_errors(app, live_server, leak_guard):
+BODY_CHECKS = [response_schema_conformance, content_type_conformance]
+
+
+def test_schemathesis_finds_no_server_errors_and_bodies_match_the_schema(
+    app, live_server, leak_guard
+):
     _seed()
     client_id, secret = make_client(*SCOPES, leak_guard=leak_guard)
     token = fetch_token(app.test_client(), client_id, secret)
@@ -100,6 +112,15 @@ def test_schemathesis_finds_no_server_errors(app, live_server, leak_guard):
                 f"{case.operation.label}: {response.status_code} "
                 f"{case.as_curl_command()} -> {response.text[:300]}"
             )
+            return
+        try:
+            # The body (and its media type) must match what the document says for the status.
+            case.validate_response(response, checks=BODY_CHECKS)
+        except FailureGroup as error:
+            failures.append(
+                f"{case.operation.label}: {response.status_code} body off-schema: "
+                f"{str(error)[:400]}"
+            )
 
     run()
     assert not failures, "\n".join(failures[:10])
@@ -107,3 +128,18 @@ def test_schemathesis_finds_no_server_errors(app, live_server, leak_guard):
     operations = {label for label, _ in seen}
     assert len(operations) >= 40, sorted(operations)
     assert sum(1 for _, status in seen if status < 300) >= 75
+
+
+def test_the_body_check_rejects_an_off_schema_body(app, live_server):
+    """The body checks above are not vacuous: a wrong body for a documented 200 fails them."""
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
+    operation = schema["/api/v1/departments/{department_id}"]["GET"]
+    case = operation.Case(path_parameters={"department_id": 1})
+    wrong = requests.Response()
+    wrong.status_code = 200
+    wrong.headers["Content-Type"] = "application/json"
+    wrong._content = b'{"id": "not a number", "name": 7}'
+    wrong.url = f"{live_server.url}/api/v1/departments/1"
+    wrong.request = requests.Request("GET", wrong.url).prepare()
+    with pytest.raises(FailureGroup, match="distinct failures"):
+        case.validate_response(wrong, checks=BODY_CHECKS)

@@ -4,16 +4,17 @@ import pytest
 from argon2 import PasswordHasher
 from flask_babel import force_locale
 
-from idaas.config import Defaults
+from idaas.config import Settings
 from idaas.security import passwords, secretbox
 from idaas.security.policy import PasswordPolicy
 
 
 def test_production_defaults_are_owasp_argon2id():
+    fields = Settings.model_fields
     assert (
-        Defaults.ARGON2_MEMORY_COST,
-        Defaults.ARGON2_TIME_COST,
-        Defaults.ARGON2_PARALLELISM,
+        fields["ARGON2_MEMORY_COST"].default,
+        fields["ARGON2_TIME_COST"].default,
+        fields["ARGON2_PARALLELISM"].default,
     ) == (19456, 2, 1)
 
 

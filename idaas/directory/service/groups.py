@@ -37,24 +37,18 @@ def list_groups() -> list[Group]:
 def group_members(group_id: int) -> list[Account]:
     """The accounts in a group."""
     get_group(group_id)
-    query = (
-        select(Account)
-        .join(GroupMember, GroupMember.account_id == Account.id)
-        .where(GroupMember.group_id == group_id)
-        .order_by(Account.id)
+    joined = select(Account).join(GroupMember, GroupMember.account_id == Account.id)
+    return list(
+        db.session.scalars(joined.where(GroupMember.group_id == group_id).order_by(Account.id))
     )
-    return list(db.session.scalars(query))
 
 
 def groups_of(account_id: int) -> list[Group]:
     """The groups an account belongs to."""
-    query = (
-        select(Group)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.account_id == account_id)
-        .order_by(Group.name)
+    joined = select(Group).join(GroupMember, GroupMember.group_id == Group.id)
+    return list(
+        db.session.scalars(joined.where(GroupMember.account_id == account_id).order_by(Group.name))
     )
-    return list(db.session.scalars(query))
 
 
 def _clean(

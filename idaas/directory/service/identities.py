@@ -16,13 +16,8 @@ LINK_METHODS = ("import", "auto", "manual", "jit", "admin")
 
 def find_identity(provider: str, tenant: str, subject: str) -> ExternalIdentity | None:
     """The link for (provider, tenant, subject), e.g. ('dingtalk', corpId, userid)."""
-    return db.session.scalar(
-        select(ExternalIdentity).where(
-            ExternalIdentity.provider == provider,
-            ExternalIdentity.tenant == tenant,
-            ExternalIdentity.subject == subject,
-        )
-    )
+    query = select(ExternalIdentity).filter_by(provider=provider, tenant=tenant, subject=subject)
+    return db.session.scalar(query)
 
 
 def identities_of(account_id: int) -> list[ExternalIdentity]:
@@ -120,13 +115,10 @@ def touch_identity(identity: ExternalIdentity) -> None:
 
 def find_reference(system: str, object_type: str, external_id: str) -> ExternalReference | None:
     """Our object for an external id in `system`."""
-    return db.session.scalar(
-        select(ExternalReference).where(
-            ExternalReference.system == system,
-            ExternalReference.object_type == object_type,
-            ExternalReference.external_id == external_id,
-        )
+    query = select(ExternalReference).filter_by(
+        system=system, object_type=object_type, external_id=external_id
     )
+    return db.session.scalar(query)
 
 
 def reference_of(system: str, object_type: str, object_id: object) -> ExternalReference | None:
