@@ -30,7 +30,7 @@ from idaas.audit.models import AuditEvent
 from idaas.auth import lockout, mfa, sessions
 from idaas.directory import service
 from idaas.directory.errors import NotFound
-from idaas.directory.models import ACCOUNT_STATUSES, Account
+from idaas.directory.models import ACCOUNT_STATUSES, Account, Department
 from idaas.directory.service.unit import OWNED_FIELDS
 from idaas.extensions import db
 
@@ -90,10 +90,7 @@ def _filters() -> tuple[dict[str, Any], str | None]:
             filters[key] = value
     if args.get("status") in ACCOUNT_STATUSES:
         filters["status"] = args["status"]
-    if (
-        "department_id" in filters
-        and db.session.get(queries.Department, filters["department_id"]) is None
-    ):
+    if "department_id" in filters and db.session.get(Department, filters["department_id"]) is None:
         problem = gettext("That department does not exist (any more).")
         filters.pop("department_id")
     return filters, problem
@@ -187,7 +184,7 @@ def accounts_bulk() -> Response:
 def account_new() -> Any:
     """Create an account (in `?department=<id>`); a generated first password is shown once."""
     department_id = request.args.get("department", type=int)
-    department = db.session.get(queries.Department, department_id) if department_id else None
+    department = db.session.get(Department, department_id) if department_id else None
     form = AccountForm()
     _labels(form)
     if form.validate_on_submit():

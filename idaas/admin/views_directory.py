@@ -24,7 +24,7 @@ from idaas.admin.blueprint import (
 from idaas.admin.guard import actor, require
 from idaas.directory import service
 from idaas.directory.errors import NotFound
-from idaas.directory.models import Department
+from idaas.directory.models import Department, Membership
 
 
 class DepartmentForm(FlaskForm):
@@ -98,7 +98,7 @@ def department(department_id: int) -> str:
         dept=dept,
         form=form,
         nodes=_nodes(dept.id),
-        members=queries.count(queries.Membership, queries.Membership.department_id == dept.id),
+        members=queries.count(Membership, Membership.department_id == dept.id),
         crumbs=_crumbs(dept),
     )
 

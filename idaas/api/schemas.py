@@ -44,6 +44,7 @@ _Clean = AfterValidator(_no_surrogates)
 Text16 = Annotated[str, Field(min_length=0, max_length=16, pattern=NO_CONTROL), _Clean]
 Text32 = Annotated[str, Field(min_length=0, max_length=32, pattern=NO_CONTROL), _Clean]
 Text64 = Annotated[str, Field(min_length=0, max_length=64, pattern=NO_CONTROL), _Clean]
+Text97 = Annotated[str, Field(min_length=0, max_length=97, pattern=NO_CONTROL), _Clean]
 Text128 = Annotated[str, Field(min_length=0, max_length=128, pattern=NO_CONTROL), _Clean]
 Text254 = Annotated[str, Field(min_length=0, max_length=254, pattern=NO_CONTROL), _Clean]
 Text255 = Annotated[str, Field(min_length=0, max_length=255, pattern=NO_CONTROL), _Clean]
@@ -702,14 +703,14 @@ class LinkedIdentityList(BaseModel):
 class AuditQuery(Query):
     """Audit log filters and keyset pagination (newest first)."""
 
-    actor: text(128) | None = None  # type: ignore[valid-type]
-    action: text(64) | None = None  # type: ignore[valid-type]
-    target: text(97) | None = None  # type: ignore[valid-type]
+    actor: Text128 | None = None
+    action: Text64 | None = None
+    target: Text97 | None = None  # `<object_type>:<object_id>`
     outcome: Literal["success", "failure", "denied"] | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: text(512) | None = None  # type: ignore[valid-type]
+    cursor: Text512 | None = None
 
 
 class AuditEvent(BaseModel):

@@ -63,7 +63,7 @@ def purge(now_ms: int, connection: object | None = None) -> int:
 class RedisNonces:
     """Nonces as Redis keys that expire at the same instant as the timestamp window."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "idaas:industry:nonce:") -> None:
+    def __init__(self, client: "redis.Redis[bytes]", prefix: str = "idaas:industry:nonce:") -> None:
         self.client = client
         self.prefix = prefix
 
