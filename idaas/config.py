@@ -73,6 +73,26 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 
+    # Security hardening (issue 11).
+    # Reverse proxies in front of idaas whose X-Forwarded-For/-Proto/-Host/-Port are trusted
+    # (werkzeug ProxyFix); 0 = none: behind nginx set 1, or every per-IP limit becomes global.
+    TRUSTED_PROXY_HOPS = 0
+    # Wrong MFA or recovery codes per account per window (the lockout counts them separately).
+    MFA_RATE_LIMIT_ACCOUNT = "10/minute"
+    # Seconds in which the same client re-presenting a just-rotated refresh token gets the same
+    # new pair instead of a family revocation (parallel refreshes, e.g. mod_auth_openidc); 0 = off.
+    REFRESH_TOKEN_REUSE_GRACE_SECONDS = 5
+    # Largest request body in bytes (413 above it); SCIM Bulk gets MAX_CONTENT_LENGTH_BULK.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_CONTENT_LENGTH_BULK = 16 * 1024 * 1024
+    # Seconds between a process's checks of the signing-key generation (0 = every request); a
+    # new key signs only KEY_PUBLISH_SECONDS after it is published (at least twice the check).
+    KEY_CACHE_CHECK_SECONDS = 1.0
+    KEY_PUBLISH_SECONDS = 3.0
+    # Issue a refresh token only when `offline_access` is granted (OIDC Core §11); apps may
+    # opt out per application (`refresh_without_offline_access`) where documented.
+    REFRESH_REQUIRES_OFFLINE_ACCESS = True
+
 
 def _coerce_list(value: Any) -> list[str]:
     """Accept a list or a comma-separated string."""
@@ -169,3 +189,39 @@ def finalise(config: dict[str, Any], instance: Path) -> None:
             raise ConfigError(f"IDAAS_{name} must be a whole number") from None
     if production and config["ARGON2_MEMORY_COST"] < Defaults.ARGON2_MEMORY_COST:
         raise ConfigError("IDAAS_ARGON2_MEMORY_COST is below the OWASP minimum of 19456 KiB")
+    _security_hardening(config)
+
+
+def _number(config: dict[str, Any], name: str, kind: Any, minimum: float) -> None:
+    """Coerce `config[name]` to `kind` (int or float) >= minimum, else a one-line ConfigError."""
+    try:
+        value = kind(config.get(name, getattr(Defaults, name)))
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value < minimum:
+        noun = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"IDAAS_{name} must be {noun} >= {minimum:g}")
+    config[name] = value
+
+
+def _security_hardening(config: dict[str, Any]) -> None:
+    """Validate the settings of the security-hardening block (issue 11)."""
+    from limits import parse
+
+    _number(config, "TRUSTED_PROXY_HOPS", int, 0)
+    _number(config, "REFRESH_TOKEN_REUSE_GRACE_SECONDS", int, 0)
+    _number(config, "MAX_CONTENT_LENGTH", int, 1024)
+    _number(config, "MAX_CONTENT_LENGTH_BULK", int, 1024)
+    _number(config, "KEY_CACHE_CHECK_SECONDS", float, 0)
+    _number(config, "KEY_PUBLISH_SECONDS", float, 0)
+    if config["KEY_PUBLISH_SECONDS"] < config["KEY_CACHE_CHECK_SECONDS"] * 2:
+        raise ConfigError(
+            "IDAAS_KEY_PUBLISH_SECONDS must be at least twice IDAAS_KEY_CACHE_CHECK_SECONDS"
+        )
+    for name in ("MFA_RATE_LIMIT_ACCOUNT", "LOGIN_RATE_LIMIT_IP", "LOGIN_RATE_LIMIT_ACCOUNT"):
+        value = config.get(name, getattr(Defaults, name))
+        try:
+            if value:
+                parse(str(value))
+        except ValueError:
+            raise ConfigError(f"IDAAS_{name} must be a rate like 10/minute") from None

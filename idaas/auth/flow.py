@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, current_app, redirect, session, url_for
 from werkzeug.wrappers import Response
@@ -140,6 +142,42 @@ def complete_first_factor(account: Account, *, method: str, source: str) -> Resp
     )
     db.session.commit()
     return redirect_for(row)
+
+
+@dataclass
+class SecondFactor:
+    """A second-factor attempt's outcome: `ok` (with `method`), `bad`, `locked`, `throttled`."""
+
+    outcome: str
+    method: str | None = None
+    locked_until: datetime | None = None
+
+
+def check_second_factor(row: AuthSession, code: str, ip: str) -> SecondFactor:
+    """Verify a TOTP or recovery code for a pending sign-in, under the lockout and throttle.
+
+    The lock is checked before the code (a locked account's correct code is refused), wrong
+    codes count towards the MFA lock whatever the password did, and reaching the lock ends
+    every pending sign-in of the account (issue 11 finding 1). Commits.
+    """
+    actor = f"user:{row.account_id}"
+    until = lockout.locked_until(row.account_id)
+    if until is not None:
+        sessions.revoke(row, "locked", actor)
+        db.session.commit()
+        return SecondFactor("locked", locked_until=until)
+    if lockout.throttle_mfa(ip, row.account_id):
+        return SecondFactor("throttled")
+    method = mfa.verify(row.account_id, code, actor)
+    if method is not None:
+        lockout.clear_mfa_failures(row.account_id)
+        db.session.commit()
+        return SecondFactor("ok", method=method)
+    if lockout.register_mfa_failure(row.account_id, actor):
+        db.session.commit()
+        return SecondFactor("locked", locked_until=lockout.locked_until(row.account_id))
+    db.session.commit()
+    return SecondFactor("bad")
 
 
 def complete_step(row: AuthSession, method: str | None = None) -> Response:

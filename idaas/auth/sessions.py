@@ -209,6 +209,25 @@ def revoke_all(account_id: int, reason: str, actor: str, *, keep: int | None = N
     return count
 
 
+def revoke_pending(account_id: int, reason: str, actor: str) -> int:
+    """End every sign-in of the account still in progress (MFA, enrolment, password step).
+
+    Through the ORM like `revoke_all`; the caller commits. Returns how many ended.
+    """
+    rows = list(
+        db.session.scalars(
+            select(AuthSession).where(
+                AuthSession.account_id == account_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.state != "active",
+            )
+        )
+    )
+    for row in rows:
+        revoke(row, reason, actor)
+    return len(rows)
+
+
 def _in_request() -> bool:
     from flask import has_request_context
 
