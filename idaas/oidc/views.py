@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
@@ -65,17 +67,65 @@ def token() -> Response:
 
 @bp.get("/oauth2/jwks")
 def jwks() -> Response:
-    """The public keys that verify our tokens (RFC 7517 §5)."""
-    response = jsonify(keys.public_jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    """The public keys that verify our tokens (RFC 7517 §5); cached, with an ETag."""
+    body, etag = keys.jwks_document()
+    return _cached_document(body, etag, max_age=60)
 
 
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
-    """OpenID Provider metadata (OIDC Discovery 1.0 §3), only what we implement."""
+    """OpenID Provider metadata (OIDC Discovery 1.0 §3), only what we implement; cached."""
+    body, etag = discovery_document()
+    return _cached_document(body, etag, max_age=300)
+
+
+CORS_ENDPOINTS = frozenset(
+    {"oidc.discovery", "oidc.jwks", "oidc.token", "oidc.userinfo", "oidc.revoke", "oidc.introspect"}
+)
+
+
+@bp.after_app_request
+def _cors(response: Response) -> Response:
+    """CORS for browser-based relying parties on the machine endpoints, never with credentials.
+
+    Cookies are never read on these endpoints (bearer tokens and client authentication only),
+    so any origin may call them (Fetch standard §3.2; OAuth 2.0 for Browser-Based Apps §6).
+    """
+    if request.endpoint in CORS_ENDPOINTS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, ETag"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _cached_document(body: bytes, etag: str, max_age: int) -> Response:
+    """A constant JSON document with validators (RFC 9111 §4.3), readable cross-origin."""
+    if etag in request.headers.get("If-None-Match", ""):
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype="application/json")
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def discovery_document() -> tuple[bytes, str]:
+    """The serialised discovery document and its ETag, built once per app (config only)."""
+    cached = current_app.extensions.get("idaas_discovery")
+    if cached is None:
+        body = json.dumps(_discovery(), separators=(",", ":")).encode()
+        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        current_app.extensions["idaas_discovery"] = cached
+    return cast(tuple[bytes, str], cached)
+
+
+def _discovery() -> dict[str, Any]:
+    """OpenID Provider metadata (OIDC Discovery 1.0 §3)."""
     base = issuer().rstrip("/")
-    response = jsonify(
+    return dict(
         issuer=issuer(),
         authorization_endpoint=f"{base}/oauth2/authorize",
         token_endpoint=f"{base}/oauth2/token",
@@ -138,10 +188,8 @@ def discovery() -> Response:
         frontchannel_logout_session_supported=True,
         backchannel_logout_supported=True,
         backchannel_logout_session_supported=True,
-        authorization_response_iss_parameter_supported=False,
+        authorization_response_iss_parameter_supported=True,
     )
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
 
 
 # -- authorization endpoint ------------------------------------------------------------------
@@ -177,6 +225,7 @@ def _redirect_error(error: OAuth2Error, grant: Any = None) -> Any:
     state = request.values.get("state")
     if state:
         params.append(("state", state))
+    params.append(("iss", issuer()))  # RFC 9207 §2
     return _respond(error.redirect_uri, params)
 
 
@@ -308,6 +357,10 @@ def authorize() -> Any:
     # committed with the code it leads to (save_authorization_code)
     oidc_service.record_decision(app, account, True, "allowed", grant.request.scope, commit=False)
     response = authorization.create_authorization_response(grant=grant, grant_user=principal)
+    if response.status_code == 302:
+        # RFC 9207 §2: the issuer identifier in every authorization response.
+        location = response.headers["Location"]
+        response.headers["Location"] = location + "&" + urlencode({"iss": issuer()})
     if request.values.get("response_mode") == "form_post" and response.status_code == 302:
         from urllib.parse import parse_qsl, urlsplit
 
