@@ -1,4 +1,4 @@
-"""Issue 11 finding 19 (issuer of `idaas serve --port N`) and 18 (no id_token_hint in access logs)."""
+"""Issue 11 finding 19 (issuer of `idaas serve --port N`), 18 (id_token_hint kept out of logs)."""
 
 from __future__ import annotations
 
