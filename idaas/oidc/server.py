@@ -337,6 +337,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not wanted or not wanted <= set(self.request.client.scopes or []):
             raise InvalidScopeError("The requested scope is not allowed for this client.")
 
+    def generate_token(
+        self,
+        user: Any = None,
+        scope: Any = None,
+        grant_type: Any = None,
+        expires_in: Any = None,
+        include_refresh_token: bool = True,
+    ) -> Any:
+        """A refresh token only for `offline_access` (OIDC Core §11) and apps with that grant."""
+        if (
+            current_app.config["REFRESH_REQUIRES_OFFLINE_ACCESS"]
+            and "offline_access" not in (scope or "").split()
+        ):
+            include_refresh_token = False
+        return super().generate_token(user, scope, grant_type, expires_in, include_refresh_token)
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         """Store the code's hash with the request's facts (RFC 6749 §4.1.2)."""
         oidc_service.save_code(code, request, request.user)

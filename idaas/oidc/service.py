@@ -320,6 +320,9 @@ def claim_code(code: str, client: Application) -> AuthorizationCode | None:
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         return None
+    # Burnt at first presentation: a failed PKCE or redirect_uri check after this point must
+    # not give a stolen code another try (RFC 9700 §4.5.3), so the claim is committed now.
+    db.session.commit()
     return row
 
 
