@@ -38,6 +38,7 @@ from idaas.applications.models import Application
 from idaas.applications.scopes import OIDC_SCOPES
 from idaas.auth import sessions
 from idaas.extensions import db, limiter
+from idaas.oidc import hint as hint_check
 from idaas.oidc import keys, logout
 from idaas.oidc import service as oidc_service
 from idaas.oidc.server import AccessTokenValidator, authorization, issuer
@@ -430,6 +431,13 @@ def end_session() -> Any:
     if request.method == "POST" and request.form.get("confirm"):
         _check_csrf()
         confirmed = True
+    hint = request.values.get("id_token_hint") or ""
+    claims = end_request.id_token_claims
+    if claims is not None and not (
+        hint_check.is_id_token(hint)
+        and hint_check.matches_session(claims, issuer(), sessions.current_any())
+    ):
+        end_request.id_token_claims = None  # not this browser's ID token: ask (finding 8)
     if end_request.needs_confirmation and not confirmed:
         if sessions.current_any() is None:
             return render_template("oidc/logged_out.html", frames=[], next_url=None)
