@@ -9,6 +9,7 @@ another module (e.g. `oidc:<request id>` resumed by the OIDC provider's handler)
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from idaas.security.policy import PasswordPolicy
 from idaas.web import is_safe_path
 
 NEXT_KEY = "idaas_next"
+REAUTH_KEY = "idaas_reauth"
 _PENDING = re.compile(r"^([a-z][a-z0-9_-]{0,31}):([A-Za-z0-9._~-]{1,128})$")
 _RESUME = "idaas_resume_handlers"
 _LOGOUT_FRAMES = "idaas_logout_frame_providers"
@@ -79,6 +81,19 @@ def remember_next(target: str | None) -> None:
         session.pop(NEXT_KEY, None)
 
 
+def request_reauthentication() -> None:
+    """Ask for a fresh sign-in (prompt=login, max_age, another login_hint) without ending the
+    current session: it is replaced only when the new sign-in succeeds (finding 9)."""
+    session[REAUTH_KEY] = int(time.time())
+
+
+def reauthentication_requested() -> bool:
+    """Whether this browser was asked to sign in again (for the pending sign-in's lifetime)."""
+    asked = session.get(REAUTH_KEY)
+    minutes = float(current_app.config["SESSION_PENDING_MINUTES"])
+    return isinstance(asked, int) and time.time() - asked < minutes * 60
+
+
 def resume_url() -> str:
     """Where to go after a completed sign-in (and forget it)."""
     target = session.pop(NEXT_KEY, None)
@@ -126,6 +141,7 @@ def complete_first_factor(account: Account, *, method: str, source: str) -> Resp
     previous = sessions.current_any()
     if previous is not None:
         sessions.revoke(previous, "replaced", actor)
+    session.pop(REAUTH_KEY, None)
     methods = [method]
     if mfa.is_enrolled(account.id) and mfa.device_remembered(account.id):
         methods.append("device")

@@ -55,7 +55,8 @@ def index() -> Response:
 def login() -> Any:
     """Show the enabled sign-in methods; handle the posted inline form (password)."""
     next_target = flow.clean_next(request.values.get("next"))
-    if sessions.current() is not None and request.method == "GET":
+    signed_in = sessions.current() is not None
+    if signed_in and request.method == "GET" and not flow.reauthentication_requested():
         flow.remember_next(next_target)
         return redirect(flow.resume_url())
     shown = sources.on_login_page()

@@ -36,7 +36,7 @@ from idaas.applications import apps
 from idaas.applications.errors import InvalidInput
 from idaas.applications.models import Application
 from idaas.applications.scopes import OIDC_SCOPES
-from idaas.auth import sessions
+from idaas.auth import flow, sessions
 from idaas.extensions import db, limiter
 from idaas.oidc import hint as hint_check
 from idaas.oidc import keys, logout
@@ -267,11 +267,13 @@ def _fresh_login_done() -> bool:
 
 
 def _to_login(reauthenticate: bool) -> Response:
-    """Send the browser to sign in, then back here (OIDC Core §3.1.2.3)."""
-    row = sessions.current_any()
-    if reauthenticate and row is not None:
-        sessions.revoke(row, "reauthenticate", f"user:{row.account_id}")
-        db.session.commit()
+    """Send the browser to sign in, then back here (OIDC Core §3.1.2.3).
+
+    A signed-in person asked to sign in again keeps the current session until the new
+    sign-in succeeds (a GET must not sign anyone out).
+    """
+    if reauthenticate:
+        flow.request_reauthentication()
     request_id = _remember_request()
     return redirect(url_for("auth.login", next=f"oidc:{request_id}"))
 
@@ -460,8 +462,6 @@ def end_session() -> Any:
 
 def init_resume(app: Any) -> None:
     """Let the sign-in flow resume pending authorization requests (`oidc:<id>`)."""
-    from idaas.auth import flow
-
     flow.register_resume_handler(app, "oidc", _resume)
 
 

@@ -93,8 +93,14 @@ def test_i17_locked_account_is_told_only_with_the_right_password(client, account
     unknown = sign_in(client, identifier="nobody", password="Wrong-Password-1")
     assert sid(client) is None
     text = right.get_data(as_text=True)
-    assert "locked" in text and "15 minute" in text and "administrator" in text
-    assert "locked" not in wrong.get_data(as_text=True)
+    assert "已被锁定" in text and "15 分钟" in text and "管理员" in text
+    assert "锁定" not in wrong.get_data(as_text=True)
+    english = client.post(
+        "/login",
+        data={"identifier": "alice", "password": PASSWORD},
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
+    assert "locked" in english and "15 minute" in english and "administrator" in english
     same = wrong.get_data(as_text=True).replace('value="alice"', 'value="nobody"')
     assert same == unknown.get_data(as_text=True)
 
