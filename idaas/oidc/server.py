@@ -189,6 +189,15 @@ class AuthorizationServer(_AuthorizationServer):
             return super().create_token_response(request)
         except OAuth2Error as error:  # e.g. insecure_transport, raised before authlib's try
             return self.handle_error_response(None, error)
+        except ValueError:  # an error description would echo forbidden characters
+            return self.handle_error_response(None, InvalidRequestError("Malformed request."))
+
+    def create_endpoint_response(self, name: str, request: Any = None) -> Any:
+        """Revocation, introspection, end-session: malformed input is a 400, never a 500."""
+        try:
+            return super().create_endpoint_response(name, request)
+        except ValueError:
+            return self.handle_error_response(None, InvalidRequestError("Malformed request."))
 
     def handle_error_response(self, request: Any, error: OAuth2Error) -> Any:
         """Audit a refused token request, then answer with the RFC 6749 §5.2 error body."""

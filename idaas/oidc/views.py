@@ -10,7 +10,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import AccessDeniedError
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
@@ -297,6 +297,10 @@ def authorize() -> Any:
         grant = authorization.get_consent_grant(end_user=account)
     except OAuth2Error as error:
         return _redirect_error(error)
+    except ValueError:
+        # authlib refuses to build an error whose description would echo non-ASCII, `"` or
+        # `\` from the request (finding 11): answer 400 without echoing anything.
+        return _error_page(InvalidRequestError("The authorization request is malformed."))
     app: Application = grant.request.client
     redirect_uri = grant.redirect_uri
 
