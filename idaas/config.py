@@ -77,6 +77,9 @@ class Defaults:
     # Reverse proxies in front of idaas whose X-Forwarded-For/-Proto/-Host/-Port are trusted
     # (werkzeug ProxyFix); 0 = none: behind nginx set 1, or every per-IP limit becomes global.
     TRUSTED_PROXY_HOPS = 0
+    # New DingTalk QR `state` rows per client IP for the embedded QR on /login (a browser reuses
+    # its own); above it the page links to the QR instead.
+    LOGIN_STATE_RATE_LIMIT_IP = "20/minute"
     # Wrong MFA or recovery codes per account per window (the lockout counts them separately).
     MFA_RATE_LIMIT_ACCOUNT = "10/minute"
     # Seconds in which the same client re-presenting a just-rotated refresh token gets the same
@@ -218,7 +221,12 @@ def _security_hardening(config: dict[str, Any]) -> None:
         raise ConfigError(
             "IDAAS_KEY_PUBLISH_SECONDS must be at least twice IDAAS_KEY_CACHE_CHECK_SECONDS"
         )
-    for name in ("MFA_RATE_LIMIT_ACCOUNT", "LOGIN_RATE_LIMIT_IP", "LOGIN_RATE_LIMIT_ACCOUNT"):
+    for name in (
+        "MFA_RATE_LIMIT_ACCOUNT",
+        "LOGIN_RATE_LIMIT_IP",
+        "LOGIN_RATE_LIMIT_ACCOUNT",
+        "LOGIN_STATE_RATE_LIMIT_IP",
+    ):
         value = config.get(name, getattr(Defaults, name))
         try:
             if value:

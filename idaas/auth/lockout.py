@@ -156,6 +156,11 @@ def _hit(checks: tuple[tuple[str, str, str], ...], scope: str) -> str | None:
     return exceeded
 
 
+def hit_limit(scope: str, spec: str, key: str) -> bool:
+    """Count one event against a limit like `20/minute` for `key`; True when it is exceeded."""
+    return _hit((("key", spec, key),), scope) is not None
+
+
 def throttle_mfa(ip: str, account_id: int) -> str | None:
     """Count one second-factor attempt per client IP and per account; the exceeded limit."""
     config = current_app.config
