@@ -125,9 +125,11 @@ def user_claims(app: Application, account: Account, scope: str, subject: str) ->
             if value is not None and claim not in claims:
                 claims[claim] = value
     if "email" in scopes and account.email:
-        claims.update(email=account.email, email_verified=True)
+        claims.update(email=account.email, email_verified=bool(account.email_verified))
     if "phone" in scopes and account.mobile:
-        claims.update(phone_number=account.mobile, phone_number_verified=True)
+        claims.update(
+            phone_number=account.mobile, phone_number_verified=bool(account.mobile_verified)
+        )
     if "employee_number" in scopes and account.employee_number:
         claims["employee_number"] = account.employee_number
     if "departments" in scopes:

@@ -1,4 +1,4 @@
-"""Security hardening: MFA failure counter, token generation and refresh grace, key generation.
+"""Security hardening: MFA failure counter, verified email/mobile, token generation and refresh grace, key generation.
 
 Revision ID: 5ec0a11f2d3b
 Revises: 8ad299cae553
@@ -25,6 +25,13 @@ def upgrade():
     with op.batch_alter_table('oidc_token', schema=None) as batch_op:
         batch_op.add_column(sa.Column('client_generation', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('successor_encrypted', sa.Text(), nullable=True))
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('email_verified', sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+        batch_op.add_column(
+            sa.Column('mobile_verified', sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.create_table('oidc_key_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('generation', sa.Integer(), nullable=False),
@@ -34,6 +41,9 @@ def upgrade():
 
 def downgrade():
     op.drop_table('oidc_key_state')
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.drop_column('mobile_verified')
+        batch_op.drop_column('email_verified')
     with op.batch_alter_table('oidc_token', schema=None) as batch_op:
         batch_op.drop_column('successor_encrypted')
         batch_op.drop_column('client_generation')

@@ -74,3 +74,53 @@ def test_f05_two_accounts_with_the_same_association_username(logged_in, account,
     _, challenge = pkce()
     page = logged_in.get(authorize_url(client_id, challenge))
     assert page.status_code == 403 and b'data-state="conflict"' in page.data
+
+
+def test_f06_self_typed_email_and_mobile_are_not_verified(make_app, account, leak_guard):
+    from joserfc import jwt
+
+    from idaas.directory import service
+    from tests.oidc.support import exchange, get_code
+
+    app = make_app(PORTAL_EDITABLE_FIELDS=["display_name", "locale", "email", "mobile"])
+    http = app.test_client()
+    with app.app_context():
+        http.post("/login", data={"identifier": "alice", "password": PASSWORD})
+        client_id, secret = register(leak_guard)
+
+        def claims():
+            verifier, challenge = pkce()
+            code = get_code(http, client_id, challenge, scope="openid email phone")
+            body = exchange(http, client_id, secret, code, verifier).get_json()
+            leak_guard.register(body["access_token"], body["id_token"])
+            info = http.get(
+                "/oauth2/userinfo", headers={"Authorization": "Bearer " + body["access_token"]}
+            ).get_json()
+            return info, jwt.decode(body["id_token"], _keys(http)).claims
+
+        info, id_claims = claims()  # set by the directory: verified
+        assert info["email_verified"] is True and info["phone_number_verified"] is True
+        saved = http.post(
+            "/portal/profile",
+            data={
+                "display_name": "Alice Wang",
+                "locale": "zh_CN",
+                "email": "alice@typed.example.com",
+                "mobile": "13900139000",
+            },
+        )
+        assert saved.status_code == 302
+        info, id_claims = claims()
+        assert info["email"] == "alice@typed.example.com"
+        assert info["email_verified"] is False and info["phone_number_verified"] is False
+        assert id_claims["email_verified"] is False
+        # An administrator (or a directory sync) setting the value makes it verified again.
+        service.update_account("admin:1", account.id, email="alice@example.com")
+        info, _ = claims()
+        assert info["email_verified"] is True and info["phone_number_verified"] is False
+
+
+def _keys(http):
+    from joserfc.jwk import KeySet
+
+    return KeySet.import_key_set(http.get("/oauth2/jwks").get_json())
