@@ -31,11 +31,7 @@ _PENDING = re.compile(r"^([a-z][a-z0-9_-]{0,31}):([A-Za-z0-9._~-]{1,128})$")
 _RESUME = "idaas_resume_handlers"
 _LOGOUT_FRAMES = "idaas_logout_frame_providers"
 SECOND_FACTORS = frozenset({"otp", "recovery", "device"})
-STEP_ENDPOINTS = {
-    "mfa": "auth.mfa_step",
-    "mfa_enrol": "auth.mfa_enrol",
-    "password": "auth.change_password",
-}
+STEP_ENDPOINTS = sessions.STEP_ENDPOINTS
 
 ResumeHandler = Callable[[str], str | None]
 

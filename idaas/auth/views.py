@@ -18,7 +18,6 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from idaas import audit
 from idaas.auth import flow, mfa, sessions, sources
 from idaas.auth.forms import ConfirmForm, EnrolForm, MfaForm, NewPasswordForm
 from idaas.auth.models import AuthSession
@@ -206,14 +205,7 @@ def logout() -> Any:
         frames: list[str] = []
         if row is not None:
             frames = flow.logout_frames(row.id)
-            sessions.revoke(row, "logout", f"user:{row.account_id}")
-            audit.record(
-                f"user:{row.account_id}",
-                "auth.logout",
-                f"account:{row.account_id}",
-                details={"session": row.id},
-            )
-            db.session.commit()
+            sessions.sign_out(row)
         if frames:
             # Front-channel logout: the relying parties' pages load in hidden iframes first.
             page = make_response(render_template("auth/signed_out.html", frames=frames))

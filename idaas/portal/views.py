@@ -14,7 +14,6 @@ from idaas.auth.sessions import login_required
 from idaas.auth.sources.password import locked_failure
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
-from idaas.extensions import db
 from idaas.portal.apps import apps_for
 from idaas.portal.forms import ProfileForm
 from idaas.security.policy import PasswordPolicy
@@ -130,8 +129,7 @@ def revoke_one(session_id: int) -> Response:
     row = sessions.get_session(session_id)
     if row is None or row.account_id != g.account.id or not ConfirmForm().validate_on_submit():
         abort(404)
-    sessions.revoke(row, "user_signed_out", _actor())
-    db.session.commit()
+    sessions.end_session(row, "user_signed_out", _actor())
     flash(gettext("The session has been signed out."), "success")
     if sessions.current() is None:
         return redirect(url_for("auth.login"))
@@ -196,10 +194,7 @@ def mfa_setup() -> Any:
         if codes is not None:
             row = sessions.current()
             if row is not None:
-                row.methods = [*row.methods, "otp"]
-                row.acr = sessions.acr_for(row.methods)
-                sessions.rotate(row)
-                db.session.commit()
+                sessions.add_method(row, "otp")
             return render_template(
                 "auth/recovery_codes.html", codes=codes, continue_url=url_for("portal.mfa_settings")
             )
