@@ -90,3 +90,29 @@ def test_i18_jwks_and_discovery_are_cached_with_etags(client):
         etag = first.headers["ETag"]
         again = client.get(path, headers={"If-None-Match": etag})
         assert again.status_code == 304 and again.headers["ETag"] == etag
+
+
+def test_i18_warm_jwks_and_discovery_make_no_sql_statements(make_app):
+    """The constant documents come from the per-process cache between generation checks."""
+    from sqlalchemy import event
+
+    from idaas.extensions import db
+
+    app = make_app(KEY_CACHE_CHECK_SECONDS=60, KEY_PUBLISH_SECONDS=120)
+    http = app.test_client()
+    with app.app_context():
+        assert http.get("/oauth2/jwks").status_code == 200  # creates the first key, warms up
+        http.get("/.well-known/openid-configuration")
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            for _ in range(5):
+                assert http.get("/oauth2/jwks").status_code == 200
+                assert http.get("/.well-known/openid-configuration").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert statements == []

@@ -39,8 +39,7 @@ def locked_failure(until: Any) -> SignInFailed:
             "This account is locked after too many failed attempts. Try again in "
             "%(minutes)d minute(s), or ask your administrator to unlock it.",
             minutes=lockout.minutes_left(until),
-        ),
-        403,
+        )
     )
 
 
