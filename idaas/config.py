@@ -45,6 +45,9 @@ class ConfigError(Exception):
     """A configuration value is missing or invalid; the message is one actionable line."""
 
 
+DEFAULT_ISSUER = "http://127.0.0.1:5000"
+
+
 def _split_commas(value: Any) -> Any:
     """Accept a list or a comma-separated string (a JSON list also works)."""
     if isinstance(value, str):
@@ -140,7 +143,7 @@ class Settings(BaseSettings):
         description="Redis for rate limits and shared caches; unset: in-process memory.",
     )
     ISSUER: HttpUrl = Field(
-        "http://127.0.0.1:5000",
+        DEFAULT_ISSUER,
         description="Public base URL and OIDC issuer; https in production.",
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = Field(
@@ -330,6 +333,51 @@ class Settings(BaseSettings):
         description="Entries per process in each permission cache (emptied on relevant changes).",
     )
 
+    # Security hardening.
+    TRUSTED_PROXY_HOPS: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Reverse proxies whose X-Forwarded-* headers are trusted (werkzeug "
+        "ProxyFix); behind nginx set 1, or every per-IP limit is shared by all clients.",
+    )
+    LOGIN_STATE_RATE_LIMIT_IP: RateLimit = Field(
+        "20/minute",
+        description="New embedded DingTalk QR states per IP on /login; above it the page links "
+        "to the QR instead.",
+    )
+    MFA_RATE_LIMIT_ACCOUNT: RateLimit = Field(
+        "10/minute", description="MFA and recovery-code tries per account."
+    )
+    REFRESH_TOKEN_REUSE_GRACE_SECONDS: int = Field(
+        5,
+        ge=0,
+        le=60,
+        description="Seconds in which the same client re-presenting a just-rotated refresh "
+        "token gets the same new pair instead of a family revocation (0: off).",
+    )
+    MAX_CONTENT_LENGTH: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body in bytes (413 above it)."
+    )
+    MAX_CONTENT_LENGTH_BULK: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body of SCIM Bulk in bytes."
+    )
+    KEY_CACHE_CHECK_SECONDS: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between a process's checks of the signing-key generation "
+        "(0: every request).",
+    )
+    KEY_PUBLISH_SECONDS: float = Field(
+        3.0,
+        ge=0,
+        description="Seconds a new key is in every JWKS before it signs (at least twice "
+        "KEY_CACHE_CHECK_SECONDS).",
+    )
+    REFRESH_REQUIRES_OFFLINE_ACCESS: bool = Field(
+        True, description="Issue refresh tokens only when `offline_access` is granted."
+    )
+
 
 def _python_file(path: Path) -> dict[str, Any]:
     """The upper-case names of a Python settings file (`instance/config.py`)."""
@@ -511,6 +559,10 @@ def finalise(settings: Settings, instance: Path) -> dict[str, Any]:
         raise ConfigError("IDAAS_ARGON2_MEMORY_COST is below the OWASP minimum of 19456 KiB")
     if settings.BABEL_DEFAULT_LOCALE not in settings.LANGUAGES:
         raise ConfigError("IDAAS_BABEL_DEFAULT_LOCALE must be one of IDAAS_LANGUAGES")
+    if settings.KEY_PUBLISH_SECONDS < settings.KEY_CACHE_CHECK_SECONDS * 2:
+        raise ConfigError(
+            "IDAAS_KEY_PUBLISH_SECONDS must be at least twice IDAAS_KEY_CACHE_CHECK_SECONDS"
+        )
     config["RATELIMIT_STORAGE_URI"] = (
         settings.RATELIMIT_STORAGE_URI or settings.REDIS_URL or "memory://"
     )

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from idaas import create_app
+from idaas.config import DEFAULT_ISSUER
+
+# Query parameters that carry credentials or tokens: never written to the access log
+# (issue 11 finding 18: `id_token_hint` on RP-initiated logout GETs, codes on callbacks).
+SECRET_PARAMS = re.compile(
+    r"(?i)\b(id_token_hint|code|access_token|refresh_token|client_secret|token|password)=[^&\s]*"
+)
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" pid=%(p)s'
+
+
+def redact(text: str) -> str:
+    """`text` with the values of secret-bearing query parameters replaced."""
+    return SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=[redacted]", text)
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with secret query parameters removed from access-log lines."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        """The access-log fields, the request line and query string redacted."""
+        atoms = dict(super().atoms(resp, req, environ, request_time))
+        for key in ("r", "q"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
 
 
 class IdaasServer(BaseApplication):
@@ -46,8 +73,29 @@ def prepare_metrics_directory() -> Path | None:
     return Path(created)
 
 
+def development_issuer(host: str, port: int) -> str | None:
+    """The issuer to serve with when none was configured and the default does not fit.
+
+    Without IDAAS_ISSUER the default `http://127.0.0.1:5000` would be published in the
+    discovery document whatever port is served (issue 11 finding 19); derive it instead.
+    """
+    if os.environ.get("IDAAS_ISSUER"):
+        return None
+    if create_app().config["ISSUER"] != DEFAULT_ISSUER:
+        return None  # set in instance/config.py
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    issuer = f"http://{shown}:{port}"
+    return None if issuer == DEFAULT_ISSUER else issuer
+
+
 def run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     """Validate configuration in the parent, then start gunicorn."""
+    issuer = development_issuer(host, port)
+    if issuer is not None:
+        os.environ["IDAAS_ISSUER"] = issuer  # inherited by the workers
+        print(f"Issuer: {issuer} (set IDAAS_ISSUER to publish another one)", flush=True)
     create_app()
     IdaasServer(
         {
@@ -56,6 +104,8 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             "threads": threads,
             "worker_class": "gthread" if threads > 1 else "sync",
             "accesslog": "-",
+            "logger_class": RedactingLogger,
+            "access_log_format": ACCESS_LOG_FORMAT,
             "timeout": 60,
             "graceful_timeout": 10,
             "forwarded_allow_ips": "127.0.0.1",

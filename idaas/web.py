@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import get_locale, gettext
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+)
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,32 @@ def csp_allowing_frames(urls: list[str]) -> str:
     """The baseline CSP plus `frame-src` for the origins of `urls` (logout iframes)."""
     origins = sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in urls})
     return CONTENT_SECURITY_POLICY + "; frame-src " + " ".join(origins)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with too-deep nesting reported as invalid JSON (a 400), not a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse JSON; a RecursionError becomes a ValueError that Flask answers with 400."""
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+def _body_limits() -> None:
+    """Enforce MAX_CONTENT_LENGTH (finding 10); SCIM Bulk (RFC 7644 §3.7) may send more.
+
+    werkzeug refuses a too-large Content-Length itself but silently truncates a chunked body
+    at the limit; read such a body here (at most the limit) and refuse it with 413.
+    """
+    if request.path.startswith("/scim/") and request.path.rstrip("/").endswith("/Bulk"):
+        request.max_content_length = int(current_app.config["MAX_CONTENT_LENGTH_BULK"])
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    limit = request.max_content_length
+    if chunked and request.content_length is None and limit is not None:
+        if len(request.get_data(cache=True)) >= limit:
+            raise RequestEntityTooLarge()
 
 
 def wants_json() -> bool:
@@ -92,6 +126,8 @@ def handle_unexpected_error(error: Exception) -> Response:
     """Log an unexpected error and answer 500 without a stack trace."""
     if isinstance(error, HTTPException):
         return handle_http_error(error)
+    if isinstance(error, RecursionError):  # input nested too deeply for any parser: the client's
+        return handle_http_error(BadRequest(gettext("The request is nested too deeply.")))
     log.exception("unhandled error on %s %s", request.method, request.path)
     internal = InternalServerError(gettext("Something went wrong on our side. Please try again."))
     return handle_http_error(internal)
@@ -113,12 +149,20 @@ def add_security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Cookie flags, headers, error handlers and the language switch."""
     secure = app.config["PREFERRED_URL_SCHEME"] == "https"
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.jinja_env.globals["get_locale"] = get_locale
+    app.json = JSONProvider(app)
+    app.before_request(_body_limits)
     app.after_request(add_security_headers)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
     app.register_blueprint(bp)
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops:
+        # The client address, scheme and host come from the trusted proxies' X-Forwarded-*
+        # headers (the rightmost `hops` values), so per-IP limits key on the real client.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )

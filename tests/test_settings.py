@@ -76,6 +76,15 @@ BAD: dict[str, tuple[str, dict[str, str]]] = {
     "INDUSTRY_PRESET_ROLES": ("[1", {}),
     "INDUSTRY_PAGE_SIZE_MAX": ("0", {}),
     "INDUSTRY_CACHE_ENTRIES": ("-1", {}),
+    "TRUSTED_PROXY_HOPS": ("two", {}),
+    "LOGIN_STATE_RATE_LIMIT_IP": ("often", {}),
+    "MFA_RATE_LIMIT_ACCOUNT": ("often", {}),
+    "REFRESH_TOKEN_REUSE_GRACE_SECONDS": ("-1", {}),
+    "MAX_CONTENT_LENGTH": ("10", {}),
+    "MAX_CONTENT_LENGTH_BULK": ("big", {}),
+    "KEY_CACHE_CHECK_SECONDS": ("-1", {}),
+    "KEY_PUBLISH_SECONDS": ("0.5", {}),
+    "REFRESH_REQUIRES_OFFLINE_ACCESS": ("sometimes", {}),
 }
 
 

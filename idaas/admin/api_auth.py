@@ -36,7 +36,7 @@ def authorise_session(scopes: list[str]) -> bool:
             "Your admin role does not allow this operation.",
             kind="insufficient-role",
         )
-    if request.method not in SAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
+    if request.method not in SAFE_METHODS and current_app.config["WTF_CSRF_ENABLED"]:
         from idaas.extensions import csrf
 
         csrf.protect()

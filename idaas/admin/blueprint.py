@@ -21,7 +21,7 @@ def confirmed() -> bool:
         return False
     from flask import current_app
 
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
+    if current_app.config["WTF_CSRF_ENABLED"]:
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError as error:

@@ -214,6 +214,13 @@ def create_application(
     }
     wanted.setdefault("policy", None)
     clean = _check(wanted, errors)
+    problem = unique_sub_problem(
+        clean.get("subaccount_mode", "direct"),
+        clean.get("subaccount_rule"),
+        bool(clean.get("subaccount_as_sub")),
+    )
+    if problem:
+        errors["subaccount_as_sub"] = problem
     if errors:
         raise InvalidInput(errors)
     secret = None if public else secrets.token_urlsafe(32)
@@ -268,6 +275,13 @@ def update_application(
         raise InvalidInput({"version": "The application changed since you read it."})
     errors: dict[str, str] = {}
     clean = _check(fields, errors)
+    problem = unique_sub_problem(
+        clean.get("subaccount_mode", app.subaccount_mode),
+        clean.get("subaccount_rule", app.subaccount_rule),
+        bool(clean.get("subaccount_as_sub", app.subaccount_as_sub)),
+    )
+    if problem:
+        errors["subaccount_as_sub"] = problem
     if errors:
         raise InvalidInput(errors)
     if app.is_public and clean.get("pkce_required") is False:
@@ -391,8 +405,61 @@ def launch_url_for(
 # -- sub-accounts (主子账号) ----------------------------------------------------------------
 
 
+UNIQUE_MAPPING_RULES = ("username", "employee_number", "mobile")  # unique in the directory
+
+
+def unique_sub_problem(mode: str | None, rule: str | None, as_sub: bool) -> str | None:
+    """Why the sub-account cannot serve as `sub` (not unique per account), or None.
+
+    Two accounts must never share a `sub` (OIDC Core §2; issue 11 finding 5): a mapping is
+    allowed only on a directory-unique value, an attribute only when defined unique.
+    """
+    if not as_sub or mode in (None, "direct", "association"):
+        return None  # association usernames are checked when computed (`app_username`)
+    rule = rule or "username"
+    if rule in UNIQUE_MAPPING_RULES:
+        return None
+    if rule.startswith("attr:"):
+        from idaas.directory.models import AttributeDefinition
+
+        unique = db.session.scalar(
+            select(AttributeDefinition.unique).where(
+                AttributeDefinition.target == "account", AttributeDefinition.key == rule[5:]
+            )
+        )
+        if unique:
+            return None
+    return "The sub-account can be the subject only when the mapping is unique per account."
+
+
+def _shared_sub(app: Application, account: Account, username: str) -> bool:
+    """Whether another account would get the same sub-account as `sub` in this app."""
+    if app.subaccount_mode == "association":
+        other = db.session.scalar(
+            select(SubAccount.id).where(
+                SubAccount.application_id == app.id,
+                SubAccount.username == username,
+                SubAccount.status == "approved",
+                SubAccount.account_id != account.id,
+            )
+        )
+        return other is not None
+    return unique_sub_problem(app.subaccount_mode, app.subaccount_rule, True) is not None
+
+
 def app_username(app: Application, account: Account) -> tuple[str | None, str]:
-    """The person's username in `app` and its state: `ok`, `pending` or `missing`."""
+    """The person's username in `app` and its state: `ok`, `pending`, `missing`, `conflict`.
+
+    `conflict`: the app uses the sub-account as `sub` and it is not unique to this account.
+    """
+    username, state = _app_username(app, account)
+    if state == "ok" and username and app.subaccount_as_sub and app.subaccount_mode != "direct":
+        if _shared_sub(app, account, username):
+            return None, "conflict"
+    return username, state
+
+
+def _app_username(app: Application, account: Account) -> tuple[str | None, str]:
     if app.subaccount_mode == "direct":
         return account.username, "ok"
     if app.subaccount_mode == "mapping":

@@ -325,6 +325,10 @@ def approve_request(
     granted = list(request.scopes) if scopes is None else list(scopes)
     errors: dict[str, str] = {}
     granted = _scopes(granted, errors)
+    beyond = sorted(set(granted) - set(request.scopes or []))
+    if beyond and not errors:
+        # Approval may narrow a request, never widen it (issue 11 finding 13).
+        errors["scopes"] = f"Not requested: {' '.join(beyond)}. Approve a subset of the request."
     if errors:
         raise InvalidInput(errors)
     client, secret = _add_client(

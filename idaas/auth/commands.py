@@ -137,15 +137,13 @@ def list_sessions(reference: str, as_json: bool) -> None:
 def revoke_sessions(reference: str, session_id: int | None, as_json: bool) -> None:
     """End one session, or all sessions, of an account."""
     from idaas.auth import sessions
-    from idaas.extensions import db
 
     account = resolve_account(reference)
     if session_id is not None:
         row = sessions.get_session(session_id)
         if row is None or row.account_id != account.id:
             raise click.ClickException(f"no session {session_id} for {account.username}")
-        sessions.revoke(row, "admin", cli_origin())
-        db.session.commit()
+        sessions.end_session(row, "admin", cli_origin())
         count = 1
     else:
         count = sessions.revoke_all(account.id, "admin", cli_origin())

@@ -9,7 +9,10 @@ another module (e.g. `oidc:<request id>` resumed by the OIDC provider's handler)
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, current_app, redirect, session, url_for
 from werkzeug.wrappers import Response
@@ -23,15 +26,12 @@ from idaas.security.policy import PasswordPolicy
 from idaas.web import is_safe_path
 
 NEXT_KEY = "idaas_next"
+REAUTH_KEY = "idaas_reauth"
 _PENDING = re.compile(r"^([a-z][a-z0-9_-]{0,31}):([A-Za-z0-9._~-]{1,128})$")
 _RESUME = "idaas_resume_handlers"
 _LOGOUT_FRAMES = "idaas_logout_frame_providers"
 SECOND_FACTORS = frozenset({"otp", "recovery", "device"})
-STEP_ENDPOINTS = {
-    "mfa": "auth.mfa_step",
-    "mfa_enrol": "auth.mfa_enrol",
-    "password": "auth.change_password",
-}
+STEP_ENDPOINTS = sessions.STEP_ENDPOINTS
 
 ResumeHandler = Callable[[str], str | None]
 
@@ -75,6 +75,19 @@ def remember_next(target: str | None) -> None:
         session[NEXT_KEY] = cleaned
     else:
         session.pop(NEXT_KEY, None)
+
+
+def request_reauthentication() -> None:
+    """Ask for a fresh sign-in (prompt=login, max_age, another login_hint) without ending the
+    current session: it is replaced only when the new sign-in succeeds (finding 9)."""
+    session[REAUTH_KEY] = int(time.time())
+
+
+def reauthentication_requested() -> bool:
+    """Whether this browser was asked to sign in again (for the pending sign-in's lifetime)."""
+    asked = session.get(REAUTH_KEY)
+    minutes = float(current_app.config["SESSION_PENDING_MINUTES"])
+    return isinstance(asked, int) and time.time() - asked < minutes * 60
 
 
 def resume_url() -> str:
@@ -124,6 +137,7 @@ def complete_first_factor(account: Account, *, method: str, source: str) -> Resp
     previous = sessions.current_any()
     if previous is not None:
         sessions.revoke(previous, "replaced", actor)
+    session.pop(REAUTH_KEY, None)
     methods = [method]
     if mfa.is_enrolled(account.id) and mfa.device_remembered(account.id):
         methods.append("device")
@@ -140,6 +154,42 @@ def complete_first_factor(account: Account, *, method: str, source: str) -> Resp
     )
     db.session.commit()
     return redirect_for(row)
+
+
+@dataclass
+class SecondFactor:
+    """A second-factor attempt's outcome: `ok` (with `method`), `bad`, `locked`, `throttled`."""
+
+    outcome: str
+    method: str | None = None
+    locked_until: datetime | None = None
+
+
+def check_second_factor(row: AuthSession, code: str, ip: str) -> SecondFactor:
+    """Verify a TOTP or recovery code for a pending sign-in, under the lockout and throttle.
+
+    The lock is checked before the code (a locked account's correct code is refused), wrong
+    codes count towards the MFA lock whatever the password did, and reaching the lock ends
+    every pending sign-in of the account (issue 11 finding 1). Commits.
+    """
+    actor = f"user:{row.account_id}"
+    until = lockout.locked_until(row.account_id)
+    if until is not None:
+        sessions.revoke(row, "locked", actor)
+        db.session.commit()
+        return SecondFactor("locked", locked_until=until)
+    if lockout.throttle_mfa(ip, row.account_id):
+        return SecondFactor("throttled")
+    method = mfa.verify(row.account_id, code, actor)
+    if method is not None:
+        lockout.clear_mfa_failures(row.account_id)
+        db.session.commit()
+        return SecondFactor("ok", method=method)
+    if lockout.register_mfa_failure(row.account_id, actor):
+        db.session.commit()
+        return SecondFactor("locked", locked_until=lockout.locked_until(row.account_id))
+    db.session.commit()
+    return SecondFactor("bad")
 
 
 def complete_step(row: AuthSession, method: str | None = None) -> Response:

@@ -245,6 +245,14 @@ def remember_device(account_id: int) -> str:
     return _device_serializer().dumps([account_id, token])
 
 
+def remember_this_device(account_id: int, actor: str) -> str:
+    """Remember this browser after a passed MFA step; audited and committed; the cookie value."""
+    value = remember_device(account_id)
+    audit.record(actor, "auth.mfa.device_remembered", f"account:{account_id}")
+    db.session.commit()
+    return value
+
+
 def device_remembered(account_id: int) -> bool:
     """Whether this request's device cookie is a live remembered device of the account."""
     raw = request.cookies.get(DEVICE_COOKIE)

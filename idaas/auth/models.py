@@ -49,6 +49,10 @@ class AccountLockout(db.Model):  # type: ignore[name-defined]
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
+    # Wrong second-factor codes, counted apart from passwords: a correct password must not
+    # reset them (issue 11 finding 1), only a correct code or the lock's end does.
+    mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mfa_last_failure_at: Mapped[datetime | None]
 
 
 class AccountMfa(db.Model):  # type: ignore[name-defined]

@@ -28,6 +28,13 @@ from idaas.directory.models import Account
 from idaas.extensions import db, utcnow
 
 SALT = "idaas.auth.session"
+#: The page of each pending sign-in step (the sign-in flow sends people there; so does
+#: `login_required`, which is why it lives here and `flow` imports it, not the other way).
+STEP_ENDPOINTS = {
+    "mfa": "auth.mfa_step",
+    "mfa_enrol": "auth.mfa_enrol",
+    "password": "auth.change_password",
+}
 TOUCH_EVERY = timedelta(seconds=60)
 _UNSET = object()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -177,6 +184,29 @@ def revoke(row: AuthSession, reason: str, actor: str) -> None:
         g.pop("idaas_set_cookie", None)
 
 
+def end_session(row: AuthSession, reason: str, actor: str) -> None:
+    """End one session now: revoke (audited) and commit."""
+    revoke(row, reason, actor)
+    db.session.commit()
+
+
+def sign_out(row: AuthSession) -> None:
+    """The person signs out of this session: revoke, audit `auth.logout`, commit."""
+    actor = f"user:{row.account_id}"
+    revoke(row, "logout", actor)
+    audit.record(actor, "auth.logout", f"account:{row.account_id}", details={"session": row.id})
+    db.session.commit()
+
+
+def add_method(row: AuthSession, method: str) -> None:
+    """Record a factor passed inside a signed-in session (e.g. TOTP just enrolled); new id."""
+    if method not in row.methods:
+        row.methods = [*row.methods, method]
+    row.acr = acr_for(row.methods)
+    rotate(row)
+    db.session.commit()
+
+
 def revoke_all(account_id: int, reason: str, actor: str, *, keep: int | None = None) -> int:
     """End every live session of an account except `keep`; commit; return how many ended.
 
@@ -207,6 +237,25 @@ def revoke_all(account_id: int, reason: str, actor: str, *, keep: int | None = N
         g.idaas_session = None
         g.idaas_clear_cookie = True
     return count
+
+
+def revoke_pending(account_id: int, reason: str, actor: str) -> int:
+    """End every sign-in of the account still in progress (MFA, enrolment, password step).
+
+    Through the ORM like `revoke_all`; the caller commits. Returns how many ended.
+    """
+    rows = list(
+        db.session.scalars(
+            select(AuthSession).where(
+                AuthSession.account_id == account_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.state != "active",
+            )
+        )
+    )
+    for row in rows:
+        revoke(row, reason, actor)
+    return len(rows)
 
 
 def _in_request() -> bool:
@@ -246,9 +295,7 @@ def login_required(view: F) -> F:
         if current() is None:
             pending = current_any()
             if pending is not None:
-                from idaas.auth import flow
-
-                return flow.redirect_for(pending)
+                return redirect(url_for(STEP_ENDPOINTS[pending.state]))
             target = request.full_path.rstrip("?") if request.method == "GET" else None
             return redirect(url_for("auth.login", next=target))
         g.account = current_account()

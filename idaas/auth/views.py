@@ -18,11 +18,10 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from idaas import audit
-from idaas.auth import flow, lockout, mfa, sessions, sources
+from idaas.auth import flow, mfa, sessions, sources
 from idaas.auth.forms import ConfirmForm, EnrolForm, MfaForm, NewPasswordForm
 from idaas.auth.models import AuthSession
-from idaas.auth.sources.password import SignInFailed
+from idaas.auth.sources.password import SignInFailed, locked_failure
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
@@ -55,7 +54,8 @@ def index() -> Response:
 def login() -> Any:
     """Show the enabled sign-in methods; handle the posted inline form (password)."""
     next_target = flow.clean_next(request.values.get("next"))
-    if sessions.current() is not None and request.method == "GET":
+    signed_in = sessions.current() is not None
+    if signed_in and request.method == "GET" and not flow.reauthentication_requested():
         flow.remember_next(next_target)
         return redirect(flow.resume_url())
     shown = sources.on_login_page()
@@ -97,13 +97,12 @@ def mfa_step() -> Any:
     if isinstance(row, Response):
         return row
     form = MfaForm()
-    error = None
-    actor = f"user:{row.account_id}"
+    error, status = None, 200
     if form.validate_on_submit():
-        method = mfa.verify(row.account_id, form.code.data, actor)
-        if method is not None:
-            response = flow.complete_step(row, method)
-            if method == "recovery":
+        result = flow.check_second_factor(row, form.code.data, request.remote_addr or "")
+        if result.outcome == "ok" and result.method is not None:
+            response = flow.complete_step(row, result.method)
+            if result.method == "recovery":
                 flash(
                     gettext(
                         "You used a recovery code. %(num)d left.",
@@ -112,9 +111,7 @@ def mfa_step() -> Any:
                     "warning",
                 )
             if form.remember.data and mfa.remember_days():
-                value = mfa.remember_device(row.account_id)
-                audit.record(actor, "auth.mfa.device_remembered", f"account:{row.account_id}")
-                db.session.commit()
+                value = mfa.remember_this_device(row.account_id, f"user:{row.account_id}")
                 response.set_cookie(
                     mfa.DEVICE_COOKIE,
                     value,
@@ -124,17 +121,18 @@ def mfa_step() -> Any:
                     secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
                 )
             return response
-        if lockout.register_failure(row.account_id, actor):
-            sessions.revoke(row, "mfa_failures", actor)
-            db.session.commit()
-            flash(gettext("Too many wrong codes. Please sign in again later."), "error")
+        if result.outcome == "locked" and result.locked_until is not None:
+            flash(locked_failure(result.locked_until).message, "error")
             return redirect(url_for("auth.login"))
-        db.session.commit()
-        error = gettext("That code is not valid. Try the current code from your app.")
+        if result.outcome == "throttled":
+            error, status = gettext("Too many attempts. Please wait a minute and try again."), 429
+        else:
+            error = gettext("That code is not valid. Try the current code from your app.")
     form.code.data = ""
-    return render_template(
+    page = render_template(
         "auth/mfa.html", form=form, error=error, remember_days=mfa.remember_days()
     )
+    return page, status
 
 
 @bp.route("/login/mfa/enrol", methods=["GET", "POST"])
@@ -207,14 +205,7 @@ def logout() -> Any:
         frames: list[str] = []
         if row is not None:
             frames = flow.logout_frames(row.id)
-            sessions.revoke(row, "logout", f"user:{row.account_id}")
-            audit.record(
-                f"user:{row.account_id}",
-                "auth.logout",
-                f"account:{row.account_id}",
-                details={"session": row.id},
-            )
-            db.session.commit()
+            sessions.sign_out(row)
         if frames:
             # Front-channel logout: the relying parties' pages load in hidden iframes first.
             page = make_response(render_template("auth/signed_out.html", frames=frames))

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import string
 import struct
@@ -240,8 +241,19 @@ class ReplayCache:
             return True
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,13}")
+
+
+def valid_timestamp(value: str) -> bool:
+    """ASCII digits, at most 13 (epoch milliseconds): `str.isdigit` also accepts "²" and
+    thousands of digits, which made `int()` raise before the signature check (finding 15)."""
+    return _TIMESTAMP.fullmatch(value) is not None
+
+
 def timestamp_seconds(value: str) -> float:
     """A callback timestamp in seconds, accepting epoch milliseconds (13 digits) or seconds (10)."""
+    if not valid_timestamp(value):
+        raise StaleTimestamp()
     number = int(value)
     return number / 1000.0 if number > 10_000_000_000 else float(number)
 
@@ -267,7 +279,7 @@ class CallbackVerifier:
         timestamp = str(query.get("timestamp") or query.get("timeStamp") or "")
         nonce = str(query.get("nonce") or "")
         encrypted = str(body.get("encrypt") or "")
-        if not timestamp.isdigit():
+        if not valid_timestamp(timestamp):
             raise StaleTimestamp()
         now = self.clock()
         if abs(now - timestamp_seconds(timestamp)) > self.window:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,6 +75,10 @@ class Account(Timestamped, db.Model):  # type: ignore[name-defined]
     email: Mapped[str | None] = mapped_column(String(254))
     email_key: Mapped[str | None] = mapped_column(String(254), unique=True)
     mobile: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Whether email / mobile were verified: directory-managed and DingTalk-sourced values are;
+    # values a person typed into the portal are not (the `*_verified` OIDC claims; issue 11 #6).
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    mobile_verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     employee_number: Mapped[str | None] = mapped_column(String(64), unique=True)
     title: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)

@@ -56,7 +56,7 @@ def bump(session: Session) -> None:
 
 
 def _enabled() -> bool:
-    return has_app_context() and bool(current_app.config.get("INDUSTRY_API_ENABLED"))
+    return has_app_context() and bool(current_app.config["INDUSTRY_API_ENABLED"])
 
 
 def _after_flush(session: Session, _context: Any) -> None:

@@ -89,7 +89,7 @@ def admin_role_codes() -> list[str]:
 def main_account_id() -> int | None:
     """The tenant's main account (主账号): configured username, else the first administrator."""
     if "idaas.industry.main" not in request.environ:
-        configured = current_app.config.get("INDUSTRY_MAIN_ACCOUNT")
+        configured = current_app.config["INDUSTRY_MAIN_ACCOUNT"]
         found: int | None = None
         if configured:
             account = directory.find_by_identifier(str(configured))

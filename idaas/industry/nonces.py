@@ -63,7 +63,7 @@ def purge(now_ms: int, connection: object | None = None) -> int:
 class RedisNonces:
     """Nonces as Redis keys that expire at the same instant as the timestamp window."""
 
-    def __init__(self, client: "redis.Redis[bytes]", prefix: str = "idaas:industry:nonce:") -> None:
+    def __init__(self, client: redis.Redis[bytes], prefix: str = "idaas:industry:nonce:") -> None:
         self.client = client
         self.prefix = prefix
 
@@ -76,7 +76,7 @@ class RedisNonces:
 
 def store_for(app: Flask) -> NonceStore:
     """The store this app uses: Redis when `REDIS_URL` is set, else the database."""
-    url = app.config.get("REDIS_URL")
+    url = app.config["REDIS_URL"]
     if url:
         return RedisNonces(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
     return DatabaseNonces()

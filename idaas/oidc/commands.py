@@ -41,8 +41,13 @@ def list_keys(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def rotate(alg: str, overlap: int | None, as_json: bool) -> None:
-    """Publish a new key in the JWKS now; it signs after the overlap; the old one retires."""
-    row = keys.rotate(cli_origin(), alg, overlap)
+    """Publish a new key in the JWKS now; it signs after the overlap; the old one retires.
+
+    With an overlap no longer than KEY_PUBLISH_SECONDS the command waits until the new key
+    signs (every worker serves it by then), so "rotate now" is done when it returns.
+    """
+    wait = overlap is not None and overlap <= keys.publish_seconds()
+    row = keys.rotate(cli_origin(), alg, overlap, wait=wait)
     emit(
         {"kid": row.kid, "alg": row.alg, "status": row.status},
         as_json,

@@ -40,6 +40,19 @@ class SigningKey(db.Model):  # type: ignore[name-defined]
     activates_at: Mapped[datetime | None]
 
 
+class KeyState(db.Model):  # type: ignore[name-defined]
+    """One row: a generation counter bumped with every change to the signing keys.
+
+    Every process compares it with the generation of its cached keys and documents, so a key
+    change is seen by all workers at their next check (`oidc.keys`).
+    """
+
+    __tablename__ = "oidc_key_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AuthorizationCode(db.Model):  # type: ignore[name-defined]
     """A single-use authorization code (RFC 6749 §4.1.2); only its SHA-256 is stored."""
 
@@ -113,6 +126,12 @@ class OidcToken(db.Model):  # type: ignore[name-defined]
     refresh_expires_at: Mapped[datetime | None]
     rotated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The application's `token_generation` at issue: disabling bumps it, so old tokens stay dead
+    # after re-enabling.
+    client_generation: Mapped[int | None] = mapped_column(Integer)
+    # The token response that replaced this refresh token (encrypted), replayed to a concurrent
+    # re-presentation within REFRESH_TOKEN_REUSE_GRACE_SECONDS.
+    successor_encrypted: Mapped[str | None] = mapped_column(Text)
 
     def get_scope(self) -> str:
         """The scope granted with this token."""

@@ -49,7 +49,7 @@ from idaas.applications.apps import find_enabled_application
 from idaas.applications.models import ApiClient, Application
 from idaas.applications.scopes import OIDC_SCOPES, SCOPES, parse_scope
 from idaas.extensions import db
-from idaas.oidc import keys
+from idaas.oidc import keys, refresh
 from idaas.oidc import service as oidc_service
 from idaas.oidc.models import OidcToken
 from idaas.oidc.service import epoch
@@ -65,7 +65,7 @@ def issuer() -> str:
 
 def resource_audience() -> str:
     """The `aud` of access tokens: this deployment's APIs (RFC 9068 §3; default: the issuer)."""
-    return str(current_app.config.get("ACCESS_TOKEN_AUDIENCE") or issuer())
+    return str(current_app.config["ACCESS_TOKEN_AUDIENCE"] or issuer())
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
@@ -189,6 +189,15 @@ class AuthorizationServer(_AuthorizationServer):
             return super().create_token_response(request)
         except OAuth2Error as error:  # e.g. insecure_transport, raised before authlib's try
             return self.handle_error_response(None, error)
+        except ValueError:  # an error description would echo forbidden characters
+            return self.handle_error_response(None, InvalidRequestError("Malformed request."))
+
+    def create_endpoint_response(self, name: str, request: Any = None) -> Any:
+        """Revocation, introspection, end-session: malformed input is a 400, never a 500."""
+        try:
+            return super().create_endpoint_response(name, request)
+        except ValueError:
+            return self.handle_error_response(None, InvalidRequestError("Malformed request."))
 
     def handle_error_response(self, request: Any, error: OAuth2Error) -> Any:
         """Audit a refused token request, then answer with the RFC 6749 §5.2 error body."""
@@ -337,6 +346,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not wanted or not wanted <= set(self.request.client.scopes or []):
             raise InvalidScopeError("The requested scope is not allowed for this client.")
 
+    def generate_token(
+        self,
+        user: Any = None,
+        scope: Any = None,
+        grant_type: Any = None,
+        expires_in: Any = None,
+        include_refresh_token: bool = True,
+    ) -> Any:
+        """A refresh token only for `offline_access` (OIDC Core §11) and apps with that grant."""
+        if (
+            current_app.config["REFRESH_REQUIRES_OFFLINE_ACCESS"]
+            and "offline_access" not in (scope or "").split()
+        ):
+            include_refresh_token = False
+        return super().generate_token(user, scope, grant_type, expires_in, include_refresh_token)
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         """Store the code's hash with the request's facts (RFC 6749 §4.1.2)."""
         oidc_service.save_code(code, request, request.user)
@@ -440,8 +465,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> Any:
-        """The live token row; reuse of a rotated one revokes the family."""
-        return oidc_service.find_refresh(refresh_token)
+        """The token row this client may redeem; reuse after the grace period revokes."""
+        return refresh.find(refresh_token, self.request.client)
 
     def authenticate_user(self, refresh_token: Any) -> Any:
         """The person, if still active and still inside the app's access policy."""
@@ -450,7 +475,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
         app = self.request.client
         account = db.session.get(Account, refresh_token.account_id)
-        if account is None:
+        if account is None or account.status != "active":
             return None
         reason = policy_refusal(app, account)
         if reason is not None:
@@ -467,35 +492,53 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
 
     def revoke_old_credential(self, refresh_token: Any) -> None:
-        """Rotate: the presented refresh token may not be used again."""
-        oidc_service.mark_rotated(refresh_token)
+        """Nothing: `create_token_response` claimed the token before issuing."""
 
     def create_token_response(self) -> Any:
-        """Issue, rotate and commit together."""
-        result = super().create_token_response()
-        db.session.commit()
-        return result
+        """Claim the token (conditional UPDATE), issue, store the successor, commit together.
+
+        A redemption that loses the claim gets the winner's pair within the grace period.
+        """
+        row = self.request.refresh_token
+        row_id = row.id
+        if row.rotated_at is None and refresh.claim(row):
+            status, body, headers = super().create_token_response()
+            refresh.remember_successor(row_id, body)
+            db.session.commit()
+            return status, body, headers
+        replay = refresh.successor(row_id)
+        if replay is None:
+            raise InvalidGrantError("The refresh token was already used.")
+        return 200, replay, self.TOKEN_RESPONSE_HEADER
 
 
-def _token_from_string(token_string: str) -> Any:
-    """The issue record of an access (JWT) or refresh token we issued, or None."""
-    row = None
+def _presented(token_string: str) -> tuple[Any, str] | None:
+    """The issue record of a token we issued and its kind (`access` or `refresh`), or None."""
     if token_string.count(".") == 2:
         try:
             header = jws.extract_compact(token_string.encode("ascii")).protected
+            if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+                return None  # an ID or logout token is not a token of this endpoint
             key_set = keys.verification_keys(header.get("kid"))
             decoded = jwt.decode(token_string, key_set, algorithms=keys.supported_algorithms())
             jti = decoded.claims.get("jti")
             row = oidc_service.token_by_jti(str(jti)) if jti else None
             if row is None:
-                return _api_client_token(dict(decoded.claims))
+                api_token = _api_client_token(dict(decoded.claims))
+                return (api_token, "access") if api_token is not None else None
+            return row, "access"
         except (JoseError, ValueError, TypeError, KeyError, UnicodeError):
             return None
-    else:
-        row = db.session.scalar(
-            select(OidcToken).where(OidcToken.refresh_hash == oidc_service.digest(token_string))
-        )
-    return row
+    row = db.session.scalar(
+        select(OidcToken).where(OidcToken.refresh_hash == oidc_service.digest(token_string))
+    )
+    return (row, "refresh") if row is not None else None
+
+
+def _token_from_string(token_string: str) -> Any:
+    """The issue record of an access (JWT) or refresh token we issued, or None."""
+    found = _presented(token_string)
+    return found[0] if found is not None else None
 
 
 @dataclass
@@ -559,8 +602,8 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        """The token's record, or None (answered as inactive)."""
-        return _token_from_string(token_string)
+        """The token's record and kind, or None (answered as inactive)."""
+        return _presented(token_string)
 
     def check_permission(self, token: Any, client: Any, request: Any) -> bool:
         """Apps see their own tokens; API clients need the tokens:introspect scope."""
@@ -568,34 +611,44 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
             return bool(token.client_id == client.client_id)
         return "tokens:introspect" in (client.scopes or [])
 
-    def introspect_token(self, token: Any) -> dict[str, Any]:
-        """The RFC 7662 §2.2 response."""
-        active = token.revoked_at is None and not (
-            token.refresh_hash is None and token.is_expired()
-        )
-        if token.refresh_hash is not None and token.rotated_at is not None:
-            active = False
-        if not active:
+    def introspect_token(self, token: Any, kind: str = "access") -> dict[str, Any]:
+        """The RFC 7662 §2.2 response, decided by the presented token's kind and own expiry.
+
+        An access token is active until its own `exp` (whatever its row's refresh token does);
+        a refresh token reports its own `exp`. Both end with the app's token generation.
+        """
+        if isinstance(token, ApiClientToken):
+            active = not token.is_expired()
+            expires = token.access_expires_at
+        elif kind == "refresh":
+            active = oidc_service.live_refresh_token(token)
+            expires = token.refresh_expires_at
+        else:
+            active = oidc_service.live_access_token(token.jti) is not None
+            expires = token.access_expires_at
+        if not active or expires is None:
             return {"active": False}
-        return {
+        body = {
             "active": True,
             "client_id": token.client_id,
             "scope": token.scope,
             "sub": token.subject,
             "iss": issuer(),
-            "token_type": "Bearer",
             "iat": epoch(token.issued_at),
-            "exp": epoch(token.access_expires_at),
+            "exp": epoch(expires),
         }
+        if kind == "access":
+            body["token_type"] = "Bearer"
+        return body
 
     def create_endpoint_response(self, request: Any) -> Any:
         """Unknown tokens and tokens of other clients are simply inactive."""
         client = self.authenticate_endpoint_client(request)
         self.check_params(request, client)
-        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
-        if token is None or not self.check_permission(token, client, request):
+        found = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        if found is None or not self.check_permission(found[0], client, request):
             return 200, {"active": False}, default_json_headers
-        return 200, self.introspect_token(token), default_json_headers
+        return 200, self.introspect_token(found[0], found[1]), default_json_headers
 
 
 class EndSessionEndpoint(_EndSessionEndpoint):

@@ -83,7 +83,7 @@ def subject_for(app: Application, account: Account) -> str:
         if username and state == "ok":
             return username
     if app.subject_type == "pairwise":
-        salt = str(current_app.config.get("PAIRWISE_SALT") or current_app.secret_key).encode()
+        salt = str(current_app.config["PAIRWISE_SALT"] or current_app.secret_key).encode()
         raw = f"{sector_of(app)}|{account.uuid}".encode()
         mac = hmac.new(salt, raw, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
@@ -125,9 +125,11 @@ def user_claims(app: Application, account: Account, scope: str, subject: str) ->
             if value is not None and claim not in claims:
                 claims[claim] = value
     if "email" in scopes and account.email:
-        claims.update(email=account.email, email_verified=True)
+        claims.update(email=account.email, email_verified=bool(account.email_verified))
     if "phone" in scopes and account.mobile:
-        claims.update(phone_number=account.mobile, phone_number_verified=True)
+        claims.update(
+            phone_number=account.mobile, phone_number_verified=bool(account.mobile_verified)
+        )
     if "employee_number" in scopes and account.employee_number:
         claims["employee_number"] = account.employee_number
     if "departments" in scopes:
@@ -320,6 +322,9 @@ def claim_code(code: str, client: Application) -> AuthorizationCode | None:
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         return None
+    # Burnt at first presentation: a failed PKCE or redirect_uri check after this point must
+    # not give a stolen code another try (RFC 9700 §4.5.3), so the claim is committed now.
+    db.session.commit()
     return row
 
 
@@ -369,6 +374,7 @@ def save_token(token: dict[str, Any], request: Any, jti: str) -> None:
         refresh_expires_at=(now + timedelta(seconds=app.refresh_token_lifetime))
         if refresh
         else None,
+        client_generation=app.token_generation,
     )
     db.session.add(row)
     audit.record(
@@ -385,29 +391,6 @@ def save_token(token: dict[str, Any], request: Any, jti: str) -> None:
     )
 
 
-def find_refresh(refresh_token: str) -> OidcToken | None:
-    """The live row of a refresh token; an already-rotated one revokes its whole family."""
-    row = db.session.scalar(
-        select(OidcToken).where(OidcToken.refresh_hash == digest(refresh_token))
-    )
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.rotated_at is not None:
-        revoke_family(row.family)
-        audit.record(
-            f"app:{row.client_id}",
-            "oidc.refresh_reuse_detected",
-            f"account:{row.account_id}",
-            outcome="failure",
-            details={"family": row.family},
-        )
-        db.session.commit()
-        return None
-    if row.refresh_expires_at is None or utcnow() >= row.refresh_expires_at:
-        return None
-    return row
-
-
 def revoke_family(family: str) -> None:
     """Revoke every token of a refresh family (the caller commits)."""
     db.session.execute(
@@ -417,18 +400,24 @@ def revoke_family(family: str) -> None:
     )
 
 
-def mark_rotated(row: OidcToken) -> None:
-    """The refresh token was used once: later use is reuse (RFC 9700 §4.14.2)."""
-    row.rotated_at = utcnow()
-
-
 def token_by_jti(jti: str) -> OidcToken | None:
     """The issue record of an access token."""
     return db.session.scalar(select(OidcToken).where(OidcToken.jti == jti))
 
 
+def current_generation(row: OidcToken, app: Application | None) -> bool:
+    """Whether the app is enabled and was not disabled since the token was issued (finding 4)."""
+    if app is None:
+        return False
+    return row.client_generation is None or row.client_generation == app.token_generation
+
+
 def live_access_token(jti: str) -> tuple[OidcToken, Account, Application] | None:
-    """The record, account and app of an access token that is still good (not revoked)."""
+    """The record, account and app of an access token that is still good.
+
+    Not revoked, not expired, its app enabled and not disabled since (token generation), its
+    account active.
+    """
     row = token_by_jti(jti)
     if row is None or row.revoked_at is not None or row.is_expired():
         return None
@@ -436,7 +425,21 @@ def live_access_token(jti: str) -> tuple[OidcToken, Account, Application] | None
     app = apps.find_enabled_application(row.client_id)
     if account is None or account.status != "active" or app is None:
         return None
+    if not current_generation(row, app):
+        return None
     return row, account, app
+
+
+def live_refresh_token(row: OidcToken) -> bool:
+    """Whether a refresh token row could still be redeemed (for introspection)."""
+    if row.revoked_at is not None or row.rotated_at is not None:
+        return False
+    if row.refresh_expires_at is None or utcnow() >= row.refresh_expires_at:
+        return False
+    account = db.session.get(Account, row.account_id)
+    if account is None or account.status != "active":
+        return False
+    return current_generation(row, apps.find_enabled_application(row.client_id))
 
 
 def revoke_token_row(row: OidcToken, actor: str) -> None:

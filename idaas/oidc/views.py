@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import AccessDeniedError
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
@@ -34,8 +36,9 @@ from idaas.applications import apps
 from idaas.applications.errors import InvalidInput
 from idaas.applications.models import Application
 from idaas.applications.scopes import OIDC_SCOPES
-from idaas.auth import sessions
+from idaas.auth import flow, sessions
 from idaas.extensions import db, limiter
+from idaas.oidc import hint as hint_check
 from idaas.oidc import keys, logout
 from idaas.oidc import service as oidc_service
 from idaas.oidc.server import AccessTokenValidator, authorization, issuer
@@ -65,17 +68,65 @@ def token() -> Response:
 
 @bp.get("/oauth2/jwks")
 def jwks() -> Response:
-    """The public keys that verify our tokens (RFC 7517 §5)."""
-    response = jsonify(keys.public_jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    """The public keys that verify our tokens (RFC 7517 §5); cached, with an ETag."""
+    body, etag = keys.jwks_document()
+    return _cached_document(body, etag, max_age=60)
 
 
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
-    """OpenID Provider metadata (OIDC Discovery 1.0 §3), only what we implement."""
+    """OpenID Provider metadata (OIDC Discovery 1.0 §3), only what we implement; cached."""
+    body, etag = discovery_document()
+    return _cached_document(body, etag, max_age=300)
+
+
+CORS_ENDPOINTS = frozenset(
+    {"oidc.discovery", "oidc.jwks", "oidc.token", "oidc.userinfo", "oidc.revoke", "oidc.introspect"}
+)
+
+
+@bp.after_app_request
+def _cors(response: Response) -> Response:
+    """CORS for browser-based relying parties on the machine endpoints, never with credentials.
+
+    Cookies are never read on these endpoints (bearer tokens and client authentication only),
+    so any origin may call them (Fetch standard §3.2; OAuth 2.0 for Browser-Based Apps §6).
+    """
+    if request.endpoint in CORS_ENDPOINTS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, ETag"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _cached_document(body: bytes, etag: str, max_age: int) -> Response:
+    """A constant JSON document with validators (RFC 9111 §4.3), readable cross-origin."""
+    if etag in request.headers.get("If-None-Match", ""):
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype="application/json")
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def discovery_document() -> tuple[bytes, str]:
+    """The serialised discovery document and its ETag, built once per app (config only)."""
+    cached = current_app.extensions.get("idaas_discovery")
+    if cached is None:
+        body = json.dumps(_discovery(), separators=(",", ":")).encode()
+        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        current_app.extensions["idaas_discovery"] = cached
+    return cast(tuple[bytes, str], cached)
+
+
+def _discovery() -> dict[str, Any]:
+    """OpenID Provider metadata (OIDC Discovery 1.0 §3)."""
     base = issuer().rstrip("/")
-    response = jsonify(
+    return dict(
         issuer=issuer(),
         authorization_endpoint=f"{base}/oauth2/authorize",
         token_endpoint=f"{base}/oauth2/token",
@@ -138,10 +189,8 @@ def discovery() -> Response:
         frontchannel_logout_session_supported=True,
         backchannel_logout_supported=True,
         backchannel_logout_session_supported=True,
-        authorization_response_iss_parameter_supported=False,
+        authorization_response_iss_parameter_supported=True,
     )
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
 
 
 # -- authorization endpoint ------------------------------------------------------------------
@@ -149,7 +198,7 @@ def discovery() -> Response:
 
 def _check_csrf() -> None:
     """This blueprint is CSRF-exempt for RPs; its own forms check the token here."""
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+    if not current_app.config["WTF_CSRF_ENABLED"]:
         return
     try:
         validate_csrf(request.form.get("csrf_token"))
@@ -177,6 +226,7 @@ def _redirect_error(error: OAuth2Error, grant: Any = None) -> Any:
     state = request.values.get("state")
     if state:
         params.append(("state", state))
+    params.append(("iss", issuer()))  # RFC 9207 §2
     return _respond(error.redirect_uri, params)
 
 
@@ -217,11 +267,13 @@ def _fresh_login_done() -> bool:
 
 
 def _to_login(reauthenticate: bool) -> Response:
-    """Send the browser to sign in, then back here (OIDC Core §3.1.2.3)."""
-    row = sessions.current_any()
-    if reauthenticate and row is not None:
-        sessions.revoke(row, "reauthenticate", f"user:{row.account_id}")
-        db.session.commit()
+    """Send the browser to sign in, then back here (OIDC Core §3.1.2.3).
+
+    A signed-in person asked to sign in again keeps the current session until the new
+    sign-in succeeds (a GET must not sign anyone out).
+    """
+    if reauthenticate:
+        flow.request_reauthentication()
     request_id = _remember_request()
     return redirect(url_for("auth.login", next=f"oidc:{request_id}"))
 
@@ -245,6 +297,10 @@ def authorize() -> Any:
         grant = authorization.get_consent_grant(end_user=account)
     except OAuth2Error as error:
         return _redirect_error(error)
+    except ValueError:
+        # authlib refuses to build an error whose description would echo non-ASCII, `"` or
+        # `\` from the request (finding 11): answer 400 without echoing anything.
+        return _error_page(InvalidRequestError("The authorization request is malformed."))
     app: Application = grant.request.client
     redirect_uri = grant.redirect_uri
 
@@ -308,6 +364,10 @@ def authorize() -> Any:
     # committed with the code it leads to (save_authorization_code)
     oidc_service.record_decision(app, account, True, "allowed", grant.request.scope, commit=False)
     response = authorization.create_authorization_response(grant=grant, grant_user=principal)
+    if response.status_code == 302:
+        # RFC 9207 §2: the issuer identifier in every authorization response.
+        location = response.headers["Location"]
+        response.headers["Location"] = location + "&" + urlencode({"iss": issuer()})
     if request.values.get("response_mode") == "form_post" and response.status_code == 302:
         from urllib.parse import parse_qsl, urlsplit
 
@@ -377,6 +437,13 @@ def end_session() -> Any:
     if request.method == "POST" and request.form.get("confirm"):
         _check_csrf()
         confirmed = True
+    hint = request.values.get("id_token_hint") or ""
+    claims = end_request.id_token_claims
+    if claims is not None and not (
+        hint_check.is_id_token(hint)
+        and hint_check.matches_session(claims, issuer(), sessions.current_any())
+    ):
+        end_request.id_token_claims = None  # not this browser's ID token: ask (finding 8)
     if end_request.needs_confirmation and not confirmed:
         if sessions.current_any() is None:
             return render_template("oidc/logged_out.html", frames=[], next_url=None)
@@ -399,8 +466,6 @@ def end_session() -> Any:
 
 def init_resume(app: Any) -> None:
     """Let the sign-in flow resume pending authorization requests (`oidc:<id>`)."""
-    from idaas.auth import flow
-
     flow.register_resume_handler(app, "oidc", _resume)
 
 

@@ -8,16 +8,14 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from idaas import audit
-from idaas.auth import lockout, mfa, sessions
+from idaas.auth import mfa, own_password, sessions
 from idaas.auth.forms import ChangePasswordForm, ConfirmForm, EnrolForm
 from idaas.auth.sessions import login_required
+from idaas.auth.sources.password import locked_failure
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
-from idaas.extensions import db
 from idaas.portal.apps import apps_for
 from idaas.portal.forms import ProfileForm
-from idaas.security.passwords import verify_password
 from idaas.security.policy import PasswordPolicy
 
 PROFILE_FIELDS = ("display_name", "email", "mobile", "locale")
@@ -131,8 +129,7 @@ def revoke_one(session_id: int) -> Response:
     row = sessions.get_session(session_id)
     if row is None or row.account_id != g.account.id or not ConfirmForm().validate_on_submit():
         abort(404)
-    sessions.revoke(row, "user_signed_out", _actor())
-    db.session.commit()
+    sessions.end_session(row, "user_signed_out", _actor())
     flash(gettext("The session has been signed out."), "success")
     if sessions.current() is None:
         return redirect(url_for("auth.login"))
@@ -145,29 +142,27 @@ def password() -> Any:
     """Change the password (current one required); other sessions end."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        ok, _ = verify_password(g.account.password_hash, form.current_password.data)
-        if not ok:
-            lockout.register_failure(g.account.id, _actor())
-            audit.record(
-                _actor(),
-                "auth.password.change",
-                f"account:{g.account.id}",
-                outcome="failure",
-                details={"reason": "bad_current_password"},
+        try:
+            outcome = own_password.change(
+                g.account, sessions.current(), form.current_password.data, form.new_password.data
             )
-            db.session.commit()
-            form.current_password.errors = [gettext("The current password is incorrect.")]
+        except DirectoryError as failure:
+            form.new_password.errors = list(failure.fields.values()) or [failure.message]
         else:
-            try:
-                directory.set_password(_actor(), g.account.id, form.new_password.data)
-            except DirectoryError as failure:
-                form.new_password.errors = list(failure.fields.values()) or [failure.message]
-            else:
+            if outcome.result == "changed":
                 flash(
                     gettext("Your password has been changed. Your other sessions were signed out."),
                     "success",
                 )
                 return redirect(url_for("portal.home"))
+            if outcome.locked_until is not None:
+                message = locked_failure(outcome.locked_until).message
+                if outcome.result == "locked_now":
+                    flash(message, "error")
+                    return redirect(url_for("auth.login"))
+                form.current_password.errors = [message]
+            else:
+                form.current_password.errors = [gettext("The current password is incorrect.")]
     return render_template(
         "portal/password.html", form=form, rules=PasswordPolicy.from_config().describe()
     )
@@ -199,10 +194,7 @@ def mfa_setup() -> Any:
         if codes is not None:
             row = sessions.current()
             if row is not None:
-                row.methods = [*row.methods, "otp"]
-                row.acr = sessions.acr_for(row.methods)
-                sessions.rotate(row)
-                db.session.commit()
+                sessions.add_method(row, "otp")
             return render_template(
                 "auth/recovery_codes.html", codes=codes, continue_url=url_for("portal.mfa_settings")
             )

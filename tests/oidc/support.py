@@ -39,7 +39,7 @@ def authorize_url(client_id: str, challenge: str | None, **extra: str) -> str:
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": REDIRECT,
-        "scope": "openid profile email",
+        "scope": "openid profile email offline_access",
         "state": "st-1",
         "nonce": secrets.token_urlsafe(8),
     }

@@ -218,6 +218,15 @@ def test_refresh_reuse_revokes_family(logged_in, leak_guard):
     first = body.get_json()
     second = refresh(logged_in, client_id, secret, first["refresh_token"]).get_json()
     leak_guard.register(first["refresh_token"], second["refresh_token"], second["access_token"])
+    # Past the reuse grace period (REFRESH_TOKEN_REUSE_GRACE_SECONDS) a re-presentation is reuse.
+    from idaas.oidc.models import OidcToken
+
+    db.session.execute(
+        update(OidcToken)
+        .where(OidcToken.rotated_at.is_not(None))
+        .values(rotated_at=utcnow() - timedelta(seconds=6))
+    )
+    db.session.commit()
     reuse = refresh(logged_in, client_id, secret, first["refresh_token"])
     assert reuse.status_code == 400 and reuse.get_json()["error"] == "invalid_grant"
     assert refresh(logged_in, client_id, secret, second["refresh_token"]).status_code == 400

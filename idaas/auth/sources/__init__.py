@@ -7,21 +7,10 @@ from sqlalchemy import select
 
 from idaas.auth.models import AuthSourceConfig
 from idaas.auth.sources.base import AuthSource
+from idaas.auth.sources.registry import _TYPES, register_type, source_types
 from idaas.extensions import db
 
-_TYPES: dict[str, type[AuthSource]] = {}
 DEFAULT_PASSWORD_SOURCE = "password"
-
-
-def register_type(cls: type[AuthSource]) -> type[AuthSource]:
-    """Make a source type available to configured sources (usable as a class decorator)."""
-    _TYPES[cls.type] = cls
-    return cls
-
-
-def source_types() -> dict[str, type[AuthSource]]:
-    """The registered source types by name."""
-    return dict(_TYPES)
 
 
 def configured() -> list[AuthSource]:

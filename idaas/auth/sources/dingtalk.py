@@ -15,13 +15,15 @@ Both sit on a DingTalk connection (`idaas.dingtalk.connections`) and share the r
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import current_app, request, session, url_for
 
-from idaas.auth.sources import register_type
 from idaas.auth.sources.base import AuthSource
+from idaas.auth.sources.registry import register_type
+from idaas.extensions import db
 
 AUTO_LINK_FIELDS = ("mobile", "email", "employee_number")
 DINGTALK_TYPES = ("dingtalk", "dingtalk_micro")
@@ -90,11 +92,14 @@ class DingTalkQrSource(DingTalkSourceBase):
 
     def embed_params(self, next_target: str | None) -> dict[str, Any] | None:
         """`DTFrameLogin` arguments with a fresh signed state, or None (legacy or no connection)."""
-        from idaas.dingtalk import connections, signin
+        from idaas.dingtalk import connections
 
         conn = connections.get(self.connection_name)
         if conn is None or conn.login_generation != "oauth2":
             return None
+        state = _embedded_state(self.name, next_target)
+        if state is None:
+            return None  # this client made too many: the page offers the QR link instead
         script = str(current_app.config["DINGTALK_LOGIN_SCRIPT_URL"])
         login_base = str(current_app.config["DINGTALK_LOGIN_BASE"])
         request.environ[EMBED_ENVIRON_KEY] = (_origin(script), _origin(login_base))
@@ -106,7 +111,7 @@ class DingTalkQrSource(DingTalkSourceBase):
                 "scope": "openid",
                 "response_type": "code",
                 "prompt": "consent",
-                "state": signin.make_state(self.name, next_target, None),
+                "state": state,
             },
         }
 
@@ -116,6 +121,46 @@ class DingTalkMicroSource(DingTalkSourceBase):
     """Free login (免登) from the DingTalk workbench (§3); QR fallback outside DingTalk."""
 
     type = "dingtalk_micro"
+
+
+EMBED_STATE_KEY = "idaas_dt_embed"
+
+
+def _embedded_state(source: str, next_target: str | None) -> str | None:
+    """The embedded QR's `state`: this browser's unused one again, else a new one (throttled).
+
+    Every anonymous GET /login used to insert a state row (issue 11 finding 14). A browser
+    now keeps its state (in the signed session cookie) until it is used or nearly expires,
+    and a client that does not keep cookies gets at most LOGIN_STATE_RATE_LIMIT_IP new
+    states per IP; above that the page shows no embedded QR.
+    """
+    from idaas.auth import lockout
+    from idaas.dingtalk import signin
+    from idaas.dingtalk.models import DingTalkSingleUse
+
+    kept = session.get(EMBED_STATE_KEY)
+    if (
+        isinstance(kept, dict)
+        and kept.get("s") == source
+        and kept.get("x") == (next_target or "")
+        and float(kept.get("e", 0)) > time.time() + 60
+    ):
+        row = db.session.get(DingTalkSingleUse, str(kept.get("h")))
+        if row is not None and row.used_at is None:
+            return str(kept["state"])
+    limit = str(current_app.config["LOGIN_STATE_RATE_LIMIT_IP"])
+    if lockout.hit_limit("idaas-dt-state", limit, request.remote_addr or "-"):
+        return None
+    state = signin.make_state(source, next_target, None)
+    nonces = session.get(signin.SESSION_NONCES) or []
+    session[EMBED_STATE_KEY] = {
+        "s": source,
+        "x": next_target or "",
+        "state": state,
+        "h": nonces[-1] if nonces else "",
+        "e": time.time() + signin.state_max_age(),
+    }
+    return state
 
 
 def _origin(url: str) -> str:

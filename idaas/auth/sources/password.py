@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 from idaas import audit
 from idaas.auth import flow, lockout
 from idaas.auth.forms import LoginForm
-from idaas.auth.sources import register_type
 from idaas.auth.sources.base import AuthSource
+from idaas.auth.sources.registry import register_type
 from idaas.directory import service as directory
 from idaas.extensions import db
 from idaas.security.passwords import verify_dummy, verify_password
@@ -30,6 +30,17 @@ class SignInFailed(Exception):
 def generic_failure() -> SignInFailed:
     """The one message for an unknown account, a wrong password, a locked or disabled account."""
     return SignInFailed(gettext("The account or password is incorrect."))
+
+
+def locked_failure(until: Any) -> SignInFailed:
+    """The message for a locked account that proved its password: how long, how to unlock."""
+    return SignInFailed(
+        gettext(
+            "This account is locked after too many failed attempts. Try again in "
+            "%(minutes)d minute(s), or ask your administrator to unlock it.",
+            minutes=lockout.minutes_left(until),
+        )
+    )
 
 
 def _fail(reason: str, account_id: int | None, source: str) -> None:
@@ -62,9 +73,12 @@ def authenticate(identifier: str, password: str, source: str = "password") -> An
         _fail("unknown_account", None, source)
         raise generic_failure()
     ok, new_hash = verify_password(account.password_hash, password)
-    if lockout.is_locked(account.id):
+    until = lockout.locked_until(account.id)
+    if until is not None:
         _fail("locked", account.id, source)
-        raise generic_failure()
+        # Only the right password learns about the lock: a wrong one (or an unknown account)
+        # gets the generic message, so the lock reveals nothing to someone guessing.
+        raise locked_failure(until) if ok else generic_failure()
     if not ok:
         lockout.register_failure(account.id, f"user:{account.id}")
         _fail("bad_password", account.id, source)

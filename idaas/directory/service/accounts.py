@@ -375,6 +375,11 @@ def update_account(
             account.username_key = username_key(changes["username"])
         if "email" in changes:
             account.email_key = email_key(changes["email"])
+        self_edit = origin == f"user:{account.id}"  # typed by the person: not verified
+        if "email" in changes:
+            account.email_verified = not self_edit
+        if "mobile" in changes:
+            account.mobile_verified = not self_edit
         if "display_name" in changes and not changes["display_name"]:
             account.display_name = account.username
         if new_members is not None:
