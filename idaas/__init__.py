@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         oidc,
         ops,
         portal,
+        scim,
         security,
         web,
     )
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth,
         dingtalk,
         portal,
+        scim,
     ):
         module.init_app(app)
     return app

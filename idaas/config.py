@@ -73,6 +73,18 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 
+    # -- SCIM server (/scim/v2) ---------------------------------------------------------------
+    # Most resources one list/search response returns (ServiceProviderConfig filter.maxResults).
+    SCIM_MAX_RESULTS = 200
+    # Most operations in one Bulk request (ServiceProviderConfig bulk.maxOperations).
+    SCIM_BULK_MAX_OPERATIONS = 1000
+    # Largest Bulk request body in bytes (bulk.maxPayloadSize); the Bulk route raises its own
+    # request-size limit to this, above the global MAX_CONTENT_LENGTH.
+    SCIM_BULK_MAX_PAYLOAD = 1024 * 1024
+    # What becomes of attributes idaas does not store: "ignore" (accept and drop, what Entra's
+    # and Okta's default mappings need) or "forbid" (400 invalidValue).
+    SCIM_UNKNOWN_ATTRIBUTES = "ignore"
+
 
 def _coerce_list(value: Any) -> list[str]:
     """Accept a list or a comma-separated string."""
