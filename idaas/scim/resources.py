@@ -280,3 +280,18 @@ class Department(Resource[Any]):
 
 
 UserResource = User[EnterpriseUser | IdaasUser]  # type: ignore[misc]
+
+# Complex attributes holding a forward `Reference["..."]` are built before the resource they
+# name; rebuilding them once everything exists completes their SCIM attribute table.
+for _model in (
+    UserGroup,
+    DepartmentMembership,
+    GroupMember,
+    ParentReference,
+    User,
+    IdaasUser,
+    Group,
+    Department,
+    UserResource,
+):
+    _model.model_rebuild(force=True)

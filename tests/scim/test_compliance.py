@@ -42,8 +42,9 @@ def _hinted_provider(department_id: int, attribute_key: str) -> ScimProvider:
     """The server's models, with value hints for the ids and keys the directory checks.
 
     scim2-tester invents random strings for every writable attribute; department ids and
-    custom attribute keys must name things that exist, so the client-side models carry them
-    as pydantic `examples` (what scim2-tester draws from). The schemas are the server's own.
+    custom attribute keys must name things that exist, and a sole membership must be the
+    primary one, so the client-side models carry such values as pydantic `examples` (what
+    scim2-tester draws from). The schemas and attributes are the server's own.
     """
 
     class HintedAttribute(CustomAttribute):
@@ -55,6 +56,8 @@ def _hinted_provider(department_id: int, attribute_key: str) -> ScimProvider:
         value: Annotated[str | None, Required.true, CaseExact.true] = Field(
             None, examples=[str(department_id)]
         )
+        # The directory keeps exactly one primary department.
+        primary: bool | None = Field(None, examples=[True])
 
     class HintedIdaasUser(IdaasUser):
         departments: list[HintedMembership] | None = None

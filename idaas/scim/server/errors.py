@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import current_app, jsonify
 from flask_babel import gettext
@@ -138,6 +139,27 @@ def _http(error: HTTPException) -> Response:
     if status == 405 and valid:
         response.headers["Allow"] = ", ".join(valid)
     return response
+
+
+def error_response(error: Exception) -> Response | None:
+    """The SCIM Error response for a known failure, or None for an unexpected one."""
+    for kind, handler in _HANDLERS:
+        if isinstance(error, kind):
+            return handler(error)
+    return None
+
+
+_HANDLERS: list[tuple[type[Exception], Any]] = [
+    (SCIMException, _scim_exception),
+    (ValidationError, _validation_error),
+    (CastError, _cast_error),
+    (ValidationFailed, _validation_failed),
+    (SourceOwned, _source_owned),
+    (NotFound, _not_found),
+    (VersionConflict, _version_conflict),
+    (BearerError, _bearer),
+    (HTTPException, _http),
+]
 
 
 @bp.errorhandler(Exception)
