@@ -55,6 +55,16 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _escape_glob(value: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in value)
+
+
+def _dialect() -> str:
+    from idaas.extensions import db
+
+    return str(db.engine.dialect.name)
+
+
 def _invalid(message: str) -> InvalidFilterException:
     return InvalidFilterException(detail=message)
 
@@ -104,6 +114,11 @@ class StringField(Field):
         if op == Op.ne:
             return or_(self.column.is_(None), column != text)
         if op in (Op.co, Op.sw, Op.ew):
+            if self.case_exact and _dialect() == "sqlite":
+                # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive match.
+                glob = _escape_glob(text)
+                pattern = {Op.co: f"*{glob}*", Op.sw: f"{glob}*", Op.ew: f"*{glob}"}[op]
+                return column.op("GLOB")(pattern)  # type: ignore[no-any-return]
             escaped = _escape_like(text)
             pattern = {
                 Op.co: f"%{escaped}%",
