@@ -26,7 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from idaas.extensions import db
-from idaas.scim.server import bp
+from idaas.scim.server import bp, deviations
 from idaas.scim.server.errors import error_response, log
 from idaas.scim.server.http import authenticate, json_body, scim_response
 from idaas.scim.server.kinds import KINDS, Kind
@@ -174,7 +174,7 @@ def _apply(
     base = request.url_root.rstrip("/") + "/scim/v2" + kind.endpoint
     if method == "POST":
         resource = kind.model.model_validate(
-            data,
+            deviations.group_body(data),
             scim_ctx=Context.RESOURCE_CREATION_REQUEST,
             scim_policy=policy(),
         )
@@ -195,12 +195,16 @@ def _apply(
         return 204, None, None
     if method == "PUT":
         resource = kind.model.model_validate(
-            data, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=policy()
+            deviations.group_body(data),
+            scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
+            scim_policy=policy(),
         )
         obj = kind.replace(obj, resource, expected)
     else:
         patch = PatchOp[kind.model].model_validate(  # type: ignore[name-defined]
-            data, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=policy()
+            deviations.patch_body(data),
+            scim_ctx=Context.RESOURCE_PATCH_REQUEST,
+            scim_policy=policy(),
         )
         current = kind.render([obj])[0]
         if patch.patch(current, scim_policy=policy()):

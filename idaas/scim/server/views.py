@@ -25,7 +25,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from idaas.extensions import db
-from idaas.scim.server import bp
+from idaas.scim.server import bp, deviations
 from idaas.scim.server.filters import apply_filter
 from idaas.scim.server.http import (
     authenticate,
@@ -130,6 +130,7 @@ def resource(endpoint: str, resource_id: str) -> Response:
 
 
 def _create(kind: Kind, body: dict[str, Any]) -> Response:
+    body = deviations.group_body(body)
     resource = kind.model.model_validate(
         body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=policy()
     )
@@ -138,6 +139,7 @@ def _create(kind: Kind, body: dict[str, Any]) -> Response:
 
 
 def _replace(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> Response:
+    body = deviations.group_body(body)
     resource = kind.model.model_validate(
         body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=policy()
     )
@@ -150,7 +152,7 @@ def _replace(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -
 def _patch(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> Response:
     """Apply the operations to the current representation, then write the result at once."""
     patch = PatchOp[kind.model].model_validate(  # type: ignore[name-defined]
-        body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=policy()
+        deviations.patch_body(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=policy()
     )
     current = kind.render([obj])[0]
     changed = patch.patch(current, scim_policy=policy())
