@@ -207,8 +207,9 @@ def _apply(
             scim_policy=policy(),
         )
         current = kind.render([obj])[0]
+        original = current.model_copy(deep=True)
         if patch.patch(current, scim_policy=policy()):
-            obj = kind.replace(obj, current, expected, complete=True)
+            obj = kind.replace(obj, current, expected, complete=True, before=original)
     db.session.refresh(obj)
     return 200, location, kind.etag(obj)
 

@@ -26,6 +26,9 @@ from idaas.scim.server import mappings
 from idaas.scim.server.filters import SqlTranslator
 from idaas.scim.server.http import base_url, origin, system
 
+_MISSING = object()
+# Always decided from the new state (they are compared with the current one below).
+_ALWAYS = ("active", "external_id")
 PROFILE = (
     "username",
     "display_name",
@@ -79,10 +82,16 @@ class Kind:
         raise NotImplementedError
 
     def replace(
-        self, obj: Any, resource: Any, expected_version: int | None, complete: bool = False
+        self,
+        obj: Any,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
     ) -> Any:
         """Make the object what the resource says (PUT, and PATCH after applying it, where
-        the resource is `complete`: what it lacks was removed)."""
+        the resource is `complete`: what it lacks was removed; `before` is the representation
+        the PATCH started from, so only what it changed is written)."""
         raise NotImplementedError
 
     def delete(self, obj: Any, expected_version: int | None) -> None:
@@ -152,13 +161,22 @@ class Users(Kind):
         )
 
     def replace(
-        self, obj: Account, resource: Any, expected_version: int | None, complete: bool = False
+        self,
+        obj: Account,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
     ) -> Account:
         """See `Kind.replace`."""
         fields = casting.account_from_scim(resource, complete=complete)
-        if not fields.get("username"):
+        if before is not None:
+            # A PATCH: keep only what the operations changed (fewer checks, same result).
+            old = casting.account_from_scim(before, complete=True)
+            fields = {k: v for k, v in fields.items() if k in _ALWAYS or old.get(k, _MISSING) != v}
+        if "username" in fields and not fields["username"]:
             raise InvalidValueException(detail="userName is required.")
-        changes: dict[str, Any] = {name: fields[name] for name in PROFILE}
+        changes: dict[str, Any] = {name: fields[name] for name in PROFILE if name in fields}
         if "employee_number" in fields:
             changes["employee_number"] = fields["employee_number"]
         if "memberships" in fields:
@@ -239,7 +257,12 @@ class Groups(Kind):
         return group
 
     def replace(
-        self, obj: Group, resource: Any, expected_version: int | None, complete: bool = False
+        self,
+        obj: Group,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
     ) -> Group:
         """See `Kind.replace`: rename, then add and remove the members that differ."""
         fields = casting.group_from_scim(resource)
@@ -312,7 +335,12 @@ class Departments(Kind):
         return department
 
     def replace(
-        self, obj: Department, resource: Any, expected_version: int | None, complete: bool = False
+        self,
+        obj: Department,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
     ) -> Department:
         """See `Kind.replace`: rename / reorder, then move under the new parent."""
         fields = casting.department_from_scim(resource)

@@ -1,6 +1,12 @@
-"""Which column answers which SCIM attribute in a filter or `sortBy`, per resource type."""
+"""Which column answers which SCIM attribute in a filter or `sortBy`, per resource type.
+
+Translators hold only column expressions, so one per client (its externalId system) is built
+once and kept.
+"""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from sqlalchemy import and_, select
 
@@ -42,6 +48,7 @@ def _meta(resource_type: str, model: type) -> Mapping:
     }
 
 
+@lru_cache(maxsize=256)
 def users(system: str) -> SqlTranslator:
     """Filters over accounts."""
     has_email = Account.email.is_not(None)
@@ -129,6 +136,7 @@ def users(system: str) -> SqlTranslator:
     )
 
 
+@lru_cache(maxsize=256)
 def groups(system: str) -> SqlTranslator:
     """Filters over groups."""
     core: Mapping = {
@@ -154,6 +162,7 @@ def groups(system: str) -> SqlTranslator:
     return SqlTranslator({GROUP_SCHEMA: core}, GROUP_SCHEMA)
 
 
+@lru_cache(maxsize=256)
 def departments(system: str) -> SqlTranslator:
     """Filters over departments."""
     core: Mapping = {

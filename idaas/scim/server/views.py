@@ -155,8 +155,11 @@ def _patch(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> 
         deviations.patch_body(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=policy()
     )
     current = kind.render([obj])[0]
+    original = current.model_copy(deep=True)
     changed = patch.patch(current, scim_policy=policy())
-    updated = kind.replace(obj, current, expected, complete=True) if changed else obj
+    updated = (
+        kind.replace(obj, current, expected, complete=True, before=original) if changed else obj
+    )
     return _written(kind, updated, 200, Context.RESOURCE_PATCH_RESPONSE)
 
 
@@ -183,9 +186,6 @@ def _search(kind: Kind, params: dict[str, Any]) -> Response:
     translator = kind.translator()
     tree = request_model.filter.ast if request_model.filter is not None else None
     query = apply_filter(kind.query(), translator, tree)
-    total = db.session.scalar(
-        select(func.count()).select_from(query.with_only_columns(kind.key()).subquery())
-    )
     start = max(request_model.start_index or 1, 1)
     count = request_model.count
     count = max_results() if count is None else min(max(count, 0), max_results())
@@ -196,6 +196,12 @@ def _search(kind: Kind, params: dict[str, Any]) -> Response:
     else:
         query = query.order_by(kind.key())
     rows = list(db.session.scalars(query.offset(start - 1).limit(count))) if count else []
+    if rows and len(rows) < count:
+        total = start - 1 + len(rows)  # the last page: no COUNT(*) needed (a lookup's case)
+    else:
+        total = db.session.scalar(
+            select(func.count()).select_from(query.with_only_columns(kind.key()).subquery())
+        )
     resources = kind.render(rows)
     body = {
         "schemas": [LIST_RESPONSE],
