@@ -111,7 +111,7 @@ def account_to_scim(account: Account, facts: UserFacts, base_url: str) -> Any:
         groups=[
             UserGroup(
                 value=str(group_id),
-                ref=f"{base_url}/Groups/{group_id}",
+                ref=f"{base_url}/Groups/{group_id}",  # type: ignore[arg-type]
                 display=name,
                 type="direct",
             )
@@ -129,7 +129,7 @@ def account_to_scim(account: Account, facts: UserFacts, base_url: str) -> Any:
         departments=[
             DepartmentMembership(
                 value=str(m.department_id),
-                ref=f"{base_url}/Departments/{m.department_id}",
+                ref=f"{base_url}/Departments/{m.department_id}",  # type: ignore[arg-type]
                 display=facts.departments.get(m.department_id),
                 primary=True if m.is_primary else None,
                 title=m.title,
@@ -242,7 +242,10 @@ def group_to_scim(group: Group, facts: GroupFacts, base_url: str) -> ScimGroup:
         display_name=group.name,
         members=[
             GroupMember(
-                value=member_uuid, ref=f"{base_url}/Users/{member_uuid}", type="User", display=name
+                value=member_uuid,
+                ref=f"{base_url}/Users/{member_uuid}",  # type: ignore[arg-type]
+                type="User",
+                display=name,
             )
             for member_uuid, name in facts.members
         ]
@@ -272,7 +275,7 @@ def department_to_scim(
     if department.parent_id is not None:
         parent = ParentReference(
             value=str(department.parent_id),
-            ref=f"{base_url}/Departments/{department.parent_id}",
+            ref=f"{base_url}/Departments/{department.parent_id}",  # type: ignore[arg-type]
             display=facts.parent_name,
         )
     return ScimDepartment(

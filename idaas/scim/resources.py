@@ -75,7 +75,7 @@ class UserGroup(ComplexAttribute):
     value: Annotated[str | None, Mutability.read_only, CaseExact.true] = None
     """The group's id."""
 
-    ref: Annotated[Reference[Group] | None, Mutability.read_only] = Field(  # type: ignore[type-arg]
+    ref: Annotated[Reference[Group] | None, Mutability.read_only] = Field(
         None, serialization_alias="$ref", validation_alias="$ref"
     )
     """The group's URI."""
@@ -155,7 +155,7 @@ class DepartmentMembership(ComplexAttribute):
     """The department's id."""
 
     ref: Annotated[
-        Reference[Department] | None,  # type: ignore[type-arg]
+        Reference[Department] | None,
         Mutability.read_only,
         Returned.request,
     ] = Field(None, serialization_alias="$ref", validation_alias="$ref")
@@ -218,7 +218,7 @@ class GroupMember(ComplexAttribute):
     value: Annotated[str | None, Mutability.immutable, CaseExact.true] = None
     """The member's id."""
 
-    ref: Annotated[Reference[User] | None, Mutability.immutable] = Field(  # type: ignore[type-arg]
+    ref: Annotated[Reference[User] | None, Mutability.immutable] = Field(
         None, serialization_alias="$ref", validation_alias="$ref"
     )
     """The member's URI."""
@@ -251,7 +251,7 @@ class ParentReference(ComplexAttribute):
     """The parent department's id."""
 
     ref: Annotated[
-        Reference[Department] | None,  # type: ignore[type-arg]
+        Reference[Department] | None,
         Mutability.read_only,
         Returned.request,
     ] = Field(None, serialization_alias="$ref", validation_alias="$ref")
@@ -279,7 +279,7 @@ class Department(Resource[Any]):
     """The ids from the root, e.g. `/1/7/42/`."""
 
 
-UserResource = User[EnterpriseUser | IdaasUser]  # type: ignore[misc]
+UserResource = User[EnterpriseUser | IdaasUser]  # type: ignore[type-arg]
 
 # Complex attributes holding a forward `Reference["..."]` are built before the resource they
 # name; rebuilding them once everything exists completes their SCIM attribute table.

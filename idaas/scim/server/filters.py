@@ -110,7 +110,7 @@ class StringField(Field):
             raise _invalid(f"Compare this attribute with a string, not {value!r}.")
         column, text = self._sides(value)
         if op == Op.eq:
-            return column == text  # type: ignore[no-any-return]
+            return column == text
         if op == Op.ne:
             return or_(self.column.is_(None), column != text)
         if op in (Op.co, Op.sw, Op.ew):
@@ -118,21 +118,21 @@ class StringField(Field):
                 # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive match.
                 glob = _escape_glob(text)
                 pattern = {Op.co: f"*{glob}*", Op.sw: f"{glob}*", Op.ew: f"*{glob}"}[op]
-                return column.op("GLOB")(pattern)  # type: ignore[no-any-return]
+                return column.op("GLOB")(pattern)
             escaped = _escape_like(text)
             pattern = {
                 Op.co: f"%{escaped}%",
                 Op.sw: f"{escaped}%",
                 Op.ew: f"%{escaped}",
             }[op]
-            return column.like(pattern, escape="\\")  # type: ignore[no-any-return]
+            return column.like(pattern, escape="\\")
         return _ordering(column, op, text)
 
     def _null(self, op: Op) -> ColumnElement[bool]:
         if op == Op.eq:
-            return self.column.is_(None)  # type: ignore[no-any-return]
+            return self.column.is_(None)
         if op == Op.ne:
-            return self.column.is_not(None)  # type: ignore[no-any-return]
+            return self.column.is_not(None)
         raise _invalid("Only eq and ne compare with null.")
 
     def present(self) -> ColumnElement[bool]:
@@ -142,13 +142,13 @@ class StringField(Field):
 
 def _ordering(column: Any, op: Op, value: Any) -> ColumnElement[bool]:
     if op == Op.gt:
-        return column > value  # type: ignore[no-any-return]
+        return column > value
     if op == Op.ge:
-        return column >= value  # type: ignore[no-any-return]
+        return column >= value
     if op == Op.lt:
-        return column < value  # type: ignore[no-any-return]
+        return column < value
     if op == Op.le:
-        return column <= value  # type: ignore[no-any-return]
+        return column <= value
     raise _invalid(f"The operator {op.value} does not apply to this attribute.")
 
 
@@ -170,12 +170,12 @@ class IdField(Field):
             raise _invalid("Ids are compared with eq and ne only.")
         number = int(value) if value.isdigit() and len(value) < 11 else None
         if op == Op.eq:
-            return self.column == number if number is not None else false()  # type: ignore[no-any-return]
-        return self.column != number if number is not None else true()  # type: ignore[no-any-return]
+            return self.column == number if number is not None else false()
+        return self.column != number if number is not None else true()
 
     def present(self) -> ColumnElement[bool]:
         """See `Field.present`."""
-        return self.column.is_not(None)  # type: ignore[no-any-return]
+        return self.column.is_not(None)
 
 
 @dataclass
@@ -196,11 +196,11 @@ class BoolField(Field):
         if op not in (Op.eq, Op.ne):
             raise _invalid("Booleans are compared with eq and ne only.")
         wanted = value if op == Op.eq else not value
-        return self.predicate if wanted else not_(self.predicate)  # type: ignore[no-any-return]
+        return self.predicate if wanted else not_(self.predicate)
 
     def present(self) -> ColumnElement[bool]:
         """See `Field.present`."""
-        return self.presence if self.presence is not None else true()  # type: ignore[no-any-return]
+        return self.presence if self.presence is not None else true()
 
 
 @dataclass
@@ -218,14 +218,14 @@ class IntField(Field):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _invalid("Compare an integer attribute with a number.")
         if op == Op.eq:
-            return self.column == value  # type: ignore[no-any-return]
+            return self.column == value
         if op == Op.ne:
-            return self.column != value  # type: ignore[no-any-return]
+            return self.column != value
         return _ordering(self.column, op, value)
 
     def present(self) -> ColumnElement[bool]:
         """See `Field.present`."""
-        return self.column.is_not(None)  # type: ignore[no-any-return]
+        return self.column.is_not(None)
 
 
 @dataclass
@@ -254,14 +254,14 @@ class DateField(Field):
         if op in (Op.co, Op.sw, Op.ew):
             raise _invalid("co, sw and ew do not apply to dateTime attributes.")
         if op == Op.eq:
-            return self.column == moment  # type: ignore[no-any-return]
+            return self.column == moment
         if op == Op.ne:
-            return self.column != moment  # type: ignore[no-any-return]
+            return self.column != moment
         return _ordering(self.column, op, moment)
 
     def present(self) -> ColumnElement[bool]:
         """See `Field.present`."""
-        return self.column.is_not(None)  # type: ignore[no-any-return]
+        return self.column.is_not(None)
 
 
 @dataclass
@@ -296,7 +296,7 @@ class ConstField(Field):
 
     def present(self) -> ColumnElement[bool]:
         """See `Field.present`."""
-        return self.presence if self.presence is not None else true()  # type: ignore[no-any-return]
+        return self.presence if self.presence is not None else true()
 
 
 @dataclass
@@ -323,11 +323,11 @@ class ExternalIdField(Field):
         inner = StringField(ExternalReference.external_id, case_exact=True)
         if op == Op.ne:
             return not_(self.id_column.in_(self._ids(inner.compare(Op.eq, value))))
-        return self.id_column.in_(self._ids(inner.compare(op, value)))  # type: ignore[no-any-return]
+        return self.id_column.in_(self._ids(inner.compare(op, value)))
 
     def present(self) -> ColumnElement[bool]:
         """See `Field.present`."""
-        return self.id_column.in_(self._ids(true()))  # type: ignore[no-any-return]
+        return self.id_column.in_(self._ids(true()))
 
 
 @dataclass
@@ -445,10 +445,12 @@ class SqlTranslator(FilterVisitor[ColumnElement[bool]]):
         """The column to ORDER BY for `sortBy` (RFC 7644 §3.4.2.3), or invalidPath."""
         from scim2_models import InvalidPathException
 
-        try:
-            plain, _, _ = self._field(attr_path)
-        except InvalidFilterException:
-            plain = None
+        plain: Field | None = None
+        if isinstance(attr_path, AttrPath):
+            try:
+                plain, _, _ = self._field(attr_path)
+            except InvalidFilterException:
+                plain = None
         column = getattr(plain, "sortable", None) if plain is not None else None
         if column is None:
             raise InvalidPathException(detail=f"Sorting by {attr_path} is not supported.")

@@ -37,7 +37,7 @@ DOCUMENTATION = "https://datatracker.ietf.org/doc/html/rfc7644"
 
 
 def _resource_type(model: type, description: str) -> ResourceType:
-    resource_type = ResourceType.from_resource(model)  # type: ignore[arg-type]
+    resource_type = ResourceType.from_resource(model)
     resource_type.description = description
     return resource_type
 
@@ -69,7 +69,7 @@ def service_provider_config() -> ServiceProviderConfig:
     """The ServiceProviderConfig (RFC 7643 §5): exactly what the views implement."""
     config = current_app.config
     return ServiceProviderConfig(
-        documentation_uri=DOCUMENTATION,
+        documentation_uri=DOCUMENTATION,  # type: ignore[arg-type]
         patch=Patch(supported=True),
         bulk=Bulk(
             supported=True,
@@ -82,13 +82,13 @@ def service_provider_config() -> ServiceProviderConfig:
         etag=ETag(supported=True),
         authentication_schemes=[
             AuthenticationScheme(
-                type="oauthbearertoken",
+                type="oauthbearertoken",  # type: ignore[arg-type]
                 name="OAuth Bearer Token",
                 description=(
                     "An access token from /oauth2/token (client credentials, scope scim:read "
                     "or scim:write), or a static SCIM token of the API client."
                 ),
-                spec_uri="https://datatracker.ietf.org/doc/html/rfc6750",
+                spec_uri="https://datatracker.ietf.org/doc/html/rfc6750",  # type: ignore[arg-type]
                 primary=True,
             )
         ],

@@ -56,7 +56,7 @@ def _kind(endpoint: str) -> Kind:
 
 def dump(resource: Any, context: Context, params: Any = None) -> dict[str, Any]:
     """A resource as JSON, honouring `attributes` / `excludedAttributes` (RFC 7644 §3.9)."""
-    return resource.model_dump(  # type: ignore[no-any-return]
+    return resource.model_dump(
         mode="json", scim_ctx=context, response_parameters=params, scim_policy=policy()
     )
 
@@ -70,7 +70,9 @@ def _response_params(kind: Kind) -> Any:
     }
     if not args:
         return None
-    return SearchRequest[kind.model].model_validate(args, scim_ctx=Context.SEARCH_REQUEST)
+    return SearchRequest[kind.model].model_validate(  # type: ignore[name-defined]
+        args, scim_ctx=Context.SEARCH_REQUEST
+    )
 
 
 # -- resources ---------------------------------------------------------------------------
@@ -190,12 +192,13 @@ def _search(kind: Kind, params: dict[str, Any]) -> Response:
     count = request_model.count
     count = max_results() if count is None else min(max(count, 0), max_results())
     if request_model.sort_by is not None:
-        column = translator.sort_column(request_model.sort_by.ast)  # type: ignore[attr-defined]
+        column = translator.sort_column(request_model.sort_by.ast)  # type: ignore[arg-type]
         descending = request_model.sort_order == SearchRequest.SortOrder.descending
         query = query.order_by(column.desc() if descending else column.asc(), kind.key())
     else:
         query = query.order_by(kind.key())
     rows = list(db.session.scalars(query.offset(start - 1).limit(count))) if count else []
+    total: int | None
     if rows and len(rows) < count:
         total = start - 1 + len(rows)  # the last page: no COUNT(*) needed (a lookup's case)
     else:
