@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext
 from scim2_models import Meta
 
 from idaas.directory.models import Account, Department, Group
@@ -167,7 +168,10 @@ def _single(values: list[Any] | None, path: str, preferred_type: str) -> Any:
         return None
     distinct = {v.value.lower() if isinstance(v.value, str) else v.value for v in typed}
     if len(distinct) > 1:
-        raise CastError(path, f"idaas stores one {preferred_type} value of {path}.")
+        raise CastError(
+            path,
+            gettext("idaas stores one %(type)s value of %(path)s.", type=preferred_type, path=path),
+        )
     return typed[0].value
 
 
@@ -218,7 +222,8 @@ def _memberships(entries: list[DepartmentMembership] | None) -> list[dict[str, A
             department_id = int(str(entry.value))
         except ValueError:
             raise CastError(
-                "departments.value", f"{entry.value!r} is not a department id."
+                "departments.value",
+                gettext("%(value)s is not a department id.", value=repr(entry.value)),
             ) from None
         if department_id in specs:
             specs[department_id]["title"] = entry.title
@@ -230,7 +235,9 @@ def _memberships(entries: list[DepartmentMembership] | None) -> list[dict[str, A
         }
     result = list(specs.values())
     if len([s for s in result if s["is_primary"]]) > 1:
-        raise CastError("departments.primary", "Only one department can be the primary one.")
+        raise CastError(
+            "departments.primary", gettext("Only one department can be the primary one.")
+        )
     return result
 
 
@@ -259,9 +266,11 @@ def group_from_scim(group: ScimGroup) -> dict[str, Any]:
     members: list[str] = []
     for member in group.members or []:
         if member.type not in (None, "User"):
-            raise CastError("members.type", "Groups in idaas are flat: only users can be members.")
+            raise CastError(
+                "members.type", gettext("Groups in idaas are flat: only users can be members.")
+            )
         if not member.value:
-            raise CastError("members.value", "A member needs a value (the user's id).")
+            raise CastError("members.value", gettext("A member needs a value (the user's id)."))
         if member.value not in members:
             members.append(member.value)
     return {"name": group.display_name, "external_id": group.external_id, "members": members}
@@ -297,7 +306,8 @@ def department_from_scim(department: ScimDepartment) -> dict[str, Any]:
             parent_id = int(str(department.parent.value))
         except ValueError:
             raise CastError(
-                "parent.value", f"{department.parent.value!r} is not a department id."
+                "parent.value",
+                gettext("%(value)s is not a department id.", value=repr(department.parent.value)),
             ) from None
     return {
         "name": department.display_name,

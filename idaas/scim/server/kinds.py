@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext
 from scim2_models import InvalidValueException, NotFoundException
 from sqlalchemy import Select, select
 
@@ -100,7 +101,9 @@ class Kind:
 
 
 def _not_found(kind: str, resource_id: str) -> NotFoundException:
-    return NotFoundException(detail=f"{kind} {resource_id} not found.")
+    return NotFoundException(
+        detail=gettext("%(kind)s %(id)s not found.", kind=kind, id=resource_id)
+    )
 
 
 def _int_id(kind: str, resource_id: str) -> int:
@@ -152,7 +155,7 @@ class Users(Kind):
         active = fields.pop("active")
         kwargs = {k: v for k, v in fields.items() if v is not None}
         if not kwargs.get("username"):
-            raise InvalidValueException(detail="userName is required.")
+            raise InvalidValueException(detail=gettext("userName is required."))
         return service.create_account(
             origin(),
             status="active" if active else "disabled",
@@ -175,7 +178,7 @@ class Users(Kind):
             old = casting.account_from_scim(before, complete=True)
             fields = {k: v for k, v in fields.items() if k in _ALWAYS or old.get(k, _MISSING) != v}
         if "username" in fields and not fields["username"]:
-            raise InvalidValueException(detail="userName is required.")
+            raise InvalidValueException(detail=gettext("userName is required."))
         changes: dict[str, Any] = {name: fields[name] for name in PROFILE if name in fields}
         if "employee_number" in fields:
             changes["employee_number"] = fields["employee_number"]
@@ -241,7 +244,7 @@ class Groups(Kind):
         missing = [u for u in uuids if u not in found]
         if missing:
             raise InvalidValueException(
-                detail=f"members: no user with id {', '.join(missing[:5])}."
+                detail=gettext("members: no user with id %(ids)s.", ids=", ".join(missing[:5]))
             )
         return [found[u] for u in uuids]
 
