@@ -9,7 +9,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from idaas.api import schemas as s
-from idaas.api.blueprint import bp
+from idaas.api.blueprint import ID, bp
 from idaas.api.http import json_response, no_content, origin
 from idaas.api.problems import ApiProblem
 from idaas.api.spec import operation
@@ -71,7 +71,7 @@ def create_scim_token(client_id: str, body: s.ScimTokenCreate) -> Response:
     return response
 
 
-@bp.delete(f"/clients/<{CLIENT_ID}:client_id>/scim-tokens/<int(min=1):token_id>")
+@bp.delete(f"/clients/<{CLIENT_ID}:client_id>/scim-tokens/<{ID}:token_id>")
 @operation("Revoke a SCIM token", tags=["scim"], scopes=ADMIN, status=204)
 def revoke_scim_token(client_id: str, token_id: int) -> Response:
     """Revoke a token at once (idempotent)."""
