@@ -111,19 +111,17 @@ def test_dingtalk_owned_fields_are_400_mutability(scim):
     account = service.create_account(
         "dingtalk:main", username="dt-user", display_name="钉钉用户", source="dingtalk:main"
     )
+    change = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Other"}],
+    }
+    path = f"/Users/{account.uuid}"
+    body = _error(scim("PATCH", path, change, headers={"Accept-Language": "en"}), 400, "mutability")
+    assert "DingTalk owns" in body["detail"] and "displayName" in body["detail"]
     body = _error(
-        scim(
-            "PATCH",
-            f"/Users/{account.uuid}",
-            {
-                "schemas": [PATCH],
-                "Operations": [{"op": "replace", "path": "displayName", "value": "Other"}],
-            },
-        ),
-        400,
-        "mutability",
+        scim("PATCH", path, change, headers={"Accept-Language": "zh-CN"}), 400, "mutability"
     )
-    assert "DingTalk" in body["detail"] and "displayName" in body["detail"]
+    assert "由钉钉管理" in body["detail"]
     assert service.get_account(account.id).display_name == "钉钉用户"
 
 

@@ -70,6 +70,10 @@ class Kind:
         """SCIM resources for objects (facts loaded in bulk)."""
         raise NotImplementedError
 
+    def render_json(self, objects: Sequence[Any]) -> list[dict[str, Any]]:
+        """The response JSON of `render(objects)` with default attributes, built directly."""
+        raise NotImplementedError
+
     def etag(self, obj: Any) -> str:
         """The weak ETag (also `meta.version`)."""
         return casting.weak_etag(obj.version)
@@ -147,6 +151,12 @@ class Users(Kind):
         found = facts.user_facts(objects, system())
         url = base_url()
         return [casting.account_to_scim(a, found[a.id], url) for a in objects]
+
+    def render_json(self, objects: Sequence[Account]) -> list[dict[str, Any]]:
+        """See `Kind.render_json`."""
+        found = facts.user_facts(objects, system())
+        url = base_url()
+        return [casting.account_to_json(a, found[a.id], url) for a in objects]
 
     def create(self, resource: Any) -> Account:
         """See `Kind.create`."""
@@ -232,6 +242,12 @@ class Groups(Kind):
         found = facts.group_facts(objects, system())
         url = base_url()
         return [casting.group_to_scim(g, found[g.id], url) for g in objects]
+
+    def render_json(self, objects: Sequence[Group]) -> list[dict[str, Any]]:
+        """See `Kind.render_json`."""
+        found = facts.group_facts(objects, system())
+        url = base_url()
+        return [casting.group_to_json(g, found[g.id], url) for g in objects]
 
     def _member_ids(self, uuids: list[str]) -> list[int]:
         if not uuids:
@@ -323,6 +339,12 @@ class Departments(Kind):
         found = facts.department_facts(objects, system())
         url = base_url()
         return [casting.department_to_scim(d, found[d.id], url, self._tag(d)) for d in objects]
+
+    def render_json(self, objects: Sequence[Department]) -> list[dict[str, Any]]:
+        """See `Kind.render_json`."""
+        found = facts.department_facts(objects, system())
+        url = base_url()
+        return [casting.department_to_json(d, found[d.id], url, self._tag(d)) for d in objects]
 
     def create(self, resource: Any) -> Department:
         """See `Kind.create`."""

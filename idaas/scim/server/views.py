@@ -118,8 +118,10 @@ def resource(endpoint: str, resource_id: str) -> Response:
             response = Response(status=304)
             response.headers["ETag"] = etag
             return response
-        rendered = kind.render([obj])[0]
         params = _response_params(kind)
+        if params is None:
+            return scim_response(kind.render_json([obj])[0], etag=etag)
+        rendered = kind.render([obj])[0]
         return scim_response(dump(rendered, Context.RESOURCE_QUERY_RESPONSE, params), etag=etag)
     check_if_match(etag)
     expected = kind.version(obj) if request.headers.get("If-Match") else None
@@ -169,14 +171,17 @@ def _written(kind: Kind, obj: Any, status: int, context: Context) -> Response:
     db.session.expire_all()
     obj = db.session.merge(obj)
     db.session.refresh(obj)
-    rendered = kind.render([obj])[0]
     etag = kind.etag(obj)
     params = _response_params(kind)
+    if params is None:
+        body = kind.render_json([obj])[0]
+    else:
+        body = dump(kind.render([obj])[0], context, params)
     return scim_response(
-        dump(rendered, context, params),
+        body,
         status=status,
         etag=etag,
-        location=rendered.meta.location if status == 201 else None,
+        location=body.get("meta", {}).get("location") if status == 201 else None,
     )
 
 
@@ -205,13 +210,16 @@ def _search(kind: Kind, params: dict[str, Any]) -> Response:
         total = db.session.scalar(
             select(func.count()).select_from(query.with_only_columns(kind.key()).subquery())
         )
-    resources = kind.render(rows)
+    if request_model.attributes or request_model.excluded_attributes:
+        resources = [dump(r, Context.SEARCH_RESPONSE, request_model) for r in kind.render(rows)]
+    else:
+        resources = kind.render_json(rows)
     body = {
         "schemas": [LIST_RESPONSE],
         "totalResults": total or 0,
         "startIndex": start,
         "itemsPerPage": len(resources),
-        "Resources": [dump(r, Context.SEARCH_RESPONSE, request_model) for r in resources],
+        "Resources": resources,
     }
     return scim_response(body)
 
