@@ -29,7 +29,7 @@ from idaas.scim.server.http import base_url, origin, system
 
 _MISSING = object()
 # Always decided from the new state (they are compared with the current one below).
-_ALWAYS = ("active", "external_id")
+_ALWAYS = ("active",)
 PROFILE = (
     "username",
     "display_name",
@@ -203,7 +203,8 @@ class Users(Kind):
             account = service.update_account(
                 origin(), account_id, expected_version=expected_version, **changes
             )
-            _set_external_id("account", account_id, fields["external_id"])
+            if "external_id" in fields:
+                _set_external_id("account", account_id, fields["external_id"])
             if "password" in fields:
                 service.set_password(origin(), account_id, fields["password"])
             status = account.status
@@ -211,7 +212,7 @@ class Users(Kind):
                 service.set_status(origin(), account_id, "active")
             elif not fields["active"] and status == "active":
                 service.set_status(origin(), account_id, "disabled")
-        return service.get_account(account_id)
+        return account
 
     def delete(self, obj: Account, expected_version: int | None) -> None:
         """See `Kind.delete`."""

@@ -168,8 +168,6 @@ def _patch(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> 
 
 
 def _written(kind: Kind, obj: Any, status: int, context: Context) -> Response:
-    db.session.expire_all()
-    obj = db.session.merge(obj)
     db.session.refresh(obj)
     etag = kind.etag(obj)
     params = _response_params(kind)
