@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Integer, String, cast, literal, select, union_all
 
@@ -74,7 +75,7 @@ def user_facts(accounts: Sequence[Account], system: str) -> dict[int, UserFacts]
         ExternalIdentity.union_id,
         ExternalIdentity.id,
     ).where(ExternalIdentity.account_id.in_(ids), ExternalIdentity.provider == "dingtalk")
-    rows = db.session.execute(union_all(references, groups, identities)).all()
+    rows: list[Any] = list(db.session.execute(union_all(references, groups, identities)).all())
     for kind, account_id, a, b, c, n in sorted(rows, key=lambda r: (r[0], r[2] or "", r[5])):
         if kind == "ref":
             facts[account_id].external_id = a
