@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask_babel import gettext
 from pydantic import ValidationError
 from scim2_models import Error, SCIMException
@@ -170,6 +170,4 @@ def _unexpected(error: Exception) -> Response:
 
     db.session.rollback()
     log.exception("unhandled SCIM error")
-    if current_app.config.get("PROPAGATE_SCIM_ERRORS"):
-        raise error
     return scim_error(500, None, gettext("Something went wrong on our side. Please try again."))
