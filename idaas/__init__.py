@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         oidc,
         ops,
         portal,
+        scim,
         security,
         web,
     )
@@ -61,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         portal,
         admin,
         industry,
+        scim,
     ):
         module.init_app(app)
     return app

@@ -359,9 +359,6 @@ class Settings(BaseSettings):
     MAX_CONTENT_LENGTH: int = Field(
         1024 * 1024, ge=1024, description="Largest request body in bytes (413 above it)."
     )
-    MAX_CONTENT_LENGTH_BULK: int = Field(
-        16 * 1024 * 1024, ge=1024, description="Largest request body of SCIM Bulk in bytes."
-    )
     KEY_CACHE_CHECK_SECONDS: float = Field(
         1.0,
         ge=0,
@@ -376,6 +373,24 @@ class Settings(BaseSettings):
     )
     REFRESH_REQUIRES_OFFLINE_ACCESS: bool = Field(
         True, description="Issue refresh tokens only when `offline_access` is granted."
+    )
+
+    # SCIM 2.0 server (idaas.scim).
+    SCIM_MAX_RESULTS: int = Field(
+        200, ge=1, le=10_000, description="Most resources in one SCIM list or search response."
+    )
+    SCIM_BULK_MAX_OPERATIONS: int = Field(
+        1000, ge=1, le=100_000, description="Most operations in one SCIM Bulk request."
+    )
+    SCIM_BULK_MAX_PAYLOAD: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest SCIM Bulk body in bytes (above the global MAX_CONTENT_LENGTH).",
+    )
+    SCIM_UNKNOWN_ATTRIBUTES: Literal["ignore", "forbid"] = Field(
+        "ignore",
+        description="Attributes idaas does not store: ignore them (what Entra and Okta need) or "
+        "refuse them (400 invalidValue).",
     )
 
 

@@ -62,7 +62,7 @@ def _body_limits() -> None:
     at the limit; read such a body here (at most the limit) and refuse it with 413.
     """
     if request.path.startswith("/scim/") and request.path.rstrip("/").endswith("/Bulk"):
-        request.max_content_length = int(current_app.config["MAX_CONTENT_LENGTH_BULK"])
+        request.max_content_length = int(current_app.config["SCIM_BULK_MAX_PAYLOAD"])
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     limit = request.max_content_length
     if chunked and request.content_length is None and limit is not None:

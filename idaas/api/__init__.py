@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         identities,
         integrations,
         openapi,
+        scim_tokens,
     )
     from idaas.api.blueprint import bp
     from idaas.extensions import csrf

@@ -733,3 +733,40 @@ class AuditPage(BaseModel):
 
     items: list[AuditEvent]
     next_cursor: str | None
+
+
+# -- SCIM static tokens (SCIM server area) ---------------------------------------------------
+
+
+class ScimTokenCreate(Strict):
+    """A new static SCIM bearer token for an API client."""
+
+    name: str = Field(min_length=1, max_length=128, description="What the token is for.")
+    scopes: list[str] | None = Field(
+        None, description="scim:read and/or scim:write; default: the client's SCIM scopes."
+    )
+
+
+class ScimToken(BaseModel):
+    """A static SCIM bearer token (its value is never shown again after creation)."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="The first characters, to tell tokens apart.")
+    scopes: list[str]
+    created_by: str
+    created_at: str
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class NewScimToken(ScimToken):
+    """A token just created: `token` is shown this once."""
+
+    token: str
+
+
+class ScimTokenList(BaseModel):
+    """A client's static SCIM tokens."""
+
+    items: list[ScimToken]

@@ -72,6 +72,9 @@ class Account(Timestamped, db.Model):  # type: ignore[name-defined]
     username: Mapped[str] = mapped_column(String(64))
     username_key: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(128))
+    # Name parts (SCIM `name.givenName` / `name.familyName`, RFC 7643 §4.1.1).
+    given_name: Mapped[str | None] = mapped_column(String(64))
+    family_name: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(254))
     email_key: Mapped[str | None] = mapped_column(String(254), unique=True)
     mobile: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -47,6 +47,8 @@ from idaas.security.policy import PasswordPolicy
 PROFILE_FIELDS = (
     "username",
     "display_name",
+    "given_name",
+    "family_name",
     "email",
     "mobile",
     "employee_number",
@@ -146,6 +148,8 @@ def _clean_profile(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, 
     cleaners: dict[str, Any] = {
         "username": clean_username,
         "display_name": lambda v: clean_text(v, 128),
+        "given_name": lambda v: clean_text(v, 64),
+        "family_name": lambda v: clean_text(v, 64),
         "email": clean_email,
         "mobile": lambda v: clean_mobile(v, region),
         "employee_number": lambda v: clean_text(v, 64),
@@ -246,6 +250,8 @@ def create_account(
     *,
     username: str,
     display_name: str | None = None,
+    given_name: str | None = None,
+    family_name: str | None = None,
     email: str | None = None,
     mobile: str | None = None,
     employee_number: str | None = None,
@@ -264,6 +270,8 @@ def create_account(
     fields = {
         "username": username,
         "display_name": display_name,
+        "given_name": given_name,
+        "family_name": family_name,
         "email": email,
         "mobile": mobile,
         "employee_number": employee_number,
@@ -357,8 +365,13 @@ def update_account(
         new_members: list[MembershipSpec] | None = None
         if "memberships" in fields:
             new_members = _clean_memberships(fields["memberships"] or [], errors)
-            current = sorted((m.department_id, m.is_primary) for m in account.memberships)
-            if sorted((m["department_id"], m["is_primary"]) for m in new_members) != current:
+            current = sorted(
+                (m.department_id, m.is_primary, m.title or "") for m in account.memberships
+            )
+            wanted = sorted(
+                (m["department_id"], m["is_primary"], m["title"] or "") for m in new_members
+            )
+            if wanted != current:
                 changes["memberships"] = [m["department_id"] for m in new_members]
             else:
                 new_members = None

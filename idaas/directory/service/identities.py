@@ -162,3 +162,21 @@ def set_reference(
             {"system": system, "external_id": external_id},
         )
     return reference
+
+
+def remove_reference(origin: str, system: str, object_type: str, object_id: object) -> bool:
+    """Forget our object's id in `system`; return whether there was one."""
+    with unit_of_work():
+        reference = reference_of(system, object_type, object_id)
+        if reference is None:
+            return False
+        db.session.delete(reference)
+        record_change(
+            origin,
+            object_type,
+            object_id,
+            "reference_removed",
+            0,
+            {"system": system, "external_id": reference.external_id},
+        )
+    return True

@@ -31,6 +31,8 @@ OWNED_FIELDS: dict[str, dict[str, frozenset[str]]] = {
     },
 }
 
+_ATOMIC = "idaas.directory.atomic"
+
 # Unique constraints / indexes -> the field the person should fix.
 _CONSTRAINT_FIELDS = {
     "username_key": "username",
@@ -48,7 +50,49 @@ _CONSTRAINT_FIELDS = {
 
 @contextmanager
 def unit_of_work() -> Iterator[None]:
-    """Commit what the block did, or roll it all back (events and audit rows included)."""
+    """Commit what the block did, or roll it all back (events and audit rows included).
+
+    Inside `atomic()` the block only flushes: the outermost block commits or rolls back.
+    """
+    if db.session.info.get(_ATOMIC):
+        yield
+        db.session.flush()
+        return
+    try:
+        yield
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValidationFailed(
+            {_field_for(exc): gettext("This value is already in use.")}
+        ) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+@contextmanager
+def atomic() -> Iterator[None]:
+    """Several service writes as one transaction: all of them are committed, or none.
+
+    Used where one request maps to several service calls (a SCIM PUT or PATCH that changes
+    profile fields, status and group memberships), so a refusal of the last one never leaves
+    the first ones applied.
+    """
+    if db.session.info.get(_ATOMIC):
+        yield
+        return
+    db.session.info[_ATOMIC] = True
+    try:
+        with unit_of_work_outer():
+            yield
+    finally:
+        db.session.info.pop(_ATOMIC, None)
+
+
+@contextmanager
+def unit_of_work_outer() -> Iterator[None]:
+    """The commit/rollback of `atomic()` (the flag is already set, so not `unit_of_work`)."""
     try:
         yield
         db.session.commit()
@@ -117,6 +161,7 @@ def raise_if(errors: dict[str, str]) -> None:
 
 __all__ = [
     "DirectoryError",
+    "atomic",
     "check_version",
     "check_writable",
     "raise_if",

@@ -1,0 +1,162 @@
+"""Load, in a few queries per page, the facts SCIM representations need from other tables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Integer, String, cast, literal, select, union_all
+
+from idaas.directory.models import (
+    Account,
+    Department,
+    ExternalIdentity,
+    ExternalReference,
+    Group,
+    GroupMember,
+)
+from idaas.extensions import db
+from idaas.scim.casting import DepartmentFacts, GroupFacts, UserFacts
+
+
+def external_ids(system: str, object_type: str, ids: Sequence[int]) -> dict[int, str]:
+    """Our id -> the client's externalId, for the objects that have one."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ExternalReference.object_id, ExternalReference.external_id).where(
+            ExternalReference.system == system,
+            ExternalReference.object_type == object_type,
+            ExternalReference.object_id.in_([str(i) for i in ids]),
+        )
+    )
+    return {int(object_id): external_id for object_id, external_id in rows}
+
+
+def user_facts(accounts: Sequence[Account], system: str) -> dict[int, UserFacts]:
+    """Facts for each account: externalId, groups, department names, organisation, DingTalk.
+
+    The externalIds, groups and DingTalk identities come in one UNION ALL query.
+    """
+    ids = [a.id for a in accounts]
+    facts = {i: UserFacts() for i in ids}
+    if not ids:
+        return facts
+    references = select(
+        literal("ref").label("kind"),
+        cast(ExternalReference.object_id, Integer).label("account_id"),
+        ExternalReference.external_id.label("a"),
+        literal(None, String).label("b"),
+        literal(None, String).label("c"),
+        literal(0).label("n"),
+    ).where(
+        ExternalReference.system == system,
+        ExternalReference.object_type == "account",
+        ExternalReference.object_id.in_([str(i) for i in ids]),
+    )
+    groups = (
+        select(
+            literal("group"),
+            GroupMember.account_id,
+            Group.name,
+            literal(None, String),
+            literal(None, String),
+            Group.id,
+        )
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.account_id.in_(ids))
+    )
+    identities = select(
+        literal("dingtalk"),
+        ExternalIdentity.account_id,
+        ExternalIdentity.tenant,
+        ExternalIdentity.subject,
+        ExternalIdentity.union_id,
+        ExternalIdentity.id,
+    ).where(ExternalIdentity.account_id.in_(ids), ExternalIdentity.provider == "dingtalk")
+    rows: list[Any] = list(db.session.execute(union_all(references, groups, identities)).all())
+    for kind, account_id, a, b, c, n in sorted(rows, key=lambda r: (r[0], r[2] or "", r[5])):
+        if kind == "ref":
+            facts[account_id].external_id = a
+        elif kind == "group":
+            facts[account_id].groups.append((n, a))
+        else:
+            facts[account_id].dingtalk.append((a, b, c))
+    for fact in facts.values():
+        fact.dingtalk.sort()
+    department_ids: set[int] = set()
+    roots: dict[int, int] = {}
+    for account in accounts:
+        for membership in account.memberships:
+            department_ids.add(membership.department_id)
+    if department_ids:
+        paths = dict(
+            db.session.execute(
+                select(Department.id, Department.path).where(Department.id.in_(department_ids))
+            )
+            .tuples()
+            .all()
+        )
+        roots = {d: int(path.strip("/").split("/")[0]) for d, path in paths.items()}
+        names = dict(
+            db.session.execute(
+                select(Department.id, Department.name).where(
+                    Department.id.in_(department_ids | set(roots.values()))
+                )
+            )
+            .tuples()
+            .all()
+        )
+        for account in accounts:
+            facts[account.id].departments = {
+                m.department_id: names.get(m.department_id, "") for m in account.memberships
+            }
+            primary = next((m for m in account.memberships if m.is_primary), None)
+            if primary is not None and primary.department_id in roots:
+                facts[account.id].organization = names.get(roots[primary.department_id])
+    return facts
+
+
+def group_facts(
+    groups: Sequence[Group], system: str, with_members: bool = True
+) -> dict[int, GroupFacts]:
+    """Facts for each group: externalId and members (uuid, display name)."""
+    ids = [g.id for g in groups]
+    facts = {i: GroupFacts() for i in ids}
+    for group_id, external_id in external_ids(system, "group", ids).items():
+        facts[group_id].external_id = external_id
+    if with_members and ids:
+        members: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        rows = db.session.execute(
+            select(GroupMember.group_id, Account.uuid, Account.display_name)
+            .join(Account, Account.id == GroupMember.account_id)
+            .where(GroupMember.group_id.in_(ids))
+            .order_by(Account.id)
+        )
+        for group_id, member_uuid, name in rows:
+            members[group_id].append((member_uuid, name))
+        for group_id, entries in members.items():
+            facts[group_id].members = entries
+    return facts
+
+
+def department_facts(departments: Sequence[Department], system: str) -> dict[int, DepartmentFacts]:
+    """Facts for each department: externalId and the parent's name."""
+    ids = [d.id for d in departments]
+    facts = {i: DepartmentFacts() for i in ids}
+    for department_id, external_id in external_ids(system, "department", ids).items():
+        facts[department_id].external_id = external_id
+    parents = {d.parent_id for d in departments if d.parent_id is not None}
+    if parents:
+        names = dict(
+            db.session.execute(
+                select(Department.id, Department.name).where(Department.id.in_(parents))
+            )
+            .tuples()
+            .all()
+        )
+        for department in departments:
+            if department.parent_id is not None:
+                facts[department.id].parent_name = names.get(department.parent_id)
+    return facts

@@ -1,0 +1,396 @@
+"""The three resource types: how each is found, rendered and written through the directory.
+
+Every write goes through `directory.service` with origin `scim:<client_id>` (see `http.origin`);
+a request that maps to several service calls runs them in one `atomic()` transaction, so a
+refusal of a later call leaves nothing of the earlier ones applied.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+from flask_babel import gettext
+from scim2_models import InvalidValueException, NotFoundException
+from sqlalchemy import Select, select
+
+from idaas.directory import service
+from idaas.directory.models import Account, Department, Group, GroupMember
+from idaas.directory.service.unit import atomic
+from idaas.extensions import db
+from idaas.scim import casting, facts
+from idaas.scim.resources import Department as ScimDepartment
+from idaas.scim.resources import Group as ScimGroup
+from idaas.scim.resources import UserResource
+from idaas.scim.server import mappings
+from idaas.scim.server.filters import SqlTranslator
+from idaas.scim.server.http import base_url, origin, system
+
+_MISSING = object()
+# Always decided from the new state (they are compared with the current one below).
+_ALWAYS = ("active",)
+PROFILE = (
+    "username",
+    "display_name",
+    "given_name",
+    "family_name",
+    "email",
+    "mobile",
+    "title",
+    "locale",
+)
+
+
+class Kind:
+    """A resource type served under `/scim/v2/<endpoint>`."""
+
+    name: str
+    endpoint: str
+    model: Any
+    row: Any
+
+    def translator(self) -> SqlTranslator:
+        """Filter/sort translation for the calling client."""
+        raise NotImplementedError
+
+    def query(self) -> Select[Any]:
+        """All resources of this type."""
+        return select(self.row)
+
+    def key(self) -> Any:
+        """The unique column giving a stable order (tie-breaker of sortBy)."""
+        return self.row.id
+
+    def find(self, resource_id: str) -> Any:
+        """The object with that SCIM id, or 404."""
+        raise NotImplementedError
+
+    def render(self, objects: Sequence[Any]) -> list[Any]:
+        """SCIM resources for objects (facts loaded in bulk)."""
+        raise NotImplementedError
+
+    def render_json(self, objects: Sequence[Any]) -> list[dict[str, Any]]:
+        """The response JSON of `render(objects)` with default attributes, built directly."""
+        raise NotImplementedError
+
+    def etag(self, obj: Any) -> str:
+        """The weak ETag (also `meta.version`)."""
+        return casting.weak_etag(obj.version)
+
+    def version(self, obj: Any) -> int:
+        """The directory version behind the ETag."""
+        return int(obj.version)
+
+    def create(self, resource: Any) -> Any:
+        """Create from a validated resource."""
+        raise NotImplementedError
+
+    def replace(
+        self,
+        obj: Any,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
+    ) -> Any:
+        """Make the object what the resource says (PUT, and PATCH after applying it, where
+        the resource is `complete`: what it lacks was removed; `before` is the representation
+        the PATCH started from, so only what it changed is written)."""
+        raise NotImplementedError
+
+    def delete(self, obj: Any, expected_version: int | None) -> None:
+        """Delete the object."""
+        raise NotImplementedError
+
+
+def _not_found(kind: str, resource_id: str) -> NotFoundException:
+    return NotFoundException(
+        detail=gettext("%(kind)s %(id)s not found.", kind=kind, id=resource_id)
+    )
+
+
+def _int_id(kind: str, resource_id: str) -> int:
+    if not resource_id.isdigit() or len(resource_id) > 10 or int(resource_id) > 2**31 - 1:
+        raise _not_found(kind, resource_id)
+    return int(resource_id)
+
+
+def _set_external_id(object_type: str, object_id: int, wanted: str | None) -> None:
+    """Record the client's externalId, or forget it when the resource has none."""
+    current = service.reference_of(system(), object_type, object_id)
+    if wanted is None:
+        if current is not None:
+            service.remove_reference(origin(), system(), object_type, object_id)
+        return
+    if current is None or current.external_id != wanted:
+        service.set_reference(origin(), system(), object_type, object_id, wanted)
+
+
+class Users(Kind):
+    """`/Users`: accounts."""
+
+    name = "User"
+    endpoint = "/Users"
+    model = UserResource
+    row = Account
+
+    def translator(self) -> SqlTranslator:
+        """See `Kind.translator`."""
+        return mappings.users(system())
+
+    def find(self, resource_id: str) -> Account:
+        """See `Kind.find`."""
+        account = db.session.scalar(select(Account).where(Account.uuid == resource_id))
+        if account is None:
+            raise _not_found("User", resource_id)
+        return account
+
+    def render(self, objects: Sequence[Account]) -> list[Any]:
+        """See `Kind.render`."""
+        found = facts.user_facts(objects, system())
+        url = base_url()
+        return [casting.account_to_scim(a, found[a.id], url) for a in objects]
+
+    def render_json(self, objects: Sequence[Account]) -> list[dict[str, Any]]:
+        """See `Kind.render_json`."""
+        found = facts.user_facts(objects, system())
+        url = base_url()
+        return [casting.account_to_json(a, found[a.id], url) for a in objects]
+
+    def create(self, resource: Any) -> Account:
+        """See `Kind.create`."""
+        fields = casting.account_from_scim(resource)
+        external_id = fields.pop("external_id")
+        active = fields.pop("active")
+        kwargs = {k: v for k, v in fields.items() if v is not None}
+        if not kwargs.get("username"):
+            raise InvalidValueException(detail=gettext("userName is required."))
+        return service.create_account(
+            origin(),
+            status="active" if active else "disabled",
+            references={system(): external_id} if external_id else None,
+            **kwargs,
+        )
+
+    def replace(
+        self,
+        obj: Account,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
+    ) -> Account:
+        """See `Kind.replace`."""
+        fields = casting.account_from_scim(resource, complete=complete)
+        if before is not None:
+            # A PATCH: keep only what the operations changed (fewer checks, same result).
+            old = casting.account_from_scim(before, complete=True)
+            fields = {k: v for k, v in fields.items() if k in _ALWAYS or old.get(k, _MISSING) != v}
+        if "username" in fields and not fields["username"]:
+            raise InvalidValueException(detail=gettext("userName is required."))
+        changes: dict[str, Any] = {name: fields[name] for name in PROFILE if name in fields}
+        if "employee_number" in fields:
+            changes["employee_number"] = fields["employee_number"]
+        if "memberships" in fields:
+            changes["memberships"] = fields["memberships"]
+        if "attributes" in fields:
+            wanted = fields["attributes"]
+            stale = {key: None for key in (obj.attributes or {}) if key not in wanted}
+            changes["attributes"] = {**wanted, **stale}
+        account_id = obj.id
+        with atomic():
+            account = service.update_account(
+                origin(), account_id, expected_version=expected_version, **changes
+            )
+            if "external_id" in fields:
+                _set_external_id("account", account_id, fields["external_id"])
+            if "password" in fields:
+                service.set_password(origin(), account_id, fields["password"])
+            status = account.status
+            if fields["active"] and status != "active":
+                service.set_status(origin(), account_id, "active")
+            elif not fields["active"] and status == "active":
+                service.set_status(origin(), account_id, "disabled")
+        return account
+
+    def delete(self, obj: Account, expected_version: int | None) -> None:
+        """See `Kind.delete`."""
+        service.delete_account(origin(), obj.id, expected_version=expected_version)
+
+
+class Groups(Kind):
+    """`/Groups`: flat groups of users."""
+
+    name = "Group"
+    endpoint = "/Groups"
+    model = ScimGroup
+    row = Group
+
+    def translator(self) -> SqlTranslator:
+        """See `Kind.translator`."""
+        return mappings.groups(system())
+
+    def find(self, resource_id: str) -> Group:
+        """See `Kind.find`."""
+        group = db.session.get(Group, _int_id("Group", resource_id))
+        if group is None:
+            raise _not_found("Group", resource_id)
+        return group
+
+    def render(self, objects: Sequence[Group]) -> list[Any]:
+        """See `Kind.render`."""
+        found = facts.group_facts(objects, system())
+        url = base_url()
+        return [casting.group_to_scim(g, found[g.id], url) for g in objects]
+
+    def render_json(self, objects: Sequence[Group]) -> list[dict[str, Any]]:
+        """See `Kind.render_json`."""
+        found = facts.group_facts(objects, system())
+        url = base_url()
+        return [casting.group_to_json(g, found[g.id], url) for g in objects]
+
+    def _member_ids(self, uuids: list[str]) -> list[int]:
+        if not uuids:
+            return []
+        found = dict(
+            db.session.execute(select(Account.uuid, Account.id).where(Account.uuid.in_(uuids)))
+            .tuples()
+            .all()
+        )
+        missing = [u for u in uuids if u not in found]
+        if missing:
+            raise InvalidValueException(
+                detail=gettext("members: no user with id %(ids)s.", ids=", ".join(missing[:5]))
+            )
+        return [found[u] for u in uuids]
+
+    def create(self, resource: Any) -> Group:
+        """See `Kind.create`."""
+        fields = casting.group_from_scim(resource)
+        members = self._member_ids(fields["members"])
+        with atomic():
+            group = service.create_group(origin(), name=fields["name"] or "")
+            _set_external_id("group", group.id, fields["external_id"])
+            for account_id in members:
+                service.set_group_membership(origin(), group.id, account_id, True)
+        return group
+
+    def replace(
+        self,
+        obj: Group,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
+    ) -> Group:
+        """See `Kind.replace`: rename, then add and remove the members that differ."""
+        fields = casting.group_from_scim(resource)
+        wanted = set(self._member_ids(fields["members"]))
+        group_id = obj.id
+        current = set(
+            db.session.scalars(
+                select(GroupMember.account_id).where(GroupMember.group_id == group_id)
+            )
+        )
+        with atomic():
+            service.update_group(
+                origin(), group_id, expected_version=expected_version, name=fields["name"] or ""
+            )
+            _set_external_id("group", group_id, fields["external_id"])
+            for account_id in sorted(wanted - current):
+                service.set_group_membership(origin(), group_id, account_id, True)
+            for account_id in sorted(current - wanted):
+                service.set_group_membership(origin(), group_id, account_id, False)
+        return service.get_group(group_id)
+
+    def delete(self, obj: Group, expected_version: int | None) -> None:
+        """See `Kind.delete`."""
+        service.delete_group(origin(), obj.id, expected_version=expected_version)
+
+
+class Departments(Kind):
+    """`/Departments`: the department tree (a custom resource type)."""
+
+    name = "Department"
+    endpoint = "/Departments"
+    model = ScimDepartment
+    row = Department
+
+    def translator(self) -> SqlTranslator:
+        """See `Kind.translator`."""
+        return mappings.departments(system())
+
+    def find(self, resource_id: str) -> Department:
+        """See `Kind.find`."""
+        department = db.session.get(Department, _int_id("Department", resource_id))
+        if department is None:
+            raise _not_found("Department", resource_id)
+        return department
+
+    def etag(self, obj: Department) -> str:
+        """Version plus a checksum of the path, which changes when an ancestor moves."""
+        return casting.weak_etag(self._tag(obj))
+
+    def _tag(self, obj: Department) -> str:
+        return f"{obj.version}.{zlib.crc32(obj.path.encode()):08x}"
+
+    def render(self, objects: Sequence[Department]) -> list[Any]:
+        """See `Kind.render`."""
+        found = facts.department_facts(objects, system())
+        url = base_url()
+        return [casting.department_to_scim(d, found[d.id], url, self._tag(d)) for d in objects]
+
+    def render_json(self, objects: Sequence[Department]) -> list[dict[str, Any]]:
+        """See `Kind.render_json`."""
+        found = facts.department_facts(objects, system())
+        url = base_url()
+        return [casting.department_to_json(d, found[d.id], url, self._tag(d)) for d in objects]
+
+    def create(self, resource: Any) -> Department:
+        """See `Kind.create`."""
+        fields = casting.department_from_scim(resource)
+        with atomic():
+            department = service.create_department(
+                origin(),
+                name=fields["name"] or "",
+                parent_id=fields["parent_id"],
+                sort_order=fields["sort_order"],
+            )
+            _set_external_id("department", department.id, fields["external_id"])
+        return department
+
+    def replace(
+        self,
+        obj: Department,
+        resource: Any,
+        expected_version: int | None,
+        complete: bool = False,
+        before: Any = None,
+    ) -> Department:
+        """See `Kind.replace`: rename / reorder, then move under the new parent."""
+        fields = casting.department_from_scim(resource)
+        department_id = obj.id
+        with atomic():
+            department = service.update_department(
+                origin(),
+                department_id,
+                expected_version=expected_version,
+                name=fields["name"] or "",
+                sort_order=fields["sort_order"],
+            )
+            if department.parent_id != fields["parent_id"]:
+                service.move_department(origin(), department_id, fields["parent_id"])
+            _set_external_id("department", department_id, fields["external_id"])
+        return service.get_department(department_id)
+
+    def delete(self, obj: Department, expected_version: int | None) -> None:
+        """See `Kind.delete`."""
+        service.delete_department(origin(), obj.id, expected_version=expected_version)
+
+
+KINDS: dict[str, Kind] = {
+    "Users": Users(),
+    "Groups": Groups(),
+    "Departments": Departments(),
+}

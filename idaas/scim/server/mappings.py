@@ -1,0 +1,178 @@
+"""Which column answers which SCIM attribute in a filter or `sortBy`, per resource type.
+
+Translators hold only column expressions, so one per client (its externalId system) is built
+once and kept.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import and_, select
+
+from idaas.directory.models import (
+    Account,
+    Department,
+    ExternalIdentity,
+    Group,
+    GroupMember,
+    Membership,
+)
+from idaas.scim.resources import (
+    DEPARTMENT_SCHEMA,
+    ENTERPRISE_SCHEMA,
+    GROUP_SCHEMA,
+    IDAAS_USER_SCHEMA,
+    USER_SCHEMA,
+)
+from idaas.scim.server.filters import (
+    BoolField,
+    ConstField,
+    DateField,
+    ExternalIdField,
+    IdField,
+    IntField,
+    Mapping,
+    MultiValued,
+    SqlTranslator,
+    StringField,
+    exists_rows,
+)
+
+
+def _meta(resource_type: str, model: type) -> Mapping:
+    return {
+        "meta.created": DateField(model.created_at),  # type: ignore[attr-defined]
+        "meta.lastmodified": DateField(model.updated_at),  # type: ignore[attr-defined]
+        "meta.resourcetype": ConstField(resource_type, case_exact=True),
+    }
+
+
+@lru_cache(maxsize=256)
+def users(system: str) -> SqlTranslator:
+    """Filters over accounts."""
+    has_email = Account.email.is_not(None)
+    has_mobile = Account.mobile.is_not(None)
+    email = StringField(Account.email_key, lowered=True)
+    mobile = StringField(Account.mobile, case_exact=True)
+    core: Mapping = {
+        "id": StringField(Account.uuid, case_exact=True),
+        "externalid": ExternalIdField(system, "account", Account.id),
+        "username": StringField(Account.username_key, lowered=True),
+        "displayname": StringField(Account.display_name),
+        "name.formatted": StringField(Account.display_name),
+        "name.givenname": StringField(Account.given_name),
+        "name.familyname": StringField(Account.family_name),
+        "title": StringField(Account.title),
+        "preferredlanguage": StringField(Account.locale, case_exact=True),
+        "active": BoolField(Account.status == "active"),
+        "emails": email,
+        "emails.value": email,
+        "emails.type": ConstField("work", presence=has_email),
+        "phonenumbers": mobile,
+        "phonenumbers.value": mobile,
+        "phonenumbers.type": ConstField("mobile", presence=has_mobile),
+        "groups": MultiValued(
+            exists_rows(
+                lambda: (
+                    select(GroupMember.group_id)
+                    .join(Group, Group.id == GroupMember.group_id)
+                    .where(GroupMember.account_id == Account.id)
+                )
+            ),
+            {
+                "value": IdField(Group.id),
+                "display": StringField(Group.name),
+                "type": ConstField("direct"),
+            },
+        ),
+        **_meta("User", Account),
+    }
+    primary_department = exists_rows(
+        lambda: (
+            select(Membership.department_id)
+            .join(Department, Department.id == Membership.department_id)
+            .where(and_(Membership.account_id == Account.id, Membership.is_primary.is_(True)))
+        )
+    )
+    enterprise: Mapping = {
+        "employeenumber": StringField(Account.employee_number, case_exact=True),
+        "department": MultiValued(primary_department, {"value": StringField(Department.name)}),
+    }
+    idaas: Mapping = {
+        "departments": MultiValued(
+            exists_rows(
+                lambda: (
+                    select(Membership.department_id)
+                    .join(Department, Department.id == Membership.department_id)
+                    .where(Membership.account_id == Account.id)
+                )
+            ),
+            {
+                "value": IdField(Membership.department_id),
+                "display": StringField(Department.name),
+                "primary": BoolField(Membership.is_primary.is_(True)),
+                "title": StringField(Membership.title),
+            },
+        ),
+        "dingtalk": MultiValued(
+            exists_rows(
+                lambda: select(ExternalIdentity.id).where(
+                    ExternalIdentity.account_id == Account.id,
+                    ExternalIdentity.provider == "dingtalk",
+                )
+            ),
+            {
+                "corpid": StringField(ExternalIdentity.tenant, case_exact=True),
+                "userid": StringField(ExternalIdentity.subject, case_exact=True),
+                "unionid": StringField(ExternalIdentity.union_id, case_exact=True),
+            },
+        ),
+        "source": StringField(Account.source, case_exact=True),
+    }
+    return SqlTranslator(
+        {USER_SCHEMA: core, ENTERPRISE_SCHEMA: enterprise, IDAAS_USER_SCHEMA: idaas},
+        USER_SCHEMA,
+    )
+
+
+@lru_cache(maxsize=256)
+def groups(system: str) -> SqlTranslator:
+    """Filters over groups."""
+    core: Mapping = {
+        "id": IdField(Group.id),
+        "externalid": ExternalIdField(system, "group", Group.id),
+        "displayname": StringField(Group.name),
+        "members": MultiValued(
+            exists_rows(
+                lambda: (
+                    select(GroupMember.account_id)
+                    .join(Account, Account.id == GroupMember.account_id)
+                    .where(GroupMember.group_id == Group.id)
+                )
+            ),
+            {
+                "value": StringField(Account.uuid, case_exact=True),
+                "display": StringField(Account.display_name),
+                "type": ConstField("User"),
+            },
+        ),
+        **_meta("Group", Group),
+    }
+    return SqlTranslator({GROUP_SCHEMA: core}, GROUP_SCHEMA)
+
+
+@lru_cache(maxsize=256)
+def departments(system: str) -> SqlTranslator:
+    """Filters over departments."""
+    core: Mapping = {
+        "id": IdField(Department.id),
+        "externalid": ExternalIdField(system, "department", Department.id),
+        "displayname": StringField(Department.name),
+        "parent": IdField(Department.parent_id),
+        "parent.value": IdField(Department.parent_id),
+        "sortorder": IntField(Department.sort_order),
+        "path": StringField(Department.path, case_exact=True),
+        **_meta("Department", Department),
+    }
+    return SqlTranslator({DEPARTMENT_SCHEMA: core}, DEPARTMENT_SCHEMA)
