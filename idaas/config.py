@@ -73,6 +73,28 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 
+    # Branding (people)
+    # Organisation name on the login, portal, consent and error pages and in the browser
+    # title: a string, or one per language ({"zh_CN": "...", "en": "..."}); empty: "idaas".
+    BRAND_NAME: str | dict[str, str] = ""
+    # Logo URL (absolute, or a path such as /static/img/logo.svg); empty: the idaas logo.
+    BRAND_LOGO_URL = ""
+    # Optional notice on the login page (plain text; a string or one per language).
+    BRAND_LOGIN_NOTICE: str | dict[str, str] = ""
+
+    # Self-service password reset (people)
+    # Let people reset a forgotten password by proving their DingTalk identity (off: ask IT).
+    PASSWORD_RESET_ENABLED = True
+    # How long a code sent as a DingTalk work notification (and its link) stays valid.
+    PASSWORD_RESET_CODE_MINUTES = 10
+    # Wrong codes allowed per code request before it stops accepting any code.
+    PASSWORD_RESET_CODE_ATTEMPTS = 5
+    # How long a proven identity may take to pass MFA and choose the new password.
+    PASSWORD_RESET_TICKET_MINUTES = 15
+    # Reset attempts per client IP, and code requests per typed identifier (Flask-Limiter).
+    PASSWORD_RESET_RATE_LIMIT_IP = "20/hour"
+    PASSWORD_RESET_RATE_LIMIT_ACCOUNT = "5/hour"
+
 
 def _coerce_list(value: Any) -> list[str]:
     """Accept a list or a comma-separated string."""
