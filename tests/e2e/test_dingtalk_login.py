@@ -105,7 +105,7 @@ def test_qr_sign_in_binds_then_signs_in_directly(page, site):
     page.wait_for_url("**/login")
     _scan(page, site, person.userid)
     page.wait_for_url("**/portal/")
-    assert page.get_by_role("heading", name="你好，Alice Wang").is_visible()
+    assert page.get_by_role("heading", name="您好，Alice Wang").is_visible()
 
 
 def test_person_from_another_corp_is_refused(page, site, sandbox):

@@ -58,7 +58,7 @@ def test_sign_in_with_each_identifier_form(page, site):
     for identifier in ("alice", "alice@example.com", "+86 138 0013 8000"):
         sign_in(page, site, identifier)
         page.wait_for_url("**/portal/")
-        assert page.get_by_role("heading", name="你好，Alice Wang").is_visible()
+        assert page.get_by_role("heading", name="您好，Alice Wang").is_visible()
         sign_out(page)
     page.get_by_role("link", name="English").click()
     page.wait_for_url("**/login")
