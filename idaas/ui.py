@@ -172,7 +172,7 @@ def pending_app(next_target: str | None) -> Any:
     entry = (session.get(PENDING_KEY) or {}).get(next_target.split(":", 1)[1])
     if not isinstance(entry, dict):
         return None
-    client_id = (parse_qs(str(entry.get("q") or "")).get("client_id") or [None])[0]
+    client_id = (parse_qs(str(entry.get("q") or "")).get("client_id") or [""])[0]
     return apps.find_enabled_application(client_id) if client_id else None
 
 
