@@ -1,4 +1,4 @@
-"""Self-service password reset tables; how a session signed in (`auth_session.channel`).
+"""Self-service password reset tables; how a session signed in; applications' per-language names.
 
 Revision ID: 7e0f1a2b3c4d
 Revises: 8ad299cae553
@@ -51,9 +51,13 @@ def upgrade():
 
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel', sa.String(length=32), nullable=True))
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('display_names', sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.drop_column('display_names')
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.drop_column('channel')
     with op.batch_alter_table('password_reset_ticket', schema=None) as batch_op:
