@@ -247,7 +247,7 @@ def test_keyboard_does_not_tab_into_the_embedded_qr(page, embedded_site):
     visited = []
     for _ in range(25):
         page.keyboard.press("Tab")
-        visited.append(page.evaluate("document.activeElement.tagName + '#' + document.activeElement.id"))
+        visited.append(page.evaluate("(e => e.tagName + '#' + e.id)(document.activeElement)"))
     assert not [v for v in visited if v.startswith("IFRAME")], visited
     # Focus stays in idaas's own page: after the last control it comes back round, never inside.
     assert any(v.startswith("INPUT#identifier") for v in visited)
