@@ -139,6 +139,65 @@ def test_every_account_page_is_chinese(zh, dt_app, sandbox, leak_guard):
     _check(pages, {"alice", "example", "com"})
 
 
+def test_every_step_page_is_chinese(zh, dt_app, sandbox, leak_guard):
+    """Forced password change and MFA enrolment, sign-out pages, the reset's MFA and password."""
+    import re
+
+    from idaas.auth import mfa
+    from idaas.directory import service
+
+    carol = make_local("carol", PASSWORD)
+    service.set_password("system", carol.id, PASSWORD + "x", must_change=True)
+    pages: dict[str, Any] = {}
+    sign_in(zh, "carol", PASSWORD + "x")
+    pages["forced password change"] = _get(zh, "/login/password")
+    zh.post("/logout", headers=ZH)
+    dave = make_local("dave", PASSWORD)
+    mfa.set_required("system", dave.id, True)
+    sign_in(zh, "dave")
+    pages["forced MFA enrolment"] = _get(zh, "/login/mfa/enrol")
+    zh.post("/logout", headers=ZH)
+    pages["signed out"] = _get(zh, "/login")
+    erin = make_local("erin", PASSWORD)
+    person = people(sandbox)[6]
+    service.link_identity(
+        "system",
+        erin.id,
+        provider="dingtalk",
+        tenant=sandbox.state.corp_id,
+        subject=person.userid,
+        linked_via="manual",
+    )
+    mfa.start_enrolment(erin.id)
+    from idaas.auth.models import AccountMfa
+    from idaas.extensions import db
+    from idaas.security import secretbox
+
+    secret = secretbox.decrypt(db.session.get(AccountMfa, erin.id).totp_secret)
+    mfa.confirm_enrolment(erin.id, totp_code(secret), "test")
+    sent = zh.post("/login/reset/code", data={"identifier": "erin"}, headers=ZH)
+    deadline = 50
+    texts: list[str] = []
+    while not texts and deadline:
+        import time
+
+        texts = [n["msg"]["text"]["content"] for n in sandbox.get("/notifications")["notifications"]]
+        deadline -= 1
+        time.sleep(0.1)
+    assert "验证码" in texts[0]  # the notification is in the requester's language
+    code = re.search(r"\b(\d{6})\b", texts[0]).group(1)
+    zh.post(sent.location, data={"code": code}, headers=ZH)
+    pages["reset MFA"] = _get(zh, "/login/reset/mfa")
+    pages["reset MFA wrong"] = zh.post("/login/reset/mfa", data={"code": "000000"}, headers=ZH)
+    zh.post("/login/reset/mfa", data={"code": totp_code(secret, 1)}, headers=ZH)
+    pages["reset password"] = _get(zh, "/login/reset/password")
+    pages["reset password too weak"] = zh.post(
+        "/login/reset/password", data={"new_password": "abc", "confirm": "abc"}, headers=ZH
+    )
+    assert "field-error" in pages["reset password too weak"].get_data(as_text=True)
+    _check(pages, {"carol", "dave", "erin"})
+
+
 @pytest.mark.parametrize(
     ("path", "method", "status"),
     [
