@@ -176,7 +176,9 @@ def request_code() -> Any:
     minutes = int(current_app.config["PASSWORD_RESET_CODE_MINUTES"])
 
     def message(code: str, link_token: str) -> str:
-        link = url_for("reset.link", token=link_token, _external=True)
+        # Built on the configured issuer, never the request's Host header: a forged Host
+        # would otherwise plant the attacker's site in the victim's notification.
+        link = str(current_app.config["ISSUER"]) + url_for("reset.link", token=link_token)
         return gettext(
             "Your code to reset your password is %(code)s (valid for %(minutes)d minutes). "
             "Or open: %(link)s . If you did not ask for this, ignore this message.",

@@ -162,6 +162,15 @@ def test_replayed_link_is_refused(dt_client, dt_app, sandbox, alice):
     assert _set_password(dt_client, "Another-Passw0rd!!").status_code == 410
 
 
+def test_the_link_never_follows_a_forged_host_header(dt_client, dt_app, sandbox, alice):
+    dt_client.post(
+        "/login/reset/code", data={"identifier": "alice"}, headers={"Host": "evil.example"}
+    )
+    (text,) = _notifications(sandbox, alice.person.userid)
+    assert "evil.example" not in text
+    assert f"{dt_app.config['ISSUER']}/login/reset/link/" in text
+
+
 def test_account_without_a_dingtalk_link_is_refused(dt_client, sandbox, leak_guard, db):
     make_local("bob", PASSWORD)
     stranger = people(sandbox)[7]
