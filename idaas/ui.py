@@ -138,7 +138,7 @@ def channel_label(channel: str | None, methods: list[str] | None = None) -> str:
 
 
 def app_name(app: Any) -> str:
-    """An application's name in the page's language (`name_i18n`-style names when it has them)."""
+    """An application's name in the page's language (its `display_names`, else `name`)."""
     names = getattr(app, "display_names", None)
     if isinstance(names, dict) and names:
         return localised(names)

@@ -82,7 +82,7 @@ def test_demo_drives_qr_and_micro_app_sign_ins(tmp_path):
 
         # A QR sign-in that needs binding.
         with httpx.Client(timeout=10, trust_env=False) as http:
-            assert "钉钉扫码登录" in http.get(f"{base}/login").text
+            assert f'id="dt-qr-{qr}"' in http.get(f"{base}/login").text  # DingTalk's embedded QR
             authorize = http.get(f"{base}/login/dingtalk/{qr}").headers["location"]
             callback = _confirm(http, authorize, unbound["dingtalk_userid"])
             assert http.get(callback).headers["location"].endswith("/login/bind")

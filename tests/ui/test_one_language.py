@@ -181,7 +181,8 @@ def test_every_step_page_is_chinese(zh, dt_app, sandbox, leak_guard):
     while not texts and deadline:
         import time
 
-        texts = [n["msg"]["text"]["content"] for n in sandbox.get("/notifications")["notifications"]]
+        received = sandbox.get("/notifications")["notifications"]
+        texts = [n["msg"]["text"]["content"] for n in received]
         deadline -= 1
         time.sleep(0.1)
     assert "验证码" in texts[0]  # the notification is in the requester's language
