@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import current_app, session
 from limits import parse
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from idaas import audit
 from idaas.auth.reset_models import PasswordResetCode, PasswordResetTicket
@@ -36,6 +36,8 @@ RESET_MARK = "reset:dingtalk"
 TICKET_KEY = "idaas_reset_ticket"
 PROVIDER = "dingtalk"
 CODE_DIGITS = 6
+#: Expired codes and tickets are deleted on about one in this many code requests.
+PURGE_ONE_IN = 50
 METHODS = ("dingtalk_qr", "dingtalk_workbench", "dingtalk_code")
 
 
@@ -134,6 +136,8 @@ def request_code(identifier: str, ip: str, message: Any) -> tuple[str, Notificat
     `message(code, link_token)` builds the notification text in the person's language. An
     unknown, inactive or unlinked account gets a decoy row and no notification.
     """
+    if secrets.randbelow(PURGE_ONE_IN) == 0:
+        purge_expired()
     account = directory.find_by_identifier(identifier)
     target = _notification_target(account)
     request_id = secrets.token_urlsafe(24)
@@ -165,6 +169,17 @@ def request_code(identifier: str, ip: str, message: Any) -> tuple[str, Notificat
     if target is None:
         return request_id, None
     return request_id, Notification(target[0], target[1], message(code, link_token))
+
+
+def purge_expired() -> int:
+    """Delete expired codes and tickets (housekeeping); return how many rows went."""
+    now = utcnow()
+    gone = 0
+    for model in (PasswordResetCode, PasswordResetTicket):
+        result = db.session.execute(delete(model).where(model.expires_at < now))
+        gone += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    db.session.commit()
+    return gone
 
 
 def send_notification(app: Any, notification: Notification) -> bool:

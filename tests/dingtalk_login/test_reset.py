@@ -258,6 +258,23 @@ def test_code_in_time_works_and_the_ticket_expires(dt_client, sandbox, alice):
         assert _set_password(dt_client).status_code == 410
 
 
+def test_expired_codes_and_tickets_are_purged(dt_client, sandbox, alice, db):
+    from idaas.auth import reset
+    from idaas.auth.reset_models import PasswordResetCode, PasswordResetTicket
+
+    with time_machine.travel(time.time(), tick=False) as clock:
+        sent = _request_code(dt_client, "alice")
+        code = CODE.search(_notifications(sandbox, alice.person.userid)[0]).group(1)
+        dt_client.post(sent.location, data={"code": code})
+        _request_code(dt_client, "nobody")
+        assert reset.purge_expired() == 0
+        clock.shift(timedelta(minutes=16))
+        _request_code(dt_client, "nobody")  # a fresh one stays
+        assert reset.purge_expired() == 3
+    assert db.session.scalar(db.select(db.func.count()).select_from(PasswordResetCode)) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(PasswordResetTicket)) == 0
+
+
 def test_a_code_request_stops_after_too_many_wrong_codes(dt_client, sandbox, alice):
     sent = _request_code(dt_client, "alice")
     code = CODE.search(_notifications(sandbox, alice.person.userid)[0]).group(1)
