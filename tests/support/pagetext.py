@@ -13,14 +13,16 @@ LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 
 
 class _Text(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, language: str) -> None:
         super().__init__(convert_charrefs=True)
+        self.language = language
         self.parts: list[str] = []
         self.skipping: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        other_language = tag != "html" and not str(values.get("lang") or "zh").startswith("zh")
+        lang = str(values.get("lang") or self.language)
+        other_language = tag != "html" and not lang.startswith(self.language)
         if tag in SKIPPED or other_language:
             self.skipping.append(tag)
         if self.skipping:
@@ -40,9 +42,9 @@ class _Text(HTMLParser):
             self.parts.append(data.strip())
 
 
-def visible_text(html: str) -> list[str]:
-    """The pieces of text a person sees or hears on `html`."""
-    parser = _Text()
+def visible_text(html: str, language: str = "zh") -> list[str]:
+    """What a person sees or hears on `html` (not the parts marked in another language)."""
+    parser = _Text(language)
     parser.feed(html)
     return parser.parts
 

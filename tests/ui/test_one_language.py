@@ -72,6 +72,10 @@ def test_every_sign_in_page_is_chinese(zh, dt_app, sandbox, leak_guard):
     sources.save(QR, "dingtalk", "DingTalk", order=10, settings=settings)
     pages["login with the embedded QR"] = _get(zh, "/login")
     pages["login inside DingTalk"] = _get(zh, "/login", headers={"User-Agent": DINGTALK_UA})
+    # Inside DingTalk a QR code cannot be scanned by the phone showing it: the button instead.
+    inside = pages["login inside DingTalk"].get_data(as_text=True)
+    assert "dt-qr" not in inside and "source-dingtalk" in inside
+    assert "dt-qr" in pages["login with the embedded QR"].get_data(as_text=True)
     person = people(sandbox)[0]
     bound = qr_callback(zh, sandbox, person.userid, leak_guard)
     assert bound.location.endswith("/login/bind")
@@ -228,3 +232,26 @@ def test_every_error_status_has_a_chinese_page(app):
             html = render_template("errors/error.html", **error_context(status))
         pages[status] = type("Page", (), {"get_data": lambda self, as_text, h=html: h})()
     _check(pages, set())
+
+
+def test_english_pages_have_no_chinese(client, account):
+    """The other direction: an English page does not fall back to Chinese anywhere."""
+    import re
+
+    from tests.support.pagetext import visible_text
+
+    client.set_cookie("lang", "en")
+    pages = {
+        "login": client.get("/login"),
+        "reset": client.get("/login/reset/"),
+        "404": client.get("/nowhere", headers={"Accept": "text/html"}),
+    }
+    sign_in(client, "alice")
+    for path in ("/portal/", "/portal/sessions", "/portal/identities", "/portal/mfa"):
+        pages[path] = client.get(path)
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    found = {
+        name: [p for p in visible_text(page.get_data(as_text=True), "en") if cjk.search(p)]
+        for name, page in pages.items()
+    }
+    assert {name: pieces for name, pieces in found.items() if pieces} == {}
