@@ -29,6 +29,7 @@ from idaas.auth.reset import ResetRefused
 from idaas.directory.errors import DirectoryError
 from idaas.extensions import db
 from idaas.security.policy import PasswordPolicy
+from idaas.ui import inside_dingtalk
 
 bp = Blueprint("reset", __name__, url_prefix="/login/reset")
 
@@ -95,12 +96,10 @@ def start() -> Any:
     closed = _require_enabled()
     if closed is not None:
         return closed
-    from idaas.dingtalk.login import _inside_dingtalk
-
     return render_template(
         "auth/reset/start.html",
         dingtalk=_dingtalk_sources()[:1],
-        inside_dingtalk=_inside_dingtalk(),
+        in_dingtalk=inside_dingtalk(),
         form=IdentifierForm(),
     )
 
@@ -112,34 +111,20 @@ def dingtalk(source: str) -> Any:
     if closed is not None:
         return closed
     from idaas.dingtalk import signin
-    from idaas.dingtalk.login import MicroForm, _inside_dingtalk, _jsapi_url, _origin, _source
+    from idaas.dingtalk.login import _source, micro_page
 
     src, conn = _source(source)
     if reset.throttled("ip", _ip()):
         return _refused_page("throttled", 429)
     state = signin.make_state(src.name, reset.RESET_MARK, None)
-    if not _inside_dingtalk():
+    if not inside_dingtalk():
         return redirect(signin.authorize_url(conn, src.name, state))
-    jsapi = _jsapi_url()
-    response = Response(
-        render_template(
-            "auth/dingtalk_micro.html",
-            form=MicroForm(state=state),
-            jsapi_url=jsapi,
-            corp_id=conn.corp_id,
-            client_id=conn.app_key,
-            action=url_for("dingtalk.micro", source=src.name),
-            retry=url_for("reset.dingtalk", source=src.name),
-        ),
-        mimetype="text/html",
+    return micro_page(
+        conn,
+        state,
+        action=url_for("dingtalk.micro", source=src.name),
+        retry=url_for("reset.dingtalk", source=src.name),
     )
-    origin = _origin(jsapi)
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'self' {origin}; connect-src 'self' {origin}; "
-        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
-        "frame-ancestors 'none'"
-    )
-    return response
 
 
 def proven_by_dingtalk(source: Any, person: Any, method: str) -> Any:

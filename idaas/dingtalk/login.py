@@ -243,19 +243,29 @@ def micro(source: str) -> Any:
         return redirect(url_for("dingtalk.start", source=src.name, **query))
     if _throttled():
         abort(429)
-    form = MicroForm(state=signin.make_state(src.name, next_target, app))
+    return micro_page(
+        conn,
+        signin.make_state(src.name, next_target, app),
+        action=url_for("dingtalk.micro", source=src.name, app=app),
+        retry=url_for(
+            "dingtalk.micro", source=src.name, app=app, next=None if app else next_target
+        ),
+    )
+
+
+def micro_page(conn: DingTalkConnection, state: str, *, action: str, retry: str) -> Response:
+    """The free-login page (§3.1) posting DingTalk's code with `state` to `action`; its CSP
+    lets it load the JSAPI script. Also used by self-service password reset."""
     jsapi = _jsapi_url()
     response = Response(
         render_template(
             "auth/dingtalk_micro.html",
-            form=form,
+            form=MicroForm(state=state),
             jsapi_url=jsapi,
             corp_id=conn.corp_id,
             client_id=conn.app_key,
-            action=url_for("dingtalk.micro", source=src.name, app=app),
-            retry=url_for(
-                "dingtalk.micro", source=src.name, app=app, next=None if app else next_target
-            ),
+            action=action,
+            retry=retry,
         ),
         mimetype="text/html",
     )
