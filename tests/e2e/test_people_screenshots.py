@@ -185,9 +185,10 @@ def test_screenshots(browser, site, sandbox, language, width):
         ("/portal/mfa", "portal-mfa"),
         ("/portal/sessions", "portal-sessions"),
         ("/portal/identities", "portal-identities"),
-        ("/portal/consents", "portal-consents"),
+        ("/portal/permissions", "portal-consents"),
     ):
-        page.goto(site.url + path)
+        answer = page.goto(site.url + path)
+        assert answer is not None and answer.status == 200, path
         shoot(page, name)
         if width == 390:
             tabs = page.locator("nav.side a")

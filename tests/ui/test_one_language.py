@@ -31,11 +31,13 @@ INVARIANTS = {"idaas", "HTTP", "English"}
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 
-def _check(pages: dict[str, Any], allowed: set[str]) -> None:
+def _check(pages: dict[str, Any], allowed: set[str], errors: bool = False) -> None:
     problems = {}
     for name, response in pages.items():
         html = response.get_data(as_text=True)
         assert "<html" in html, f"{name} did not render a page: {response.status_code}"
+        if not errors:  # the page itself, not the generic error page (a wrong URL)
+            assert 'class="auth-card error-card" aria-labelledby="error-title"' not in html, name
         found = english_words(html, INVARIANTS | allowed)
         if found:
             problems[name] = found
@@ -119,7 +121,7 @@ def test_every_account_page_is_chinese(zh, dt_app, sandbox, leak_guard):
         "/portal/mfa",
         "/portal/sessions",
         "/portal/identities",
-        "/portal/consents",
+        "/portal/permissions",
         "/logout",
     ):
         pages[path] = _get(zh, path)
@@ -217,7 +219,7 @@ def test_error_pages_are_chinese(zh, path, method, status):
     if status != 302:
         html = response.get_data(as_text=True)
         assert "auth-card" in html and f'data-status="{status}"' in html
-        _check({path: response}, set())
+        _check({path: response}, set(), errors=True)
 
 
 def test_every_error_status_has_a_chinese_page(app):
@@ -231,7 +233,7 @@ def test_every_error_status_has_a_chinese_page(app):
             app.preprocess_request()
             html = render_template("errors/error.html", **error_context(status))
         pages[status] = type("Page", (), {"get_data": lambda self, as_text, h=html: h})()
-    _check(pages, set())
+    _check(pages, set(), errors=True)
 
 
 def test_english_pages_have_no_chinese(client, account):
