@@ -43,11 +43,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         portal,
         scim,
         security,
+        ui,
         web,
     )
 
     extensions.init_app(app)
     web.init_app(app)
+    ui.init_app(app)
     for module in (
         ops,
         security,

@@ -95,6 +95,8 @@ def _fernet_keys(value: list[str] | None) -> list[str] | None:
 
 
 RateLimit = Annotated[str, AfterValidator(_rate_limit)]
+BrandText128 = Annotated[str, Field(max_length=128)]
+BrandText1000 = Annotated[str, Field(max_length=1000)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
 Language = Literal["zh_CN", "en"]
@@ -391,6 +393,51 @@ class Settings(BaseSettings):
         "ignore",
         description="Attributes idaas does not store: ignore them (what Entra and Okta need) or "
         "refuse them (400 invalidValue).",
+    )
+
+    # Branding (idaas.ui): a string, or one per language ({"zh_CN": "...", "en": "..."}).
+    BRAND_NAME: BrandText128 | dict[Language, BrandText128] = Field(
+        "",
+        description="Organisation name on the login, portal, consent and error pages and in "
+        "the browser title (a string or one per language); empty: idaas.",
+    )
+    BRAND_LOGO_URL: str = Field(
+        "",
+        pattern=r"^((https?://|/)[^\s\"'<>]*)?$",
+        max_length=1024,
+        description="Logo URL (absolute, or a path such as /static/img/logo.svg); empty: the "
+        "idaas logo.",
+    )
+    BRAND_LOGIN_NOTICE: BrandText1000 | dict[Language, BrandText1000] = Field(
+        "",
+        description="Optional plain-text notice on the login page (a string or one per language).",
+    )
+
+    # Self-service password reset (idaas.auth.reset).
+    PASSWORD_RESET_ENABLED: bool = Field(
+        True,
+        description="Let people reset a forgotten password by proving their DingTalk identity.",
+    )
+    PASSWORD_RESET_CODE_MINUTES: int = Field(
+        10,
+        ge=1,
+        le=60,
+        description="Minutes a code sent as a DingTalk work notification (and its link) is valid.",
+    )
+    PASSWORD_RESET_CODE_ATTEMPTS: int = Field(
+        5, ge=1, le=20, description="Wrong codes allowed before a code stops accepting any."
+    )
+    PASSWORD_RESET_TICKET_MINUTES: int = Field(
+        15,
+        ge=1,
+        le=120,
+        description="Minutes a proven identity has to pass MFA and choose the new password.",
+    )
+    PASSWORD_RESET_RATE_LIMIT_IP: RateLimit = Field(
+        "20/hour", description="Password-reset attempts per client IP."
+    )
+    PASSWORD_RESET_RATE_LIMIT_ACCOUNT: RateLimit = Field(
+        "5/hour", description="Reset-code requests per typed identifier."
     )
 
 

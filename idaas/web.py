@@ -112,8 +112,10 @@ def handle_http_error(error: HTTPException) -> Response:
     if wants_json():
         response = _problem(status, error.name, error.description)
     else:
+        from idaas.ui import error_context
+
         response = Response(
-            render_template("errors/error.html", status=status, title=error.name),
+            render_template("errors/error.html", **error_context(status)),
             status,
             mimetype="text/html",
         )

@@ -73,7 +73,7 @@ def _wait_healthy(base: str) -> None:
 def _bind_by_qr(base: str, qr: str, person: dict) -> None:
     """A QR sign-in that needs binding, completed with the person's local account."""
     with httpx.Client(timeout=10, trust_env=False) as http:
-        assert "钉钉扫码登录" in http.get(f"{base}/login").text
+        assert f'id="dt-qr-{qr}"' in http.get(f"{base}/login").text  # DingTalk's embedded QR
         authorize = http.get(f"{base}/login/dingtalk/{qr}").headers["location"]
         callback = _confirm(http, authorize, person["dingtalk_userid"])
         assert http.get(callback).headers["location"].endswith("/login/bind")

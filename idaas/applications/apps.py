@@ -48,6 +48,7 @@ LIFETIME_LIMITS = {
 }
 EDITABLE = (
     "name",
+    "display_names",
     "description",
     "icon_url",
     "enabled",
@@ -125,6 +126,29 @@ def _policy(value: Any, errors: dict[str, str]) -> dict[str, Any]:
     return clean
 
 
+def _display_names(value: Any, errors: dict[str, str]) -> dict[str, str] | None:
+    """Per-language names: {language code: name}, codes from LANGUAGES, names <= 128 chars."""
+    if not value:
+        return None
+    languages = current_app.config["LANGUAGES"]
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        errors["display_names"] = "Must map language codes to names."
+        return None
+    unknown = sorted(set(value) - set(languages))
+    if unknown:
+        errors["display_names"] = (
+            f"Unknown language {', '.join(unknown)}; use {', '.join(languages)}."
+        )
+        return None
+    clean = {k: v.strip() for k, v in value.items() if v.strip()}
+    if any(len(v) > 128 for v in clean.values()):
+        errors["display_names"] = "Each name is at most 128 characters."
+        return None
+    return clean or None
+
+
 def _check(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     """Validate the editable fields present in `fields`; return them cleaned."""
     clean: dict[str, Any] = {}
@@ -143,6 +167,8 @@ def _check(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
                 clean[key] = value or None
         elif key in ("icon_url", "initiate_login_uri", "backchannel_logout_uri"):
             clean[key] = _uri(value, key, errors) if value else None
+        elif key == "display_names":
+            clean[key] = _display_names(value, errors)
         elif key == "frontchannel_logout_uri":
             clean[key] = _uri(value, key, errors) if value else None
         elif key in ("redirect_uris", "post_logout_redirect_uris"):

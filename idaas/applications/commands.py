@@ -299,6 +299,25 @@ def apps_show(client_id: str, as_json: bool) -> None:
     emit(application_to_dict(app), as_json)
 
 
+@apps_group.command("set-name")
+@click.argument("client_id")
+@click.argument("language")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def apps_set_name(client_id: str, language: str, name: str | None, as_json: bool) -> None:
+    """Set (or, without NAME, remove) the application's name in one language (zh_CN, en)."""
+    from idaas.applications import apps
+
+    try:
+        names = dict(apps.get_application(client_id).display_names or {})
+        names[language] = name or ""
+        app = apps.update_application(cli_origin(), client_id, display_names=names)
+    except ApplicationError as error:
+        raise _fail(error) from None
+    emit(application_to_dict(app), as_json, f"Names of {app.client_id}: {app.display_names}.")
+
+
 @apps_group.command("disable")
 @click.argument("client_id")
 @click.option("--json", "as_json", is_flag=True)

@@ -127,6 +127,8 @@ class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(String(1024))
     icon_url: Mapped[str | None] = mapped_column(String(512))
+    #: The name per language ({"en": "Expenses", "zh_CN": "报销"}); `name` when none fits.
+    display_names: Mapped[dict[str, str] | None] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     show_in_portal: Mapped[bool] = mapped_column(Boolean, default=True)
     initiate_login_uri: Mapped[str | None] = mapped_column(String(512))

@@ -54,6 +54,7 @@ def application_to_dict(app: Application) -> dict[str, Any]:
         "name": app.name,
         "description": app.description,
         "icon_url": app.icon_url,
+        "display_names": dict(app.display_names or {}),
         "enabled": app.enabled,
         "show_in_portal": app.show_in_portal,
         "initiate_login_uri": app.initiate_login_uri,

@@ -52,12 +52,13 @@ def _signed_in_account() -> Any:
 
 def init_app(app: Flask) -> None:
     """Models, sources, the session cookie, the blueprint, directory signals and CLI commands."""
-    from idaas.auth import commands, models, sessions, sources, views  # noqa: F401
+    from idaas.auth import commands, models, reset_models, reset_views, sessions, sources, views  # noqa: F401
 
     sessions.init_app(app)
     app.context_processor(lambda: {"signed_in_account": _signed_in_account})
     sources.init_app(app)
     app.register_blueprint(views.bp)
+    reset_views.init_app(app)
     signals.account_deactivated.connect(_on_account_deactivated)
     signals.password_changed.connect(_on_password_changed)
     commands.init_app(app)

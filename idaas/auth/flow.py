@@ -131,8 +131,14 @@ def redirect_for(row: AuthSession) -> Response:
     return redirect(url_for(STEP_ENDPOINTS[row.state]))
 
 
-def complete_first_factor(account: Account, *, method: str, source: str) -> Response:
-    """After a source verified its factor: start a fresh session and go to the next step."""
+def complete_first_factor(
+    account: Account, *, method: str, source: str, channel: str | None = None
+) -> Response:
+    """After a source verified its factor: start a fresh session and go to the next step.
+
+    `channel` says how the factor was proven (`dingtalk_qr`, `dingtalk_workbench`), for the
+    portal's session list; it defaults to `password` for the `pwd` method.
+    """
     actor = f"user:{account.id}"
     previous = sessions.current_any()
     if previous is not None:
@@ -142,6 +148,7 @@ def complete_first_factor(account: Account, *, method: str, source: str) -> Resp
     if mfa.is_enrolled(account.id) and mfa.device_remembered(account.id):
         methods.append("device")
     row = sessions.start(account, methods=methods, source=source, state="pending")
+    row.channel = channel or ("password" if method == "pwd" else method)
     db.session.flush()
     lockout.clear_failures(account.id)
     state = next_state(account, row)

@@ -54,3 +54,21 @@ class ChangePasswordForm(NewPasswordForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form (the CSRF token is the point)."""
+
+
+class IdentifierForm(FlaskForm):
+    """Which account: username, email or mobile."""
+
+    identifier = StringField(
+        _l("Username, email or mobile"), validators=[DataRequired(), Length(max=254)]
+    )
+
+
+class CodeForm(FlaskForm):
+    """The one-time code from the DingTalk work notification."""
+
+    code = StringField(_l("Code from DingTalk"), validators=[DataRequired(), Length(max=16)])
+
+
+class LinkForm(FlaskForm):
+    """A button-only form confirming the one-time link (a prefetch must not consume it)."""

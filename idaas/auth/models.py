@@ -34,6 +34,8 @@ class AuthSession(db.Model):  # type: ignore[name-defined]
     methods: Mapped[list[str]] = mapped_column(JSON, default=list)
     acr: Mapped[str] = mapped_column(String(32), default="pwd")
     source: Mapped[str | None] = mapped_column(String(64))
+    #: How the first factor was proven: `password`, `dingtalk_qr`, `dingtalk_workbench` (portal).
+    channel: Mapped[str | None] = mapped_column(String(32))
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(64))
 

@@ -31,7 +31,8 @@ from idaas.security import secretbox
 
 GENERATIONS = ("oauth2", "sns")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_TOKENISH = re.compile(r"^[A-Za-z0-9_.\-+/=]{4,256}$")
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.\-+/=]")
+TOKEN_MIN, TOKEN_MAX = 4, 256
 HTTP_TIMEOUT = 10.0
 
 
@@ -84,8 +85,20 @@ def _check_token_like(label: str, value: str, errors: dict[str, str], key: str) 
         errors[key] = f"{label} is required"
     elif any(ch.isspace() for ch in value):
         errors[key] = f"{label} contains spaces; paste it again without spaces"
-    elif not _TOKENISH.match(value):
-        errors[key] = f"{label} has characters DingTalk never uses; copy it from the console again"
+    elif strange := list(dict.fromkeys(ch for ch in value if not _TOKEN_CHARS.fullmatch(ch))):
+        shown = " ".join(repr(ch) for ch in strange[:5])
+        errors[key] = (
+            f"{label} has characters DingTalk never uses ({shown}); copy it from the console again"
+        )
+    elif len(value) < TOKEN_MIN:
+        errors[key] = (
+            f"{label} is too short ({len(value)} characters); copy the whole value from the console"
+        )
+    elif len(value) > TOKEN_MAX:
+        errors[key] = (
+            f"{label} is too long ({len(value)} characters, at most {TOKEN_MAX}); "
+            "copy only that value from the console"
+        )
 
 
 def _validate(data: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,7 +30,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from idaas.auth import binding, flow, sessions, sources
+from idaas.auth import binding, flow, reset, reset_views, sessions, sources
 from idaas.auth.binding import BindingRefused, Person
 from idaas.auth.sources.dingtalk import (
     DINGTALK_TYPES,
@@ -37,6 +46,8 @@ from idaas.directory.models import Account
 from idaas.extensions import limiter
 
 bp = Blueprint("dingtalk", __name__)
+#: How the pending first DingTalk sign-in was proven (QR or workbench), kept across /login/bind.
+CHANNEL_KEY = "idaas_dt_channel"
 MAX_CLIENT_ID = 128
 
 
@@ -124,18 +135,23 @@ def _throttled() -> bool:
     )
 
 
-def _sign_in(source: DingTalkSourceBase, conn: DingTalkConnection, person: Person) -> Any:
+def _sign_in(
+    source: DingTalkSourceBase, conn: DingTalkConnection, person: Person, channel: str
+) -> Any:
     """Resolve the account (binding rules) and start the session, or go to `/login/bind`."""
     if source.setting("auto_link") or source.setting("jit"):
         signin.enrich(conn, person)
     account = binding.resolve(source, person)
     if account is None:
         binding.start_pending(source.name, person)
+        session[CHANNEL_KEY] = channel
         return redirect(url_for("dingtalk.bind"))
     if account.status != "active":
         return _problem_page(SignInProblem("account", "inactive", 403), source.name)
     binding.clear_pending()
-    return flow.complete_first_factor(account, method="dingtalk", source=source.name)
+    return flow.complete_first_factor(
+        account, method="dingtalk", source=source.name, channel=channel
+    )
 
 
 @bp.after_app_request
@@ -183,8 +199,10 @@ def callback(source: str) -> Any:
         person = signin.person_from_qr(conn, src.name, code)
     except SignInProblem as problem:
         return _problem_page(problem, src.name)
+    if reset.is_reset_state(state):
+        return reset_views.proven_by_dingtalk(src, person, "dingtalk_qr")
     flow.remember_next(state["next"] or None)
-    return _sign_in(src, conn, person)
+    return _sign_in(src, conn, person, "dingtalk_qr")
 
 
 def _inside_dingtalk() -> bool:
@@ -215,8 +233,10 @@ def micro(source: str) -> Any:
             person = signin.person_from_micro(conn, src.name, form.code.data)
         except SignInProblem as problem:
             return _problem_page(problem, src.name)
+        if reset.is_reset_state(state):
+            return reset_views.proven_by_dingtalk(src, person, "dingtalk_workbench")
         flow.remember_next(state["next"] or None)
-        return _sign_in(src, conn, person)
+        return _sign_in(src, conn, person, "dingtalk_workbench")
     next_target = _continue_path(app) or flow.clean_next(request.args.get("next"))
     if not _inside_dingtalk():
         if app:
@@ -225,17 +245,29 @@ def micro(source: str) -> Any:
         return redirect(url_for("dingtalk.start", source=src.name, **query))
     if _throttled():
         abort(429)
-    form = MicroForm(state=signin.make_state(src.name, next_target, app))
+    return micro_page(
+        conn,
+        signin.make_state(src.name, next_target, app),
+        action=url_for("dingtalk.micro", source=src.name, app=app),
+        retry=url_for(
+            "dingtalk.micro", source=src.name, app=app, next=None if app else next_target
+        ),
+    )
+
+
+def micro_page(conn: DingTalkConnection, state: str, *, action: str, retry: str) -> Response:
+    """The free-login page (§3.1) posting DingTalk's code with `state` to `action`; its CSP
+    lets it load the JSAPI script. Also used by self-service password reset."""
     jsapi = _jsapi_url()
     response = Response(
         render_template(
             "auth/dingtalk_micro.html",
-            form=form,
+            form=MicroForm(state=state),
             jsapi_url=jsapi,
             corp_id=conn.corp_id,
             client_id=conn.app_key,
-            action=url_for("dingtalk.micro", source=src.name, app=app),
-            fallback=url_for("dingtalk.start", source=src.name, app=app, qr=1),
+            action=action,
+            retry=retry,
         ),
         mimetype="text/html",
     )
@@ -280,7 +312,10 @@ def bind() -> Any:
             error, status = refused.message, refused.status
         else:
             binding.clear_pending()
-            return flow.complete_first_factor(account, method="dingtalk", source=source.name)
+            channel = session.pop(CHANNEL_KEY, None)
+            return flow.complete_first_factor(
+                account, method="dingtalk", source=source.name, channel=channel or "dingtalk_qr"
+            )
     form.password.data = ""
     body = render_template("auth/bind.html", form=form, error=error, person=person, source=source)
     return body, status

@@ -196,3 +196,39 @@ def move_department(department_id: int, parent_id: int | None, root: bool, as_js
     except DirectoryError as error:
         raise _fail(error) from None
     emit(department_to_dict(department), as_json, f"Moved {department.name}.")
+
+
+@departments_group.command("rename")
+@click.argument("department_id", type=int)
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def rename_department(department_id: int, name: str, as_json: bool) -> None:
+    """Rename a department (names are unique among siblings)."""
+    try:
+        before = service.get_department(department_id).name
+        department = service.update_department(cli_origin(), department_id, name=name)
+    except DirectoryError as error:
+        raise _fail(error) from None
+    emit(department_to_dict(department), as_json, f"Renamed {before} to {department.name}.")
+
+
+@departments_group.command("delete")
+@click.argument("department_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def delete_department(department_id: int, yes: bool, as_json: bool) -> None:
+    """Delete an empty department (move its members and sub-departments first)."""
+    try:
+        department = service.get_department(department_id)
+    except DirectoryError as error:
+        raise _fail(error) from None
+    if not yes and not as_json:
+        click.confirm(f"Delete department {department.name} (id {department.id})?", abort=True)
+    name = department.name
+    try:
+        service.delete_department(cli_origin(), department_id)
+    except DirectoryError as error:
+        raise _fail(error) from None
+    emit({"id": department_id, "deleted": True}, as_json, f"Deleted department {name}.")

@@ -7,20 +7,23 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the portal blueprint."""
-    from idaas.portal import views
+    from idaas.portal import linked, views
 
     app.register_blueprint(views.bp)
     app.add_template_filter(device_label, "device")
+    app.jinja_env.globals["describe_identity"] = linked.describe
 
 
 def device_label(user_agent: str | None) -> str:
-    """A short "browser on system" label from a User-Agent header."""
+    """A short "browser on system" label from a User-Agent header, in the page's language."""
+    from flask_babel import gettext
+
     ua = user_agent or ""
     browser = next(
         (
             name
             for marker, name in (
-                ("DingTalk", "DingTalk"),
+                ("DingTalk", gettext("DingTalk")),
                 ("Edg/", "Edge"),
                 ("Firefox/", "Firefox"),
                 ("Chrome/", "Chrome"),
@@ -30,7 +33,7 @@ def device_label(user_agent: str | None) -> str:
             )
             if marker in ua
         ),
-        "Browser",
+        gettext("Browser"),
     )
     system = next(
         (

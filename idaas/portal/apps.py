@@ -27,10 +27,11 @@ def apps_for(account: Account) -> list[AppTile]:
     """The applications `account` may use and open from here (enabled, shown, policy allows,
     a launch URL exists), by name."""
     from idaas.applications import apps
+    from idaas.ui import app_name
 
     return [
         AppTile(
-            name=app.name,
+            name=app_name(app),
             url=url_for("oidc.launch", client_id=app.client_id),
             description=app.description,
             icon_url=app.icon_url,

@@ -47,7 +47,9 @@ def test_pasted_values_are_trimmed_and_the_secret_encrypted(conn_app, sandbox, d
         ("corp_id", "", "required"),
         ("agent_id", "12a", "number"),
         ("login_generation", "qr", "oauth2"),
-        ("app_secret", "秘密秘密秘密", "characters"),
+        ("app_secret", "秘密秘密秘密", "characters DingTalk never uses ('秘' '密')"),
+        ("app_secret", "abc", "too short (3 characters)"),
+        ("app_key", "k" * 300, "too long (300 characters, at most 256)"),
     ],
 )
 def test_invalid_values_are_explained(conn_app, field, value, message):
@@ -59,6 +61,8 @@ def test_invalid_values_are_explained(conn_app, field, value, message):
     with pytest.raises(ConnectionError_) as caught:
         connections.save("system", "corp", **fields)
     assert message in caught.value.fields[field]
+    if "short" in message or "long" in message:
+        assert "never uses" not in caught.value.fields[field]
 
 
 def test_check_reports_success_and_dingtalk_errors_in_words(conn_app, sandbox):

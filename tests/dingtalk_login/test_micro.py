@@ -139,7 +139,8 @@ def test_qr_inside_dingtalk_uses_free_login_instead(dt_client, sandbox, leak_gua
     _link(sandbox, make_local("alice", PASSWORD), person)
     page = dt_client.get(response.location, headers={"User-Agent": DINGTALK_UA})
     html = page.get_data(as_text=True)
-    assert "qr=1" in html  # the explicit QR fallback does not loop back here
+    # Inside DingTalk the page never offers a QR code (the phone cannot scan its own screen).
+    assert "qr=1" not in html and "/oauth2/auth" not in html
     code = issue_code(sandbox, person.userid, "micro", leak_guard)
     done = dt_client.post(
         "/login/dingtalk-micro/dingtalk", data={"code": code, "state": _state(html)}

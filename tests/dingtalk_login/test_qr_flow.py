@@ -26,7 +26,7 @@ def _bind(client, identifier, password):
 
 def test_login_page_shows_dingtalk_button(dt_client):
     page = dt_client.get("/login").get_data(as_text=True)
-    assert "/login/dingtalk/dingtalk" in page and "DingTalk" in page
+    assert "/login/dingtalk/dingtalk" in page and "使用钉钉登录" in page
     assert "/login/dingtalk/dingtalk-app" not in page  # the micro-app source is hidden
 
 

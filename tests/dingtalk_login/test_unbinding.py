@@ -103,7 +103,7 @@ def test_portal_shows_and_removes_links(dt_app, sandbox):
     client = dt_app.test_client()
     client.post("/login", data={"identifier": "alice", "password": PASSWORD})
     page = client.get("/portal/identities").get_data(as_text=True)
-    assert person.userid in page
+    assert person.name in page and person.userid not in page  # the DingTalk name, not the id
     [identity] = links_of(account.id)
     response = client.post(f"/portal/identities/{identity.id}/unlink")
     assert response.status_code == 302

@@ -71,7 +71,7 @@ def embedded_site(make_app: Any, sandbox: LiveSandbox, leak_guard: Any) -> Itera
 
 def _scan(page: Any, site: Any, userid: str, shot: str | None = None) -> None:
     page.goto(f"{site.url}/login")
-    page.get_by_role("link", name="DingTalk").click()
+    page.locator("a.source-dingtalk").click()
     page.wait_for_selector(f'button[data-userid="{userid}"]')
     if shot:
         screenshot(page, shot)
@@ -99,13 +99,13 @@ def test_qr_sign_in_binds_then_signs_in_directly(page, site):
     with site.app.app_context():
         assert [i.subject for i in links_of(site.alice.id)] == [person.userid]
     page.goto(f"{site.url}/portal/identities")
-    assert person.userid in page.locator("main").inner_text()
+    assert person.name in page.locator("main").inner_text()  # the DingTalk name, not the userid
     screenshot(page, "dingtalk-linked-identities")
     page.locator(".me").get_by_role("button").click()
     page.wait_for_url("**/login")
     _scan(page, site, person.userid)
     page.wait_for_url("**/portal/")
-    assert page.get_by_role("heading", name="你好，Alice Wang").is_visible()
+    assert page.get_by_role("heading", name="您好，Alice Wang").is_visible()
 
 
 def test_person_from_another_corp_is_refused(page, site, sandbox):
@@ -122,7 +122,7 @@ def test_person_from_another_corp_is_refused(page, site, sandbox):
 
 def test_user_cancels_in_dingtalk(page, site):
     page.goto(f"{site.url}/login")
-    page.get_by_role("link", name="DingTalk").click()
+    page.locator("a.source-dingtalk").click()
     page.get_by_role("button", name="拒绝授权").click()
     page.wait_for_selector("#dingtalk-retry")
     screenshot(page, "dingtalk-cancelled")
@@ -198,22 +198,60 @@ def test_micro_app_page_explains_a_jsapi_failure(browser, site, sandbox):
         page.goto(f"{site.url}/login/dingtalk-micro/{MICRO}?app=demo-app")
         page.wait_for_selector("#dt-micro-error:not([hidden])")
         screenshot(page, "dingtalk-micro-app-jsapi-error")
-        page.get_by_role("link", name="改用钉钉扫码登录").click()
-        page.wait_for_selector("button[data-userid]")
+        # Inside DingTalk no QR code is offered; the messages are Chinese, DingTalk's code small.
+        text = page.locator("main").inner_text()
+        assert "钉钉拒绝了此次登录。" in text and "扫码" not in text
+        assert page.locator("#dt-micro-error code").inner_text()
+        page.get_by_role("link", name="重试").click()
+        page.wait_for_selector("#dt-micro-error:not([hidden])")
     finally:
         inside.close()
 
 
-def test_embedded_qr_on_the_login_page(page, embedded_site):
+def test_embedded_qr_on_the_login_page(page, browser, embedded_site):
+    """DingTalk's embedded QR (§2.2): the frame shows a whole QR code and one caption; the
+    person scans it with the phone, confirms there, and the login page goes on by itself."""
     person = embedded_site.people[4]
     page.goto(f"{embedded_site.url}/login")
     frame = page.frame_locator("#dt-qr-dingtalk iframe")
-    frame.locator(f'button[data-userid="{person.userid}"]').wait_for()
+    qr = frame.locator("[data-scan-url]")
+    qr.wait_for()
+    # No button repeats what the frame says, and the frame fits the QR code without scrolling.
+    assert page.locator("a.source-dingtalk").count() == 0
+    assert frame.locator("body").inner_text().strip() == "请使用钉钉扫描二维码登录"
+    sizes = frame.locator("html").evaluate(
+        "e => [e.scrollWidth, e.scrollHeight, e.clientWidth, e.clientHeight]"
+    )
+    assert sizes[0] <= sizes[2] and sizes[1] <= sizes[3], sizes
+    box = qr.bounding_box()
+    outer = page.locator("#dt-qr-dingtalk iframe").bounding_box()
+    assert box["y"] >= outer["y"] and box["y"] + box["height"] <= outer["y"] + outer["height"]
     screenshot(page, "dingtalk-embedded-qr")
-    frame.locator(f'button[data-userid="{person.userid}"]').click()
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 800})
+    try:
+        scan = phone.new_page()
+        scan.goto(qr.get_attribute("data-scan-url"))
+        scan.locator(f'button[data-userid="{person.userid}"]').click()
+        scan.wait_for_selector("#scan-done")
+    finally:
+        phone.close()
     page.wait_for_url("**/login/bind")
     _bind(page, "alice", PASSWORD)
     page.wait_for_url("**/portal/")
+
+
+def test_keyboard_does_not_tab_into_the_embedded_qr(page, embedded_site):
+    page.goto(f"{embedded_site.url}/login")
+    page.frame_locator("#dt-qr-dingtalk iframe").locator("[data-scan-url]").wait_for()
+    assert page.locator("#dt-qr-dingtalk iframe").get_attribute("tabindex") == "-1"
+    visited = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        visited.append(page.evaluate("(e => e.tagName + '#' + e.id)(document.activeElement)"))
+    assert not [v for v in visited if v.startswith("IFRAME")], visited
+    # Focus stays in idaas's own page: after the last control it comes back round, never inside.
+    assert any(v.startswith("INPUT#identifier") for v in visited)
+    assert any(v == "A#forgot-password" for v in visited)
 
 
 @pytest.fixture
@@ -250,7 +288,7 @@ def test_from_the_demo_app_qr_sign_in_binds_and_returns_with_an_id_token(page, s
     page.goto(demo_app.url)
     page.locator("#login").click()
     page.wait_for_url("**/login**")
-    page.get_by_role("link", name="DingTalk").click()
+    page.locator("a.source-dingtalk").click()
     page.wait_for_selector(f'button[data-userid="{person.userid}"]')
     page.locator(f'button[data-userid="{person.userid}"]').click()
     page.wait_for_url("**/login/bind")

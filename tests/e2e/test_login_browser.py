@@ -58,7 +58,7 @@ def test_sign_in_with_each_identifier_form(page, site):
     for identifier in ("alice", "alice@example.com", "+86 138 0013 8000"):
         sign_in(page, site, identifier)
         page.wait_for_url("**/portal/")
-        assert page.get_by_role("heading", name="你好，Alice Wang").is_visible()
+        assert page.get_by_role("heading", name="您好，Alice Wang").is_visible()
         sign_out(page)
     page.get_by_role("link", name="English").click()
     page.wait_for_url("**/login")
@@ -108,11 +108,11 @@ def test_totp_enrolment_sign_in_and_recovery_code_once(page, site):
     sign_in(page, site)
     page.wait_for_url("**/portal/")
     page.get_by_role("link", name="两步验证").first.click()
-    page.get_by_role("link", name="设置身份验证器 App").click()
+    page.get_by_role("link", name="设置身份验证器应用").click()
     secret = page.locator("#totp-secret").get_attribute("data-secret")
     assert page.locator("img.qr").get_attribute("src").startswith("data:image/svg+xml")
     screenshot(page, "mfa-enrol-zh")
-    page.get_by_label("身份验证器 App 中的验证码").fill(totp_code(secret))
+    page.get_by_label("身份验证器应用中的验证码").fill(totp_code(secret))
     page.get_by_role("button", name="开启").click()
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10

@@ -78,7 +78,7 @@ def test_portal_to_demo_rp_with_consent_zh(page, world):
         "identifier": "用户名、邮箱或手机号",
         "password": "密码",
         "sign_in": "登录",
-        "consent": "演示应用 Demo RP 请求使用您的账号",
+        "consent": "演示应用 Demo RP 请求使用您的 idaas 账号",
         "allow": "允许",
     }
     _journey(page, world, "alice", "zh", labels)
@@ -92,7 +92,7 @@ def test_portal_to_demo_rp_with_consent_en(browser, world):
         "identifier": "Username, email or mobile",
         "password": "Password",
         "sign_in": "Sign in",
-        "consent": "演示应用 Demo RP wants to use your account",
+        "consent": "演示应用 Demo RP wants to use your idaas account",
         "allow": "Allow",
     }
     try:

@@ -43,6 +43,20 @@ def index() -> str:
     return render_template("index.html", state=sandbox().state())
 
 
+@bp.get("/phone")
+def phone() -> str:
+    """The phone stand-in: open a pending QR login's scan page without a camera (§2.2 embed)."""
+    sb = sandbox()
+    now = sb.now()
+    with sb.lock:
+        pending = [
+            (login, sb.apps[login.app_key].name)
+            for login in sb.logins.values()
+            if login.expires_at > now and login.result is None
+        ]
+    return render_template("phone.html", pending=pending)
+
+
 @bp.get("/state")
 def state() -> Response:
     """Corp id, apps (§1 credentials), callbacks (§6.1), counts, variants, faults (§9)."""

@@ -50,6 +50,15 @@ def _render(session: LoginSession, mobile: bool = False) -> str:
     sb = sandbox()
     scan_url = f"{request.host_url}_sandbox/scan/{session.ticket}"
     qr_svg = segno.make(scan_url, error="m").svg_inline(scale=4, dark="#1f2329")
+    if session.embed and not mobile:
+        # §2.2 embedded login: DingTalk's frame shows only the QR code and one caption.
+        return render_template(
+            "embed.html",
+            session=session,
+            qr_svg=qr_svg,
+            scan_url=scan_url,
+            app=sb.apps[session.app_key],
+        )
     confirm = "login.oauth2_confirm" if session.flow == "oauth2" else "login.sns_confirm"
     query = request.args.get("q", "")
     return render_template(
@@ -77,6 +86,7 @@ def _start(flow: str, app_key: str, redirect_uri: str, state: str | None, scope:
         state=state,
         scope=scope,
         expires_at=sb.now() + LOGIN_LIFETIME,
+        embed=flow == "oauth2" and bool(request.args.get("embed")),
     )
     with sb.lock:
         sb.logins[session.ticket] = session
@@ -152,15 +162,23 @@ def _confirm(flow: str) -> Any:
             params["code"] = code
     if session.state is not None:
         params["state"] = session.state
-    with sb.lock:
-        sb.logins.pop(session.ticket, None)
     target = _with_query(session.redirect_uri, params)
-    if request.form.get("embed") and flow == "oauth2":
-        # Embedded (DTFrameLogin) login: tell the parent page instead of navigating the frame.
-        result = {"redirectUrl": target, "authCode": params.get("authCode"), "state": session.state}
+    if session.embed:
+        # Embedded (DTFrameLogin) login: the phone confirmed; the frame on the computer learns
+        # it on its next poll and hands the result to its parent page (§2.2).
+        result: dict[str, Any] = {
+            "redirectUrl": target,
+            "authCode": params.get("authCode"),
+            "state": session.state,
+        }
         if "error" in params:
             result = {"error": params["error"], "state": session.state}
-        return render_template("embed_done.html", result=result)
+        with sb.lock:
+            session.result = result
+        denied = "error" in params
+        return render_template("scan_done.html", app=sb.apps[session.app_key], denied=denied)
+    with sb.lock:
+        sb.logins.pop(session.ticket, None)
     return redirect(target, code=302)
 
 
@@ -184,6 +202,21 @@ def scan(ticket: str) -> Any:
     if session is None or sb.now() > session.expires_at:
         return _error_page("二维码已失效，请刷新页面重试", 410)
     return _render(session, mobile=True)
+
+
+@bp.get("/_sandbox/embed/<ticket>/poll")
+def embed_poll(ticket: str) -> Any:
+    """The embedded frame's poll (§2.2): `waiting`, `expired`, or the result once confirmed."""
+    sb = sandbox()
+    with sb.lock:
+        session = sb.logins.get(ticket)
+        if session is None or not session.embed:
+            return {"status": "expired"}
+        if session.result is None:
+            expired = sb.now() > session.expires_at
+            return {"status": "expired" if expired else "waiting"}
+        sb.logins.pop(ticket, None)
+        return {"status": "done", "result": session.result}
 
 
 @bp.get("/ddlogin.js")

@@ -277,6 +277,10 @@ class LoginSession:
     state: str | None
     scope: str
     expires_at: float
+    #: Opened by `DTFrameLogin` (§2.2 embedded QR): the phone confirms, the frame learns by polling.
+    embed: bool = False
+    #: What the embedded frame hands its parent once the phone confirmed (or denied).
+    result: dict[str, Any] | None = None
 
 
 @dataclass
