@@ -166,7 +166,7 @@ def pending_app(next_target: str | None) -> Any:
     if not next_target or not next_target.startswith("oidc:"):
         return None
     from idaas.applications import apps
-    from idaas.oidc.views import PENDING_KEY
+    from idaas.oidc.pending import PENDING_KEY
 
     entry = (session.get(PENDING_KEY) or {}).get(next_target.split(":", 1)[1])
     if not isinstance(entry, dict):

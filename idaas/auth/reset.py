@@ -259,6 +259,18 @@ def redeem_link(link_token: str, ip: str) -> int:
 # ------------------------------------------------------------------ tickets
 
 
+def refuse_unlinked(actor: str, method: str) -> None:
+    """Record that a DingTalk identity with no linked account asked to reset a password."""
+    audit.record(
+        actor,
+        "auth.password_reset.refused",
+        None,
+        outcome="denied",
+        details={"reason": "not_linked", "method": method},
+    )
+    db.session.commit()
+
+
 def start_ticket(account_id: int, method: str) -> None:
     """Give this browser a ticket to set a new password for `account_id` (audited)."""
     token = secrets.token_urlsafe(32)

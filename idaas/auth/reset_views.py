@@ -18,12 +18,10 @@ from flask import flash as flash_message
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from idaas import audit
 from idaas.auth import reset, sources
 from idaas.auth.forms import CodeForm, IdentifierForm, LinkForm, MfaForm, NewPasswordForm
 from idaas.auth.reset import ResetRefused
 from idaas.directory.errors import DirectoryError
-from idaas.extensions import db
 from idaas.security.policy import PasswordPolicy
 from idaas.ui import inside_dingtalk
 
@@ -111,14 +109,7 @@ def proven_by_dingtalk(source: Any, person: Any, method: str) -> Any:
         return render_template("auth/reset/disabled.html"), 404
     account = reset.account_for_person(person.corp_id, person.userid)
     if account is None:
-        audit.record(
-            f"dingtalk:{source.connection_name}",
-            "auth.password_reset.refused",
-            None,
-            outcome="denied",
-            details={"reason": "not_linked", "method": method},
-        )
-        db.session.commit()
+        reset.refuse_unlinked(f"dingtalk:{source.connection_name}", method)
         return _refused_page("not_linked", 403)
     reset.start_ticket(account.id, method)
     return redirect(url_for("reset.next_step"))
@@ -267,6 +258,9 @@ def new_password() -> Any:
 
 
 def init_app(app: Any) -> None:
-    """Register the reset pages."""
+    """Register the reset pages and take over DingTalk proofs made for a reset."""
+    from idaas.dingtalk import login
+
     if bp.name not in app.blueprints:
         app.register_blueprint(bp)
+    login.register_reset_handler(app, proven_by_dingtalk)

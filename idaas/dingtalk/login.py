@@ -9,11 +9,13 @@ DingTalk docs (under https://open.dingtalk.com/document/development/):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
     abort,
     current_app,
     redirect,
@@ -30,7 +32,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from idaas.auth import binding, flow, reset, reset_views, sessions, sources
+from idaas.auth import binding, flow, reset, sessions, sources
 from idaas.auth.binding import BindingRefused, Person
 from idaas.auth.sources.dingtalk import (
     DINGTALK_TYPES,
@@ -65,6 +67,18 @@ class MicroForm(FlaskForm):
 
     code = HiddenField(validators=[DataRequired(), Length(max=512)])
     state = HiddenField(validators=[DataRequired(), Length(max=2048)])
+
+
+_RESET_HANDLER = "idaas_dingtalk_reset_handler"
+
+
+def register_reset_handler(app: Flask, handler: Callable[[Any, Person, str], Any]) -> None:
+    """Let self-service password reset take over a DingTalk proof whose state is a reset's."""
+    app.extensions[_RESET_HANDLER] = handler
+
+
+def _proven_for_reset(src: DingTalkSourceBase, person: Person, method: str) -> Any:
+    return current_app.extensions[_RESET_HANDLER](src, person, method)
 
 
 def _source(name: str) -> tuple[DingTalkSourceBase, DingTalkConnection]:
@@ -200,7 +214,7 @@ def callback(source: str) -> Any:
     except SignInProblem as problem:
         return _problem_page(problem, src.name)
     if reset.is_reset_state(state):
-        return reset_views.proven_by_dingtalk(src, person, "dingtalk_qr")
+        return _proven_for_reset(src, person, "dingtalk_qr")
     flow.remember_next(state["next"] or None)
     return _sign_in(src, conn, person, "dingtalk_qr")
 
@@ -234,7 +248,7 @@ def micro(source: str) -> Any:
         except SignInProblem as problem:
             return _problem_page(problem, src.name)
         if reset.is_reset_state(state):
-            return reset_views.proven_by_dingtalk(src, person, "dingtalk_workbench")
+            return _proven_for_reset(src, person, "dingtalk_workbench")
         flow.remember_next(state["next"] or None)
         return _sign_in(src, conn, person, "dingtalk_workbench")
     next_target = _continue_path(app) or flow.clean_next(request.args.get("next"))

@@ -41,12 +41,12 @@ from idaas.extensions import db, limiter
 from idaas.oidc import hint as hint_check
 from idaas.oidc import keys, logout
 from idaas.oidc import service as oidc_service
+from idaas.oidc.pending import PENDING_KEY
 from idaas.oidc.server import AccessTokenValidator, authorization, issuer
 from idaas.oidc.service import epoch
 from idaas.web import csp_allowing_frames
 
 bp = Blueprint("oidc", __name__)
-PENDING_KEY = "idaas_oidc_pending"
 MAX_PENDING = 5
 
 
