@@ -73,6 +73,38 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 
+    # Delivery engine (events)
+    # Run a worker thread inside `idaas serve`/`idaas demo`: auto = on SQLite only, or true/false.
+    EVENTS_EMBEDDED_WORKER = "auto"
+    # Delivery threads per worker, deliveries claimed per round, and a claim's lease (seconds).
+    EVENTS_CONCURRENCY = 8
+    EVENTS_BATCH_SIZE = 32
+    EVENTS_LEASE_SECONDS = 60.0
+    # Safety-net poll when no wake-up arrives (NOTIFY / Redis / in-process), in seconds.
+    EVENTS_POLL_SECONDS = 1.0
+    # Timeout of one outbound delivery (webhooks, back-channel logout), in seconds.
+    EVENTS_DELIVERY_TIMEOUT = 5.0
+    # Retries: backoff base and ceiling (seconds, with jitter); dead letter after this long.
+    EVENTS_RETRY_BASE_SECONDS = 2.0
+    EVENTS_RETRY_MAX_SECONDS = 600.0
+    EVENTS_DEAD_AFTER_SECONDS = 86400.0
+    # Jobs: a claim's lease without a heartbeat (seconds); jobs one worker runs at once.
+    EVENTS_JOB_LEASE_SECONDS = 60.0
+    EVENTS_MAX_JOBS = 2
+    # Periodic jobs (job kind -> interval in seconds; 0 turns one off), run by one leader.
+    EVENTS_SCHEDULES: dict[str, float] = {
+        "oidc.rotate_keys": 90 * 86400,
+        "housekeeping.prune": 3600,
+        "audit.retention": 86400,
+    }
+    # Pruning: keep expired codes/tokens/sessions this long (s); delivered/finished rows (days).
+    EVENTS_PRUNE_GRACE_SECONDS = 86400.0
+    EVENTS_RETENTION_DAYS = 7
+    # Webhook targets: [{"name", "url", "events": ["account.*"], "secret", "origin"}].
+    EVENTS_WEBHOOKS: list[dict[str, Any]] = []
+    # How long a used OIDC nonce is refused again, in seconds (replay store).
+    OIDC_NONCE_TTL_SECONDS = 86400.0
+
 
 def _coerce_list(value: Any) -> list[str]:
     """Accept a list or a comma-separated string."""

@@ -16,6 +16,9 @@ SCOPES: dict[str, str] = {
     "clients:admin": "Review integration requests: approve (creates an API client) or reject.",
     "applications:admin": "Create, change and delete applications (OIDC clients).",
     "tokens:introspect": "Introspect access and refresh tokens (RFC 7662).",
+    # Delivery engine (events)
+    "deliveries:admin": "List and inspect deliveries; replay dead letters.",
+    "jobs:admin": "List, start, inspect and cancel background jobs.",
 }
 
 #: Scopes an OIDC application may request (OIDC Core §5.4 plus idaas claims).

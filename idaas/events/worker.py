@@ -1,0 +1,199 @@
+"""The worker: claims and runs deliveries and jobs, and leads the scheduler when it can.
+
+Run it as `idaas worker` (any number, on any host, with PostgreSQL), or embedded as a thread of
+`idaas serve` / `idaas demo` (the default on SQLite, `EVENTS_EMBEDDED_WORKER`). It sleeps until
+a commit wakes it (NOTIFY, Redis or in-process), a retry comes due, or `EVENTS_POLL_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from flask import Flask
+
+from idaas.events import deliveries, jobs, scheduler, wake
+from idaas.events.clock import Clock
+from idaas.events.models import Delivery
+
+log = logging.getLogger("idaas.events")
+
+
+class Worker:
+    """One worker: a delivery thread pool, job threads, the scheduler and a wake-up listener."""
+
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        name: str | None = None,
+        concurrency: int | None = None,
+        clock: Clock | None = None,
+        run_deliveries: bool = True,
+        run_jobs: bool = True,
+        run_scheduler: bool = True,
+    ) -> None:
+        self.app = app
+        config = app.config
+        self.name = name or f"{socket.gethostname()[:30]}:{os.getpid()}"
+        self.concurrency = concurrency or int(config["EVENTS_CONCURRENCY"])
+        self.batch = int(config["EVENTS_BATCH_SIZE"])
+        self.lease = float(config["EVENTS_LEASE_SECONDS"])
+        self.job_lease = float(config["EVENTS_JOB_LEASE_SECONDS"])
+        self.poll = float(config["EVENTS_POLL_SECONDS"])
+        self.max_jobs = int(config["EVENTS_MAX_JOBS"])
+        self.clock = clock or app.extensions["idaas_clock"]
+        self.run_deliveries = run_deliveries
+        self.run_jobs = run_jobs
+        self.run_scheduler = run_scheduler
+        self.woken = threading.Event()
+        self.stopping = threading.Event()
+        self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="idaas-deliver")
+        self.job_threads: set[threading.Thread] = set()
+        self.leadership = scheduler.Leadership(config["DATABASE_URL"], scheduler.holder_name())
+        self.listener = wake.Listener(config["DATABASE_URL"], config.get("REDIS_URL"), self.wake)
+        self.thread: threading.Thread | None = None
+        self._next_schedule = 0.0
+
+    def wake(self) -> None:
+        """Something was queued: look now."""
+        self.woken.set()
+
+    # -- one round of each kind of work -------------------------------------------------
+
+    def now(self) -> datetime:
+        """The worker's (controllable) time."""
+        return self.clock.now()
+
+    def deliver_once(self) -> int:
+        """Claim one batch of due deliveries, run them concurrently, settle them; how many."""
+        with self.app.app_context():
+            claimed = deliveries.claim(self.batch, self.now(), self.lease, self.name)
+        if not claimed:
+            return 0
+        outcomes = list(self.pool.map(self._run_in_context, claimed))
+        with self.app.app_context():
+            deliveries.settle(outcomes, self.now())
+        return len(claimed)
+
+    def _run_in_context(self, row: Delivery) -> deliveries.Outcome:
+        with self.app.app_context():
+            return deliveries.run_one(row)
+
+    def jobs_once(self) -> int:
+        """Claim queued (or orphaned) jobs up to the job limit and start them in threads."""
+        self.job_threads = {t for t in self.job_threads if t.is_alive()}
+        started = 0
+        while len(self.job_threads) < self.max_jobs:
+            with self.app.app_context():
+                job = jobs.claim(self.now(), self.job_lease, self.name)
+            if job is None:
+                break
+            thread = threading.Thread(
+                target=self._run_job, args=(job,), name=f"idaas-job-{job.id}", daemon=True
+            )
+            self.job_threads.add(thread)
+            thread.start()
+            started += 1
+        return started
+
+    def _run_job(self, job: jobs.Job) -> None:
+        with self.app.app_context():
+            status = jobs.run(self.app, job, self.job_lease, self.now)
+        log.info("job %s (%s) ended: %s", job.id, job.kind, status)
+        self.wake()
+
+    def schedule_once(self) -> int:
+        """Start due periodic jobs when this worker leads (checked at most once a second)."""
+        if time.monotonic() < self._next_schedule:
+            return 0
+        self._next_schedule = time.monotonic() + 1.0
+        with self.app.app_context():
+            if not self.leadership.acquire(self.now()):
+                return 0
+            return len(scheduler.tick(self.now()))
+
+    def run_once(self) -> int:
+        """One round of everything this worker does; how much work it found."""
+        found = 0
+        if self.run_scheduler:
+            found += self.schedule_once()
+        if self.run_jobs:
+            found += self.jobs_once()
+        if self.run_deliveries:
+            found += self.deliver_once()
+        return found
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Run rounds until there is nothing due (tests, `idaas worker --once`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.run_once() and not any(t.is_alive() for t in self.job_threads):
+                return
+            for thread in list(self.job_threads):
+                thread.join(timeout=0.05)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _sleep_seconds(self) -> float:
+        with self.app.app_context():
+            due = deliveries.next_due(self.now())
+        if due is None:
+            return self.poll
+        return max(0.0, min(self.poll, (due - self.now()).total_seconds()))
+
+    def run(self) -> None:
+        """Work until `stop()`."""
+        wake.add_local_waiter(self.woken)
+        self.listener.start()
+        try:
+            while not self.stopping.is_set():
+                self.woken.clear()
+                try:
+                    while self.run_once() and not self.stopping.is_set():
+                        self.woken.clear()
+                    pause = self._sleep_seconds()
+                except Exception:  # database unavailable: log, back off, try again
+                    log.exception("worker round failed")
+                    pause = self.poll
+                self.woken.wait(pause)
+        finally:
+            wake.remove_local_waiter(self.woken)
+            self.listener.stop()
+            self.leadership.release()
+
+    def start(self) -> Worker:
+        """Run in a daemon thread (embedded mode and tests)."""
+        self.thread = threading.Thread(target=self.run, name="idaas-worker", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop looking for work; let running deliveries and job threads finish (bounded)."""
+        self.stopping.set()
+        self.woken.set()
+        if self.thread is not None:
+            self.thread.join(timeout=timeout)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for thread in list(self.job_threads):
+            thread.join(timeout=timeout)
+
+
+def embedded_enabled(app: Flask) -> bool:
+    """Whether `idaas serve`/`idaas demo` run a worker thread: `auto` means on SQLite only."""
+    setting = str(app.config.get("EVENTS_EMBEDDED_WORKER", "auto")).lower()
+    if setting in ("auto", ""):
+        return str(app.config["DATABASE_URL"]).startswith("sqlite")
+    return setting in ("1", "true", "yes", "on")
+
+
+def start_embedded(app: Flask) -> Worker | None:
+    """Start the embedded worker thread when configured; returns it (or None)."""
+    if not embedded_enabled(app):
+        return None
+    return Worker(app, name=f"embedded:{socket.gethostname()[:20]}:{os.getpid()}").start()
