@@ -132,11 +132,14 @@ class Worker:
     def drain(self, timeout: float = 30.0) -> None:
         """Run rounds until there is nothing due (tests, `idaas worker --once`)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.run_once() and not any(t.is_alive() for t in self.job_threads):
-                return
-            for thread in list(self.job_threads):
-                thread.join(timeout=0.05)
+        try:
+            while time.monotonic() < deadline:
+                if not self.run_once() and not any(t.is_alive() for t in self.job_threads):
+                    return
+                for thread in list(self.job_threads):
+                    thread.join(timeout=0.05)
+        finally:
+            self.leadership.release()
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -182,6 +185,7 @@ class Worker:
         self.pool.shutdown(wait=True, cancel_futures=True)
         for thread in list(self.job_threads):
             thread.join(timeout=timeout)
+        self.leadership.release()
 
 
 def embedded_enabled(app: Flask) -> bool:
