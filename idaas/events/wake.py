@@ -28,8 +28,16 @@ log = logging.getLogger("idaas.events")
 
 
 def mark_dirty(session: Any) -> None:
-    """Remember that this transaction queued work, so its commit wakes the workers."""
+    """Remember that this transaction queued work, so its commit wakes the workers.
+
+    On PostgreSQL the NOTIFY is sent now, inside the transaction: PostgreSQL delivers it at
+    commit (and drops it on rollback), whatever else runs before the commit.
+    """
+    if session.info.get(_FLAG):
+        return
     session.info[_FLAG] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
 def add_local_waiter(waiter: threading.Event) -> None:
@@ -50,14 +58,6 @@ def wake_local() -> None:
         waiters = list(_local_waiters)
     for waiter in waiters:
         waiter.set()
-
-
-def _before_commit(session: Session) -> None:
-    if not session.info.get(_FLAG):
-        return
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
 def _after_commit(session: Session) -> None:
@@ -90,8 +90,7 @@ def _redis(url: str) -> Any:
 
 def install() -> None:
     """Hook the session events once per process."""
-    if not event.contains(Session, "before_commit", _before_commit):
-        event.listen(Session, "before_commit", _before_commit)
+    if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
 
