@@ -9,6 +9,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Models, the clock, commit wake-ups, built-in targets and job kinds, CLI, API, metrics."""
+    from idaas import replay
     from idaas.events import api, commands, housekeeping, metrics, models, wake, webhooks  # noqa: F401
     from idaas.events.clock import Clock
 
@@ -17,4 +18,5 @@ def init_app(app: Flask) -> None:
     webhooks.init_app()
     housekeeping.init_app()
     metrics.init_app(app)
+    replay.init_app()
     commands.init_app(app)
