@@ -346,12 +346,17 @@ def demo(
     for line in _describe(info):
         click.echo(line)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    from idaas.events.worker import start_embedded
+
+    engine = start_embedded(app)  # deliveries, jobs and the scheduler (on by default on SQLite)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if engine is not None:
+            engine.stop()
         server.server_close()
         for other in servers:
             other.shutdown()
