@@ -111,7 +111,7 @@ def store() -> ReplayStore:
     if cached is None:
         cached = RedisReplayStore(str(url)) if url else DatabaseReplayStore()
         current_app.extensions["idaas_replay_store"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 class CallbackReplayCache:

@@ -47,8 +47,13 @@ _FOUND = "idaas_logout_found"
 class RpLike(Protocol):
     """What a logout token needs of an RP session."""
 
-    auth_session_id: int
-    subject: str
+    @property
+    def auth_session_id(self) -> int:
+        """The idaas session the RP was signed in through."""
+
+    @property
+    def subject(self) -> str:
+        """The subject the RP knows the person by."""
 
 
 @dataclass(frozen=True)
