@@ -117,28 +117,33 @@ def settle(outcomes: list[Outcome], now: datetime) -> None:
     dead_after = timedelta(seconds=float(current_app.config["EVENTS_DEAD_AFTER_SECONDS"]))
     from idaas.events import metrics
 
+    delivered: dict[str | None, list[int]] = {}
     for outcome in outcomes:
+        if outcome.ok:
+            delivered.setdefault(outcome.delivery.claimed_by, []).append(outcome.delivery.id)
+            metrics.attempt(outcome.delivery.target_type, "delivered", outcome.elapsed)
+    for token, ids in delivered.items():  # one statement per claim, not one per delivery
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.claimed_by == token, Delivery.status == "running")
+            .values(
+                status="delivered",
+                delivered_at=now,
+                lease_until=None,
+                last_error=None,
+                last_status=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    for outcome in outcomes:
+        if outcome.ok:
+            continue
         row = outcome.delivery
         mine = and_(
             Delivery.id == row.id,
             Delivery.claimed_by == row.claimed_by,
             Delivery.status == "running",
         )
-        if outcome.ok:
-            db.session.execute(
-                update(Delivery)
-                .where(mine)
-                .values(
-                    status="delivered",
-                    delivered_at=now,
-                    lease_until=None,
-                    last_error=None,
-                    last_status=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            metrics.attempt(row.target_type, "delivered", outcome.elapsed)
-            continue
         error = outcome.error
         status = getattr(error, "status", None)
         answer = getattr(error, "answer", "")
