@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from idaas import audit
@@ -27,6 +27,7 @@ from idaas.events.models import Delivery
 from idaas.extensions import db
 
 log = logging.getLogger("idaas.events")
+LIVE = ("pending", "running")
 
 
 class DeliveryNotFound(LookupError):
@@ -48,21 +49,29 @@ class Outcome:
 
 
 def _claimable(now: datetime) -> Any:
+    # "Oldest live delivery of its (target, object) stream", as a correlated scalar subquery:
+    # PostgreSQL runs it as an index-only lookup per candidate, whatever its row estimates,
+    # where a NOT EXISTS anti-join may be planned as a scan of every live row per candidate.
     earlier = aliased(Delivery)
-    blocked = exists().where(
-        earlier.target_type == Delivery.target_type,
-        earlier.target_key == Delivery.target_key,
-        earlier.object_type == Delivery.object_type,
-        earlier.object_id == Delivery.object_id,
-        earlier.id < Delivery.id,
-        earlier.status.in_(("pending", "running")),
+    head = (
+        select(func.min(earlier.id))
+        .where(
+            earlier.target_type == Delivery.target_type,
+            earlier.target_key == Delivery.target_key,
+            earlier.object_type == Delivery.object_type,
+            earlier.object_id == Delivery.object_id,
+            earlier.status.in_(LIVE),
+        )
+        .correlate(Delivery)
+        .scalar_subquery()
     )
     return and_(
+        Delivery.status.in_(LIVE),  # the partial indexes' predicate (SQLite matches it literally)
         or_(
             and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
             and_(Delivery.status == "running", Delivery.lease_until < now),
         ),
-        ~blocked,
+        Delivery.id == head,
     )
 
 

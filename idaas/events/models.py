@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.extensions import db, utcnow
@@ -29,15 +29,28 @@ class ChangeEvent(db.Model):  # type: ignore[name-defined]
 
 #: Delivery states: waiting (`pending`), claimed by a worker (`running`), `delivered`, `dead`.
 DELIVERY_STATES = ("pending", "running", "delivered", "dead")
+LIVE = text("status IN ('pending', 'running')")
 
 
 class Delivery(db.Model):  # type: ignore[name-defined]
     """One change (or coalesced run of changes) of one object, owed to one target."""
 
     __tablename__ = "delivery"
+    # Partial indexes over the live rows only: claims and coalescing never wade through the
+    # (many) delivered rows kept for inspection.
     __table_args__ = (
-        Index("ix_delivery_due", "status", "next_attempt_at"),
-        Index("ix_delivery_stream", "target_type", "target_key", "object_type", "object_id", "id"),
+        Index("ix_delivery_live", "id", postgresql_where=LIVE, sqlite_where=LIVE),
+        Index(
+            "ix_delivery_stream",
+            "target_type",
+            "target_key",
+            "object_type",
+            "object_id",
+            "id",
+            postgresql_where=LIVE,
+            sqlite_where=LIVE,
+        ),
+        Index("ix_delivery_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -113,6 +113,7 @@ def enqueue(
                 Delivery.object_type == object_type,
                 Delivery.object_id == str(object_id),
                 Delivery.status == "pending",
+                Delivery.status.in_(("pending", "running")),  # lets the partial index serve
             )
             .order_by(Delivery.id.desc())
             .limit(1)
