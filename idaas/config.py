@@ -78,7 +78,9 @@ class Defaults:
     EVENTS_EMBEDDED_WORKER = "auto"
     # Delivery threads per worker, deliveries claimed per round, and a claim's lease (seconds).
     EVENTS_CONCURRENCY = 8
-    EVENTS_BATCH_SIZE = 32
+    EVENTS_BATCH_SIZE = 64
+    # Delivery lanes per worker (claim/deliver/settle loops that overlap each other).
+    EVENTS_LANES = 2
     EVENTS_LEASE_SECONDS = 60.0
     # Safety-net poll when no wake-up arrives (NOTIFY / Redis / in-process), in seconds.
     EVENTS_POLL_SECONDS = 1.0

@@ -51,7 +51,7 @@ def worker_command(
 
     def _stop(signum: int, frame: Any) -> None:
         worker.stopping.set()
-        worker.woken.set()
+        worker.wake()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

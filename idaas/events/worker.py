@@ -14,6 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from flask import Flask
 
@@ -58,11 +59,17 @@ class Worker:
         self.leadership = scheduler.Leadership(config["DATABASE_URL"], scheduler.holder_name())
         self.listener = wake.Listener(config["DATABASE_URL"], config.get("REDIS_URL"), self.wake)
         self.thread: threading.Thread | None = None
+        # Delivery lanes: each claims, delivers and settles its own batches, so one lane's
+        # database round trips overlap another's HTTP.
+        self.lanes = [threading.Event() for _ in range(max(1, int(config["EVENTS_LANES"])))]
+        self.lane_threads: list[threading.Thread] = []
         self._next_schedule = 0.0
 
     def wake(self) -> None:
         """Something was queued: look now."""
         self.woken.set()
+        for lane in self.lanes:
+            lane.set()
 
     # -- one round of each kind of work -------------------------------------------------
 
@@ -150,23 +157,50 @@ class Worker:
             return self.poll
         return max(0.0, min(self.poll, (due - self.now()).total_seconds()))
 
+    def _loop(self, woken: threading.Event, work: Any, sleep: Any) -> None:
+        while not self.stopping.is_set():
+            woken.clear()
+            try:
+                while work() and not self.stopping.is_set():
+                    woken.clear()
+                pause = sleep()
+            except Exception:  # database unavailable: log, back off, try again
+                log.exception("worker round failed")
+                pause = self.poll
+            woken.wait(pause)
+
+    def _other_work(self) -> int:
+        found = 0
+        if self.run_scheduler:
+            found += self.schedule_once()
+        if self.run_jobs:
+            found += self.jobs_once()
+        return found
+
     def run(self) -> None:
-        """Work until `stop()`."""
-        wake.add_local_waiter(self.woken)
+        """Work until `stop()`: delivery lanes in threads, jobs and the scheduler here."""
+        for event in (self.woken, *self.lanes):
+            wake.add_local_waiter(event)
         self.listener.start()
+        if self.run_deliveries:
+            self.lane_threads = [
+                threading.Thread(
+                    target=self._loop,
+                    args=(lane, self.deliver_once, self._sleep_seconds),
+                    name=f"idaas-lane-{number}",
+                    daemon=True,
+                )
+                for number, lane in enumerate(self.lanes)
+            ]
+            for thread in self.lane_threads:
+                thread.start()
         try:
-            while not self.stopping.is_set():
-                self.woken.clear()
-                try:
-                    while self.run_once() and not self.stopping.is_set():
-                        self.woken.clear()
-                    pause = self._sleep_seconds()
-                except Exception:  # database unavailable: log, back off, try again
-                    log.exception("worker round failed")
-                    pause = self.poll
-                self.woken.wait(pause)
+            self._loop(self.woken, self._other_work, lambda: self.poll)
         finally:
-            wake.remove_local_waiter(self.woken)
+            for thread in self.lane_threads:
+                thread.join(timeout=30)
+            for event in (self.woken, *self.lanes):
+                wake.remove_local_waiter(event)
             self.listener.stop()
             self.leadership.release()
 
@@ -179,7 +213,7 @@ class Worker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop looking for work; let running deliveries and job threads finish (bounded)."""
         self.stopping.set()
-        self.woken.set()
+        self.wake()
         if self.thread is not None:
             self.thread.join(timeout=timeout)
         self.pool.shutdown(wait=True, cancel_futures=True)

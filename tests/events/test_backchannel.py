@@ -85,10 +85,17 @@ def test_an_rp_down_for_a_minute_gets_its_logout_token_when_it_is_back(
             assert down.status == "pending" and down.attempts >= 6
             assert "network error" in (down.last_error or "")
             with LiveServer(rp, rp_port):  # the RP is back, on the same address
-                clock.advance(10)
+                clock.advance(30)  # at most the longest backoff (EVENTS_RETRY_MAX_SECONDS)
                 worker.wake()
                 state = settled(requests, rp_url, lambda s: s["logouts"])
-            assert [t["sid"] for t in state["logouts"]] == [sid]
+            row = _logout_delivery(app)
+            assert [t["sid"] for t in state["logouts"]] == [sid], (
+                row.status,
+                row.attempts,
+                row.next_attempt_at,
+                clock.now(),
+                row.last_error,
+            )
             assert state["logouts"][0]["channel"] == "backchannel"
             delivered = _logout_delivery(app)
             assert delivered.status == "delivered" and delivered.attempts == down.attempts + 1
