@@ -24,6 +24,8 @@ class Hit:
     body: dict[str, Any]
     form: dict[str, str]
     status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes = b""
 
 
 @dataclass
@@ -57,7 +59,18 @@ class Recorder:
             time.sleep(delay)
         with self.lock:
             self.active[delivery] -= 1
-            self.hits.append(Hit(started, time.time(), delivery, body, dict(request.form), status))
+            self.hits.append(
+                Hit(
+                    started,
+                    time.time(),
+                    delivery,
+                    body,
+                    dict(request.form),
+                    status,
+                    dict(request.headers),
+                    raw,
+                )
+            )
         return Response(f"answer {status}", status=status, headers=headers)(environ, start_response)
 
     def delivered(self) -> list[Hit]:

@@ -91,3 +91,18 @@ def test_a_claimed_delivery_is_not_coalesced_and_order_holds(make_app: Any, reco
         deliveries.settle([deliveries.run_one(claimed)], clock().now())
         Worker(app).drain()
     assert [h.body["changes"]["name"] for h in rec.delivered()] == ["One", "Two"]
+
+
+def test_webhook_bodies_are_signed_with_the_webhook_secret(make_app: Any, recorder: Any) -> None:
+    import hashlib
+    import hmac
+
+    rec, url = recorder
+    app = make_app(EVENTS_WEBHOOKS=hook(url, secret="hook-secret-123"), **FAST_RETRIES)
+    with app.app_context():
+        service.create_department("admin:1", name="Signed")
+        Worker(app).drain()
+    [hit] = rec.delivered()
+    expected = hmac.new(b"hook-secret-123", hit.raw, hashlib.sha256).hexdigest()
+    assert hit.headers["X-Idaas-Signature"] == f"sha256={expected}"
+    assert hit.headers["Idempotency-Key"] == hit.body["id"]
