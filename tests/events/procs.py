@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,21 +34,38 @@ def spawn(env: dict[str, str], *args: str, preload: str | None = None) -> subpro
     code = (f"import {preload}; " if preload else "") + (
         "from idaas.cli import main; import sys; main(sys.argv[1:])"
     )
-    return subprocess.Popen(
+    log = tempfile.NamedTemporaryFile(prefix="idaas-worker-", suffix=".log", delete=False)
+    process = subprocess.Popen(
         [sys.executable, "-c", code, "worker", *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
+    log.close()
+    process.log_path = log.name  # type: ignore[attr-defined]
+    return process
+
+
+def output(process: subprocess.Popen[bytes]) -> str:
+    """What the worker wrote on stderr so far."""
+    return Path(process.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
+
+
+def wait_started(*processes: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    """Wait until every worker says it started (imports take a while on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        while "started" not in output(process):
+            assert process.poll() is None, output(process)
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
 
 
 def kill9(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL: no clean-up, no lease release, like a crash or an OOM kill."""
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
-    if process.stderr is not None:
-        process.stderr.close()
 
 
 def stop(process: subprocess.Popen[bytes]) -> str:
@@ -58,10 +77,7 @@ def stop(process: subprocess.Popen[bytes]) -> str:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
-    err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if process.stderr is not None:
-        process.stderr.close()
-    return err
+    return output(process)
 
 
 @contextmanager
