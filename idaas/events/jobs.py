@@ -22,6 +22,7 @@ their own short transactions, so they never commit (or roll back) the handler's 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -39,6 +40,7 @@ from idaas.extensions import db, utcnow
 
 Handler = Callable[["JobContext"], dict[str, Any] | None]
 _KINDS: dict[str, Handler] = {}
+log = logging.getLogger("idaas.events")
 FINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -260,9 +262,12 @@ def run(app: Flask, job: Job, lease_seconds: float, clock: Callable[[], datetime
 
     def heartbeat() -> None:
         while not stop_beating.wait(max(0.2, lease_seconds / 3)):
-            with app.app_context():
-                now = clock()
-                ctx._write(heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds))
+            try:
+                with app.app_context():
+                    now = clock()
+                    ctx._write(heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds))
+            except Exception:  # a busy database: the next beat comes within a third of the lease
+                log.warning("job %s: heartbeat failed", job.id, exc_info=True)
 
     beater = threading.Thread(target=heartbeat, name=f"idaas-job-{job.id}-heartbeat", daemon=True)
     beater.start()

@@ -220,11 +220,9 @@ def _on_revoked(target: Any, value: Any, old: Any, initiator: Any) -> None:
 
 def _before_commit(session: Session) -> None:
     """End the RP sessions of sessions revoked in this transaction, atomically with it."""
-    ended = session.info.pop(_ENDED, None)
-    if not ended or not has_app_context() or session is not db.session():
-        if ended and session is not db.session():
-            session.info[_ENDED] = ended
+    if not session.info.get(_ENDED) or not has_app_context() or session is not db.session():
         return
+    ended = session.info.pop(_ENDED)
     from idaas.auth.models import AuthSession
 
     confirmed = list(
