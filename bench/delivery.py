@@ -182,7 +182,10 @@ def scenario(name: str, app: Any, url: str, args: Any, start: Any, stop_workers:
     """Latency at --rate, then throughput of a --backlog, for one deployment."""
     stats(url, reset=True)
     workers = start()
-    time.sleep(1.0)  # let the workers connect and LISTEN
+    commit_changes(app, f"{name}-warmup-", 1, None)  # the workers are up and LISTENing
+    wait_for(url, 1, timeout=120)
+    time.sleep(1.0)
+    stats(url, reset=True)
     committed = commit_changes(app, f"{name}-lat-", int(args.rate * args.seconds), args.rate)
     got = wait_for(url, len(committed))
     print(
