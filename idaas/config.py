@@ -20,7 +20,15 @@ from typing import Annotated, Any, Literal, cast
 import phonenumbers
 from cryptography.fernet import Fernet
 from limits import parse_many
-from pydantic import AfterValidator, BeforeValidator, DirectoryPath, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    DirectoryPath,
+    Field,
+    ValidationError,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -101,6 +109,18 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
 Language = Literal["zh_CN", "en"]
 ProfileField = Literal["display_name", "locale", "email", "mobile"]
+
+
+class Webhook(BaseModel):
+    """A webhook delivery target (HMAC-signed JSON POSTs of change events)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2048)
+    events: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    secret: str | None = Field(None, min_length=16)
+    origin: str | None = None
 
 
 class Settings(BaseSettings):
@@ -438,6 +458,70 @@ class Settings(BaseSettings):
     )
     PASSWORD_RESET_RATE_LIMIT_ACCOUNT: RateLimit = Field(
         "5/hour", description="Reset-code requests per typed identifier."
+    )
+
+    # Delivery engine (idaas.events).
+    EVENTS_EMBEDDED_WORKER: Literal["auto", "true", "false"] = Field(
+        "auto",
+        description="Run the worker as a thread inside `idaas serve` / `idaas demo`: auto = on "
+        "SQLite only.",
+    )
+    EVENTS_CONCURRENCY: int = Field(8, ge=1, le=256, description="Delivery threads per worker.")
+    EVENTS_BATCH_SIZE: int = Field(
+        64, ge=1, le=10_000, description="Deliveries a worker claims per round."
+    )
+    EVENTS_LANES: int = Field(
+        2, ge=1, le=32, description="Claim/deliver/settle loops per worker that overlap."
+    )
+    EVENTS_LEASE_SECONDS: float = Field(
+        60.0, gt=0, description="Seconds a claimed delivery stays leased to its worker."
+    )
+    EVENTS_POLL_SECONDS: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Safety-net poll when no wake-up (NOTIFY, Redis, in-process) arrives.",
+    )
+    EVENTS_DELIVERY_TIMEOUT: float = Field(
+        5.0, gt=0, le=300, description="Timeout of one outbound delivery in seconds."
+    )
+    EVENTS_RETRY_BASE_SECONDS: float = Field(
+        2.0, gt=0, description="First retry delay (doubles each attempt, with jitter)."
+    )
+    EVENTS_RETRY_MAX_SECONDS: float = Field(
+        600.0, gt=0, description="Longest retry delay in seconds."
+    )
+    EVENTS_DEAD_AFTER_SECONDS: float = Field(
+        86400.0,
+        gt=0,
+        description="A delivery still failing this long after it was queued becomes a dead letter.",
+    )
+    EVENTS_JOB_LEASE_SECONDS: float = Field(
+        60.0, gt=0, description="Seconds a job's claim lasts without a heartbeat."
+    )
+    EVENTS_MAX_JOBS: int = Field(2, ge=0, le=64, description="Jobs one worker runs at once.")
+    EVENTS_SCHEDULES: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {
+            "oidc.rotate_keys": 90 * 86400.0,
+            "housekeeping.prune": 3600.0,
+            "audit.retention": 86400.0,
+        },
+        description="Periodic jobs: job kind -> interval in seconds (0 turns one off), run by "
+        "one leader.",
+    )
+    EVENTS_PRUNE_GRACE_SECONDS: float = Field(
+        86400.0, ge=0, description="Expired codes, tokens and sessions are kept this long."
+    )
+    EVENTS_RETENTION_DAYS: int = Field(
+        7, ge=1, description="Days delivered deliveries and finished jobs are kept."
+    )
+    EVENTS_WEBHOOKS: list[Webhook] = Field(
+        default_factory=list,
+        description='Webhook targets: [{"name", "url", "events": ["account.*"], "secret", '
+        '"origin"}].',
+    )
+    OIDC_NONCE_TTL_SECONDS: float = Field(
+        86400.0, gt=0, description="Seconds a used OIDC nonce is refused again."
     )
 
 

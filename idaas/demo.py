@@ -400,12 +400,17 @@ def demo(
     for line in _describe(info):
         click.echo(line)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    from idaas.events.worker import start_embedded
+
+    engine = start_embedded(app)  # deliveries, jobs and the scheduler (on by default on SQLite)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if engine is not None:
+            engine.stop()
         server.close()
         for other in servers:
             other.shutdown()

@@ -56,6 +56,14 @@ class IdaasServer(BaseApplication):
         return create_app()
 
 
+def start_embedded_worker(worker: Any) -> None:
+    """gunicorn `post_worker_init`: run the delivery engine's worker thread in this process
+    when configured (`EVENTS_EMBEDDED_WORKER`, on by default with SQLite)."""
+    from idaas.events.worker import start_embedded
+
+    start_embedded(worker.wsgi)
+
+
 def prepare_metrics_directory() -> Path | None:
     """Give gunicorn's workers one shared Prometheus directory so /metrics covers them all.
 
@@ -109,5 +117,6 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             "timeout": 60,
             "graceful_timeout": 10,
             "forwarded_allow_ips": "127.0.0.1",
+            "post_worker_init": start_embedded_worker,
         }
     ).run()

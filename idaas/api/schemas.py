@@ -28,6 +28,8 @@ ScopeName = Literal[
     "industry",
     "industry:write",
     "industry:roles",
+    "deliveries:admin",
+    "jobs:admin",
 ]
 assert set(ScopeName.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
@@ -50,6 +52,7 @@ Text254 = Annotated[str, Field(min_length=0, max_length=254, pattern=NO_CONTROL)
 Text255 = Annotated[str, Field(min_length=0, max_length=255, pattern=NO_CONTROL), _Clean]
 Text512 = Annotated[str, Field(min_length=0, max_length=512, pattern=NO_CONTROL), _Clean]
 Text1024 = Annotated[str, Field(min_length=0, max_length=1024, pattern=NO_CONTROL), _Clean]
+Name64 = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_CONTROL), _Clean]
 Name128 = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTROL), _Clean]
 Name254 = Annotated[str, Field(min_length=1, max_length=254, pattern=NO_CONTROL), _Clean]
 Name1024 = Annotated[str, Field(min_length=1, max_length=1024, pattern=NO_CONTROL), _Clean]
@@ -770,3 +773,97 @@ class ScimTokenList(BaseModel):
     """A client's static SCIM tokens."""
 
     items: list[ScimToken]
+
+
+# -- delivery engine (events) --
+
+
+class DeliveryListQuery(Query):
+    """Filters of the delivery list."""
+
+    status: Literal["pending", "running", "delivered", "dead"] | None = None
+    target_type: Text64 | None = None
+    after_id: Id | None = Field(default=None, description="Deliveries older than this id.")
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class Delivery(BaseModel):
+    """One delivery of a change (or coalesced changes) of one object to one target."""
+
+    id: int
+    uid: str = Field(description="Stable across retries and replays: the idempotency key.")
+    target_type: str
+    target_key: str
+    object_type: str
+    object_id: str
+    action: str
+    origin: str
+    status: Literal["pending", "running", "delivered", "dead"]
+    attempts: int
+    replays: int
+    coalesced: int = Field(description="How many later changes were merged into this one.")
+    created_at: str
+    next_attempt_at: str | None
+    last_attempt_at: str | None
+    delivered_at: str | None
+    dead_at: str | None
+    last_status: int | None
+    last_error: str | None
+    payload: dict[str, Any]
+
+
+class DeliveryList(BaseModel):
+    """Deliveries, newest first."""
+
+    items: list[Delivery]
+
+
+class JobListQuery(Query):
+    """Filters of the job list."""
+
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None
+    kind: Text64 | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class JobStart(Strict):
+    """A job to queue: a registered kind and its parameters."""
+
+    kind: Name64
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobProgress(BaseModel):
+    """How far a job got."""
+
+    total: int | None
+    done: int
+    failed: int
+    step: str | None
+    message: str | None
+
+
+class Job(BaseModel):
+    """A background job."""
+
+    id: int
+    kind: str
+    params: dict[str, Any]
+    origin: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: JobProgress
+    checkpoint: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: str | None
+    cancel_requested: bool
+    attempts: int
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    heartbeat_at: str | None
+
+
+class JobList(BaseModel):
+    """Jobs, newest first."""
+
+    items: list[Job]

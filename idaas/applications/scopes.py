@@ -19,6 +19,9 @@ SCOPES: dict[str, str] = {
     "industry": "Use the digital-factory API (/industry): reads and permission checks.",
     "industry:write": "Digital-factory API: change employees and organisations (admin grant).",
     "industry:roles": "Digital-factory API: change roles and their permissions (second grant).",
+    # Delivery engine (events)
+    "deliveries:admin": "List and inspect deliveries; replay dead letters.",
+    "jobs:admin": "List, start, inspect and cancel background jobs.",
 }
 
 #: Scopes an OIDC application may request (OIDC Core §5.4 plus idaas claims).

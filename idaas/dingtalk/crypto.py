@@ -258,6 +258,17 @@ def timestamp_seconds(value: str) -> float:
     return number / 1000.0 if number > 10_000_000_000 else float(number)
 
 
+def default_replay_cache(ttl: float) -> Any:
+    """Inside an app, the store shared by every process (Redis or database); else in-process."""
+    from flask import has_app_context
+
+    if has_app_context():
+        from idaas.replay import CallbackReplayCache
+
+        return CallbackReplayCache(ttl)
+    return ReplayCache(ttl=ttl)
+
+
 class CallbackVerifier:
     """The receiving side of HTTP push: verify, de-duplicate, decrypt, and answer (§6.2, §6.3)."""
 
@@ -265,12 +276,12 @@ class CallbackVerifier:
         self,
         crypto: CallbackCrypto,
         window: float = 300.0,
-        replay_cache: ReplayCache | None = None,
+        replay_cache: Any = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.crypto = crypto
         self.window = window
-        self.replay_cache = replay_cache or ReplayCache(ttl=2 * window)
+        self.replay_cache = replay_cache or default_replay_cache(2 * window)
         self.clock = clock
 
     def open(self, query: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:

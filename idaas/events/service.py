@@ -1,12 +1,22 @@
-"""Appending to the outbox. Joins the caller's transaction; never commits."""
+"""Appending to the outbox and fanning out deliveries. Joins the caller's transaction.
+
+`append_change` records the change event and, in the same transaction, one delivery per
+interested target (see `idaas.events.targets`), so a write and everything it owes the outside
+world commit or roll back together. A pending delivery of the same (target, object) absorbs
+the new change instead (coalescing); the worker delivers the object's latest state.
+"""
 
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
-from idaas.events.models import ChangeEvent
-from idaas.extensions import db
+from sqlalchemy import select, update
+
+from idaas.events import targets, wake
+from idaas.events.models import ChangeEvent, Delivery
+from idaas.extensions import db, utcnow
 
 ORIGIN_PATTERN = re.compile(r"^(system|(admin|api|scim|dingtalk|cli|user|industry):[^\s]{1,120})$")
 
@@ -30,7 +40,7 @@ def append_change(
     version: int,
     changes: dict[str, Any] | None = None,
 ) -> ChangeEvent:
-    """Add one change event to the current transaction."""
+    """Add one change event, and the deliveries it owes, to the current transaction."""
     event = ChangeEvent(
         object_type=object_type,
         object_id=str(object_id),
@@ -41,4 +51,105 @@ def append_change(
     )
     db.session.add(event)
     db.session.flush([event])
+    fan_out(event)
     return event
+
+
+def fan_out(event: ChangeEvent) -> int:
+    """Queue a delivery of `event` for every interested target except its own origin."""
+    count = 0
+    for target_type in targets.interested(f"{event.object_type}.{event.action}"):
+        for target in target_type.targets(event):
+            if target.origin is not None and target.origin == event.origin:
+                continue  # never echo a change back to the system that made it
+            enqueue(
+                target_type.name,
+                target.key,
+                event.object_type,
+                event.object_id,
+                event.action,
+                origin=event.origin,
+                payload={"version": event.version, "changes": event.changes, **target.payload},
+                event_id=event.id,
+                coalesce=target_type.coalesce,
+            )
+            count += 1
+    return count
+
+
+def merge_action(pending: str, new: str) -> str:
+    """The action of a coalesced delivery: a create followed by updates is still a create."""
+    if pending == "created" and new != "deleted":
+        return "created"
+    return new
+
+
+def enqueue(
+    target_type: str,
+    target_key: str,
+    object_type: str,
+    object_id: str,
+    action: str,
+    *,
+    origin: str = "system",
+    payload: dict[str, Any] | None = None,
+    event_id: int | None = None,
+    coalesce: bool = True,
+) -> Delivery | None:
+    """Queue one delivery in the current transaction; returns None when it was coalesced.
+
+    A `pending` (not yet claimed) delivery of the same (target, object) is updated in place,
+    with a conditional UPDATE: if a worker claimed it meanwhile, a new delivery is queued
+    behind it, so order per (target, object) holds.
+    """
+    payload = payload or {}
+    wake.mark_dirty(db.session)
+    if coalesce:
+        pending = db.session.execute(
+            select(Delivery.id, Delivery.action, Delivery.payload)
+            .where(
+                Delivery.target_type == target_type,
+                Delivery.target_key == target_key,
+                Delivery.object_type == object_type,
+                Delivery.object_id == str(object_id),
+                Delivery.status == "pending",
+                Delivery.status.in_(("pending", "running")),  # lets the partial index serve
+            )
+            .order_by(Delivery.id.desc())
+            .limit(1)
+        ).first()
+        if pending is not None:
+            merged = dict(pending.payload or {})
+            changes = {**(merged.get("changes") or {}), **(payload.get("changes") or {})}
+            merged.update(payload)
+            if changes:
+                merged["changes"] = changes
+            result = db.session.execute(
+                update(Delivery)
+                .where(Delivery.id == pending.id, Delivery.status == "pending")
+                .values(
+                    action=merge_action(pending.action, action),
+                    payload=merged,
+                    origin=origin,
+                    event_id=event_id,
+                    coalesced=Delivery.coalesced + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                return None
+    delivery = Delivery(
+        uid=str(uuid.uuid4()),
+        target_type=target_type,
+        target_key=target_key,
+        object_type=object_type,
+        object_id=str(object_id),
+        action=action,
+        origin=origin,
+        event_id=event_id,
+        payload=payload,
+        created_at=utcnow(),
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(delivery)
+    return delivery

@@ -278,6 +278,10 @@ def _remember_rp(principal: Principal, app: Application) -> None:
 
 def nonce_used(client_id: str, nonce: str) -> bool:
     """Whether this client already used `nonce` in a code still on record (replay)."""
+    from idaas import replay  # the shared store outlives pruned codes (Redis or database)
+
+    if replay.nonce_seen(client_id, nonce):
+        return True
     return (
         db.session.scalar(
             select(AuthorizationCode.id).where(

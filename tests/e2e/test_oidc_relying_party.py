@@ -8,6 +8,7 @@ logout token it verifies.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idaas.applications import apps
+from idaas.events.worker import Worker
 from idaas.sandbox.relying_party import create_relying_party
 from tests.conftest import PASSWORD, free_port
 from tests.support.live import LiveServer
@@ -55,8 +57,22 @@ def idaas_and_rp(make_app: Any, leak_guard: Any, **app_fields: Any) -> Iterator[
     rp = create_relying_party(
         issuer, client_id, secret, public_base=rp_url, scope="openid profile email offline_access"
     )
-    with LiveServer(idaas_app, port), LiveServer(rp, rp_port):
-        yield {"issuer": issuer, "rp": rp_url, "client_id": client_id, "app": idaas_app}
+    worker = Worker(idaas_app).start()  # back-channel logouts go through the delivery engine
+    try:
+        with LiveServer(idaas_app, port), LiveServer(rp, rp_port):
+            yield {"issuer": issuer, "rp": rp_url, "client_id": client_id, "app": idaas_app}
+    finally:
+        worker.stop()
+
+
+def settled(browser: Any, rp_url: str, predicate: Any, timeout: float = 10) -> dict[str, Any]:
+    """The RP's state once `predicate(state)` holds (deliveries are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state: dict[str, Any] = browser.get(f"{rp_url}/_rp/state", timeout=10).json()
+        if predicate(state) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
 
 
 def sign_in(browser: requests.Session, rp_url: str) -> requests.Response:
@@ -87,7 +103,7 @@ def test_demo_rp_full_cycle(make_app, leak_guard, alg):
         out = browser.post(f"{env['rp']}/logout", timeout=10)
         assert out.url.startswith(f"{env['rp']}/logged-out"), out.url
         assert "/login" in browser.get(f"{env['issuer']}/portal", timeout=10).url
-        logouts = requests.get(f"{env['rp']}/_rp/state", timeout=10).json()["logouts"]
+        logouts = settled(requests, env["rp"], lambda s: s["logouts"])["logouts"]
         assert logouts and logouts[0]["channel"] == "backchannel"
         assert logouts[0]["sid"] == state["id_claims"]["sid"]
 
@@ -98,7 +114,7 @@ def test_backchannel_logout_token_on_sign_out_at_idaas(make_app, leak_guard):
         sign_in(browser, env["rp"])
         sid = browser.get(f"{env['rp']}/_rp/state", timeout=10).json()["id_claims"]["sid"]
         browser.post(f"{env['issuer']}/logout", timeout=10)
-        state = browser.get(f"{env['rp']}/_rp/state", timeout=10).json()
+        state = settled(browser, env["rp"], lambda s: s["logouts"])
         assert not state["signed_in"]  # the RP ended its session when told
         (received,) = state["logouts"]
         assert received["sid"] == sid and "nonce" not in received
@@ -131,7 +147,7 @@ def test_backchannel_logout_when_account_disabled(make_app, leak_guard):
 
             account = service.find_by_identifier("alice")
             service.set_status("system", account.id, "disabled")
-        state = browser.get(f"{env['rp']}/_rp/state", timeout=10).json()
+        state = settled(browser, env["rp"], lambda s: s["logouts"])
         assert not state["signed_in"] and state["logouts"][0]["channel"] == "backchannel"
 
 
@@ -144,7 +160,7 @@ def test_backchannel_logout_when_other_sessions_are_signed_out(make_app, leak_gu
         other_sid = other.get(f"{env['rp']}/_rp/state", timeout=10).json()["id_claims"]["sid"]
         done = kept.post(f"{env['issuer']}/portal/sessions/others/revoke", timeout=10)
         assert done.status_code == 200
-        assert not other.get(f"{env['rp']}/_rp/state", timeout=10).json()["signed_in"]
+        assert not settled(other, env["rp"], lambda s: not s["signed_in"])["signed_in"]
         state = kept.get(f"{env['rp']}/_rp/state", timeout=10).json()
         assert state["signed_in"]  # the session that asked stays signed in, at idaas and the RP
         assert [token["sid"] for token in state["logouts"]] == [other_sid]

@@ -1,0 +1,121 @@
+"""`/api/v1/deliveries` (scope `deliveries:admin`) and `/api/v1/jobs` (scope `jobs:admin`)."""
+
+from __future__ import annotations
+
+from flask import url_for
+from werkzeug.wrappers import Response
+
+from idaas.api import schemas as s
+from idaas.api.blueprint import ID, bp
+from idaas.api.http import json_response, origin
+from idaas.api.problems import ApiProblem
+from idaas.api.spec import operation
+from idaas.events import deliveries, jobs
+from idaas.events.clock import clock
+from idaas.events.models import Delivery, Job
+
+DELIVERIES = ["deliveries:admin"]
+JOBS = ["jobs:admin"]
+
+
+def _delivery(reference: str | int) -> Delivery:
+    try:
+        return deliveries.get_delivery(reference)
+    except deliveries.DeliveryNotFound:
+        raise ApiProblem(404, "Not Found", "No such delivery.") from None
+
+
+@bp.get("/deliveries")
+@operation(
+    "List deliveries",
+    tags=["deliveries"],
+    scopes=DELIVERIES,
+    query=s.DeliveryListQuery,
+    response=s.DeliveryList,
+)
+def list_deliveries(query: s.DeliveryListQuery) -> Response:
+    """Deliveries, newest first; `status=dead` lists the dead letters."""
+    rows = deliveries.list_deliveries(query.status, query.target_type, query.after_id, query.limit)
+    return json_response({"items": [deliveries.delivery_to_dict(r) for r in rows]})
+
+
+@bp.get(f"/deliveries/<{ID}:delivery_id>")
+@operation("Get a delivery", tags=["deliveries"], scopes=DELIVERIES, response=s.Delivery)
+def get_delivery(delivery_id: int) -> Response:
+    """One delivery with its attempts, last answer and payload."""
+    return json_response(deliveries.delivery_to_dict(_delivery(delivery_id)))
+
+
+@bp.post(f"/deliveries/<{ID}:delivery_id>/replay")
+@operation(
+    "Replay a dead letter",
+    tags=["deliveries"],
+    scopes=DELIVERIES,
+    response=s.Delivery,
+    errors={409},
+)
+def replay_delivery(delivery_id: int) -> Response:
+    """Put a dead letter back in the queue with a fresh retry window (409 if it is not dead)."""
+    _delivery(delivery_id)
+    try:
+        row = deliveries.replay(delivery_id, origin(), clock().now())
+    except deliveries.NotDeadLetter:
+        raise ApiProblem(
+            409, "Conflict", "Only dead letters can be replayed.", kind="not-dead-letter"
+        ) from None
+    return json_response(deliveries.delivery_to_dict(row))
+
+
+def _job(job_id: int) -> Job:
+    try:
+        return jobs.get(job_id)
+    except jobs.JobNotFound:
+        raise ApiProblem(404, "Not Found", "No such job.") from None
+
+
+@bp.get("/jobs")
+@operation("List jobs", tags=["jobs"], scopes=JOBS, query=s.JobListQuery, response=s.JobList)
+def list_jobs(query: s.JobListQuery) -> Response:
+    """Jobs, newest first, with their progress."""
+    rows = jobs.list_jobs(query.status, query.kind, query.limit)
+    return json_response({"items": [jobs.job_to_dict(j) for j in rows]})
+
+
+@bp.post("/jobs")
+@operation(
+    "Start a job",
+    tags=["jobs"],
+    scopes=JOBS,
+    body=s.JobStart,
+    response=s.Job,
+    status=201,
+    location=True,
+)
+def start_job(body: s.JobStart) -> Response:
+    """Queue a job of a registered kind (422 for an unknown kind)."""
+    try:
+        job = jobs.start(body.kind, body.params, origin())
+    except jobs.UnknownJobKind:
+        raise ApiProblem(
+            422,
+            "Invalid input",
+            "The body is invalid.",
+            kind="validation-failed",
+            fields={"kind": f"Unknown job kind; known: {', '.join(jobs.kinds())}"},
+        ) from None
+    return json_response(jobs.job_to_dict(job), 201, location=url_for("api.get_job", job_id=job.id))
+
+
+@bp.get(f"/jobs/<{ID}:job_id>")
+@operation("Get a job", tags=["jobs"], scopes=JOBS, response=s.Job)
+def get_job(job_id: int) -> Response:
+    """One job: status, progress, checkpoint, result or error."""
+    return json_response(jobs.job_to_dict(_job(job_id)))
+
+
+@bp.post(f"/jobs/<{ID}:job_id>/cancel")
+@operation("Cancel a job", tags=["jobs"], scopes=JOBS, response=s.Job)
+def cancel_job(job_id: int) -> Response:
+    """Ask a job to stop: queued jobs end at once, running ones at their next check."""
+    _job(job_id)
+    return json_response(jobs.job_to_dict(jobs.cancel(job_id, origin())))
