@@ -1,0 +1,20 @@
+"""DingTalk -> directory sync: full import with preview, events (HTTP and Stream), reconciliation.
+
+`init_app` adds the models, the callback endpoint, the /api/v1 endpoints and `idaas sync dingtalk`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Models, the callback blueprint, the API, the CLI and the job handlers."""
+    from idaas.dingtalk.sync import jobs, models, runs  # noqa: F401  (models and job kinds)
+
+    # --- DingTalk sync (issue 15) settings
+    # Seconds a callback's timestamp may differ from our clock (§6.2; replay window).
+    app.config.setdefault("DINGTALK_CALLBACK_WINDOW", 300)
+    # Apply stored events in a background thread of the process that stored them.
+    app.config.setdefault("DINGTALK_SYNC_APPLY_INLINE", True)
+    jobs.register()
