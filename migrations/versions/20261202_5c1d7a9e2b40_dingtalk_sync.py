@@ -2,7 +2,7 @@
 
 Revision ID: 5c1d7a9e2b40
 Revises: 8ad299cae553
-Create Date: 2026-12-02 00:54:35.316034
+Create Date: 2026-12-02 01:00:09.490667
 
 """
 
@@ -25,6 +25,7 @@ def upgrade():
         sa.Column("connection", sa.String(length=64), nullable=False),
         sa.Column("transport", sa.String(length=16), nullable=False),
         sa.Column("dedupe_key", sa.String(length=128), nullable=False),
+        sa.Column("replay_key", sa.String(length=96), nullable=True),
         sa.Column("event_type", sa.String(length=64), nullable=False),
         sa.Column("user_ids", sa.JSON(), nullable=False),
         sa.Column("dept_ids", sa.JSON(), nullable=False),
@@ -32,11 +33,15 @@ def upgrade():
         sa.Column("event_ms", sa.BigInteger(), nullable=True),
         sa.Column("received_at", sa.DateTime(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("applied_at", sa.DateTime(), nullable=True),
         sa.Column("error", sa.String(length=1024), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dingtalk_sync_event")),
         sa.UniqueConstraint(
             "connection", "dedupe_key", name=op.f("uq_dingtalk_sync_event_connection_dedupe_key")
+        ),
+        sa.UniqueConstraint(
+            "connection", "replay_key", name=op.f("uq_dingtalk_sync_event_connection_replay_key")
         ),
     )
     with op.batch_alter_table("dingtalk_sync_event", schema=None) as batch_op:

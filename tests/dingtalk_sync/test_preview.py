@@ -106,7 +106,13 @@ def test_kill_minus_9_half_way_resumes_and_ends_identical(
     config = {**base_config, **sandbox_config(sandbox)}
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.dingtalk_sync.killable_apply", json.dumps(config), str(run.id)],
+        [
+            sys.executable,
+            "-m",
+            "tests.dingtalk_sync.killable_apply",
+            json.dumps(config),
+            str(run.id),
+        ],
         env=env,
     )
     total = run.total

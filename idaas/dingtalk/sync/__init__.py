@@ -17,4 +17,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("DINGTALK_CALLBACK_WINDOW", 300)
     # Apply stored events in a background thread of the process that stored them.
     app.config.setdefault("DINGTALK_SYNC_APPLY_INLINE", True)
+    from idaas.dingtalk.sync import callbacks
+    from idaas.extensions import csrf
+
+    if callbacks.bp.name not in app.blueprints:
+        csrf.exempt(callbacks.bp)
+        app.register_blueprint(callbacks.bp)
     jobs.register()

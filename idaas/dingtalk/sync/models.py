@@ -101,6 +101,7 @@ class SyncEvent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "dingtalk_sync_event"
     __table_args__ = (
         UniqueConstraint("connection", "dedupe_key"),
+        UniqueConstraint("connection", "replay_key"),
         Index("ix_dingtalk_sync_event_pending", "connection", "status", "id"),
     )
 
@@ -108,6 +109,8 @@ class SyncEvent(db.Model):  # type: ignore[name-defined]
     connection: Mapped[str] = mapped_column(String(64))
     transport: Mapped[str] = mapped_column(String(16))  # http | stream | recovery
     dedupe_key: Mapped[str] = mapped_column(String(128))
+    #: `timestamp:nonce` of an HTTP push: the same request twice is a replay (§6.2)
+    replay_key: Mapped[str | None] = mapped_column(String(96))
     event_type: Mapped[str] = mapped_column(String(64))
     user_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     dept_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
@@ -115,5 +118,6 @@ class SyncEvent(db.Model):  # type: ignore[name-defined]
     event_ms: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    run_id: Mapped[int | None] = mapped_column(Integer)
     applied_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(1024))
