@@ -94,6 +94,9 @@ def preview_job(ctx: JobContext) -> dict[str, Any]:
     try:
         with httpx.Client(timeout=connections.HTTP_TIMEOUT, trust_env=False) as http:
             client = connections.client(conn, http)
+            # A full read re-checks the credentials: a changed AppSecret must not ride on a
+            # token cached from the old one.
+            client.tokens.drop(client.cache_key)
             snap = snapshot.read(
                 client,
                 row.root_dept_id,
