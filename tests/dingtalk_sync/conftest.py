@@ -9,7 +9,7 @@ import pytest
 
 from tests.dingtalk_login.conftest import quiet_harness_logs
 from tests.dingtalk_login.support import configure, sandbox_config
-from tests.sandbox.fixtures import LiveSandbox, http, start_sandbox  # noqa: F401
+from tests.sandbox.fixtures import LiveSandbox, fast_live, http, start_sandbox  # noqa: F401
 
 
 @pytest.fixture
@@ -34,3 +34,10 @@ def conn(sync_app: Any) -> Any:
     from idaas.dingtalk import connections
 
     return connections.require("corp")
+
+
+@pytest.fixture
+def idaas_url(sync_app: Any) -> Iterator[str]:
+    """idaas served on a loopback port (DingTalk pushes to it)."""
+    with fast_live(sync_app) as server:
+        yield server.url

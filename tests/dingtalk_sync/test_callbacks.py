@@ -7,7 +7,6 @@ import hashlib
 import json
 import struct
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,14 +22,6 @@ from idaas.directory.models import Account
 from idaas.events.models import ChangeEvent
 from idaas.extensions import db
 from tests.dingtalk_sync.support import directory_view, full_import, sandbox_view
-from tests.sandbox.fixtures import fast_live
-
-
-@pytest.fixture
-def idaas_url(sync_app: Any) -> Iterator[str]:
-    """idaas served on a loopback port (DingTalk pushes to it)."""
-    with fast_live(sync_app) as server:
-        yield server.url
 
 
 def _register(sandbox: Any, conn: Any, url: str, leak_guard: Any) -> Any:

@@ -19,7 +19,7 @@ from tests.dingtalk_login.support import (
     state_of,
 )
 from tests.dingtalk_sync.support import full_import
-from tests.dingtalk_sync.test_callbacks import _register, idaas_url  # noqa: F401
+from tests.dingtalk_sync.test_callbacks import _register
 
 
 def _micro(client: Any, sandbox: Any, userid: str, leak_guard: Any) -> Any:
