@@ -93,3 +93,41 @@ def sandbox_view(sandbox: LiveSandbox) -> dict[str, Any]:
             "departments": {str(d) for d in u.dept_id_list if d != 1},
         }
     return {"departments": departments, "people": people}
+
+
+EVENT_TYPES = {
+    "org_dept_create",
+    "org_dept_modify",
+    "org_dept_remove",
+    "user_add_org",
+    "user_modify_org",
+    "user_leave_org",
+    "user_active_org",
+    "org_admin_add",
+    "org_admin_remove",
+    "org_change",
+}
+
+
+def every_change(sandbox: LiveSandbox) -> str:
+    """Make a change of every §6.5 type in the sandbox (which fires its events); the leaver."""
+    state = sandbox.state
+    dept = sandbox.post("/departments", {"name": "新部门", "parent_id": 1})
+    sandbox.control.patch(f"/departments/{dept['dept_id']}", json={"name": "新部门二"})
+    user = sandbox.post(
+        "/users", {"name": "新人", "mobile": "13912345678", "dept_id_list": [dept["dept_id"]]}
+    )
+    sandbox.control.patch(
+        f"/users/{user['userid']}", json={"title": "架构师", "email": "new@example.cn"}
+    )
+    some = sorted(state.users)[7]
+    state.users[some].admin = True
+    state.emit("org_admin_add", user_ids=[some])
+    state.emit("org_admin_remove", user_ids=[some])
+    state.emit("user_active_org", user_ids=[user["userid"]])
+    state.emit("org_change")
+    leaver = sorted(state.users)[9]
+    sandbox.control.delete(f"/users/{leaver}")
+    empty = sandbox.post("/departments", {"name": "临时", "parent_id": 1})
+    sandbox.control.delete(f"/departments/{empty['dept_id']}")
+    return leaver

@@ -21,7 +21,13 @@ from idaas.dingtalk.sync.models import SyncEvent
 from idaas.directory.models import Account
 from idaas.events.models import ChangeEvent
 from idaas.extensions import db
-from tests.dingtalk_sync.support import directory_view, full_import, sandbox_view
+from tests.dingtalk_sync.support import (
+    EVENT_TYPES,
+    directory_view,
+    every_change,
+    full_import,
+    sandbox_view,
+)
 
 
 def _register(sandbox: Any, conn: Any, url: str, leak_guard: Any) -> Any:
@@ -64,43 +70,14 @@ def test_every_event_type_is_applied_over_http(
     full_import(conn)
     sandbox.post("/variants", {"event_casing": casing})
     _register(sandbox, conn, idaas_url, leak_guard)
-    state = sandbox.state
-    dept = sandbox.post("/departments", {"name": "新部门", "parent_id": 1})
-    sandbox.control.patch(f"/departments/{dept['dept_id']}", json={"name": "新部门二"})
-    user = sandbox.post(
-        "/users", {"name": "新人", "mobile": "13912345678", "dept_id_list": [dept["dept_id"]]}
-    )
-    sandbox.control.patch(
-        f"/users/{user['userid']}", json={"title": "架构师", "email": "new@example.cn"}
-    )
-    some = sorted(state.users)[7]
-    state.users[some].admin = True
-    state.emit("org_admin_add", user_ids=[some])
-    state.emit("org_admin_remove", user_ids=[some])
-    state.emit("user_active_org", user_ids=[user["userid"]])
-    state.emit("org_change")
-    leaver = sorted(state.users)[9]
-    sandbox.control.delete(f"/users/{leaver}")
-    empty = sandbox.post("/departments", {"name": "临时", "parent_id": 1})
-    sandbox.control.delete(f"/departments/{empty['dept_id']}")
+    leaver = every_change(sandbox)
     _wait(lambda: _settled(sandbox))
     view = directory_view(settings.system_of(conn))
     expected = sandbox_view(sandbox)
     expected["people"][leaver] = {**view["people"][leaver], "status": "disabled"}
     assert view == expected
     types = set(db.session.scalars(select(SyncEvent.event_type)))
-    assert {
-        "org_dept_create",
-        "org_dept_modify",
-        "org_dept_remove",
-        "user_add_org",
-        "user_modify_org",
-        "user_leave_org",
-        "user_active_org",
-        "org_admin_add",
-        "org_admin_remove",
-        "org_change",
-    } <= types
+    assert EVENT_TYPES <= types
     assert db.session.scalar(select(func.count()).where(SyncEvent.error.isnot(None))) == 0
 
 
