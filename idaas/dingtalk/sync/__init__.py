@@ -10,7 +10,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Models, the callback blueprint, the API, the CLI and the job handlers."""
-    from idaas.dingtalk.sync import jobs, models, runs  # noqa: F401  (models and job kinds)
+    from idaas.dingtalk.sync import jobs, models, reconcile, runs  # noqa: F401  (models and job kinds)
 
     # --- DingTalk sync (issue 15) settings
     # Seconds a callback's timestamp may differ from our clock (§6.2; replay window).

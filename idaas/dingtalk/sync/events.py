@@ -13,7 +13,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +23,7 @@ from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.crypto import normalise_event
 from idaas.dingtalk.errors import DingTalkError, NotFound
 from idaas.dingtalk.sync import apply as writer
-from idaas.dingtalk.sync import leader, runs, settings
+from idaas.dingtalk.sync import clients, leader, runs, settings
 from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.mapping import map_user
 from idaas.dingtalk.sync.models import SyncEvent, SyncRun
@@ -255,8 +254,8 @@ def _apply_batch(
     ids = [e.id for e in events]
     errors: dict[str, str] = {}
     try:
-        with httpx.Client(timeout=connections.HTTP_TIMEOUT, trust_env=False) as http:
-            client = connections.client(conn, http)
+        with clients.http_client() as http:
+            client = clients.for_sync(conn, http)
             for dept_id, kind in depts.items():
                 try:
                     outcome = _apply_department(client, target, dept_id, kind)

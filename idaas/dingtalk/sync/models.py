@@ -121,3 +121,14 @@ class SyncEvent(db.Model):  # type: ignore[name-defined]
     run_id: Mapped[int | None] = mapped_column(Integer)
     applied_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(1024))
+
+
+class RateCall(db.Model):  # type: ignore[name-defined]
+    """A DingTalk call in the last second, per app and API: the window every process shares."""
+
+    __tablename__ = "dingtalk_rate_call"
+    __table_args__ = (Index("ix_dingtalk_rate_call_bucket_at", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(255))
+    at: Mapped[float] = mapped_column(db.Float)

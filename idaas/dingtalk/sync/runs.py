@@ -8,9 +8,9 @@ any point resumes where it stopped and ends identical to an uninterrupted one (i
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
-import httpx
 from flask_babel import gettext
 from sqlalchemy import func, insert, select, update
 
@@ -19,7 +19,7 @@ from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.errors import DingTalkError
 from idaas.dingtalk.sync import apply as writer
-from idaas.dingtalk.sync import plan, settings, snapshot
+from idaas.dingtalk.sync import clients, plan, settings, snapshot
 from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.jobs import JobContext, kind
 from idaas.dingtalk.sync.models import SyncRow, SyncRun, SyncSettings
@@ -80,20 +80,22 @@ def start(origin: str, conn: DingTalkConnection, kind_name: str = "import") -> S
     return run
 
 
-def _calls(client: Any) -> dict[str, int]:
-    return dict(getattr(client, "call_counts", {}) or {})
-
-
 @kind("dingtalk.preview")
 def preview_job(ctx: JobContext) -> dict[str, Any]:
     """Read DingTalk, compare with the directory and store the planned rows (no directory write)."""
+    return read_and_plan(ctx, None)
+
+
+def read_and_plan(ctx: JobContext, budget: int | None) -> dict[str, Any]:
+    """The preview of a run: fails (changing nothing) on a DingTalk error or a spent budget."""
     run = get_run(int(ctx.params["run_id"]))
     conn = connections.require(run.connection)
     row = settings.get(conn)
     ctx.progress(step="departments", done=0)
+    calls: Counter[str] = Counter()
     try:
-        with httpx.Client(timeout=connections.HTTP_TIMEOUT, trust_env=False) as http:
-            client = connections.client(conn, http)
+        with clients.http_client(calls, budget) as http:
+            client = clients.for_sync(conn, http)
             # A full read re-checks the credentials: a changed AppSecret must not ride on a
             # token cached from the old one.
             client.tokens.drop(client.cache_key)
@@ -102,9 +104,19 @@ def preview_job(ctx: JobContext) -> dict[str, Any]:
                 row.root_dept_id,
                 lambda step, done: ctx.progress(step=step, done=done) if done % 50 == 0 else None,
             )
-    except DingTalkError as error:
-        message = action_for(error)
+    except (DingTalkError, clients.CallBudgetExceeded) as error:
+        message = (
+            action_for(error)
+            if isinstance(error, DingTalkError)
+            else gettext(
+                "Stopped: the DingTalk call budget (%(budget)d) is used up; raise it in the "
+                "sync settings. Nothing was changed.",
+                budget=budget or 0,
+            )
+        )
+        run = get_run(run.id)
         run.status, run.message, run.finished_at = "failed", message[:1024], utcnow()
+        run.calls = dict(calls)
         audit.record(
             run.origin,
             "dingtalk.sync.preview_failed",
@@ -149,6 +161,7 @@ def preview_job(ctx: JobContext) -> dict[str, Any]:
         "deletion_limit": deletion_limit(row, base),
     }
     run.total, run.status, run.step = len(rows), "previewed", "previewed"
+    run.calls = dict(calls)
     db.session.commit()
     return run.counts
 
