@@ -19,17 +19,21 @@ from sqlalchemy import delete, func, insert, select, text
 
 from idaas.dingtalk.sync.models import RateCall
 
+# One second plus a margin for network jitter: calls released exactly a second apart can reach
+# DingTalk less than a second apart, and its window is sliding too (§8.3).
+WINDOW = 1.1
+
 _SCRIPT = """
 local key, now, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - 1)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.6f', now - tonumber(ARGV[4])))
 local count = redis.call('ZCARD', key)
 if count < limit then
-  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('ZADD', key, ARGV[1], ARGV[3])
   redis.call('EXPIRE', key, 2)
   return '0'
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + 1 - now)
+return string.format('%.6f', tonumber(oldest[2]) + tonumber(ARGV[4]) - now)
 """
 
 
@@ -59,31 +63,35 @@ class SharedRateLimiter:
         """0 when the call may go now, else how long to wait."""
         now = self.clock()
         if self.redis is not None:
+            key = f"idaas:dingtalk:qps:{bucket}"
             return float(
-                self._script(
-                    keys=[f"idaas:dingtalk:qps:{bucket}"], args=[now, limit, uuid.uuid4().hex]
-                )
+                self._script(keys=[key], args=[f"{now:.6f}", limit, uuid.uuid4().hex, WINDOW])
             )
         from idaas.extensions import db
 
         with self.app.app_context(), db.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                key = int.from_bytes(
-                    hashlib.sha256(bucket.encode()).digest()[:8], "big", signed=True
-                )
-                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+                digest = hashlib.sha256(bucket.encode()).digest()[:8]
+                key_id = int.from_bytes(digest, "big", signed=True)
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key_id})
+            # Write first: that takes SQLite's write lock, so count-then-decide is serialised.
+            mine = connection.execute(
+                insert(RateCall).values(bucket=bucket, at=now).returning(RateCall.id)
+            ).scalar_one()
             connection.execute(
-                delete(RateCall).where(RateCall.bucket == bucket, RateCall.at <= now - 1)
+                delete(RateCall).where(RateCall.bucket == bucket, RateCall.at <= now - WINDOW)
             )
             times = list(
                 connection.execute(
-                    select(RateCall.at).where(RateCall.bucket == bucket).order_by(RateCall.at)
+                    select(RateCall.at)
+                    .where(RateCall.bucket == bucket, RateCall.id != mine)
+                    .order_by(RateCall.at)
                 ).scalars()
             )
             if len(times) < limit:
-                connection.execute(insert(RateCall).values(bucket=bucket, at=now))
                 return 0.0
-            return max(times[0] + 1 - now, 0.001)
+            connection.execute(delete(RateCall).where(RateCall.id == mine))
+            return max(times[0] + WINDOW - now, 0.001)
 
     def acquire(self, app_key: str, api: str) -> float:
         """Block until a call to `api` for `app_key` fits; return the seconds waited."""
