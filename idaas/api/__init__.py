@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         openapi,
     )
     from idaas.api.blueprint import bp
+    from idaas.dingtalk.sync import api as dingtalk_sync_api  # noqa: F401  (DingTalk sync)
     from idaas.extensions import csrf
 
     app.config.setdefault("INTEGRATION_REQUEST_RATE_LIMIT", "10 per hour")

@@ -23,4 +23,8 @@ def init_app(app: Flask) -> None:
     if callbacks.bp.name not in app.blueprints:
         csrf.exempt(callbacks.bp)
         app.register_blueprint(callbacks.bp)
+    from idaas.dingtalk.sync import commands, status
+
+    status.init_metrics(app)
+    commands.init_app(app)
     jobs.register()

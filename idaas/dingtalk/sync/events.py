@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +27,7 @@ from idaas.dingtalk.sync import apply as writer
 from idaas.dingtalk.sync import clients, leader, runs, settings
 from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.mapping import map_user
-from idaas.dingtalk.sync.models import SyncEvent, SyncRun
+from idaas.dingtalk.sync.models import SyncEvent, SyncRun, SyncSettings
 from idaas.directory.errors import DirectoryError
 from idaas.directory.service import find_reference
 from idaas.extensions import db, utcnow
@@ -253,8 +254,9 @@ def _apply_batch(
         depts, users = _plan(events)
     ids = [e.id for e in events]
     errors: dict[str, str] = {}
+    calls: Counter[str] = Counter()
     try:
-        with clients.http_client() as http:
+        with clients.http_client(calls) as http:
             client = clients.for_sync(conn, http)
             for dept_id, kind in depts.items():
                 try:
@@ -282,12 +284,27 @@ def _apply_batch(
         log.warning("DingTalk events of %s not applied: %s", conn.name, message)
         raise
     now = utcnow()
+    _count_calls(conn.name, calls)
     db.session.execute(
         update(SyncEvent)
         .where(SyncEvent.id.in_(ids))
         .values(status="applied", applied_at=now, error=("; ".join(errors.values())[:1024] or None))
     )
     db.session.commit()
+
+
+def _count_calls(connection: str, calls: Counter[str]) -> None:
+    """Add a batch's DingTalk calls to today's per-API count of the connection."""
+    if not calls:
+        return
+    row = db.session.get(SyncSettings, connection, with_for_update=True)
+    if row is None:
+        return
+    today = utcnow().date().isoformat()
+    counts = dict(row.event_calls or {}) if row.calls_day == today else {}
+    for api, n in calls.items():
+        counts[api] = counts.get(api, 0) + n
+    row.event_calls, row.calls_day = counts, today
 
 
 class Applier:

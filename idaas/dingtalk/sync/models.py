@@ -45,6 +45,9 @@ class SyncSettings(db.Model):  # type: ignore[name-defined]
     delete_percent: Mapped[int] = mapped_column(Integer, default=5)
     delete_minimum: Mapped[int] = mapped_column(Integer, default=50)
     reconcile_budget: Mapped[int] = mapped_column(Integer, default=5000)
+    #: DingTalk calls made while applying events, per API, on `calls_day` (UTC date)
+    event_calls: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    calls_day: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
