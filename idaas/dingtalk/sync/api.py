@@ -25,6 +25,7 @@ READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
 TAGS = ["dingtalk sync"]
 NAME = "string(minlength=1, maxlength=64)"
+RUN = "int(min=1, max=2147483647)"
 
 
 def _conn(name: str) -> DingTalkConnection:
@@ -107,14 +108,14 @@ def preview_import(name: str) -> Response:
     return json_response(run_to_dict(runs.preview(origin(), _conn(name))), 201)
 
 
-@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<int:run_id>")
+@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>")
 @operation("A sync run", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
 def get_sync_run(name: str, run_id: int) -> Response:
     """A run with its counts, progress and result."""
     return json_response(run_to_dict(_run(_conn(name), run_id)))
 
 
-@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<int:run_id>/rows")
+@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/rows")
 @operation(
     "Rows of a sync run",
     tags=TAGS,
@@ -146,7 +147,7 @@ def get_sync_rows(name: str, run_id: int, query: s.DingTalkSyncRowsQuery) -> Res
     )
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<int:run_id>/remove")
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/remove")
 @operation(
     "Remove rows from a previewed run",
     tags=TAGS,
@@ -164,7 +165,7 @@ def remove_sync_rows(name: str, run_id: int, body: s.DingTalkSyncRemove) -> Resp
     return json_response({"removed": count})
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<int:run_id>/confirm")
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/confirm")
 @operation(
     "Confirm and apply a run",
     tags=TAGS,
@@ -187,7 +188,7 @@ def confirm_sync_run(name: str, run_id: int, body: s.DingTalkSyncConfirm) -> Res
     return json_response(run_to_dict(runs.get_run(run.id)))
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<int:run_id>/discard")
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/discard")
 @operation("Discard a run", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject)
 def discard_sync_run(name: str, run_id: int) -> Response:
     """Throw a previewed or held run away; nothing of it is applied."""
