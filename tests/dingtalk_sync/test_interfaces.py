@@ -40,7 +40,9 @@ def test_api_preview_remove_confirm_status_and_source_owned(
     assert run["status"] == "previewed" and run["counts"]["invalid_by_kind"] == {"no_mobile": 1}
     rows = api("GET", f"/dingtalk/connections/corp/sync/runs/{run['id']}/rows?invalid=true")
     assert [r["external_id"] for r in rows.json["items"]] == [first]
-    removed = api("POST", f"/dingtalk/connections/corp/sync/runs/{run['id']}/remove", json={"invalid": True})
+    removed = api(
+        "POST", f"/dingtalk/connections/corp/sync/runs/{run['id']}/remove", json={"invalid": True}
+    )
     assert removed.json == {"removed": 1}
     done = api("POST", f"/dingtalk/connections/corp/sync/runs/{run['id']}/confirm", json={})
     assert done.status_code == 200 and done.json["status"] == "applied"
@@ -49,7 +51,9 @@ def test_api_preview_remove_confirm_status_and_source_owned(
     status = api("GET", "/dingtalk/connections/corp/status").json
     assert status["last_import_run"] == run["id"]
     assert status["calls_today"]["topapi/v2/user/list"] >= 1
-    account = db.session.scalar(select(Account).where(Account.username == sorted(sandbox.state.users)[8]))
+    account = db.session.scalar(
+        select(Account).where(Account.username == sorted(sandbox.state.users)[8])
+    )
     refused = api("PATCH", f"/accounts/{account.id}", json={"display_name": "改名"})
     assert refused.status_code == 409
     assert refused.json["type"] == "urn:idaas:problem:source-owned"
@@ -61,18 +65,25 @@ def test_api_preview_remove_confirm_status_and_source_owned(
     assert any(p.endswith("/sync/preview") for p in spec["paths"]), sorted(spec["paths"])
 
     refused_delete = api("DELETE", "/dingtalk/connections/corp")
-    assert refused_delete.status_code == 409 and refused_delete.json["type"].endswith("choice-required")
+    assert refused_delete.status_code == 409 and refused_delete.json["type"].endswith(
+        "choice-required"
+    )
     kept = api("DELETE", "/dingtalk/connections/corp?imported=keep")
     assert kept.status_code == 204
     db.session.expire_all()
     assert db.session.get(Account, account.id).source == "local"
     assert db.session.get(Account, account.id).status == "active"
-    assert db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "dingtalk.connection.deleted")
-    ).details["imported"] == "keep"
+    assert (
+        db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "dingtalk.connection.deleted")
+        ).details["imported"]
+        == "keep"
+    )
 
 
-def test_cli_preview_apply_status_and_disable_on_removal(sandbox: Any, conn: Any, sync_app: Any) -> None:
+def test_cli_preview_apply_status_and_disable_on_removal(
+    sandbox: Any, conn: Any, sync_app: Any
+) -> None:
     runner = sync_app.test_cli_runner()
     preview = runner.invoke(args=["sync", "dingtalk", "preview", "corp", "--json"])
     assert preview.exit_code == 0, preview.output
@@ -85,12 +96,16 @@ def test_cli_preview_apply_status_and_disable_on_removal(sandbox: Any, conn: Any
     assert json.loads(status.output)["last_import_run"] == run["id"]
     again = runner.invoke(args=["sync", "dingtalk", "apply", "corp"])
     assert again.exit_code == 0 and "applied" in again.output
-    sandbox.post("/faults", {"errors": [{"endpoint": "topapi/v2/department/listsub", "errcode": 60011}]})
+    sandbox.post(
+        "/faults", {"errors": [{"endpoint": "topapi/v2/department/listsub", "errcode": 60011}]}
+    )
     failing = runner.invoke(args=["sync", "dingtalk", "reconcile", "corp"])
     assert failing.exit_code == 1 and "通讯录只读权限" in failing.output
     blocked = runner.invoke(args=["sync", "dingtalk", "remove-connection", "corp"])
     assert blocked.exit_code != 0 and "keep" in blocked.output
-    gone = runner.invoke(args=["sync", "dingtalk", "remove-connection", "corp", "--imported", "disable", "--json"])
+    gone = runner.invoke(
+        args=["sync", "dingtalk", "remove-connection", "corp", "--imported", "disable", "--json"]
+    )
     assert gone.exit_code == 0, gone.output
     assert json.loads(gone.output)["disabled"] == 250
     db.session.expire_all()

@@ -103,7 +103,7 @@ def test_kill_minus_9_half_way_resumes_and_ends_identical(
 ) -> None:
     run = runs.preview("cli:test", conn)
     runs.confirm("cli:test", run)
-    config = {**base_config, **sandbox_config(sandbox)}
+    config = {**base_config, **sandbox_config(sandbox), "DINGTALK_SYNC_BATCH": 10}
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     child = subprocess.Popen(
         [

@@ -17,6 +17,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("DINGTALK_CALLBACK_WINDOW", 300)
     # Apply stored events in a background thread of the process that stored them.
     app.config.setdefault("DINGTALK_SYNC_APPLY_INLINE", True)
+    # Rows applied per transaction batch (new people are created in bulk, one commit a batch).
+    app.config.setdefault("DINGTALK_SYNC_BATCH", 500)
+    # DingTalk calls per second per app per API, shared by every process (§8.3; 0 = no limit).
+    app.config.setdefault("DINGTALK_SYNC_QPS", 20)
     from idaas.dingtalk.sync import callbacks
     from idaas.extensions import csrf
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError, ValidationFailed
-from idaas.directory.models import Account, Department
+from idaas.directory.models import Account, Department, ExternalReference
+from idaas.directory.service import bulk
 from idaas.extensions import db
 
 
@@ -161,3 +162,56 @@ def leave_account(target: Target, userid: str) -> str:
         return "unchanged"
     directory.set_status(target.origin, ours, "disabled")
     return "disabled"
+
+
+def create_accounts_bulk(target: Target, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Create many new people in one transaction; returns the userids done (ValidationFailed
+    when any is invalid: then nothing is written and the caller goes one by one)."""
+    if not items or target.initial_password:
+        return []
+    userids = [u for u, _ in items]
+    existing = set(
+        db.session.scalars(
+            select(ExternalReference.external_id).where(
+                ExternalReference.system == target.system,
+                ExternalReference.object_type == "account",
+                ExternalReference.external_id.in_(userids),
+            )
+        )
+    )
+    departments = {
+        r.external_id: int(r.object_id)
+        for r in db.session.scalars(
+            select(ExternalReference).where(
+                ExternalReference.system == target.system,
+                ExternalReference.object_type == "department",
+            )
+        )
+    }
+    specs = []
+    done = []
+    for userid, data in items:
+        if userid in existing:
+            continue
+        memberships: list[dict[str, Any]] = []
+        for ext in data.get("departments") or []:
+            ours = (
+                target.target_department_id
+                if ext == target.root_external_id
+                else departments.get(ext)
+            )
+            if ours is not None and all(m["department_id"] != ours for m in memberships):
+                memberships.append({"department_id": ours, "is_primary": not memberships})
+        fields = {k: v for k, v in data["fields"].items()}
+        specs.append(
+            {
+                **fields,
+                "memberships": memberships,
+                "attributes": data.get("attributes") or None,
+                "references": {target.system: userid},
+            }
+        )
+        done.append(userid)
+    if specs:
+        bulk.create_accounts(target.origin, specs, source=target.origin)
+    return done

@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import func, insert, select, update
 
@@ -27,7 +28,7 @@ from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
 from idaas.extensions import db, utcnow
 
-BATCH = 200
+BATCH = 500
 
 
 class RunError(ValueError):
@@ -334,11 +335,41 @@ def apply_job(ctx: JobContext) -> dict[str, Any]:
             db.session.scalars(
                 live.where(SyncRow.applied.is_(False), SyncRow.seq > start_seq)
                 .order_by(SyncRow.seq)
-                .limit(BATCH)
+                .limit(int(current_app.config.get("DINGTALK_SYNC_BATCH", BATCH)))
             )
         )
         if not batch:
             break
+        if any(r.object_type == "department" for r in batch):
+            # Departments first, on their own: people's memberships need their ids.
+            batch = [r for r in batch if r.object_type == "department"]
+        creates = [r for r in batch if r.object_type == "account" and r.action == "create"]
+        bulk_done: set[str] = set()
+        try:
+            bulk_done = set(
+                writer.create_accounts_bulk(target, [(r.external_id, r.data) for r in creates])
+            )
+        except DirectoryError:
+            db.session.rollback()  # one is invalid: go one by one, each with its own reason
+            batch = list(
+                db.session.scalars(
+                    live.where(SyncRow.id.in_([r.id for r in batch])).order_by(SyncRow.seq)
+                )
+            )
+        if bulk_done:
+            ids = [r.id for r in creates if r.external_id in bulk_done]
+            db.session.execute(update(SyncRow).where(SyncRow.id.in_(ids)).values(applied=True))
+            db.session.commit()
+            results["created"] = results.get("created", 0) + len(ids)
+            done += len(ids)
+            batch = list(
+                db.session.scalars(
+                    live.where(
+                        SyncRow.id.in_([r.id for r in batch]), SyncRow.applied.is_(False)
+                    ).order_by(SyncRow.seq)
+                )
+            )
+            start_seq = max(start_seq, max(r.seq for r in creates if r.external_id in bulk_done))
         for r in batch:
             if ctx.cancelled:
                 return {"cancelled_at": r.seq}
