@@ -99,7 +99,15 @@ def main(argv: list[str]) -> None:
         run = runs.get_run(run.id)
         runs.confirm("cli:bench", run)
         started = time.perf_counter()
-        run_local("dingtalk.apply", run.id)
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            profile.runcall(run_local, "dingtalk.apply", run.id)
+            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        else:
+            run_local("dingtalk.apply", run.id)
         apply_time = time.perf_counter() - started
         imported = db.session.query(Account).count()
         expected = {

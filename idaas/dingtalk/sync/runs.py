@@ -343,33 +343,32 @@ def apply_job(ctx: JobContext) -> dict[str, Any]:
         if any(r.object_type == "department" for r in batch):
             # Departments first, on their own: people's memberships need their ids.
             batch = [r for r in batch if r.object_type == "department"]
-        creates = [r for r in batch if r.object_type == "account" and r.action == "create"]
+        # Plain values: commits expire ORM rows, and reloading them one by one is slow.
+        creates = [
+            (r.id, r.seq, r.external_id, r.data)
+            for r in batch
+            if r.object_type == "account" and r.action == "create"
+        ]
+        batch_ids = [r.id for r in batch]
         bulk_done: set[str] = set()
         try:
-            bulk_done = set(
-                writer.create_accounts_bulk(target, [(r.external_id, r.data) for r in creates])
-            )
+            bulk_done = set(writer.create_accounts_bulk(target, [(c[2], c[3]) for c in creates]))
         except DirectoryError:
             db.session.rollback()  # one is invalid: go one by one, each with its own reason
-            batch = list(
-                db.session.scalars(
-                    live.where(SyncRow.id.in_([r.id for r in batch])).order_by(SyncRow.seq)
-                )
-            )
         if bulk_done:
-            ids = [r.id for r in creates if r.external_id in bulk_done]
+            ids = [c[0] for c in creates if c[2] in bulk_done]
             db.session.execute(update(SyncRow).where(SyncRow.id.in_(ids)).values(applied=True))
             db.session.commit()
             results["created"] = results.get("created", 0) + len(ids)
             done += len(ids)
-            batch = list(
-                db.session.scalars(
-                    live.where(
-                        SyncRow.id.in_([r.id for r in batch]), SyncRow.applied.is_(False)
-                    ).order_by(SyncRow.seq)
+            start_seq = max(start_seq, max(c[1] for c in creates if c[2] in bulk_done))
+        batch = list(
+            db.session.scalars(
+                live.where(SyncRow.id.in_(batch_ids), SyncRow.applied.is_(False)).order_by(
+                    SyncRow.seq
                 )
             )
-            start_seq = max(start_seq, max(r.seq for r in creates if r.external_id in bulk_done))
+        )
         for r in batch:
             if ctx.cancelled:
                 return {"cancelled_at": r.seq}
