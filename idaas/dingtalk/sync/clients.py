@@ -26,7 +26,7 @@ def limiter() -> SharedRateLimiter:
         found = app.extensions["dingtalk_sync_limiter"] = SharedRateLimiter(
             app, app.config.get("DINGTALK_SYNC_QPS", 20), app.config.get("REDIS_URL")
         )
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def http_client(calls: Counter[str] | None = None, budget: int | None = None) -> httpx.Client:

@@ -93,7 +93,7 @@ def preview(connection: str, as_json: bool) -> None:
 def rows(connection: str, run_id: int, invalid: bool, as_json: bool) -> None:
     """The rows of a run (each invalid one with its reasons)."""
     run = runs.get_run(run_id, _conn(connection).name)
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "seq": r.seq,
             "type": r.object_type,

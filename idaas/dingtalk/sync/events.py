@@ -169,10 +169,10 @@ def release(origin: str, run: SyncRun, approve: bool) -> int:
         origin,
         "dingtalk.sync.confirmed" if approve else "dingtalk.sync.discarded",
         f"dingtalk_sync_run:{run.id}",
-        details={"events": result.rowcount},
+        details={"events": result.rowcount},  # type: ignore[attr-defined]
     )
     db.session.commit()
-    return int(result.rowcount)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _in_scope(target: writer.Target, dept_id: int) -> bool:

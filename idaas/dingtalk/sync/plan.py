@@ -196,10 +196,10 @@ def account_rows(
             "departments": dept_ext,
             "unionid": mapped.unionid,
         }
-        name = mapped.fields.get("display_name")
+        display = mapped.fields.get("display_name")
         if ours is None or ours not in accounts:
             rows.append(
-                PlannedRow("account", userid, "create", None, name, data, [], mapped.errors)
+                PlannedRow("account", userid, "create", None, display, data, [], mapped.errors)
             )
             continue
         account = accounts[ours]
@@ -247,15 +247,15 @@ def account_rows(
     for userid, ours in account_refs.items():
         if userid in snap.users:
             continue
-        account = accounts.get(ours)
-        if account is None or account.status != "active":
+        leaver = accounts.get(ours)
+        if leaver is None or leaver.status != "active":
             continue
         if snap.refused and memberships.get(ours, set()) & {
             dept_refs.get(str(d), -1) for d in snap.refused
         }:
             continue  # listed nowhere because DingTalk refused their department: keep
         rows.append(
-            PlannedRow("account", userid, "disable", ours, account.display_name, {}, ["status"])
+            PlannedRow("account", userid, "disable", ours, leaver.display_name, {}, ["status"])
         )
     return rows
 

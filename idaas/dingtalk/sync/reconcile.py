@@ -96,7 +96,7 @@ def reconcile_job(ctx: JobContext) -> dict[str, Any]:
         runs.confirm(run.origin, run)
     outcome = runs.apply_job(ctx)
     run = runs.get_run(run.id)
-    return {"status": run.status, **outcome, "planned": run.counts.get("actions", {})}
+    return {"status": run.status, **(outcome or {}), "planned": run.counts.get("actions", {})}
 
 
 def reconcile(origin: str, conn: DingTalkConnection) -> SyncRun:

@@ -222,10 +222,10 @@ def remove_rows(origin: str, run: SyncRun, seqs: list[int]) -> int:
         origin,
         "dingtalk.sync.rows_removed",
         f"dingtalk_sync_run:{run.id}",
-        details={"count": result.rowcount},
+        details={"count": result.rowcount},  # type: ignore[attr-defined]
     )
     db.session.commit()
-    return int(result.rowcount)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def confirm(origin: str, run: SyncRun, *, accept_deletions: bool = False) -> SyncRun:
@@ -237,7 +237,7 @@ def confirm(origin: str, run: SyncRun, *, accept_deletions: bool = False) -> Syn
     result = db.session.execute(
         update(SyncRun).where(SyncRun.id == run.id, SyncRun.status.in_(allowed)).values(**values)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise RunError(
             gettext("This run cannot be confirmed now (it is %(status)s).", status=run.status)
@@ -260,7 +260,7 @@ def discard(origin: str, run: SyncRun) -> SyncRun:
         .where(SyncRun.id == run.id, SyncRun.status.in_(("previewed", "held", "confirmed")))
         .values(status="discarded", finished_at=utcnow())
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise RunError(
             gettext("This run cannot be discarded (it is %(status)s).", status=run.status)

@@ -58,7 +58,7 @@ def create_accounts(origin: str, specs: Sequence[dict[str, Any]], *, source: str
         if not clean.get("display_name"):
             clean["display_name"] = clean["username"]
         cleaned.append({**clean, "attributes": values})
-    keys = {
+    keys: dict[str, tuple[Any, list[Any]]] = {
         "username": (Account.username_key, [username_key(c["username"]) for c in cleaned]),
         "email": (Account.email_key, [email_key(c.get("email")) for c in cleaned]),
         "mobile": (Account.mobile, [c.get("mobile") for c in cleaned]),
