@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -138,7 +139,12 @@ def _hold(conn: DingTalkConnection, events: list[SyncEvent], leavers: int, limit
         origin=settings.origin_of(conn),
         step="delete_protection",
         counts={"leavers": leavers, "events": len(events), "deletion_limit": limit},
-        message=f"Delete protection: {leavers} people left in DingTalk (limit {limit}).",
+        message=gettext(
+            "Delete protection: %(n)d people left in DingTalk (limit %(limit)d). Confirm or "
+            "discard the held events.",
+            n=leavers,
+            limit=limit,
+        ),
     )
     db.session.add(run)
     db.session.flush()

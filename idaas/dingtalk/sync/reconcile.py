@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from idaas import audit
@@ -83,9 +84,11 @@ def reconcile_job(ctx: JobContext) -> dict[str, Any]:
         estimate = estimated_calls(conn)
         if estimate is not None and estimate > budget:
             run.status = "failed"
-            run.message = (
-                f"Reconciliation needs about {estimate} DingTalk calls, more than the budget "
-                f"of {budget}; raise the budget in the sync settings."
+            run.message = gettext(
+                "Reconciliation needs about %(n)d DingTalk calls, more than the budget of "
+                "%(budget)d; raise the budget in the sync settings.",
+                n=estimate,
+                budget=budget,
             )
             db.session.commit()
             return {"failed": run.message}
