@@ -57,3 +57,21 @@ def test_reconciliation_stops_at_its_call_budget_and_changes_nothing(
     assert run.status == "failed" and "budget" in (run.message or "")
     title = db.session.scalar(select(Account.title).where(Account.username == silent))
     assert title != "无事件漂移"
+
+
+def test_leaver_policy_delete_removes_leavers_after_the_configured_days(
+    sandbox: Any, conn: Any
+) -> None:
+    from datetime import timedelta
+
+    from idaas.extensions import utcnow
+
+    full_import(conn)
+    settings.save("cli:test", conn, {"leavers": "delete", "leaver_delete_days": 30})
+    leaver = sorted(sandbox.state.users)[5]
+    sandbox.state.delete_user(leaver)
+    assert reconcile.reconcile("cli:test", conn).status == "applied"
+    assert db.session.scalar(select(Account.status).where(Account.username == leaver)) == "disabled"
+    assert reconcile.purge_leavers(conn, now=utcnow() + timedelta(days=29)) == 0
+    assert reconcile.purge_leavers(conn, now=utcnow() + timedelta(days=31)) == 1
+    assert db.session.scalar(select(Account.id).where(Account.username == leaver)) is None

@@ -7,6 +7,7 @@ protection holds it; its result says what it changed (issue 15 item 4).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
@@ -18,7 +19,9 @@ from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.sync import clients, events, runs, settings
 from idaas.dingtalk.sync.jobs import JobContext, kind, run_local
 from idaas.dingtalk.sync.models import SyncRun
-from idaas.extensions import db
+from idaas.directory import service as directory
+from idaas.directory.models import Account
+from idaas.extensions import db, utcnow
 
 MAX_PAGES = 100
 
@@ -107,3 +110,49 @@ def reconcile(origin: str, conn: DingTalkConnection) -> SyncRun:
     run = runs.start(origin, conn, "reconcile")
     run_local("dingtalk.reconcile", run.id)
     return runs.get_run(run.id)
+
+
+def purge_leavers(conn: DingTalkConnection, now: datetime | None = None) -> int:
+    """Leaver policy `delete`: delete people this connection disabled more than N days ago."""
+    row = settings.get(conn)
+    if row.leavers != "delete":
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=row.leaver_delete_days)
+    origin = settings.origin_of(conn)
+    stale = list(
+        db.session.scalars(
+            select(Account.id).where(
+                Account.source == origin,
+                Account.status == "disabled",
+                Account.updated_at < cutoff,
+            )
+        )
+    )
+    for account_id in stale:
+        directory.delete_account(origin, account_id)
+    return len(stale)
+
+
+@kind("dingtalk.reconcile_all")
+def reconcile_all_job(ctx: JobContext) -> dict[str, Any]:
+    """The scheduled job: reconcile every enabled connection, then apply the leaver policy."""
+    report: dict[str, Any] = {}
+    for row in settings.all_enabled():
+        conn = connections.get(row.connection)
+        if conn is None:
+            continue
+        run = reconcile("system", conn)
+        report[conn.name] = {"run": run.id, "status": run.status, "deleted": purge_leavers(conn)}
+        if ctx.cancelled:
+            break
+    return report
+
+
+@kind("dingtalk.events")
+def apply_events_job(ctx: JobContext) -> dict[str, Any]:
+    """Apply every connection's stored events (a worker's catch-up after a restart)."""
+    return {
+        row.connection: events.apply_pending(conn)
+        for row in settings.all_enabled()
+        if (conn := connections.get(row.connection)) is not None
+    }
