@@ -70,6 +70,15 @@ class Defaults:
     DINGTALK_OAPI_BASE = "https://oapi.dingtalk.com"
     DINGTALK_API_BASE = "https://api.dingtalk.com"
     DINGTALK_LOGIN_BASE = "https://login.dingtalk.com"
+    # --- DingTalk directory sync (issue 15) ---
+    # Seconds a callback timestamp may differ from our clock (dingtalk-api.md §6.2).
+    DINGTALK_CALLBACK_WINDOW = 300
+    # Apply stored events on a background thread of the process that stored them.
+    DINGTALK_SYNC_APPLY_INLINE = True
+    # Import rows per transaction batch (new people are created in bulk, one commit a batch).
+    DINGTALK_SYNC_BATCH = 500
+    # DingTalk calls per second per app per API, shared by all processes (§8.3); 0/None = none.
+    DINGTALK_SYNC_QPS: float | None = 20
 
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 

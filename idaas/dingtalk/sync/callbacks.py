@@ -53,7 +53,7 @@ def callback(name: str) -> Any:
     )
     verifier = CallbackVerifier(
         crypto,
-        window=float(current_app.config["DINGTALK_CALLBACK_WINDOW"]),
+        window=float(current_app.config.get("DINGTALK_CALLBACK_WINDOW") or 300),
         replay_cache=_NoReplayCache(),  # type: ignore[arg-type]
     )
     body = request.get_json(silent=True)

@@ -23,8 +23,9 @@ def limiter() -> SharedRateLimiter:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     found = app.extensions.get("dingtalk_sync_limiter")
     if found is None:
+        qps = float(app.config.get("DINGTALK_SYNC_QPS") or 0) or None  # env values are text
         found = app.extensions["dingtalk_sync_limiter"] = SharedRateLimiter(
-            app, app.config.get("DINGTALK_SYNC_QPS", 20), app.config.get("REDIS_URL")
+            app, qps, app.config.get("REDIS_URL")
         )
     return found
 

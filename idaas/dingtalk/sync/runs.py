@@ -335,7 +335,7 @@ def apply_job(ctx: JobContext) -> dict[str, Any]:
             db.session.scalars(
                 live.where(SyncRow.applied.is_(False), SyncRow.seq > start_seq)
                 .order_by(SyncRow.seq)
-                .limit(int(current_app.config.get("DINGTALK_SYNC_BATCH", BATCH)))
+                .limit(int(current_app.config.get("DINGTALK_SYNC_BATCH") or BATCH))
             )
         )
         if not batch:
