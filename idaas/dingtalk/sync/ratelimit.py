@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 
 from idaas.dingtalk.sync.models import RateCall
 
@@ -53,6 +53,8 @@ class SharedRateLimiter:
         self.clock = clock
         self.sleep = sleep
         self.redis: Any = None
+        #: when the last call of this instance was let through (the window's clock)
+        self.granted_at = 0.0
         if redis_url:
             import redis
 
@@ -60,13 +62,16 @@ class SharedRateLimiter:
             self._script = self.redis.register_script(_SCRIPT)
 
     def _try(self, bucket: str, limit: int) -> float:
-        """0 when the call may go now, else how long to wait."""
-        now = self.clock()
+        """0 when the call may go now (`granted_at` says when), else how long to wait."""
         if self.redis is not None:
+            now = self.clock()
             key = f"idaas:dingtalk:qps:{bucket}"
-            return float(
+            wait = float(
                 self._script(keys=[key], args=[f"{now:.6f}", limit, uuid.uuid4().hex, WINDOW])
             )
+            if wait <= 0:
+                self.granted_at = now
+            return wait
         from idaas.extensions import db
 
         with self.app.app_context(), db.engine.begin() as connection:
@@ -74,10 +79,13 @@ class SharedRateLimiter:
                 digest = hashlib.sha256(bucket.encode()).digest()[:8]
                 key_id = int.from_bytes(digest, "big", signed=True)
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key_id})
-            # Write first: that takes SQLite's write lock, so count-then-decide is serialised.
+            # Write first: that takes SQLite's write lock, so count-then-decide is serialised;
+            # the time is read once the lock is ours, so granted times are in lock order.
             mine = connection.execute(
-                insert(RateCall).values(bucket=bucket, at=now).returning(RateCall.id)
+                insert(RateCall).values(bucket=bucket, at=0.0).returning(RateCall.id)
             ).scalar_one()
+            now = self.clock()
+            connection.execute(update(RateCall).where(RateCall.id == mine).values(at=now))
             connection.execute(
                 delete(RateCall).where(RateCall.bucket == bucket, RateCall.at <= now - WINDOW)
             )
@@ -89,6 +97,7 @@ class SharedRateLimiter:
                 ).scalars()
             )
             if len(times) < limit:
+                self.granted_at = now
                 return 0.0
             connection.execute(delete(RateCall).where(RateCall.id == mine))
             return max(times[0] + WINDOW - now, 0.001)
