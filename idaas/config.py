@@ -316,6 +316,28 @@ class Settings(BaseSettings):
         "30/minute", description="DingTalk sign-in starts per IP."
     )
 
+    # DingTalk directory sync (idaas.dingtalk.sync).
+    DINGTALK_CALLBACK_WINDOW: int = Field(
+        300,
+        ge=30,
+        le=3600,
+        description="Seconds a DingTalk callback timestamp may differ from the server's clock.",
+    )
+    DINGTALK_SYNC_APPLY_INLINE: bool = Field(
+        True,
+        description="Apply stored DingTalk events on a background thread of the process that "
+        "stored them.",
+    )
+    DINGTALK_SYNC_BATCH: int = Field(
+        500, ge=1, le=10_000, description="Import rows per transaction batch."
+    )
+    DINGTALK_SYNC_QPS: float | None = Field(
+        20,
+        ge=0,
+        description="DingTalk calls per second per app and API, shared by every process "
+        "(0 or unset: no limit).",
+    )
+
     # Digital-factory API (idaas.industry).
     INDUSTRY_API_ENABLED: bool = Field(
         False,
@@ -505,6 +527,7 @@ class Settings(BaseSettings):
             "oidc.rotate_keys": 90 * 86400.0,
             "housekeeping.prune": 3600.0,
             "audit.retention": 86400.0,
+            "dingtalk.reconcile_all": 86400.0,
         },
         description="Periodic jobs: job kind -> interval in seconds (0 turns one off), run by "
         "one leader.",

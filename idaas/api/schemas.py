@@ -867,3 +867,59 @@ class JobList(BaseModel):
     """Jobs, newest first."""
 
     items: list[Job]
+
+
+# -- DingTalk sync (issue 15; views in idaas/dingtalk/sync/api.py) --
+
+
+class DingTalkSyncObject(BaseModel):
+    """A JSON object (described in prose)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class DingTalkSyncSettingsPatch(Strict):
+    """Sync settings to change (only the members given)."""
+
+    enabled: bool | None = None
+    target_department_id: int | None = None
+    root_dept_id: int | None = None
+    email_field: Literal["email", "org_email"] | None = None
+    password_mode: Literal["none", "initial"] | None = None
+    initial_password: str | None = None
+    leavers: Literal["disable", "delete"] | None = None
+    leaver_delete_days: int | None = None
+    unlink_leavers: bool | None = None
+    mapping: list[dict[str, Any]] | None = None
+    transport: Literal["stream", "http"] | None = None
+    callback_owner: Literal["app", "corp"] | None = None
+    delete_percent: int | None = None
+    delete_minimum: int | None = None
+    reconcile_budget: int | None = None
+
+
+class DingTalkSyncConfirm(Strict):
+    """Confirm a previewed run (or a delete-protection hold with accept_deletions)."""
+
+    accept_deletions: bool = False
+
+
+class DingTalkSyncRowsQuery(Query):
+    """Which rows of a run."""
+
+    invalid: bool | None = None
+    after: int = -1
+    limit: int = 100
+
+
+class DingTalkSyncRemove(Strict):
+    """Rows to drop: `invalid: true` (all invalid rows at once) or their `seqs`."""
+
+    invalid: bool = False
+    seqs: list[int] = []
+
+
+class DingTalkConnectionDeleteQuery(Query):
+    """What becomes of imported people when the connection goes."""
+
+    imported: Literal["keep", "disable"] | None = None

@@ -23,3 +23,6 @@ def init_app(app: Flask) -> None:
     signals.account_deactivated.connect(binding.on_account_deactivated)
     signals.password_changed.connect(binding.on_password_changed)
     commands.init_app(app)
+    from idaas.dingtalk import sync
+
+    sync.init_app(app)

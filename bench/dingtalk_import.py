@@ -1,0 +1,132 @@
+"""Full DingTalk import into idaas against the sandbox over real HTTP: calls, time, people/s.
+
+Usage: `.venv/bin/python bench/dingtalk_import.py [users] [departments] [--qps N|--no-limit]
+[--db URL]` (defaults: 20,000 people, 1,000 departments, 20 QPS, a temporary SQLite file).
+Prints the calls per API from the sandbox's call log next to what the paging rules imply,
+the read time next to the time DingTalk's QPS makes necessary, and the local processing rate
+(plan + apply) in people per second. The directory is checked against the sandbox afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from idaas import create_app  # noqa: E402
+from idaas.sandbox.dingtalk import create_sandbox_app  # noqa: E402
+from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
+
+
+def _args(argv: list[str]) -> tuple[int, int, float, str | None]:
+    users, departments, qps, db = 20_000, 1_000, 20.0, None
+    positional = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--no-limit":
+            qps = 0
+        elif arg == "--qps":
+            index += 1
+            qps = float(argv[index])
+        elif arg == "--db":
+            index += 1
+            db = argv[index]
+        else:
+            positional.append(int(arg))
+        index += 1
+    if positional:
+        users = positional[0]
+    if len(positional) > 1:
+        departments = positional[1]
+    return users, departments, qps, db
+
+
+def main(argv: list[str]) -> None:
+    """Seed, import, check and print the figures."""
+    users, departments, qps, db_url = _args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    sandbox = Sandbox()
+    sandbox.seed(departments=departments, users=users, seed=20)
+    server = make_server("127.0.0.1", 0, create_sandbox_app(sandbox), threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    sandbox.base_url = url
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    workdir = tempfile.mkdtemp(prefix="idaas-bench-")
+    os.environ.setdefault("IDAAS_INSTANCE_PATH", workdir)
+    app = create_app(
+        {
+            "DATABASE_URL": db_url or f"sqlite:///{workdir}/bench.db",
+            "DINGTALK_OAPI_BASE": url,
+            "DINGTALK_API_BASE": url,
+            "DINGTALK_LOGIN_BASE": url,
+            "DINGTALK_SYNC_QPS": qps or None,
+        }
+    )
+    from idaas.dingtalk import connections
+    from idaas.dingtalk.sync import runs, settings
+    from idaas.dingtalk.sync.jobs import run_local
+    from idaas.directory.models import Account
+    from idaas.extensions import db
+
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        dt = sandbox.default_app
+        conn = connections.save(
+            "system",
+            "bench",
+            corp_id=sandbox.corp_id,
+            app_key=dt.app_key,
+            app_secret=dt.app_secret,
+            agent_id=str(dt.agent_id),
+        )
+        settings.save("cli:bench", conn, {"delete_minimum": users})
+        started = time.perf_counter()
+        run = runs.start("cli:bench", conn)
+        run_local("dingtalk.preview", run.id)
+        read_and_plan = time.perf_counter() - started
+        run = runs.get_run(run.id)
+        runs.confirm("cli:bench", run)
+        started = time.perf_counter()
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            profile.runcall(run_local, "dingtalk.apply", run.id)
+            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        else:
+            run_local("dingtalk.apply", run.id)
+        apply_time = time.perf_counter() - started
+        imported = db.session.query(Account).count()
+        expected = {
+            "topapi/v2/department/listsub": len(sandbox.departments),
+            "topapi/v2/user/list": sum(
+                max(1, math.ceil(len(m) / 100)) for m in sandbox.members.values()
+            ),
+        }
+        calls = {k: v for k, v in sandbox.calls.items() if k != "gettoken"}
+        necessary = sum(n / qps for n in expected.values()) if qps else 0.0
+        print(f"corp: {users} people, {departments} departments; QPS limit: {qps or 'none'}")
+        print(f"calls: {calls}")
+        print(f"paging rules imply: {expected}; exact: {calls == expected}")
+        print(f"read + plan: {read_and_plan:.1f} s (QPS makes {necessary:.1f} s necessary)")
+        print(f"apply: {apply_time:.1f} s = {imported / apply_time:.0f} people/s")
+        print(f"imported accounts: {imported} of {len(sandbox.users)}")
+    server.shutdown()
+    sandbox.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

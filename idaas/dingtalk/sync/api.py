@@ -1,0 +1,243 @@
+"""`/api/v1/dingtalk/connections/<name>/...`: sync settings, test, preview/confirm/apply, status.
+
+Long work runs in this request until the delivery engine is merged (then these views queue the
+same job kinds instead). Writes need `directory:write`, reads `directory:read`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from idaas.api import schemas as s
+from idaas.api.blueprint import bp
+from idaas.api.http import json_response, origin
+from idaas.api.problems import ApiProblem
+from idaas.api.spec import operation
+from idaas.dingtalk import connections
+from idaas.dingtalk.connections import DingTalkConnection
+from idaas.dingtalk.sync import events, reconcile, registration, removal, runs, settings, status
+from idaas.dingtalk.sync.jobs import run_local
+from idaas.dingtalk.sync.models import SyncRun
+
+READ = ["directory:read", "directory:write"]
+WRITE = ["directory:write"]
+TAGS = ["dingtalk sync"]
+NAME = "string(minlength=1, maxlength=64)"
+RUN = "int(min=1, max=2147483647)"
+
+
+def _conn(name: str) -> DingTalkConnection:
+    conn = connections.get(name)
+    if conn is None:
+        raise ApiProblem(404, "Not Found", f"DingTalk connection {name} does not exist.")
+    return conn
+
+
+def _run(conn: DingTalkConnection, run_id: int) -> SyncRun:
+    try:
+        return runs.get_run(run_id, conn.name)
+    except runs.RunError as error:
+        raise ApiProblem(404, "Not Found", str(error)) from None
+
+
+def run_to_dict(run: SyncRun) -> dict[str, Any]:
+    """A run for the API and the CLI."""
+    return {
+        "id": run.id,
+        "connection": run.connection,
+        "kind": run.kind,
+        "status": run.status,
+        "counts": run.counts,
+        "progress": {"total": run.total, "done": run.done, "failed": run.failed, "step": run.step},
+        "message": run.message,
+        "calls": run.calls,
+        "result": run.result,
+        "created_at": run.created_at.isoformat() + "Z",
+        "finished_at": run.finished_at.isoformat() + "Z" if run.finished_at else None,
+    }
+
+
+def _state(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except runs.RunError as error:
+        raise ApiProblem(409, "Conflict", str(error), kind="run-state") from None
+
+
+@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/settings")
+@operation("DingTalk sync settings", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+def get_sync_settings(name: str) -> Response:
+    """The sync settings, with the callback URL, token and AES key to paste into DingTalk."""
+    conn = _conn(name)
+    row = settings.get(conn)
+    return json_response(settings.describe(conn, row, registration.callback_url(conn)))
+
+
+@bp.patch(f"/dingtalk/connections/<{NAME}:name>/sync/settings")
+@operation(
+    "Change DingTalk sync settings",
+    tags=TAGS,
+    scopes=WRITE,
+    body=s.DingTalkSyncSettingsPatch,
+    response=s.DingTalkSyncObject,
+)
+def patch_sync_settings(name: str, body: s.DingTalkSyncSettingsPatch) -> Response:
+    """Change the given settings; invalid values change nothing (422 with a reason per field)."""
+    conn = _conn(name)
+    row = settings.save(origin(), conn, body.model_dump(exclude_unset=True))
+    return json_response(settings.describe(conn, row, registration.callback_url(conn)))
+
+
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/test")
+@operation(
+    "Test the DingTalk connection for sync", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject
+)
+def test_sync_connection(name: str) -> Response:
+    """Token, contacts permissions, phone/email visibility and scope, each with what to fix."""
+    return json_response(settings.test_connection(origin(), _conn(name)))
+
+
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/preview")
+@operation(
+    "Preview a full import", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=201
+)
+def preview_import(name: str) -> Response:
+    """Read DingTalk and plan the import without changing anything; returns the run."""
+    return json_response(run_to_dict(runs.preview(origin(), _conn(name))), 201)
+
+
+@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>")
+@operation("A sync run", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+def get_sync_run(name: str, run_id: int) -> Response:
+    """A run with its counts, progress and result."""
+    return json_response(run_to_dict(_run(_conn(name), run_id)))
+
+
+@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/rows")
+@operation(
+    "Rows of a sync run",
+    tags=TAGS,
+    scopes=READ,
+    query=s.DingTalkSyncRowsQuery,
+    response=s.DingTalkSyncObject,
+)
+def get_sync_rows(name: str, run_id: int, query: s.DingTalkSyncRowsQuery) -> Response:
+    """Planned creates, updates, moves and disables, each invalid row with its reasons."""
+    run = _run(_conn(name), run_id)
+    rows = runs.rows_of(run, invalid=query.invalid, limit=min(query.limit, 1000), after=query.after)
+    return json_response(
+        {
+            "items": [
+                {
+                    "seq": r.seq,
+                    "object_type": r.object_type,
+                    "external_id": r.external_id,
+                    "action": r.action,
+                    "name": r.name,
+                    "changes": r.changes,
+                    "errors": r.errors,
+                    "removed": r.removed,
+                    "applied": r.applied,
+                }
+                for r in rows
+            ]
+        }
+    )
+
+
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/remove")
+@operation(
+    "Remove rows from a previewed run",
+    tags=TAGS,
+    scopes=WRITE,
+    body=s.DingTalkSyncRemove,
+    response=s.DingTalkSyncObject,
+)
+def remove_sync_rows(name: str, run_id: int, body: s.DingTalkSyncRemove) -> Response:
+    """Drop every invalid row in one action (`invalid: true`) or the rows listed."""
+    run = _run(_conn(name), run_id)
+    if body.invalid:
+        count = _state(runs.remove_invalid, origin(), run)
+    else:
+        count = _state(runs.remove_rows, origin(), run, body.seqs)
+    return json_response({"removed": count})
+
+
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/confirm")
+@operation(
+    "Confirm and apply a run",
+    tags=TAGS,
+    scopes=WRITE,
+    body=s.DingTalkSyncConfirm,
+    response=s.DingTalkSyncObject,
+)
+def confirm_sync_run(name: str, run_id: int, body: s.DingTalkSyncConfirm) -> Response:
+    """Approve and apply (idempotent, resumable); stops at delete protection unless accepted."""
+    conn = _conn(name)
+    run = _run(conn, run_id)
+    if run.kind == "events":
+        if run.status != "held":
+            raise ApiProblem(409, "Conflict", "Only a held event batch can be confirmed.")
+        events.release(origin(), run, approve=True)
+        events.apply_pending(conn)
+        return json_response(run_to_dict(runs.get_run(run.id)))
+    run = _state(runs.confirm, origin(), run, accept_deletions=body.accept_deletions)
+    run_local("dingtalk.apply", run.id)
+    return json_response(run_to_dict(runs.get_run(run.id)))
+
+
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/discard")
+@operation("Discard a run", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject)
+def discard_sync_run(name: str, run_id: int) -> Response:
+    """Throw a previewed or held run away; nothing of it is applied."""
+    run = _run(_conn(name), run_id)
+    if run.kind == "events":
+        events.release(origin(), run, approve=False)
+        return json_response(run_to_dict(runs.get_run(run.id)))
+    return json_response(run_to_dict(_state(runs.discard, origin(), run)))
+
+
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/reconcile")
+@operation("Reconcile now", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=201)
+def reconcile_now(name: str) -> Response:
+    """Recover failed pushes and repair drift within the call budget; reports the changes."""
+    return json_response(run_to_dict(reconcile.reconcile(origin(), _conn(name))), 201)
+
+
+@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/register-callback")
+@operation(
+    "Register the HTTP callback (legacy API)",
+    tags=TAGS,
+    scopes=WRITE,
+    response=s.DingTalkSyncObject,
+)
+def register_callback(name: str) -> Response:
+    """`register_call_back` with this connection's URL, token and AES key (§6.1 B)."""
+    return json_response({"url": registration.register_legacy(origin(), _conn(name))})
+
+
+@bp.get(f"/dingtalk/connections/<{NAME}:name>/status")
+@operation("DingTalk sync status", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+def sync_status(name: str) -> Response:
+    """Last import, last event, lag, events per minute, calls today by API, errors as actions."""
+    return json_response(status.status(_conn(name)))
+
+
+@bp.delete(f"/dingtalk/connections/<{NAME}:name>")
+@operation(
+    "Remove a DingTalk connection",
+    tags=TAGS,
+    scopes=WRITE,
+    query=s.DingTalkConnectionDeleteQuery,
+    status=204,
+)
+def delete_connection(name: str, query: s.DingTalkConnectionDeleteQuery) -> Response:
+    """Remove the connection; with imported people, `imported=keep|disable` is required."""
+    conn = _conn(name)
+    try:
+        removal.remove(origin(), conn, query.imported)
+    except removal.ChoiceRequired as error:
+        raise ApiProblem(409, "Conflict", str(error), kind="choice-required") from None
+    return Response(status=204)

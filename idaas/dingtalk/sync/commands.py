@@ -1,0 +1,304 @@
+"""`idaas sync dingtalk preview|apply|status|reconcile|confirm|discard|settings|test|...`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from idaas.cli_support import cli_origin, emit
+from idaas.dingtalk import connections
+from idaas.dingtalk.connections import DingTalkConnection
+from idaas.dingtalk.sync import events, reconcile, registration, removal, runs, settings, status
+from idaas.dingtalk.sync.api import run_to_dict
+from idaas.dingtalk.sync.jobs import run_local
+from idaas.directory.errors import DirectoryError
+
+sync_group = AppGroup("sync", help="Synchronise the directory from external sources.")
+dingtalk = AppGroup("dingtalk", help="DingTalk -> directory: import, events, reconciliation.")
+sync_group.add_command(dingtalk)
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _conn(name: str) -> DingTalkConnection:
+    conn = connections.get(name)
+    if conn is None:
+        raise click.ClickException(f"no DingTalk connection named {name!r}")
+    return conn
+
+
+def _bar(as_json: bool) -> Any:
+    """A progress callback drawing a bar on a terminal (nothing with --json or when piped)."""
+    if as_json or not sys.stderr.isatty():
+        return None
+    state: dict[str, Any] = {"total": 0, "done": 0}
+
+    def draw(values: dict[str, Any]) -> None:
+        state.update({k: v for k, v in values.items() if k in ("total", "done", "step")})
+        total, done = state["total"] or 0, state["done"] or 0
+        width = 30
+        filled = int(width * done / total) if total else 0
+        click.echo(
+            f"\r{state.get('step') or '':<12} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{done}/{total or '?'}",
+            nl=False,
+            err=True,
+        )
+
+    return draw
+
+
+def _summary(run: Any) -> str:
+    data = run_to_dict(run)
+    lines = [f"run {data['id']} ({data['kind']}): {data['status']}"]
+    if data["message"]:
+        lines.append(f"  {data['message']}")
+    for key, value in sorted((data["counts"].get("actions") or {}).items()):
+        lines.append(f"  {key}: {value}")
+    for key, value in sorted((data["counts"].get("invalid_by_kind") or {}).items()):
+        lines.append(f"  invalid ({key}): {value}")
+    return "\n".join(lines)
+
+
+def _fail_on(error: Exception) -> click.ClickException:
+    if isinstance(error, DirectoryError):
+        return click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in error.fields.items()) or error.message
+        )
+    return click.ClickException(str(error))
+
+
+@dingtalk.command("preview")
+@click.argument("connection")
+@JSON
+def preview(connection: str, as_json: bool) -> None:
+    """Plan a full import without changing anything; shows counts and invalid rows."""
+    conn = _conn(connection)
+    run = runs.start(cli_origin(), conn)
+    run_local("dingtalk.preview", run.id, on_progress=_bar(as_json))
+    run = runs.get_run(run.id)
+    emit(run_to_dict(run), as_json, _summary(run))
+    if run.status == "failed":
+        sys.exit(1)
+
+
+@dingtalk.command("rows")
+@click.argument("connection")
+@click.argument("run_id", type=int)
+@click.option("--invalid", is_flag=True, help="Only rows with validation errors.")
+@JSON
+def rows(connection: str, run_id: int, invalid: bool, as_json: bool) -> None:
+    """The rows of a run (each invalid one with its reasons)."""
+    run = runs.get_run(run_id, _conn(connection).name)
+    items: list[dict[str, Any]] = [
+        {
+            "seq": r.seq,
+            "type": r.object_type,
+            "id": r.external_id,
+            "action": r.action,
+            "name": r.name,
+            "errors": r.errors,
+            "removed": r.removed,
+        }
+        for r in runs.rows_of(run, invalid=True if invalid else None, limit=10**9)
+    ]
+    text = "\n".join(
+        f"{i['seq']:>6} {i['type']:<10} {i['action']:<7} {i['id']} {i['name'] or ''}"
+        + "".join(f"\n         ! {e['kind']}: {e['message']}" for e in i["errors"])
+        for i in items
+    )
+    emit(items, as_json, text)
+
+
+@dingtalk.command("remove-invalid")
+@click.argument("connection")
+@click.argument("run_id", type=int)
+@JSON
+def remove_invalid(connection: str, run_id: int, as_json: bool) -> None:
+    """Drop every invalid row of a previewed run in one action."""
+    run = runs.get_run(run_id, _conn(connection).name)
+    try:
+        count = runs.remove_invalid(cli_origin(), run)
+    except runs.RunError as error:
+        raise click.ClickException(str(error)) from None
+    emit({"removed": count}, as_json, f"removed {count} rows")
+
+
+@dingtalk.command("confirm")
+@click.argument("connection")
+@click.argument("run_id", type=int)
+@click.option("--accept-deletions", is_flag=True, help="Apply a delete-protection hold.")
+@JSON
+def confirm(connection: str, run_id: int, accept_deletions: bool, as_json: bool) -> None:
+    """Confirm a previewed run (or a hold) and apply it."""
+    conn = _conn(connection)
+    run = runs.get_run(run_id, conn.name)
+    try:
+        if run.kind == "events":
+            events.release(cli_origin(), run, approve=True)
+            events.apply_pending(conn)
+        else:
+            runs.confirm(cli_origin(), run, accept_deletions=accept_deletions)
+            run_local("dingtalk.apply", run.id, on_progress=_bar(as_json))
+    except runs.RunError as error:
+        raise click.ClickException(str(error)) from None
+    run = runs.get_run(run.id)
+    emit(run_to_dict(run), as_json, _summary(run))
+
+
+@dingtalk.command("discard")
+@click.argument("connection")
+@click.argument("run_id", type=int)
+@JSON
+def discard(connection: str, run_id: int, as_json: bool) -> None:
+    """Throw away a previewed run or a delete-protection hold."""
+    run = runs.get_run(run_id, _conn(connection).name)
+    try:
+        if run.kind == "events":
+            events.release(cli_origin(), run, approve=False)
+        else:
+            runs.discard(cli_origin(), run)
+    except runs.RunError as error:
+        raise click.ClickException(str(error)) from None
+    emit(run_to_dict(runs.get_run(run.id)), as_json)
+
+
+@dingtalk.command("apply")
+@click.argument("connection")
+@click.option("--run", "run_id", type=int, help="Resume or apply this confirmed run.")
+@click.option("--skip-invalid", is_flag=True, help="Drop invalid rows instead of stopping.")
+@JSON
+def apply(connection: str, run_id: int | None, skip_invalid: bool, as_json: bool) -> None:
+    """Preview, confirm and apply in one go (or resume a run from its checkpoint)."""
+    conn = _conn(connection)
+    bar = _bar(as_json)
+    if run_id is not None:
+        run = runs.get_run(run_id, conn.name)
+    else:
+        run = runs.start(cli_origin(), conn)
+        run_local("dingtalk.preview", run.id, on_progress=bar)
+        run = runs.get_run(run.id)
+        if run.status == "failed":
+            emit(run_to_dict(run), as_json, _summary(run))
+            sys.exit(1)
+        if run.counts.get("invalid"):
+            if not skip_invalid:
+                emit(run_to_dict(run), as_json, _summary(run) + "\n(use --skip-invalid)")
+                sys.exit(1)
+            runs.remove_invalid(cli_origin(), run)
+        runs.confirm(cli_origin(), run)
+    try:
+        run_local("dingtalk.apply", run.id, on_progress=bar)
+    except runs.RunError as error:
+        raise click.ClickException(str(error)) from None
+    run = runs.get_run(run.id)
+    emit(run_to_dict(run), as_json, _summary(run))
+
+
+@dingtalk.command("reconcile")
+@click.argument("connection")
+@JSON
+def reconcile_command(connection: str, as_json: bool) -> None:
+    """Recover failed pushes and repair drift now (within the call budget)."""
+    run = reconcile.reconcile(cli_origin(), _conn(connection))
+    emit(run_to_dict(run), as_json, _summary(run))
+    if run.status == "failed":
+        sys.exit(1)
+
+
+@dingtalk.command("status")
+@click.argument("connection")
+@JSON
+def status_command(connection: str, as_json: bool) -> None:
+    """Last import, last event, lag, events per minute, calls today, errors."""
+    emit(status.status(_conn(connection)), as_json)
+
+
+@dingtalk.command("settings")
+@click.argument("connection")
+@click.option("--set", "pairs", multiple=True, help="key=value (JSON values allowed).")
+@JSON
+def settings_command(connection: str, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Show or change the sync settings (with the callback URL, token and AES key)."""
+    import json
+
+    conn = _conn(connection)
+    if pairs:
+        data: dict[str, Any] = {}
+        for pair in pairs:
+            key, _, raw = pair.partition("=")
+            try:
+                data[key] = json.loads(raw)
+            except ValueError:
+                data[key] = raw
+        try:
+            settings.save(cli_origin(), conn, data)
+        except DirectoryError as error:
+            raise _fail_on(error) from None
+    row = settings.get(conn)
+    emit(settings.describe(conn, row, registration.callback_url(conn)), as_json)
+
+
+@dingtalk.command("test")
+@click.argument("connection")
+@JSON
+def test_command(connection: str, as_json: bool) -> None:
+    """Check the token, contacts permissions and scope; says what to fix."""
+    result = settings.test_connection(cli_origin(), _conn(connection))
+    text = "\n".join(
+        f"{'ok ' if c['ok'] else 'FIX'} {c['check']}: {c['message']}" for c in result["checks"]
+    )
+    emit(result, as_json, text)
+    if not result["ok"]:
+        sys.exit(1)
+
+
+@dingtalk.command("register-callback")
+@click.argument("connection")
+@JSON
+def register_command(connection: str, as_json: bool) -> None:
+    """Register the HTTP callback through the legacy register_call_back API."""
+    url = registration.register_legacy(cli_origin(), _conn(connection))
+    emit({"url": url}, as_json, f"registered {url}")
+
+
+@dingtalk.command("stream")
+@click.argument("connection", required=False)
+def stream_command(connection: str | None) -> None:
+    """Run the Stream consumers (leader-elected per connection) until interrupted."""
+    from flask import current_app
+
+    from idaas.dingtalk.sync.streaming import StreamRunner, start_all
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runners = [StreamRunner(app, _conn(connection).name).start()] if connection else start_all(app)
+    try:
+        for runner in runners:
+            while runner.thread is not None and runner.thread.is_alive():
+                runner.thread.join(1)
+    except KeyboardInterrupt:
+        for runner in runners:
+            runner.stop()
+
+
+@dingtalk.command("remove-connection")
+@click.argument("connection")
+@click.option(
+    "--imported", type=click.Choice(removal.CHOICES), help="keep or disable imported people"
+)
+@JSON
+def remove_connection(connection: str, imported: str | None, as_json: bool) -> None:
+    """Remove a connection; with imported people, choose --imported keep|disable."""
+    try:
+        result = removal.remove(cli_origin(), _conn(connection), imported)
+    except removal.ChoiceRequired as error:
+        raise click.ClickException(str(error)) from None
+    emit(result, as_json)
+
+
+def init_app(app: Flask) -> None:
+    """Add `idaas sync dingtalk ...`."""
+    app.cli.add_command(sync_group)
