@@ -17,9 +17,10 @@ def init_app(app: Flask) -> None:
     )
     from idaas.admin.blueprint import bp
     from idaas.admin.commands import admins_group
-    from idaas.admin.guard import can, reset_request_state
+    from idaas.admin.guard import can, reset_request_state, source_label
 
     app.before_request(reset_request_state)
     app.register_blueprint(bp)
     app.jinja_env.globals["admin_can"] = can
+    app.jinja_env.filters["source_label"] = source_label
     app.cli.add_command(admins_group)

@@ -77,3 +77,15 @@ def require(permission: str | None = None) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorator
+
+
+def source_label(source: str) -> str:
+    """Who manages a directory object, in the reader's language (`local`, `dingtalk:<conn>`)."""
+    from flask_babel import gettext
+
+    if source == "local":
+        return str(gettext("Local"))
+    kind, _, name = source.partition(":")
+    if kind == "dingtalk":
+        return str(gettext("DingTalk (%(connection)s)", connection=name))
+    return source
