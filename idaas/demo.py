@@ -395,15 +395,16 @@ def demo(
     late_idaas.app = app
     servers = [sandbox_server, rp_server]
     threads = [_serve(s) for s in servers]
-    if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
-    for line in _describe(info):
-        click.echo(line)
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     from idaas.events.worker import start_embedded
 
-    engine = start_embedded(app)  # deliveries, jobs and the scheduler (on by default on SQLite)
-    try:
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    engine = None
+    try:  # Ctrl-C at any moment from here on stops everything cleanly
+        engine = start_embedded(app)  # deliveries, jobs and the scheduler (on SQLite by default)
+        if as_json:
+            click.echo(json.dumps(info, ensure_ascii=False))
+        for line in _describe(info):
+            click.echo(line)
         server.run()
     except KeyboardInterrupt:
         pass

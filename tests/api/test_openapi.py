@@ -71,6 +71,10 @@ def _seed() -> None:
 BODY_CHECKS = [response_schema_conformance, content_type_conformance]
 
 
+# Hypothesis warns when it builds the repr of a very large drawn value (a cost, not a finding).
+@pytest.mark.filterwarnings(
+    "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
+)
 def test_schemathesis_finds_no_server_errors_and_bodies_match_the_schema(
     app, live_server, leak_guard
 ):

@@ -185,5 +185,6 @@ def test_scheduler_defaults_cover_the_housekeeping(app: Any) -> None:
         "oidc.rotate_keys",
         "housekeeping.prune",
         "audit.retention",
+        "dingtalk.reconcile_all",
     }
     assert set(scheduler.schedules()) <= set(jobs.kinds())
