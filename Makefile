@@ -9,14 +9,17 @@ PYTEST_ARGS ?=
 
 .PHONY: run test lint format translations runtime-translations install install-runtime bench clean
 
+# setuptools announces every editable install of a flat layout with a warning; it is not one.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+
 $(RUNTIME): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	$(QUIET_EDITABLE) $(BIN)/pip install -q -e .
 	touch $@
 
 $(INSTALLED): $(RUNTIME)
-	$(BIN)/pip install -q -e '.[test]'
+	$(QUIET_EDITABLE) $(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 install-runtime: $(RUNTIME)
