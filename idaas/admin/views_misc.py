@@ -38,6 +38,7 @@ def _subsystem(module: str) -> bool:
 def dashboard() -> str:
     """Counts, DingTalk connection health, the delivery engine's state and recent failures."""
     from idaas.dingtalk import connections
+    from idaas.events.deliveries import engine_state
 
     status_counts: dict[str, int] = {
         str(status): int(n)
@@ -85,7 +86,7 @@ def dashboard() -> str:
         tested=tested,
         failures=failures,
         has_push=_subsystem("idaas.scim.push"),
-        has_worker=_subsystem("idaas.events.worker"),
+        engine=engine_state(),
         crumbs=[],
     )
 

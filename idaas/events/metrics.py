@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from idaas.events.models import Delivery, Job
+from idaas.events.models import Job
 from idaas.extensions import db
 
 
@@ -39,37 +39,25 @@ class EngineCollector(Collector):
                 db.session.remove()
 
     def _collect(self) -> Iterator[GaugeMetricFamily]:
-        from idaas.events.clock import clock
+        from idaas.events.deliveries import engine_state
 
+        state = engine_state()
         by_status = GaugeMetricFamily(
             "idaas_deliveries",
             "Deliveries by target type and status (dead = dead letters)",
             labels=["target_type", "status"],
         )
-        rows = db.session.execute(
-            select(Delivery.target_type, Delivery.status, func.count()).group_by(
-                Delivery.target_type, Delivery.status
-            )
-        )
-        pending = dead = 0
-        for target_type, status, count in rows:
+        for (target_type, status), count in state.by_status.items():
             by_status.add_metric([target_type, status], count)
-            pending += count if status in ("pending", "running") else 0
-            dead += count if status == "dead" else 0
         yield by_status
         yield GaugeMetricFamily(
-            "idaas_deliveries_pending", "Deliveries not yet delivered or dead", value=pending
+            "idaas_deliveries_pending", "Deliveries not yet delivered or dead", value=state.pending
         )
-        yield GaugeMetricFamily("idaas_deliveries_dead", "Dead letters", value=dead)
-        now = clock().now()
-        oldest = db.session.scalar(
-            select(func.min(Delivery.created_at)).where(Delivery.status.in_(("pending", "running")))
-        )
-        lag = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+        yield GaugeMetricFamily("idaas_deliveries_dead", "Dead letters", value=state.dead)
         yield GaugeMetricFamily(
             "idaas_deliveries_oldest_pending_seconds",
             "Age of the oldest pending delivery (lag)",
-            value=lag,
+            value=state.lag_seconds,
         )
         job_states = GaugeMetricFamily(
             "idaas_jobs", "Jobs by kind and state", labels=["kind", "status"]

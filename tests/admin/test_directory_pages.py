@@ -167,3 +167,39 @@ def test_dashboard_tells_the_truth_about_missing_subsystems(
     import re
 
     assert re.search(r'data-stat="accounts"><span class="stat-value">2<', html)
+
+
+def test_dashboard_shows_the_delivery_engine_backlog_and_dead_letters(admin_client: Any) -> None:
+    import uuid
+    from datetime import timedelta
+
+    from idaas.events.models import Delivery
+    from idaas.extensions import db, utcnow
+
+    def delivery(status: str, age: timedelta) -> Delivery:
+        return Delivery(
+            uid=str(uuid.uuid4()),
+            target_type="webhook",
+            target_key="hr",
+            object_type="account",
+            object_id="1",
+            action="updated",
+            origin="system",
+            status=status,
+            created_at=utcnow() - age,
+        )
+
+    db.session.add_all(
+        [
+            delivery("pending", timedelta(seconds=90)),
+            delivery("pending", timedelta(seconds=5)),
+            delivery("dead", timedelta(days=2)),
+            delivery("delivered", timedelta(days=3)),
+        ]
+    )
+    db.session.commit()
+    html = admin_client.get("/admin/").get_data(as_text=True)
+    state = html.split('id="worker-state">', 1)[1].split("</dd>", 1)[0]
+    assert state.startswith("待投递 2 条，最早的已等待 9")  # 90 s, give or take the request
+    assert "死信 1 条" in state
+    assert "idaas deliveries list --status dead" in state
