@@ -73,9 +73,13 @@ def test_wrong_password_then_lockout_and_unlock(page, site):
     screenshot(page, "login-error-zh")
     for _ in range(4):
         sign_in(page, site, password="Wrong-Password-1")
-    sign_in(page, site)  # right password, locked account: the same message
+    sign_in(page, site, password="Wrong-Password-1")  # wrong password, locked: still generic
     assert page.locator("#login-error").inner_text() == "账号或密码不正确。"
+    sign_in(page, site)  # right password, locked account: told it is locked, and for how long
+    message = page.locator("#login-error").inner_text()
+    assert "已被锁定" in message and "15 分钟" in message and "管理员" in message
     assert "/login" in page.url
+    screenshot(page, "login-locked-zh")
 
     from idaas.auth import lockout
 
