@@ -38,7 +38,7 @@ def _subsystem(module: str) -> bool:
 def dashboard() -> str:
     """Counts, DingTalk connection health, the delivery engine's state and recent failures."""
     from idaas.dingtalk import connections
-    from idaas.events.deliveries import engine_state
+    from idaas.events.state import engine_state
 
     status_counts: dict[str, int] = {
         str(status): int(n)

@@ -343,32 +343,3 @@ def delivery_to_dict(row: Delivery) -> dict[str, Any]:
         "last_error": row.last_error,
         "payload": row.payload,
     }
-
-
-@dataclass(frozen=True)
-class EngineState:
-    """Cluster-wide delivery state: counts by (target type, status), pending, dead, lag."""
-
-    by_status: dict[tuple[str, str], int]
-    pending: int
-    dead: int
-    lag_seconds: float
-
-
-def engine_state() -> EngineState:
-    """Read the delivery counts and the age of the oldest pending delivery (two queries)."""
-    from idaas.events.clock import clock
-
-    rows = db.session.execute(
-        select(Delivery.target_type, Delivery.status, func.count()).group_by(
-            Delivery.target_type, Delivery.status
-        )
-    )
-    by_status = {(str(kind), str(status)): int(count) for kind, status, count in rows}
-    pending = sum(n for (_, status), n in by_status.items() if status in ("pending", "running"))
-    dead = sum(n for (_, status), n in by_status.items() if status == "dead")
-    oldest = db.session.scalar(
-        select(func.min(Delivery.created_at)).where(Delivery.status.in_(("pending", "running")))
-    )
-    lag = max(0.0, (clock().now() - oldest).total_seconds()) if oldest is not None else 0.0
-    return EngineState(by_status, pending, dead, lag)

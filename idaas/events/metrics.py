@@ -39,7 +39,7 @@ class EngineCollector(Collector):
                 db.session.remove()
 
     def _collect(self) -> Iterator[GaugeMetricFamily]:
-        from idaas.events.deliveries import engine_state
+        from idaas.events.state import engine_state
 
         state = engine_state()
         by_status = GaugeMetricFamily(
