@@ -122,6 +122,43 @@ def run_service(call: Callable[[], Any]) -> tuple[Any, Any]:
         return None, error
 
 
+def confirmed_action(
+    target: Any,
+    *,
+    title: str,
+    question: str,
+    label: str,
+    run: Callable[[Any], Any],
+    success: str,
+    next_url: Callable[[Any], str],
+    cancel_url: str,
+    crumbs: Sequence[tuple[str, str | None]],
+    details: Sequence[tuple[str, Any]],
+    danger: bool = True,
+) -> Response:
+    """Ask first (GET, or POST without `confirm`), then run the service on `target`.
+
+    `run` may return a Response (e.g. a secret shown once); otherwise the admin goes to
+    `next_url(result)` with `success` flashed. A service error is shown on the confirm page.
+    """
+    if confirmed():
+        result, error = run_service(lambda: run(target))
+        if error is None:
+            if isinstance(result, Response):
+                return result
+            return done(success, next_url(result))
+        flash(error_message(error), "error")
+    return confirm_page(
+        title=title,
+        question=question,
+        confirm_label=label,
+        cancel_url=cancel_url,
+        crumbs=crumbs,
+        details=details,
+        danger=danger,
+    )
+
+
 def error_message(error: Any) -> str:
     """The person-readable message of a service error."""
     return str(getattr(error, "message", None) or error) or gettext("That did not work.")

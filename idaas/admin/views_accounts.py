@@ -19,6 +19,7 @@ from idaas.admin.blueprint import (
     bp,
     confirm_page,
     confirmed,
+    confirmed_action,
     done,
     error_message,
     run_service,
@@ -285,32 +286,16 @@ def account_update(account_id: int) -> Any:
     return _detail(acc, form, 422)
 
 
-def _account_action(
-    account_id: int,
-    *,
-    title: str,
-    question: str,
-    label: str,
-    run: Any,
-    success: str,
-    danger: bool = True,
-) -> Response:
+def _account_action(account_id: int, **action: Any) -> Response:
     acc = _account(account_id)
-    if confirmed():
-        result, error = run_service(lambda: run(acc))
-        if error is None:
-            if isinstance(result, Response):
-                return result
-            return done(success, url_for("admin.account", account_id=acc.id))
-        flash(error_message(error), "error")
-    return confirm_page(
-        title=title,
-        question=question,
-        confirm_label=label,
-        cancel_url=url_for("admin.account", account_id=acc.id),
+    page = url_for("admin.account", account_id=acc.id)
+    return confirmed_action(
+        acc,
+        next_url=lambda _: page,
+        cancel_url=page,
         crumbs=_crumbs(acc),
         details=[(gettext("Account"), f"{acc.display_name} ({acc.username})")],
-        danger=danger,
+        **action,
     )
 
 

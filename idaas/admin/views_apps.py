@@ -27,6 +27,7 @@ from idaas.admin.blueprint import (
     bp,
     confirm_page,
     confirmed,
+    confirmed_action,
     done,
     error_message,
     run_service,
@@ -307,37 +308,16 @@ def application_update(client_id: str) -> Any:
     return _render_app(app, form)
 
 
-def _app_action(
-    client_id: str,
-    *,
-    title: str,
-    question: str,
-    label: str,
-    run: Any,
-    success: str,
-    danger: bool = True,
-) -> Response:
+def _app_action(client_id: str, **action: Any) -> Response:
     app = _app(client_id)
-    if confirmed():
-        result, error = run_service(lambda: run(app))
-        if error is None:
-            if isinstance(result, Response):
-                return result
-            target = (
-                url_for("admin.applications")
-                if result == "deleted"
-                else url_for("admin.application", client_id=app.client_id)
-            )
-            return done(success, target)
-        flash(error_message(error), "error")
-    return confirm_page(
-        title=title,
-        question=question,
-        confirm_label=label,
-        cancel_url=url_for("admin.application", client_id=app.client_id),
+    page = url_for("admin.application", client_id=app.client_id)
+    return confirmed_action(
+        app,
+        next_url=lambda result: url_for("admin.applications") if result == "deleted" else page,
+        cancel_url=page,
         crumbs=_crumbs(app),
         details=[(gettext("Application"), f"{app.name} ({app.client_id})")],
-        danger=danger,
+        **action,
     )
 
 
@@ -509,35 +489,19 @@ def client_new() -> Any:
     ), (422 if form.errors else 200)
 
 
-def _client_action(
-    client_id: str,
-    *,
-    title: str,
-    question: str,
-    label: str,
-    run: Any,
-    success: str,
-    danger: bool = True,
-) -> Response:
+def _client_action(client_id: str, **action: Any) -> Response:
     try:
         client = service.get_client(client_id)
     except ClientNotFound:
         abort(404)
-    if confirmed():
-        result, error = run_service(lambda: run(client))
-        if error is None:
-            if isinstance(result, Response):
-                return result
-            return done(success, url_for("admin.clients"))
-        flash(error_message(error), "error")
-    return confirm_page(
-        title=title,
-        question=question,
-        confirm_label=label,
-        cancel_url=url_for("admin.clients"),
-        crumbs=[(gettext("API clients"), url_for("admin.clients"))],
+    listing = url_for("admin.clients")
+    return confirmed_action(
+        client,
+        next_url=lambda _: listing,
+        cancel_url=listing,
+        crumbs=[(gettext("API clients"), listing)],
         details=[(gettext("API client"), f"{client.name} ({client.client_id})")],
-        danger=danger,
+        **action,
     )
 
 

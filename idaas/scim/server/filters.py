@@ -14,6 +14,7 @@ with 400 `invalidFilter`, never by ignoring the condition.
 from __future__ import annotations
 
 import operator
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,18 +71,20 @@ def _invalid(message: str) -> InvalidFilterException:
     return InvalidFilterException(detail=message)
 
 
-class Field:
+class Field(ABC):
     """An attribute that can be compared in SQL."""
 
     sortable: ColumnElement[Any] | None = None
 
+    @abstractmethod
     def compare(self, op: Op, value: Any) -> ColumnElement[bool]:
         """The condition `attribute op value`."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def present(self) -> ColumnElement[bool]:
         """The condition `attribute pr`."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass

@@ -8,6 +8,7 @@ refusal of a later call leaves nothing of the earlier ones applied.
 from __future__ import annotations
 
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,7 +43,7 @@ PROFILE = (
 )
 
 
-class Kind:
+class Kind(ABC):
     """A resource type served under `/scim/v2/<endpoint>`."""
 
     name: str
@@ -50,9 +51,10 @@ class Kind:
     model: Any
     row: Any
 
+    @abstractmethod
     def translator(self) -> SqlTranslator:
         """Filter/sort translation for the calling client."""
-        raise NotImplementedError
+        ...
 
     def query(self) -> Select[Any]:
         """All resources of this type."""
@@ -62,17 +64,20 @@ class Kind:
         """The unique column giving a stable order (tie-breaker of sortBy)."""
         return self.row.id
 
+    @abstractmethod
     def find(self, resource_id: str) -> Any:
         """The object with that SCIM id, or 404."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def render(self, objects: Sequence[Any]) -> list[Any]:
         """SCIM resources for objects (facts loaded in bulk)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def render_json(self, objects: Sequence[Any]) -> list[dict[str, Any]]:
         """The response JSON of `render(objects)` with default attributes, built directly."""
-        raise NotImplementedError
+        ...
 
     def etag(self, obj: Any) -> str:
         """The weak ETag (also `meta.version`)."""
@@ -82,10 +87,12 @@ class Kind:
         """The directory version behind the ETag."""
         return int(obj.version)
 
+    @abstractmethod
     def create(self, resource: Any) -> Any:
         """Create from a validated resource."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def replace(
         self,
         obj: Any,
@@ -97,11 +104,12 @@ class Kind:
         """Make the object what the resource says (PUT, and PATCH after applying it, where
         the resource is `complete`: what it lacks was removed; `before` is the representation
         the PATCH started from, so only what it changed is written)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def delete(self, obj: Any, expected_version: int | None) -> None:
         """Delete the object."""
-        raise NotImplementedError
+        ...
 
 
 def _not_found(kind: str, resource_id: str) -> NotFoundException:
