@@ -258,6 +258,13 @@ def tab_to(page: Any, selector: str, limit: int = 120) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
+def wait_for_focus(page: Any, selector: str) -> None:
+    """Wait until autofocus has put the focus on `selector` (Chromium applies it after load)."""
+    page.wait_for_function(
+        "(s) => document.activeElement && document.activeElement.matches(s)", arg=selector
+    )
+
+
 def test_keyboard_only_department_account_application(page: Any, console: SimpleNamespace) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
     watch = sign_in(page, console.url, "en")
@@ -267,7 +274,8 @@ def test_keyboard_only_department_account_application(page: Any, console: Simple
     tab_to(page, "#new-department")
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/departments/new")
-    page.keyboard.type("Keyboard Team")  # the name field has focus
+    wait_for_focus(page, "#name")
+    page.keyboard.type("Keyboard Team")
     page.keyboard.press("Enter")
     page.wait_for_selector("text=The department has been created.")
     tab_to(page, "#dept-members")
@@ -276,6 +284,7 @@ def test_keyboard_only_department_account_application(page: Any, console: Simple
     tab_to(page, "#new-account")
     page.keyboard.press("Enter")
     page.wait_for_selector("#new-account-department")
+    wait_for_focus(page, "#username")
     page.keyboard.type("keys")
     page.keyboard.press("Tab")
     page.keyboard.type("Keyboard Person")
@@ -291,6 +300,7 @@ def test_keyboard_only_department_account_application(page: Any, console: Simple
     tab_to(page, "#new-application")
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/applications/new")
+    wait_for_focus(page, "#name")
     page.keyboard.type("Keyboard App")
     tab_to(page, "#redirect_uris")
     page.keyboard.type("https://kbd.example/cb")

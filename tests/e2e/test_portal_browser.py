@@ -54,7 +54,9 @@ def test_portal_pages_and_sign_out_other_sessions(browser, page, site):  # noqa:
 
 def test_keyboard_can_sign_in(page, site):  # noqa: F811
     page.goto(f"{site.url}/login")
-    page.keyboard.type("alice")  # the identifier field has focus
+    # The identifier field has focus; Chromium applies autofocus after load, so wait for it.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'identifier'")
+    page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type("Correct-Horse-42")
     page.keyboard.press("Enter")
