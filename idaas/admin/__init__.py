@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
         views_accounts,
         views_apps,
         views_audit,
+        views_dingtalk,
         views_directory,
         views_groups,
         views_misc,

@@ -112,13 +112,15 @@ def not_found_unless(value: Any) -> Any:
 
 
 def run_service(call: Callable[[], Any]) -> tuple[Any, Any]:
-    """Call a service; return (result, None) or (None, the DirectoryError/ApplicationError)."""
+    """Call a service; return (result, None) or (None, the service's refusal)."""
     from idaas.applications.errors import ApplicationError
+    from idaas.dingtalk.sync.runs import RunError
     from idaas.directory.errors import DirectoryError
+    from idaas.scim.tokens import TokenError, TokenNotFound
 
     try:
         return call(), None
-    except (DirectoryError, ApplicationError) as error:
+    except (DirectoryError, ApplicationError, RunError, TokenError, TokenNotFound) as error:
         return None, error
 
 

@@ -66,6 +66,7 @@ ROLES: dict[str, AdminRole] = {
                 "audit:read",
                 "clients:admin",
                 "applications:admin",
+                "jobs:admin",
             ),
         ),
         AdminRole(
@@ -74,7 +75,8 @@ ROLES: dict[str, AdminRole] = {
             "Directory administrator",
             _l("Directory admin"),
             ("directory.read", "directory.write", "audit.read"),
-            ("directory:read", "directory:write"),
+            # jobs:admin: the console follows the DingTalk import jobs it starts.
+            ("directory:read", "directory:write", "jobs:admin"),
         ),
         AdminRole(
             "application_admin",

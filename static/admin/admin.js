@@ -129,27 +129,38 @@
     });
   });
 
-  /* Job progress: poll {status,total,done,failed,step,message} until the job ends.
-     The job's URL is in the page, so a reload simply picks up where the job is now. */
+  /* Job progress: poll the engine's job ({status, progress: {total, done, failed, step,
+     message}} from /api/v1/jobs/<id>, or the same fields flat) until the job ends. The job's URL
+     is in the page, so a reload simply picks up where the job is now; a page that rendered a live
+     job reloads itself once when the job ends, to show what the job produced. */
+  var LIVE = ["pending", "running", "queued"];
   document.querySelectorAll("[data-job-url]").forEach(function (box) {
     var url = box.getAttribute("data-job-url");
     var bar = box.querySelector("progress");
+    var status = box.querySelector(".job-status");
+    var reload = box.hasAttribute("data-reload-when-done") &&
+      LIVE.indexOf(status.getAttribute("data-status")) >= 0;
+    function label(value) {
+      return box.getAttribute("data-label-" + value) || value;
+    }
     function show(job) {
-      bar.max = Math.max(job.total || 0, 1);
-      bar.value = job.done || 0;
-      box.querySelector(".job-status").textContent = job.status;
-      box.querySelector(".job-status").setAttribute("data-status", job.status);
-      box.querySelector(".job-count").textContent = (job.done || 0) + " / " + (job.total || 0);
-      box.querySelector(".job-failed").textContent = job.failed || 0;
-      box.querySelector(".job-step").textContent = job.step || "";
-      box.querySelector(".job-message").textContent = job.message || "";
+      var p = job.progress || job;
+      bar.max = Math.max(p.total || 0, 1);
+      bar.value = p.done || 0;
+      status.textContent = label(job.status);
+      status.setAttribute("data-status", job.status);
+      box.querySelector(".job-count").textContent = (p.done || 0) + " / " + (p.total || 0);
+      box.querySelector(".job-failed").textContent = p.failed || 0;
+      box.querySelector(".job-step").textContent = p.step || "";
+      box.querySelector(".job-message").textContent = job.error || p.message || "";
     }
     function poll() {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
         .then(function (job) {
           show(job);
-          if (["pending", "running", "queued"].indexOf(job.status) >= 0) { window.setTimeout(poll, 1000); }
+          if (LIVE.indexOf(job.status) >= 0) { window.setTimeout(poll, 700); }
+          else if (reload) { window.location.reload(); }
         })
         .catch(function () { window.setTimeout(poll, 5000); });
     }
