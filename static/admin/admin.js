@@ -145,8 +145,11 @@
     }
     function show(job) {
       var p = job.progress || job;
+      /* No total yet (a job still counting): an indeterminate bar while it runs, full after. */
       bar.max = Math.max(p.total || 0, 1);
-      bar.value = p.done || 0;
+      if (p.total) { bar.value = p.done || 0; }
+      else if (LIVE.indexOf(job.status) >= 0) { bar.removeAttribute("value"); }
+      else { bar.value = bar.max; }
       status.textContent = label(job.status);
       status.setAttribute("data-status", job.status);
       box.querySelector(".job-count").textContent = (p.done || 0) + " / " + (p.total || 0);
