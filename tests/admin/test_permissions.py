@@ -46,6 +46,10 @@ ALLOWED = {
     },
     None: {"directory": "", "applications": "", "settings": "", "audit": "", "admins": ""},
 }
+# DingTalk sync pages belong to the directory family, the SCIM page to the applications one.
+for _family in ALLOWED.values():
+    _family["dingtalk"] = _family["directory"]
+    _family["scim"] = _family["applications"]
 
 
 def _count(db: Any, model: Any) -> int:
@@ -67,6 +71,31 @@ def _applications(client: Any, db: Any) -> tuple[int, int, bool]:
         "/admin/clients/new", data={"name": "Probe client", "scopes": ["directory:read"]}
     ).status_code
     return read, write, _count(db, ApiClient) > before
+
+
+def _dingtalk(client: Any, db: Any) -> tuple[int, int, bool]:
+    from idaas.dingtalk.connections import DingTalkConnection
+
+    read = client.get("/admin/dingtalk").status_code
+    before = _count(db, DingTalkConnection)
+    write = client.post(
+        "/admin/dingtalk/new",
+        data={"name": "probe", "corp_id": "dingprobe", "app_key": "keyprobe", "app_secret": "s3cr"},
+    ).status_code
+    return read, write, _count(db, DingTalkConnection) > before
+
+
+def _scim(client: Any, db: Any) -> tuple[int, int, bool]:
+    from idaas.applications import service as clients
+    from idaas.scim.models import ScimToken
+
+    api_client, _ = clients.create_client("system", name="HR", scopes=["scim:read"])
+    read = client.get("/admin/scim").status_code
+    before = _count(db, ScimToken)
+    write = client.post(
+        f"/admin/scim/clients/{api_client.client_id}/tokens", data={"name": "probe"}
+    ).status_code
+    return read, write, _count(db, ScimToken) > before
 
 
 def _settings(client: Any, db: Any) -> tuple[int, int, bool]:
@@ -101,6 +130,8 @@ FAMILIES = {
     "settings": _settings,
     "audit": _audit,
     "admins": _admins,
+    "dingtalk": _dingtalk,
+    "scim": _scim,
 }
 
 
@@ -150,6 +181,8 @@ API = {
         {"super_admin", "application_admin"},
     ),
     "audit": ("GET", "/api/v1/audit", None, {"super_admin", "auditor"}),
+    # The console's job progress bar reads /api/v1/jobs/<id> with the session.
+    "jobs": ("GET", "/api/v1/jobs", None, {"super_admin", "directory_admin"}),
 }
 
 

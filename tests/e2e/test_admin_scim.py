@@ -16,7 +16,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_static_scim_token_shown_once_works_then_revoked(
-    page: Any, console: SimpleNamespace, leak_guard: Any, lang: str  # noqa: F811
+    page: Any,
+    console: SimpleNamespace,
+    leak_guard: Any,
+    lang: str,  # noqa: F811
 ) -> None:
     with console.app.app_context():
         from idaas.applications import service as clients
