@@ -17,9 +17,9 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_static_scim_token_shown_once_works_then_revoked(
     page: Any,
-    console: SimpleNamespace,
+    console: SimpleNamespace,  # noqa: F811
     leak_guard: Any,
-    lang: str,  # noqa: F811
+    lang: str,
 ) -> None:
     with console.app.app_context():
         from idaas.applications import service as clients
