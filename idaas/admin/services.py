@@ -34,3 +34,11 @@ def record_denied(actor: str, endpoint: str, method: str) -> None:
         actor, "admin.denied", outcome="denied", details={"endpoint": endpoint, "method": method}
     )
     db.session.commit()
+
+
+def assign_subaccount(origin: str, client_id: str, account_id: int, username: str) -> None:
+    """An admin sets a person's username in an association-mode app: proposed and approved."""
+    from idaas.applications import apps
+
+    row = apps.propose_subaccount(origin, client_id, account_id, username)
+    apps.decide_subaccount(origin, row.id, approve=True)

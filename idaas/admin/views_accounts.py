@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from idaas.admin import queries, services
+from idaas.admin import app_access, queries, services
 from idaas.admin.blueprint import (
     apply_field_errors,
     bp,
@@ -247,6 +247,7 @@ def _detail(account: Account, form: AccountForm, status: int = 200) -> Any:
         mfa_enrolled=mfa.is_enrolled(account.id),
         locked=lockout.is_locked(account.id),
         trail=trail,
+        app_access=app_access.of(account),
         crumbs=_crumbs(account),
     ), status
 
@@ -284,6 +285,20 @@ def account_update(account_id: int) -> Any:
         db.session.refresh(acc)
         apply_field_errors(form, error.fields or {"username": error_message(error)})
     return _detail(acc, form, 422)
+
+
+@bp.post("/accounts/<int:account_id>/subaccounts/<client_id>")
+@require("applications.write")
+def account_subaccount(account_id: int, client_id: str) -> Response:
+    """Set the person's username in an association-mode application (approved at once)."""
+    acc = _account(account_id)
+    page = url_for("admin.account", account_id=acc.id) + "#app-access-title"
+    username = request.form.get("username", "")
+    _, error = run_service(lambda: services.assign_subaccount(actor(), client_id, acc.id, username))
+    if error is not None:
+        flash(error_message(error), "error")
+        return redirect(page)
+    return done(gettext("The username in the application has been set."), page)
 
 
 def _account_action(account_id: int, **action: Any) -> Response:
