@@ -147,11 +147,54 @@ def measure(client: Any, path: str, repeat: int) -> tuple[float, float]:
     return statistics.median(samples), p95(samples)
 
 
+SEARCHES = (
+    "/admin/accounts?q=user0999",
+    "/admin/accounts?q=example.com",
+    "/admin/search?q=员工 42",
+)
+
+
+def compare_search_index(db: Any, client: Any, repeat: int) -> None:
+    """Time the contains-searches with the trigram indexes dropped, then created; 3 rounds."""
+    from sqlalchemy import text
+
+    from idaas.directory.models import SEARCH_COLUMNS
+
+    def toggle(on: bool) -> None:
+        for column in SEARCH_COLUMNS:
+            name = f"ix_account_{column}_trgm"
+            db.session.execute(
+                text(f"CREATE INDEX {name} ON account USING gin ({column} gin_trgm_ops)")
+                if on
+                else text(f"DROP INDEX IF EXISTS {name}")
+            )
+        db.session.execute(text("ANALYZE account"))
+        db.session.commit()
+
+    print(f"{'search (p95, ms)':<44} {'no index':>9} {'trigram':>9} {'ratio':>6}")
+    for round_ in range(3):
+        for path in SEARCHES:
+            toggle(False)
+            without = measure(client, path, repeat)[1]
+            toggle(True)
+            with_index = measure(client, path, repeat)[1]
+            print(
+                f"round {round_ + 1} {path:<36} {without:7.1f}ms {with_index:7.1f}ms "
+                f"{without / with_index:5.1f}x"
+            )
+
+
 def main() -> None:
     """Seed once, then time each page."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=os.environ.get("IDAAS_BENCH_DATABASE_URL"))
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument(
+        "--compare-search-index",
+        action="store_true",
+        help="PostgreSQL: also time the search pages without and with the trigram indexes, "
+        "interleaved in one run (a same-round ratio on a loaded machine)",
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="idaas-bench-")
     os.environ["IDAAS_INSTANCE_PATH"] = workdir
@@ -222,6 +265,8 @@ def main() -> None:
                 median, high = measure(client, path, args.repeat)
                 flag = "" if high < 300 else "  <-- over 300 ms"
                 print(f"{label:<44} {median:7.1f}ms {high:7.1f}ms{flag}")
+            if args.compare_search_index and db.engine.dialect.name == "postgresql":
+                compare_search_index(db, client, args.repeat)
         finally:
             db.session.remove()
             if db.engine.dialect.name == "postgresql":

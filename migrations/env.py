@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from idaas.schema import applies_to
+
 logger = logging.getLogger("alembic.env")
 config = context.config
 target_db = current_app.extensions["migrate"].db
@@ -35,6 +37,11 @@ def run_migrations_online() -> None:
     options.setdefault("process_revision_directives", skip_empty)
     options.setdefault("render_as_batch", True)
     options.setdefault("compare_type", True)
+    dialect = target_db.engine.dialect.name
+    options.setdefault(
+        "include_object",
+        lambda item, name, kind, reflected, compare_to: applies_to(dialect, kind, item, reflected),
+    )
     with target_db.engine.connect() as connection:
         context.configure(
             connection=connection,

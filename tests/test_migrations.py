@@ -22,7 +22,18 @@ def _migrated_app(url, base_config):
 
 def _assert_models_match(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        from idaas.schema import applies_to
+
+        dialect = connection.dialect.name
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": True,
+                "include_object": lambda item, name, kind, reflected, compare_to: applies_to(
+                    dialect, kind, item, reflected
+                ),
+            },
+        )
         differences = compare_metadata(context, db.metadata)
         assert differences == [], f"models and migrations disagree: {differences}"
 
