@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from idaas.admin import policy_picker
 from idaas.admin.blueprint import (
     apply_field_errors,
     bp,
@@ -53,10 +54,6 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-def _ids(text: str | None) -> list[int]:
-    return sorted({int(p) for p in (text or "").replace(",", " ").split() if p.isdigit()})
-
-
 class ApplicationForm(FlaskForm):
     """An application's OIDC registration, access policy, tile and sub-account mode."""
 
@@ -83,10 +80,10 @@ class ApplicationForm(FlaskForm):
     backchannel_logout_uri = StringField("backchannel_logout_uri", validators=[Optional()])
     frontchannel_logout_uri = StringField("frontchannel_logout_uri", validators=[Optional()])
     everyone = BooleanField("everyone", default=True)
-    policy_departments = StringField("policy_departments")
-    policy_groups = StringField("policy_groups")
-    policy_roles = StringField("policy_roles")
-    policy_accounts = StringField("policy_accounts")
+    policy_departments = TextAreaField("policy_departments")
+    policy_groups = CheckboxesField("policy_groups", coerce=int, choices=[])
+    policy_roles = CheckboxesField("policy_roles", coerce=int, choices=[])
+    policy_accounts = TextAreaField("policy_accounts")
     show_in_portal = BooleanField("show_in_portal", default=True)
     icon_url = StringField("icon_url", validators=[Optional()])
     initiate_login_uri = StringField("initiate_login_uri", validators=[Optional()])
@@ -118,10 +115,13 @@ LABELS = {
         _l("Everyone may use it"),
         _l("Otherwise only the departments, groups, roles and accounts below."),
     ),
-    "policy_departments": (_l("Department ids"), _l("Separate with spaces or commas.")),
-    "policy_groups": (_l("Group ids"), None),
-    "policy_roles": (_l("Role ids"), None),
-    "policy_accounts": (_l("Account ids"), None),
+    "policy_departments": (
+        _l("Departments (and their sub-departments)"),
+        _l("One department name per line; add #id when two share a name."),
+    ),
+    "policy_groups": (_l("Groups"), None),
+    "policy_roles": (_l("Roles"), None),
+    "policy_accounts": (_l("Accounts"), _l("One username per line.")),
     "show_in_portal": (_l("Show a tile in the portal"), None),
     "icon_url": (_l("Tile icon URL"), None),
     "initiate_login_uri": (_l("Sign-in URL the tile opens"), None),
@@ -140,9 +140,24 @@ def _labels(form: ApplicationForm) -> None:
     for name, (label, hint) in LABELS.items():
         getattr(form, name).label.text = str(label)
         getattr(form, name).description = str(hint) if hint else ""
+    from idaas.directory import service as directory
+
+    form.policy_groups.choices = [SelectChoice(g.id, g.name) for g in directory.list_groups()]
+    form.policy_roles.choices = [
+        SelectChoice(r.id, r.name)
+        for r in directory.list_roles()
+        if not r.code.startswith("idaas.")
+    ]
 
 
-def _fields(form: ApplicationForm) -> dict[str, Any]:
+def _fields(form: ApplicationForm) -> dict[str, Any] | None:
+    """The service's fields from the form; None (with field errors) when a name is unknown."""
+    departments, bad_departments = policy_picker.resolve_departments(form.policy_departments.data)
+    accounts, bad_accounts = policy_picker.resolve_accounts(form.policy_accounts.data)
+    if bad_departments or bad_accounts:
+        form.policy_departments.errors = bad_departments
+        form.policy_accounts.errors = bad_accounts
+        return None
     data: dict[str, Any] = {
         "name": form.name.data,
         "description": form.description.data or None,
@@ -167,10 +182,10 @@ def _fields(form: ApplicationForm) -> dict[str, Any]:
     else:
         data["policy"] = {
             "everyone": False,
-            "departments": _ids(form.policy_departments.data),
-            "groups": _ids(form.policy_groups.data),
-            "roles": _ids(form.policy_roles.data),
-            "accounts": _ids(form.policy_accounts.data),
+            "departments": departments,
+            "groups": sorted(set(form.policy_groups.data or [])),
+            "roles": sorted(set(form.policy_roles.data or [])),
+            "accounts": accounts,
         }
     return data
 
@@ -185,8 +200,10 @@ def _fill(form: ApplicationForm, app: Application) -> None:
         getattr(form, name).data = value
     policy = app.policy or {"everyone": True}
     form.everyone.data = bool(policy.get("everyone"))
-    for key in ("departments", "groups", "roles", "accounts"):
-        getattr(form, f"policy_{key}").data = " ".join(str(i) for i in policy.get(key, []))
+    form.policy_departments.data = policy_picker.department_lines(policy.get("departments", []))
+    form.policy_groups.data = list(policy.get("groups", []))
+    form.policy_roles.data = list(policy.get("roles", []))
+    form.policy_accounts.data = policy_picker.account_lines(policy.get("accounts", []))
 
 
 def _app(client_id: str) -> Application:
@@ -224,8 +241,7 @@ def application_new() -> Any:
     _labels(form)
     if request.method == "GET":
         form.scopes.data = ["openid", "profile", "email"]
-    if form.validate_on_submit():
-        data = _fields(form)
+    if form.validate_on_submit() and (data := _fields(form)) is not None:
         result, error = run_service(
             lambda: apps.create_application(actor(), public=form.public.data, **data)
         )
@@ -295,10 +311,8 @@ def application_update(client_id: str) -> Any:
     app = _app(client_id)
     form = ApplicationForm()
     _labels(form)
-    if form.validate_on_submit():
-        _, error = run_service(
-            lambda: apps.update_application(actor(), app.client_id, **_fields(form))
-        )
+    if form.validate_on_submit() and (data := _fields(form)) is not None:
+        _, error = run_service(lambda: apps.update_application(actor(), app.client_id, **data))
         if error is None:
             return done(
                 gettext("The application has been saved."),

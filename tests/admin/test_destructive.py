@@ -317,9 +317,12 @@ def test_application_settings_show_service_errors_and_save(admin_client: Any, ad
     assert mapping.status_code == 422 and 'id="subaccount_rule-error"' in mapping.get_data(
         as_text=True
     )
+    from idaas.directory import service as directory
+
+    groups = [directory.create_group("system", name=n).id for n in ("财务", "法务")]
     ok = admin_client.post(
         f"/admin/applications/{app.client_id}",
-        data={**base, "consent_required": "", "everyone": "", "policy_groups": "3, 4"},
+        data={**base, "consent_required": "", "everyone": "", "policy_groups": groups},
     )
     assert ok.status_code == 302
     saved = apps.get_application(app.client_id)
@@ -327,7 +330,7 @@ def test_application_settings_show_service_errors_and_save(admin_client: Any, ad
     assert saved.policy == {
         "everyone": False,
         "departments": [],
-        "groups": [3, 4],
+        "groups": sorted(groups),
         "roles": [],
         "accounts": [],
     }
