@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request
@@ -164,3 +165,53 @@ def confirmed_action(
 def error_message(error: Any) -> str:
     """The person-readable message of a service error."""
     return str(getattr(error, "message", None) or error) or gettext("That did not work.")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A confirm-then-run console action: its words and the service call on the loaded object."""
+
+    title: Any
+    question: Any
+    label: Any
+    run: Callable[[Any], Any]
+    success: Any = ""
+    danger: bool = True
+
+
+def add_actions(
+    rule: str,
+    endpoint: str,
+    permission: str,
+    perform: Callable[..., Response],
+    actions: dict[str, Action],
+) -> None:
+    """A GET/POST route per action (`rule` with `{action}`), endpoint `<endpoint>_<action>`.
+
+    Each calls `perform(**route arguments, title=..., question=..., ...)`, which loads the
+    object and hands it to `confirmed_action` with the page's crumbs and details.
+    """
+    from idaas.admin.guard import require
+
+    for slug, spec in actions.items():
+
+        def view(_spec: Action = spec, **route: Any) -> Response:
+            return perform(
+                **route,
+                title=str(_spec.title),
+                question=str(_spec.question),
+                label=str(_spec.label),
+                run=_spec.run,
+                success=str(_spec.success),
+                danger=_spec.danger,
+            )
+
+        name = f"{endpoint}_{slug.replace('-', '_')}"
+        view.__name__ = name
+        view.__doc__ = f"{spec.title} (asks first)."
+        bp.add_url_rule(
+            rule.format(action=slug),
+            endpoint=name,
+            view_func=require(permission)(view),
+            methods=["GET", "POST"],
+        )

@@ -49,7 +49,7 @@ def resolve_departments(text: str | None) -> tuple[list[int], list[str]]:
             else:
                 ids.add(found.id)
             continue
-        matches = list(db.session.scalars(select(Department.id).where(Department.name == line)))
+        matches = sorted(db.session.scalars(select(Department.id).where(Department.name == line)))
         if not matches:
             problems.append(gettext("No department is called “%(name)s”.", name=line))
         elif len(matches) > 1:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -15,6 +16,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from idaas.admin import app_access, queries, services
 from idaas.admin.blueprint import (
+    Action,
+    add_actions,
     apply_field_errors,
     bp,
     confirm_page,
@@ -314,38 +317,52 @@ def _account_action(account_id: int, **action: Any) -> Response:
     )
 
 
-@bp.route("/accounts/<int:account_id>/disable", methods=["GET", "POST"])
-@require("directory.write")
-def account_disable(account_id: int) -> Response:
-    """Disable an account and sign it out everywhere."""
-
-    def run(acc: Account) -> None:
-        service.set_status(actor(), acc.id, "disabled")
-        sessions.revoke_all(acc.id, "admin_disabled", actor())
-
-    return _account_action(
-        account_id,
-        title=gettext("Disable account"),
-        question=gettext("Disable this account? It is signed out and cannot sign in."),
-        label=gettext("Disable"),
-        run=run,
-        success=gettext("The account has been disabled."),
-    )
+def _disable(acc: Account) -> None:
+    service.set_status(actor(), acc.id, "disabled")
+    sessions.revoke_all(acc.id, "admin_disabled", actor())
 
 
-@bp.route("/accounts/<int:account_id>/enable", methods=["GET", "POST"])
-@require("directory.write")
-def account_enable(account_id: int) -> Response:
-    """Enable a disabled account."""
-    return _account_action(
-        account_id,
-        title=gettext("Enable account"),
-        question=gettext("Enable this account so it can sign in again?"),
-        label=gettext("Enable"),
-        run=lambda acc: service.set_status(actor(), acc.id, "active"),
-        success=gettext("The account has been enabled."),
-        danger=False,
-    )
+add_actions(
+    "/accounts/<int:account_id>/{action}",
+    "account",
+    "directory.write",
+    _account_action,
+    {
+        "disable": Action(
+            _l("Disable account"),
+            _l("Disable this account? It is signed out and cannot sign in."),
+            _l("Disable"),
+            _disable,
+            _l("The account has been disabled."),
+        ),
+        "enable": Action(
+            _l("Enable account"),
+            _l("Enable this account so it can sign in again?"),
+            _l("Enable"),
+            lambda acc: service.set_status(actor(), acc.id, "active"),
+            _l("The account has been enabled."),
+            danger=False,
+        ),
+        "mfa-reset": Action(
+            _l("Reset two-step verification"),
+            _l(
+                "Remove this account's authenticator and recovery codes? "
+                "It enrols again at next sign-in."
+            ),
+            _l("Reset"),
+            lambda acc: mfa.reset(actor(), acc.id),
+            _l("Two-step verification has been reset."),
+        ),
+        "unlock": Action(
+            _l("Clear lockout"),
+            _l("Clear the failed sign-in attempts and lift the lockout?"),
+            _l("Clear lockout"),
+            lambda acc: lockout.unlock(actor(), acc.id),
+            _l("The lockout has been cleared."),
+            danger=False,
+        ),
+    },
+)
 
 
 @bp.route("/accounts/<int:account_id>/delete", methods=["GET", "POST"])
@@ -364,38 +381,6 @@ def account_delete(account_id: int) -> Response:
         confirm_label=gettext("Delete"),
         cancel_url=url_for("admin.account", account_id=acc.id),
         crumbs=_crumbs(acc),
-    )
-
-
-@bp.route("/accounts/<int:account_id>/mfa-reset", methods=["GET", "POST"])
-@require("directory.write")
-def account_mfa_reset(account_id: int) -> Response:
-    """Remove the account's authenticator so it enrols again."""
-    return _account_action(
-        account_id,
-        title=gettext("Reset two-step verification"),
-        question=gettext(
-            "Remove this account's authenticator and recovery codes? "
-            "It enrols again at next sign-in."
-        ),
-        label=gettext("Reset"),
-        run=lambda acc: mfa.reset(actor(), acc.id),
-        success=gettext("Two-step verification has been reset."),
-    )
-
-
-@bp.route("/accounts/<int:account_id>/unlock", methods=["GET", "POST"])
-@require("directory.write")
-def account_unlock(account_id: int) -> Response:
-    """Clear the account's lockout and failed attempts."""
-    return _account_action(
-        account_id,
-        title=gettext("Clear lockout"),
-        question=gettext("Clear the failed sign-in attempts and lift the lockout?"),
-        label=gettext("Clear lockout"),
-        run=lambda acc: lockout.unlock(actor(), acc.id),
-        success=gettext("The lockout has been cleared."),
-        danger=False,
     )
 
 

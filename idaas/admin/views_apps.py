@@ -24,6 +24,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from idaas.admin import policy_picker
 from idaas.admin.blueprint import (
+    Action,
+    add_actions,
     apply_field_errors,
     bp,
     confirm_page,
@@ -363,54 +365,41 @@ def application_rotate(client_id: str) -> Response:
     )
 
 
-@bp.route("/applications/<client_id>/disable", methods=["GET", "POST"])
-@require("applications.write")
-def application_disable(client_id: str) -> Response:
-    """Disable an application: no sign-in into it, no tile, its tokens refused."""
-    return _app_action(
-        client_id,
-        title=gettext("Disable application"),
-        question=gettext(
-            "Disable this application? Nobody can sign in to it and its tokens stop working."
+def _delete_application(app: Application) -> str:
+    apps.delete_application(actor(), app.client_id)
+    return "deleted"
+
+
+add_actions(
+    "/applications/<client_id>/{action}",
+    "application",
+    "applications.write",
+    _app_action,
+    {
+        "disable": Action(
+            _l("Disable application"),
+            _l("Disable this application? Nobody can sign in to it and its tokens stop working."),
+            _l("Disable"),
+            lambda app: apps.set_application_enabled(actor(), app.client_id, False),
+            _l("The application has been disabled."),
         ),
-        label=gettext("Disable"),
-        run=lambda app: apps.set_application_enabled(actor(), app.client_id, False),
-        success=gettext("The application has been disabled."),
-    )
-
-
-@bp.route("/applications/<client_id>/enable", methods=["GET", "POST"])
-@require("applications.write")
-def application_enable(client_id: str) -> Response:
-    """Enable an application again."""
-    return _app_action(
-        client_id,
-        title=gettext("Enable application"),
-        question=gettext("Enable this application again?"),
-        label=gettext("Enable"),
-        run=lambda app: apps.set_application_enabled(actor(), app.client_id, True),
-        success=gettext("The application has been enabled."),
-        danger=False,
-    )
-
-
-@bp.route("/applications/<client_id>/delete", methods=["GET", "POST"])
-@require("applications.write")
-def application_delete(client_id: str) -> Response:
-    """Delete an application for good."""
-
-    def run(app: Application) -> str:
-        apps.delete_application(actor(), app.client_id)
-        return "deleted"
-
-    return _app_action(
-        client_id,
-        title=gettext("Delete application"),
-        question=gettext("Delete this application for good? Its tokens stop working."),
-        label=gettext("Delete"),
-        run=run,
-        success=gettext("The application has been deleted."),
-    )
+        "enable": Action(
+            _l("Enable application"),
+            _l("Enable this application again?"),
+            _l("Enable"),
+            lambda app: apps.set_application_enabled(actor(), app.client_id, True),
+            _l("The application has been enabled."),
+            danger=False,
+        ),
+        "delete": Action(
+            _l("Delete application"),
+            _l("Delete this application for good? Its tokens stop working."),
+            _l("Delete"),
+            _delete_application,
+            _l("The application has been deleted."),
+        ),
+    },
+)
 
 
 @bp.route(
@@ -545,47 +534,36 @@ def client_rotate(client_id: str) -> Response:
     )
 
 
-@bp.route("/clients/<client_id>/disable", methods=["GET", "POST"])
-@require("applications.write")
-def client_disable(client_id: str) -> Response:
-    """Disable an API client (its tokens are refused)."""
-    return _client_action(
-        client_id,
-        title=gettext("Disable API client"),
-        question=gettext("Disable this API client? Its tokens are refused at once."),
-        label=gettext("Disable"),
-        run=lambda c: service.set_enabled(actor(), c.client_id, False),
-        success=gettext("The API client has been disabled."),
-    )
-
-
-@bp.route("/clients/<client_id>/enable", methods=["GET", "POST"])
-@require("applications.write")
-def client_enable(client_id: str) -> Response:
-    """Enable an API client again."""
-    return _client_action(
-        client_id,
-        title=gettext("Enable API client"),
-        question=gettext("Enable this API client again?"),
-        label=gettext("Enable"),
-        run=lambda c: service.set_enabled(actor(), c.client_id, True),
-        success=gettext("The API client has been enabled."),
-        danger=False,
-    )
-
-
-@bp.route("/clients/<client_id>/delete", methods=["GET", "POST"])
-@require("applications.write")
-def client_delete(client_id: str) -> Response:
-    """Delete an API client for good."""
-    return _client_action(
-        client_id,
-        title=gettext("Delete API client"),
-        question=gettext("Delete this API client for good? Its tokens stop working."),
-        label=gettext("Delete"),
-        run=lambda c: service.delete_client(actor(), c.client_id),
-        success=gettext("The API client has been deleted."),
-    )
+add_actions(
+    "/clients/<client_id>/{action}",
+    "client",
+    "applications.write",
+    _client_action,
+    {
+        "disable": Action(
+            _l("Disable API client"),
+            _l("Disable this API client? Its tokens are refused at once."),
+            _l("Disable"),
+            lambda c: service.set_enabled(actor(), c.client_id, False),
+            _l("The API client has been disabled."),
+        ),
+        "enable": Action(
+            _l("Enable API client"),
+            _l("Enable this API client again?"),
+            _l("Enable"),
+            lambda c: service.set_enabled(actor(), c.client_id, True),
+            _l("The API client has been enabled."),
+            danger=False,
+        ),
+        "delete": Action(
+            _l("Delete API client"),
+            _l("Delete this API client for good? Its tokens stop working."),
+            _l("Delete"),
+            lambda c: service.delete_client(actor(), c.client_id),
+            _l("The API client has been deleted."),
+        ),
+    },
+)
 
 
 # -- integration requests ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,7 +21,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from idaas.admin import sync_jobs
-from idaas.admin.blueprint import apply_field_errors, bp, confirmed_action, done, error_message
+from idaas.admin.blueprint import (
+    Action,
+    add_actions,
+    apply_field_errors,
+    bp,
+    confirmed_action,
+    done,
+    error_message,
+)
 from idaas.admin.guard import actor, can, require
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
@@ -260,39 +269,59 @@ def dingtalk_run(name: str, run_id: int) -> str:
     )
 
 
-def _run_action(
-    name: str, run_id: int, *, title: str, question: str, label: str, call: Any, success: str
-) -> Response:
+def _run_action(name: str, run_id: int, **action: Any) -> Response:
     conn = _conn(name)
     run = _run(conn, run_id)
     here = url_for(".dingtalk_run", name=conn.name, run_id=run.id)
     return confirmed_action(
         run,
-        title=title,
-        question=question,
-        label=label,
-        run=call,
-        success=success,
         next_url=lambda _result: here,
         cancel_url=here,
         crumbs=_crumbs(conn),
         details=[(gettext("Run"), run.id), (gettext("Status"), run.status)],
+        **action,
     )
 
 
-@bp.route("/dingtalk/<name>/runs/<int:run_id>/remove-invalid", methods=["GET", "POST"])
-@require("directory.write")
-def dingtalk_remove_invalid(name: str, run_id: int) -> Response:
-    """Drop every invalid row from the preview in one action."""
-    return _run_action(
-        name,
-        run_id,
-        title=gettext("Remove invalid rows"),
-        question=gettext("Remove every row with a problem from this import? They are not applied."),
-        label=gettext("Remove invalid rows"),
-        call=lambda run: runs.remove_invalid(actor(), run),
-        success=gettext("Invalid rows removed."),
-    )
+add_actions(
+    "/dingtalk/<name>/runs/<int:run_id>/{action}",
+    "dingtalk",
+    "directory.write",
+    _run_action,
+    {
+        "remove-invalid": Action(
+            _l("Remove invalid rows"),
+            _l("Remove every row with a problem from this import? They are not applied."),
+            _l("Remove invalid rows"),
+            lambda run: runs.remove_invalid(actor(), run),
+            _l("Invalid rows removed."),
+        ),
+        "confirm": Action(
+            _l("Confirm import"),
+            _l("Apply this import to the directory now?"),
+            _l("Confirm and apply"),
+            lambda run: sync_jobs.confirm_and_apply(actor(), run),
+            _l("Import confirmed; it is being applied."),
+            danger=False,
+        ),
+        "accept-deletions": Action(
+            _l("Apply with the deletions"),
+            _l(
+                "This import disables more accounts than delete protection allows. Apply it anyway?"
+            ),
+            _l("Disable them and apply"),
+            lambda run: sync_jobs.confirm_and_apply(actor(), run, accept_deletions=True),
+            _l("Import confirmed with its deletions; it is being applied."),
+        ),
+        "discard": Action(
+            _l("Discard import"),
+            _l("Discard this import? Nothing of it is applied."),
+            _l("Discard"),
+            lambda run: runs.discard(actor(), run),
+            _l("Import discarded."),
+        ),
+    },
+)
 
 
 @bp.post("/dingtalk/<name>/runs/<int:run_id>/remove")
@@ -312,50 +341,3 @@ def dingtalk_remove_rows(name: str, run_id: int) -> Response:
         flash(error_message(error), "error")
         return redirect(here)
     return done(gettext("%(n)d rows removed.", n=removed), here)
-
-
-@bp.route("/dingtalk/<name>/runs/<int:run_id>/confirm", methods=["GET", "POST"])
-@require("directory.write")
-def dingtalk_confirm(name: str, run_id: int) -> Response:
-    """Confirm the preview: a job applies it (delete protection may still hold it)."""
-    return _run_action(
-        name,
-        run_id,
-        title=gettext("Confirm import"),
-        question=gettext("Apply this import to the directory now?"),
-        label=gettext("Confirm and apply"),
-        call=lambda run: sync_jobs.confirm_and_apply(actor(), run),
-        success=gettext("Import confirmed; it is being applied."),
-    )
-
-
-@bp.route("/dingtalk/<name>/runs/<int:run_id>/accept-deletions", methods=["GET", "POST"])
-@require("directory.write")
-def dingtalk_accept_deletions(name: str, run_id: int) -> Response:
-    """Delete protection held the run: apply it with its disables after all."""
-    return _run_action(
-        name,
-        run_id,
-        title=gettext("Apply with the deletions"),
-        question=gettext(
-            "This import disables more accounts than delete protection allows. Apply it anyway?"
-        ),
-        label=gettext("Disable them and apply"),
-        call=lambda run: sync_jobs.confirm_and_apply(actor(), run, accept_deletions=True),
-        success=gettext("Import confirmed with its deletions; it is being applied."),
-    )
-
-
-@bp.route("/dingtalk/<name>/runs/<int:run_id>/discard", methods=["GET", "POST"])
-@require("directory.write")
-def dingtalk_discard(name: str, run_id: int) -> Response:
-    """Throw the run away; nothing of it is applied."""
-    return _run_action(
-        name,
-        run_id,
-        title=gettext("Discard import"),
-        question=gettext("Discard this import? Nothing of it is applied."),
-        label=gettext("Discard"),
-        call=lambda run: runs.discard(actor(), run),
-        success=gettext("Import discarded."),
-    )

@@ -52,7 +52,7 @@ def test_names_resolve_to_ids_and_show_back_as_names(admin_client: Any) -> None:
 def test_ambiguous_or_unknown_names_are_refused_and_nothing_changes(admin_client: Any) -> None:
     from idaas.applications import apps
 
-    app, _ = _setup()
+    app, (_hq, first, second) = _setup()
     before = apps.get_application(app.client_id).policy
     response = _post(
         admin_client, app, policy_departments="研发部\n市场部", policy_accounts="nobody"
@@ -60,5 +60,5 @@ def test_ambiguous_or_unknown_names_are_refused_and_nothing_changes(admin_client
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="policy_departments-error"' in page and 'id="policy_accounts-error"' in page
-    assert "#id" in page  # the ambiguity says how to pick one
+    assert f"{first.id}, {second.id}" in page  # the ambiguity says which ids to pick from
     assert apps.get_application(app.client_id).policy == before
