@@ -324,6 +324,20 @@ def application_update(client_id: str) -> Any:
     return _render_app(app, form)
 
 
+def _client_secret(
+    client_id: str, secret: str, next_url: str, crumbs: list[tuple[str, str | None]]
+) -> Response:
+    """A rotated client secret, shown once."""
+    return secret_page(
+        title=gettext("New client secret"),
+        secret=secret,
+        secret_label=gettext("Client secret"),
+        client_id=client_id,
+        next_url=next_url,
+        crumbs=crumbs,
+    )
+
+
 def _app_action(client_id: str, **action: Any) -> Response:
     app = _app(client_id)
     page = url_for("admin.application", client_id=app.client_id)
@@ -344,14 +358,8 @@ def application_rotate(client_id: str) -> Response:
 
     def run(app: Application) -> Response:
         _, secret = apps.rotate_application_secret(actor(), app.client_id)
-        return secret_page(
-            title=gettext("New client secret"),
-            secret=secret,
-            secret_label=gettext("Client secret"),
-            client_id=app.client_id,
-            next_url=url_for("admin.application", client_id=app.client_id),
-            crumbs=_crumbs(app),
-        )
+        page = url_for("admin.application", client_id=app.client_id)
+        return _client_secret(app.client_id, secret, page, _crumbs(app))
 
     return _app_action(
         client_id,
@@ -515,13 +523,11 @@ def client_rotate(client_id: str) -> Response:
 
     def run(client: Any) -> Response:
         _, secret = service.rotate_secret(actor(), client.client_id)
-        return secret_page(
-            title=gettext("New client secret"),
-            secret=secret,
-            secret_label=gettext("Client secret"),
-            client_id=client.client_id,
-            next_url=url_for("admin.clients"),
-            crumbs=[(gettext("API clients"), url_for("admin.clients"))],
+        return _client_secret(
+            client.client_id,
+            secret,
+            url_for("admin.clients"),
+            [(gettext("API clients"), url_for("admin.clients"))],
         )
 
     return _client_action(
