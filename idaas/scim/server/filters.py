@@ -7,8 +7,9 @@ follows the attribute definitions idaas publishes in `/Schemas`: a case-insensit
 is compared on its lower-cased key column where the directory keeps one (`username_key`,
 `email_key`, both uniquely indexed), else on `lower(column)`.
 
-An attribute idaas can parse but cannot translate (custom attributes, for one) is answered
-with 400 `invalidFilter`, never by ignoring the condition.
+An attribute idaas can parse but cannot translate (one it does not publish, or a read-only
+sub-attribute it computes, such as `$ref`) is answered with 400 `invalidFilter`, never by
+ignoring the condition.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def _escape_glob(value: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in value)
 
 
-def _dialect() -> str:
+def dialect() -> str:
+    """The database's dialect name (`sqlite`, `postgresql`)."""
     from idaas.extensions import db
 
     return str(db.engine.dialect.name)
@@ -118,7 +120,7 @@ class StringField(Field):
         if op == Op.ne:
             return or_(self.column.is_(None), column != text)
         if op in (Op.co, Op.sw, Op.ew):
-            if self.case_exact and _dialect() == "sqlite":
+            if self.case_exact and dialect() == "sqlite":
                 # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive match.
                 glob = _escape_glob(text)
                 pattern = {Op.co: f"*{glob}*", Op.sw: f"{glob}*", Op.ew: f"*{glob}"}[op]

@@ -7,8 +7,9 @@ once and kept.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import String, and_, case, cast, func, literal_column, select
 
 from idaas.directory.models import (
     Account,
@@ -48,9 +49,38 @@ def _meta(resource_type: str, model: type) -> Mapping:
     }
 
 
+def _custom_attributes(dialect: str) -> MultiValued:
+    """The idaas extension's `attributes`: the entries of the account's JSON object, one row
+    each (SQLite `json_each`, PostgreSQL `json_each_text`), values compared as their text."""
+    entries: Any
+    if dialect == "postgresql":
+        # json_each_text refuses a scalar; an account without attributes may hold JSON null.
+        document = case(
+            (func.json_typeof(Account.attributes) == "object", Account.attributes),
+            else_=literal_column("'{}'::json"),
+        )
+        entries = func.json_each_text(document).table_valued("key", "value").alias("entry")
+        text = entries.c.value
+    else:
+        entries = func.json_each(Account.attributes).table_valued("key", "value", "type")
+        entries = entries.alias("entry")
+        text = case(
+            (entries.c.type == "true", "true"),
+            (entries.c.type == "false", "false"),
+            else_=cast(entries.c.value, String),
+        )
+    return MultiValued(
+        exists_rows(lambda: select(entries.c.key).select_from(entries)),
+        {
+            "name": StringField(entries.c.key, case_exact=True),
+            "value": StringField(text),
+        },
+    )
+
+
 @lru_cache(maxsize=256)
-def users(system: str) -> SqlTranslator:
-    """Filters over accounts."""
+def users(system: str, dialect: str) -> SqlTranslator:
+    """Filters over accounts (the dialect decides how custom attributes are read)."""
     has_email = Account.email.is_not(None)
     has_mobile = Account.mobile.is_not(None)
     email = StringField(Account.email_key, lowered=True)
@@ -128,6 +158,7 @@ def users(system: str) -> SqlTranslator:
                 "unionid": StringField(ExternalIdentity.union_id, case_exact=True),
             },
         ),
+        "attributes": _custom_attributes(dialect),
         "source": StringField(Account.source, case_exact=True),
     }
     return SqlTranslator(

@@ -12,10 +12,8 @@ from flask import request
 from flask_babel import gettext
 from scim2_models import (
     Context,
-    InvalidValueException,
     NotFoundException,
     NotImplementedException,
-    PatchOp,
     ResourceType,
     Schema,
     SearchRequest,
@@ -25,7 +23,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from idaas.extensions import db
-from idaas.scim.server import bp, deviations
+from idaas.scim.server import bp, writes
 from idaas.scim.server.filters import apply_filter
 from idaas.scim.server.http import (
     authenticate,
@@ -134,36 +132,16 @@ def resource(endpoint: str, resource_id: str) -> Response:
 
 
 def _create(kind: Kind, body: dict[str, Any]) -> Response:
-    body = deviations.group_body(body)
-    resource = kind.model.model_validate(
-        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=policy()
-    )
-    obj = kind.create(resource)
-    return _written(kind, obj, 201, Context.RESOURCE_CREATION_RESPONSE)
+    return _written(kind, writes.create(kind, body), 201, Context.RESOURCE_CREATION_RESPONSE)
 
 
 def _replace(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> Response:
-    body = deviations.group_body(body)
-    resource = kind.model.model_validate(
-        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=policy()
-    )
-    if resource.id is not None and resource.id != kind.render([obj])[0].id:
-        raise InvalidValueException(detail=gettext("id does not match the resource."))
-    updated = kind.replace(obj, resource, expected)
+    updated = writes.replace(kind, obj, body, expected)
     return _written(kind, updated, 200, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
 def _patch(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> Response:
-    """Apply the operations to the current representation, then write the result at once."""
-    patch = PatchOp[kind.model].model_validate(  # type: ignore[name-defined]
-        deviations.patch_body(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=policy()
-    )
-    current = kind.render([obj])[0]
-    original = current.model_copy(deep=True)
-    changed = patch.patch(current, scim_policy=policy())
-    updated = (
-        kind.replace(obj, current, expected, complete=True, before=original) if changed else obj
-    )
+    updated = writes.patch(kind, obj, body, expected)
     return _written(kind, updated, 200, Context.RESOURCE_PATCH_RESPONSE)
 
 
