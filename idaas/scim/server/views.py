@@ -234,6 +234,8 @@ def _schemas() -> list[Schema]:
     schemas = []
     for schema in provider().schemas:
         copy = schema.model_copy(deep=True)
+        # Generated from class docstrings: one line of text, not the source's line breaks.
+        copy.description = " ".join((copy.description or "").split()) or None
         copy.meta = _discovery_meta("Schema", f"/Schemas/{copy.id}")
         schemas.append(copy)
     return schemas
