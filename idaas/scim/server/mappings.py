@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal_column, select
+from sqlalchemy import String, case, cast, func, literal_column, select
 
 from idaas.directory.models import (
     Account,
@@ -39,6 +39,11 @@ from idaas.scim.server.filters import (
     StringField,
     exists_rows,
 )
+
+
+def _joined_rows(column: Any, joined: Any, on: Any, *conditions: Any) -> Any:
+    """`MultiValued.rows` over `column`'s table joined to `joined`, correlated by `conditions`."""
+    return exists_rows(lambda: select(column).join(joined, on).where(*conditions))
 
 
 def _meta(resource_type: str, model: type) -> Mapping:
@@ -103,12 +108,11 @@ def users(system: str, dialect: str) -> SqlTranslator:
         "phonenumbers.value": mobile,
         "phonenumbers.type": ConstField("mobile", presence=has_mobile),
         "groups": MultiValued(
-            exists_rows(
-                lambda: (
-                    select(GroupMember.group_id)
-                    .join(Group, Group.id == GroupMember.group_id)
-                    .where(GroupMember.account_id == Account.id)
-                )
+            _joined_rows(
+                GroupMember.group_id,
+                Group,
+                Group.id == GroupMember.group_id,
+                GroupMember.account_id == Account.id,
             ),
             {
                 "value": IdField(Group.id),
@@ -118,12 +122,12 @@ def users(system: str, dialect: str) -> SqlTranslator:
         ),
         **_meta("User", Account),
     }
-    primary_department = exists_rows(
-        lambda: (
-            select(Membership.department_id)
-            .join(Department, Department.id == Membership.department_id)
-            .where(and_(Membership.account_id == Account.id, Membership.is_primary.is_(True)))
-        )
+    in_department = (Department, Department.id == Membership.department_id)
+    primary_department = _joined_rows(
+        Membership.department_id,
+        *in_department,
+        Membership.account_id == Account.id,
+        Membership.is_primary.is_(True),
     )
     enterprise: Mapping = {
         "employeenumber": StringField(Account.employee_number, case_exact=True),
@@ -131,12 +135,8 @@ def users(system: str, dialect: str) -> SqlTranslator:
     }
     idaas: Mapping = {
         "departments": MultiValued(
-            exists_rows(
-                lambda: (
-                    select(Membership.department_id)
-                    .join(Department, Department.id == Membership.department_id)
-                    .where(Membership.account_id == Account.id)
-                )
+            _joined_rows(
+                Membership.department_id, *in_department, Membership.account_id == Account.id
             ),
             {
                 "value": IdField(Membership.department_id),
@@ -175,12 +175,11 @@ def groups(system: str) -> SqlTranslator:
         "externalid": ExternalIdField(system, "group", Group.id),
         "displayname": StringField(Group.name),
         "members": MultiValued(
-            exists_rows(
-                lambda: (
-                    select(GroupMember.account_id)
-                    .join(Account, Account.id == GroupMember.account_id)
-                    .where(GroupMember.group_id == Group.id)
-                )
+            _joined_rows(
+                GroupMember.account_id,
+                Account,
+                Account.id == GroupMember.account_id,
+                GroupMember.group_id == Group.id,
             ),
             {
                 "value": StringField(Account.uuid, case_exact=True),
