@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from idaas.directory.models import Account, GroupMember
@@ -193,7 +194,6 @@ def test_bulk_disable_ends_the_sessions(scim, logged_in, account, db):
 
 def test_a_failed_operation_keeps_the_sessions(logged_in, account, db):
     """A savepoint that rolls back takes the signal receivers' work (ended sessions) with it."""
-    import pytest
 
     from idaas.auth.models import AuthSession
     from idaas.directory import service
@@ -208,3 +208,24 @@ def test_a_failed_operation_keeps_the_sessions(logged_in, account, db):
     (row,) = db.session.scalars(select(AuthSession).where(AuthSession.account_id == account.id))
     assert row.revoked_at is None
     assert logged_in.get("/portal/").status_code == 200
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_bulk_holds_the_write_lock_from_its_first_savepoint(app, db):
+    """A SAVEPOINT alone starts a deferred SQLite transaction whose first write fails at once
+    if another connection wrote after its reads; Bulk takes the write lock first instead, so
+    other writers wait for it (here: time out) and its own writes go through."""
+    import sqlite3
+
+    from idaas.directory import service
+    from idaas.directory.service.unit import atomic, savepoint
+
+    path = db.engine.url.database
+    with atomic(), savepoint():
+        db.session.execute(select(Account)).all()
+        other = sqlite3.connect(path, timeout=0.05)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("UPDATE account SET title = 'x'")
+        other.close()
+        service.create_account("system", username="inside-the-bulk")
+    assert db.session.scalar(select(Account.username)) == "inside-the-bulk"

@@ -106,6 +106,7 @@ def savepoint() -> Iterator[None]:
     Used by SCIM Bulk (RFC 7644 §3.7), where every operation succeeds or fails by itself but
     the whole request is one transaction.
     """
+    _hold_write_lock()
     nested = db.session.begin_nested()
     try:
         yield
@@ -119,6 +120,22 @@ def savepoint() -> Iterator[None]:
         nested.rollback()
         raise
     nested.commit()
+
+
+def _hold_write_lock() -> None:
+    """On SQLite, start the transaction with BEGIN IMMEDIATE before the first SAVEPOINT.
+
+    A SAVEPOINT outside a transaction starts a deferred one whose reads pin a snapshot; its
+    first write then fails at once ("database is locked", no busy wait) when another
+    connection wrote meanwhile. BEGIN IMMEDIATE waits for the write lock up front (busy
+    timeout), and the savepoints then nest in the one transaction `atomic()` commits.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _field_for(exc: IntegrityError) -> str:
