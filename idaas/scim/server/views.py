@@ -180,8 +180,10 @@ def _search(kind: Kind, params: dict[str, Any]) -> Response:
         query = filtered.order_by(kind.key())
     rows = list(db.session.scalars(query.offset(start - 1).limit(count))) if count else []
     total: int | None
-    if rows and len(rows) < count:
-        total = start - 1 + len(rows)  # the last page: no COUNT(*) needed (a lookup's case)
+    if count and len(rows) < count and (rows or start == 1):
+        # The last page, or nothing at all from the start (a lookup that misses, Entra's
+        # "does this user exist yet?"): the total is known without a COUNT(*).
+        total = start - 1 + len(rows)
     else:
         # Counted without ORDER BY: SQLite then counts from its smallest index (100,000
         # accounts: well under a millisecond, against 40 ms for the ordered subquery).
