@@ -3,9 +3,9 @@
 Operations run in order through the same code as the single resource endpoints, all in one
 database transaction with a savepoint per operation: a failed operation undoes only its own
 writes, `failOnErrors` stops after that many failures, and what succeeded is committed once at
-the end (one commit instead of a thousand). The request-size limit of
-this route is `SCIM_BULK_MAX_PAYLOAD` (announced as bulk.maxPayloadSize), set on the request
-itself so it applies whatever the global MAX_CONTENT_LENGTH is.
+the end (one commit instead of a thousand). The request-size limit of this route is
+`SCIM_BULK_MAX_PAYLOAD` (announced as bulk.maxPayloadSize), set on the request itself so it
+applies whatever the global MAX_CONTENT_LENGTH is.
 """
 
 from __future__ import annotations
