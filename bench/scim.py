@@ -31,7 +31,8 @@ import httpx
 from harness import latency_line, percentile, served_idaas
 from sqlalchemy import MetaData, create_engine, insert, text
 
-SCIM = {"Content-Type": "application/scim+json"}
+SCIM_TYPE = "application/scim+json"
+SCIM = {"Content-Type": SCIM_TYPE}
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -133,10 +134,10 @@ def patches(http: httpx.Client, ids: list[str], count: int) -> list[float]:
     return out
 
 
-def bulk(http: httpx.Client, size: int) -> float:
-    """One Bulk request creating `size` users; its seconds."""
+def bulk_body(size: int) -> dict[str, object]:
+    """A BulkRequest creating `size` new users."""
     tag = uuid.uuid4().hex[:8]
-    body = {
+    return {
         "schemas": [BULK],
         "Operations": [
             {
@@ -148,6 +149,11 @@ def bulk(http: httpx.Client, size: int) -> float:
             for i in range(size)
         ],
     }
+
+
+def bulk(http: httpx.Client, size: int) -> float:
+    """One Bulk request creating `size` users; its seconds."""
+    body = bulk_body(size)
     started = time.perf_counter()
     response = http.post("/Bulk", json=body, headers=SCIM, timeout=120)
     elapsed = time.perf_counter() - started
@@ -201,6 +207,7 @@ def cpu_costs(url: str, instance: str, accounts: int, samples: int) -> dict[str,
 
     app = create_app({"DATABASE_URL": url, "RATELIMIT_ENABLED": False})
     costs: dict[str, list[float]] = {"lookup": [], "page": [], "patch": []}
+    bulk_cpu = 0.0
     with app.app_context():
         client, secret = clients.create_client("system", name="cpu", scopes=["scim:write"])
         http = app.test_client()
@@ -242,11 +249,19 @@ def cpu_costs(url: str, instance: str, accounts: int, samples: int) -> dict[str,
                     method=method,
                     headers=headers,
                     data=json.dumps(body) if body else None,
-                    content_type="application/scim+json" if body else None,
+                    content_type=SCIM_TYPE if body else None,
                 )
                 costs[key].append(time.thread_time() - started)
                 assert response.status_code == 200, response.get_data(as_text=True)
-    return {key: statistics.median(values) * 1000 for key, values in costs.items()}
+        body = bulk_body(1000)
+        started = time.thread_time()
+        response = http.post(
+            "/scim/v2/Bulk", headers=headers, data=json.dumps(body), content_type=SCIM_TYPE
+        )
+        bulk_cpu = time.thread_time() - started
+        assert {op["status"] for op in response.get_json()["Operations"]} == {"201"}
+    figures = {key: statistics.median(values) * 1000 for key, values in costs.items()}
+    return {**figures, "bulk_1000": bulk_cpu * 1000}
 
 
 def run(database: str, args: argparse.Namespace) -> dict[str, object]:
@@ -302,7 +317,8 @@ def run(database: str, args: argparse.Namespace) -> dict[str, object]:
     )
     print(
         f"[{database}] CPU per request (thread time, p50): lookup {cpu['lookup']:.1f} ms, "
-        f"100-item page {cpu['page']:.1f} ms, PATCH {cpu['patch']:.1f} ms"
+        f"100-item page {cpu['page']:.1f} ms, PATCH {cpu['patch']:.1f} ms, "
+        f"Bulk of 1,000 POSTs {cpu['bulk_1000'] / 1000:.2f} s"
     )
     return figures
 

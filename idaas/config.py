@@ -434,7 +434,7 @@ class Settings(BaseSettings):
     SCIM_UNKNOWN_ATTRIBUTES: Literal["ignore", "forbid"] = Field(
         "ignore",
         description="Attributes idaas does not store: ignore them (what Entra and Okta need) or "
-        "refuse them (400 invalidValue).",
+        "refuse them (400 invalidSyntax).",
     )
 
     # Branding (idaas.ui): a string, or one per language ({"zh_CN": "...", "en": "..."}).

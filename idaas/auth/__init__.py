@@ -12,12 +12,12 @@ from idaas.directory import signals
 def _on_account_deactivated(
     sender: Flask, *, account_id: int, status: str, origin: str, **extra: Any
 ) -> None:
-    """An account was disabled, left or deleted: end all its sessions at once."""
+    """An account was disabled, left or deleted: end all its sessions in the same transaction."""
     from idaas.auth import sessions
 
     if status == "deleted":
         return  # the rows went with the account (ON DELETE CASCADE)
-    sessions.revoke_all(account_id, f"account_{status}", origin)
+    sessions.end_all(account_id, f"account_{status}", origin)
 
 
 def _on_password_changed(
@@ -33,7 +33,7 @@ def _on_password_changed(
             keep = row.id
             sessions.rotate(row)
     mfa.forget_devices(account_id)
-    sessions.revoke_all(
+    sessions.end_all(
         account_id, "password_reset" if reset else "password_changed", origin, keep=keep
     )
 

@@ -208,10 +208,18 @@ def add_method(row: AuthSession, method: str) -> None:
 
 
 def revoke_all(account_id: int, reason: str, actor: str, *, keep: int | None = None) -> int:
-    """End every live session of an account except `keep`; commit; return how many ended.
+    """End every live session of an account except `keep`; commit; return how many ended."""
+    count = end_all(account_id, reason, actor, keep=keep)
+    db.session.commit()
+    return count
+
+
+def end_all(account_id: int, reason: str, actor: str, *, keep: int | None = None) -> int:
+    """End every live session of an account except `keep` (the caller commits); how many.
 
     Rows are changed through the ORM (an account has a handful of sessions), so listeners on
     `AuthSession.revoked_at` (OIDC back-channel logout) see each one, as with `revoke`.
+    Directory signal receivers use this: the directory write that sent the signal commits.
     """
     query = select(AuthSession).where(
         AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None)
@@ -231,7 +239,6 @@ def revoke_all(account_id: int, reason: str, actor: str, *, keep: int | None = N
             f"account:{account_id}",
             details={"reason": reason, "count": count, "kept": keep},
         )
-    db.session.commit()
     current_row = g.get("idaas_session") if _in_request() else None
     if current_row is not None and current_row.account_id == account_id and current_row.id != keep:
         g.idaas_session = None

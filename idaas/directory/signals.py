@@ -1,4 +1,8 @@
-"""Signals sent after a directory transaction commits, for modules that react (sessions, links)."""
+"""Signals sent inside a directory write, for modules that react (sessions, links).
+
+Receivers add their work to the write's transaction and never commit: the directory service
+commits it all, or rolls it all back (and in SCIM Bulk, one operation's savepoint does).
+"""
 
 from __future__ import annotations
 

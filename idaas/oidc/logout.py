@@ -153,14 +153,17 @@ def frames_for_session(auth_session_id: int) -> list[str]:
     return frontchannel_urls([*remembered, *rp_sessions_of([auth_session_id])])
 
 
-def end_account(account_id: int, actor: str) -> list[tuple[Any, Application]]:
-    """End every RP session of an account (it was disabled or left) and tell the RPs."""
+def end_account(account_id: int, actor: str) -> list[tuple[EndedRp, Application]]:
+    """End every RP session of an account (it was disabled or left) and tell the RPs.
+
+    The caller commits: this runs inside the directory write that disabled the account.
+    """
     ids = list(
         db.session.scalars(
             select(RpSession.auth_session_id).where(RpSession.account_id == account_id).distinct()
         )
     )
-    return sessions_ended(ids, actor) if ids else []
+    return _end_in_transaction(ids, actor) if ids else []
 
 
 # -- the delivery target -----------------------------------------------------------------

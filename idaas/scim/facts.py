@@ -91,23 +91,16 @@ def user_facts(accounts: Sequence[Account], system: str) -> dict[int, UserFacts]
         for membership in account.memberships:
             department_ids.add(membership.department_id)
     if department_ids:
-        paths = dict(
-            db.session.execute(
-                select(Department.id, Department.path).where(Department.id.in_(department_ids))
+        paths = db.session.execute(
+            select(Department.id, Department.path, Department.name).where(
+                Department.id.in_(department_ids)
             )
-            .tuples()
-            .all()
-        )
-        roots = {d: int(path.strip("/").split("/")[0]) for d, path in paths.items()}
-        names = dict(
-            db.session.execute(
-                select(Department.id, Department.name).where(
-                    Department.id.in_(department_ids | set(roots.values()))
-                )
-            )
-            .tuples()
-            .all()
-        )
+        ).tuples()
+        names: dict[int, str] = {}
+        for department_id, path, name in paths:
+            names[department_id] = name
+            roots[department_id] = int(path.strip("/").split("/")[0])
+        names.update(department_names(set(roots.values()) - set(names)))
         for account in accounts:
             facts[account.id].departments = {
                 m.department_id: names.get(m.department_id, "") for m in account.memberships
@@ -148,15 +141,16 @@ def department_facts(departments: Sequence[Department], system: str) -> dict[int
     for department_id, external_id in external_ids(system, "department", ids).items():
         facts[department_id].external_id = external_id
     parents = {d.parent_id for d in departments if d.parent_id is not None}
-    if parents:
-        names = dict(
-            db.session.execute(
-                select(Department.id, Department.name).where(Department.id.in_(parents))
-            )
-            .tuples()
-            .all()
-        )
-        for department in departments:
-            if department.parent_id is not None:
-                facts[department.id].parent_name = names.get(department.parent_id)
+    names = department_names(parents)
+    for department in departments:
+        if department.parent_id is not None:
+            facts[department.id].parent_name = names.get(department.parent_id)
     return facts
+
+
+def department_names(ids: set[int]) -> dict[int, str]:
+    """Department id -> name, for the ids given (no query for none)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Department.id, Department.name).where(Department.id.in_(ids)))
+    return dict(rows.tuples().all())

@@ -133,7 +133,9 @@ class User(Resource[Any]):
 
 
 class EnterpriseUser(Extension):
-    """The enterprise extension (RFC 7643 §4.3), limited to what the directory holds."""
+    """The enterprise extension (RFC 7643 §4.3), limited to what the directory holds: not
+    manager, costCenter or division, which idaas does not store (sent values are ignored, or
+    refused with 400 when SCIM_UNKNOWN_ATTRIBUTES is forbid)."""
 
     __schema__ = URN(ENTERPRISE_SCHEMA)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from idaas.directory.models import Account, GroupMember
@@ -128,3 +129,103 @@ def test_bulk_bad_shapes(scim):
         },
     ).get_json()["Operations"]
     assert [r["status"] for r in results] == ["400"] * 5
+
+
+def _commits(db):
+    """A list that grows by one for every COMMIT the engine sends."""
+    from sqlalchemy import event
+
+    seen: list[int] = []
+    event.listen(db.engine, "commit", lambda connection: seen.append(1))
+    return seen
+
+
+def test_bulk_is_one_transaction_and_a_failure_undoes_only_itself(scim, db):
+    commits = _commits(db)
+    body = {
+        "schemas": [BULK],
+        "Operations": [
+            _user_op("a", "first"),
+            _user_op("b", "first"),  # uniqueness: undone alone
+            _user_op("c", "second"),
+            {
+                "method": "PATCH",
+                "path": "/Users/bulkId:c",
+                "data": {
+                    "schemas": [PATCH],
+                    "Operations": [{"op": "replace", "path": "userName", "value": "first"}],
+                },
+            },
+        ],
+    }
+    results = scim("POST", "/Bulk", body).get_json()["Operations"]
+    assert [r["status"] for r in results] == ["201", "409", "201", "409"]
+    assert len(commits) == 1
+    names = db.session.scalars(select(Account.username).order_by(Account.username)).all()
+    assert names == ["first", "second"]
+
+
+def test_bulk_disable_ends_the_sessions(scim, logged_in, account, db):
+    """Disabling through Bulk ends the account's sessions in the Bulk's transaction."""
+    from idaas.auth.models import AuthSession
+
+    assert logged_in.get("/portal/").status_code == 200
+    body = {
+        "schemas": [BULK],
+        "Operations": [
+            {
+                "method": "PATCH",
+                "path": f"/Users/{account.uuid}",
+                "data": {
+                    "schemas": [PATCH],
+                    "Operations": [{"op": "replace", "value": {"active": "False"}}],
+                },
+            },
+            _user_op("x", "after-the-disable"),
+        ],
+    }
+    results = scim("POST", "/Bulk", body).get_json()["Operations"]
+    assert [r["status"] for r in results] == ["200", "201"]
+    (row,) = db.session.scalars(select(AuthSession).where(AuthSession.account_id == account.id))
+    assert row.revoked_reason == "account_disabled"
+    response = logged_in.get("/portal/")
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_a_failed_operation_keeps_the_sessions(logged_in, account, db):
+    """A savepoint that rolls back takes the signal receivers' work (ended sessions) with it."""
+
+    from idaas.auth.models import AuthSession
+    from idaas.directory import service
+    from idaas.directory.service.unit import atomic, savepoint
+
+    with atomic():
+        with pytest.raises(RuntimeError), savepoint():
+            service.set_status("system", account.id, "disabled")
+            raise RuntimeError("a later step of the operation failed")
+    db.session.expire_all()
+    assert db.session.get(Account, account.id).status == "active"
+    (row,) = db.session.scalars(select(AuthSession).where(AuthSession.account_id == account.id))
+    assert row.revoked_at is None
+    assert logged_in.get("/portal/").status_code == 200
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_bulk_holds_the_write_lock_from_its_first_savepoint(app, db):
+    """A SAVEPOINT alone starts a deferred SQLite transaction whose first write fails at once
+    if another connection wrote after its reads; Bulk takes the write lock first instead, so
+    other writers wait for it (here: time out) and its own writes go through."""
+    import sqlite3
+
+    from idaas.directory import service
+    from idaas.directory.service.unit import atomic, savepoint
+
+    path = db.engine.url.database
+    with atomic(), savepoint():
+        db.session.execute(select(Account)).all()
+        other = sqlite3.connect(path, timeout=0.05)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("UPDATE account SET title = 'x'")
+        other.close()
+        service.create_account("system", username="inside-the-bulk")
+    assert db.session.scalar(select(Account.username)) == "inside-the-bulk"

@@ -117,6 +117,46 @@ def test_filters_on_references(scim, people):
     assert groups.get_json()["totalResults"] == 1
 
 
+def test_filters_on_custom_attributes(scim, people):
+    """The idaas extension's `attributes` filter in SQL over the stored JSON (names exact,
+    values compared as text without case, whatever their type)."""
+    for key, kind in (("cost_center", "string"), ("grade", "integer"), ("remote", "boolean")):
+        service.define_attribute("system", target="account", key=key, label=key, type=kind)
+    values = {
+        "alice": {"cost_center": "CC-Berlin", "grade": "7", "remote": "true"},
+        "bob": {"cost_center": "cc-beijing", "grade": "12"},
+        "carol": {"remote": "false"},
+    }
+    for name, attributes in values.items():
+        body = {
+            "schemas": [PATCH],
+            "Operations": [
+                {
+                    "op": "add",
+                    "path": f"{IDAAS}:attributes",
+                    "value": [{"name": k, "value": v} for k, v in attributes.items()],
+                }
+            ],
+        }
+        response = scim("PATCH", f"/Users/{people['users'][name]['id']}", body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+    cases = [
+        (f'{IDAAS}:attributes[name eq "cost_center" and value eq "cc-berlin"]', ["alice"]),
+        (f'{IDAAS}:attributes[name eq "cost_center" and value sw "CC-B"]', ["alice", "bob"]),
+        (f'{IDAAS}:attributes[name eq "Cost_Center" and value pr]', []),  # names: caseExact
+        (f'{IDAAS}:attributes[name eq "grade" and value eq "12"]', ["bob"]),
+        (f'{IDAAS}:attributes[name eq "remote" and value eq "true"]', ["alice"]),
+        (f'{IDAAS}:attributes[name eq "remote" and value eq "false"]', ["carol"]),
+        (f'{IDAAS}:attributes.name eq "grade"', ["alice", "bob"]),
+        (f'{IDAAS}:attributes.value co "beijing"', ["bob"]),
+        (f"{IDAAS}:attributes pr", ["alice", "bob", "carol"]),
+        (f'not ({IDAAS}:attributes[name eq "remote"])', ["bob", "dave_x"]),
+        (f'{IDAAS}:attributes[name eq "grade" and value eq "7"] and active eq true', ["alice"]),
+    ]
+    for query, expected in cases:
+        assert _names(scim, query) == sorted(expected), query
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -127,7 +167,7 @@ def test_filters_on_references(scim, people):
         'userName xx "a"',
         "active gt true",  # ordering on a boolean
         "userName eq 1",
-        f'{IDAAS}:attributes.value eq "x"',  # stored as JSON: not filterable
+        f'{IDAAS}:attributes.label eq "x"',  # custom attributes have a name and a value
     ],
 )
 def test_unsupported_filters_are_400_invalid_filter(scim, people, query):
@@ -181,7 +221,7 @@ def test_post_search(scim, people):
 
 def test_user_name_lookup_uses_the_unique_index(app, scim):
     """`userName eq` is an index lookup on `username_key`, not a scan."""
-    translator = mappings.users("scim:x")
+    translator = mappings.users("scim:x", database.engine.dialect.name)
     from scim2_models import SearchRequest
 
     from idaas.scim.resources import UserResource

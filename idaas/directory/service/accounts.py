@@ -433,13 +433,13 @@ def set_status(
             account.version,
             {"status": status, "previous_status": previous},
         )
-    if status != "active":
-        signals.account_deactivated.send(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
-            account_id=account_id,
-            status=status,
-            origin=origin,
-        )
+        if status != "active":
+            signals.account_deactivated.send(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                account_id=account_id,
+                status=status,
+                origin=origin,
+            )
     return account
 
 
@@ -493,13 +493,13 @@ def set_password(
             account.version,
             {"reset": reset, "must_change_password": must_change},
         )
-    signals.password_changed.send(
-        current_app._get_current_object(),  # type: ignore[attr-defined]
-        account_id=account_id,
-        origin=origin,
-        reset=reset,
-        forced=forced,
-    )
+        signals.password_changed.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            account_id=account_id,
+            origin=origin,
+            reset=reset,
+            forced=forced,
+        )
     return account
 
 
@@ -540,9 +540,9 @@ def delete_account(origin: str, account_id: int, *, expected_version: int | None
         record_change(
             origin, "account", account_id, "deleted", version, {"username": account.username}
         )
-    signals.account_deactivated.send(
-        current_app._get_current_object(),  # type: ignore[attr-defined]
-        account_id=account_id,
-        status="deleted",
-        origin=origin,
-    )
+        signals.account_deactivated.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            account_id=account_id,
+            status="deleted",
+            origin=origin,
+        )

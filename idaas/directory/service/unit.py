@@ -52,23 +52,16 @@ _CONSTRAINT_FIELDS = {
 def unit_of_work() -> Iterator[None]:
     """Commit what the block did, or roll it all back (events and audit rows included).
 
-    Inside `atomic()` the block only flushes: the outermost block commits or rolls back.
+    Nested in another unit of work or in `atomic()` the block only flushes: the outermost
+    block commits or rolls back. So the receivers of directory signals, which run inside the
+    write that sent them, add their work (ended sessions, removed links) to its transaction.
     """
     if db.session.info.get(_ATOMIC):
         yield
         db.session.flush()
         return
-    try:
+    with atomic():
         yield
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise ValidationFailed(
-            {_field_for(exc): gettext("This value is already in use.")}
-        ) from None
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 @contextmanager
@@ -104,6 +97,45 @@ def unit_of_work_outer() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+@contextmanager
+def savepoint() -> Iterator[None]:
+    """One step inside `atomic()` that may fail alone: its writes are undone, the others stay.
+
+    Used by SCIM Bulk (RFC 7644 §3.7), where every operation succeeds or fails by itself but
+    the whole request is one transaction.
+    """
+    _hold_write_lock()
+    nested = db.session.begin_nested()
+    try:
+        yield
+        db.session.flush()
+    except IntegrityError as exc:
+        nested.rollback()
+        raise ValidationFailed(
+            {_field_for(exc): gettext("This value is already in use.")}
+        ) from None
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.commit()
+
+
+def _hold_write_lock() -> None:
+    """On SQLite, start the transaction with BEGIN IMMEDIATE before the first SAVEPOINT.
+
+    A SAVEPOINT outside a transaction starts a deferred one whose reads pin a snapshot; its
+    first write then fails at once ("database is locked", no busy wait) when another
+    connection wrote meanwhile. BEGIN IMMEDIATE waits for the write lock up front (busy
+    timeout), and the savepoints then nest in the one transaction `atomic()` commits.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _field_for(exc: IntegrityError) -> str:
@@ -166,5 +198,6 @@ __all__ = [
     "check_writable",
     "raise_if",
     "record_change",
+    "savepoint",
     "unit_of_work",
 ]

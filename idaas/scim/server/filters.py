@@ -7,8 +7,9 @@ follows the attribute definitions idaas publishes in `/Schemas`: a case-insensit
 is compared on its lower-cased key column where the directory keeps one (`username_key`,
 `email_key`, both uniquely indexed), else on `lower(column)`.
 
-An attribute idaas can parse but cannot translate (custom attributes, for one) is answered
-with 400 `invalidFilter`, never by ignoring the condition.
+An attribute idaas can parse but cannot translate (one it does not publish, or a read-only
+sub-attribute it computes, such as `$ref`) is answered with 400 `invalidFilter`, never by
+ignoring the condition.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def _escape_glob(value: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in value)
 
 
-def _dialect() -> str:
+def dialect() -> str:
+    """The database's dialect name (`sqlite`, `postgresql`)."""
     from idaas.extensions import db
 
     return str(db.engine.dialect.name)
@@ -118,7 +120,7 @@ class StringField(Field):
         if op == Op.ne:
             return or_(self.column.is_(None), column != text)
         if op in (Op.co, Op.sw, Op.ew):
-            if self.case_exact and _dialect() == "sqlite":
+            if self.case_exact and dialect() == "sqlite":
                 # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive match.
                 glob = _escape_glob(text)
                 pattern = {Op.co: f"*{glob}*", Op.sw: f"{glob}*", Op.ew: f"*{glob}"}[op]
@@ -157,14 +159,30 @@ def _ordering(column: Any, op: Op, value: Any) -> ColumnElement[bool]:
 
 
 @dataclass
-class IdField(Field):
-    """A string attribute holding an integer primary key (a group or department id)."""
+class ColumnField(Field):
+    """An attribute held in one column: sortable, present when not null, eq/ne/ordered."""
 
     column: Any
 
     @property
     def sortable(self) -> Any:  # type: ignore[override]
         return self.column
+
+    def _ordered(self, op: Op, value: Any) -> ColumnElement[bool]:
+        if op == Op.eq:
+            return self.column == value
+        if op == Op.ne:
+            return self.column != value
+        return _ordering(self.column, op, value)
+
+    def present(self) -> ColumnElement[bool]:
+        """See `Field.present`."""
+        return self.column.is_not(None)
+
+
+@dataclass
+class IdField(ColumnField):
+    """A string attribute holding an integer primary key (a group or department id)."""
 
     def compare(self, op: Op, value: Any) -> ColumnElement[bool]:
         """See `Field.compare`: ids compare exactly; a non-number matches nothing."""
@@ -173,13 +191,9 @@ class IdField(Field):
         if op not in (Op.eq, Op.ne):
             raise _invalid("Ids are compared with eq and ne only.")
         number = int(value) if value.isdigit() and len(value) < 11 else None
-        if op == Op.eq:
-            return self.column == number if number is not None else false()
-        return self.column != number if number is not None else true()
-
-    def present(self) -> ColumnElement[bool]:
-        """See `Field.present`."""
-        return self.column.is_not(None)
+        if number is None:
+            return false() if op == Op.eq else true()
+        return self._ordered(op, number)
 
 
 @dataclass
@@ -208,39 +222,19 @@ class BoolField(Field):
 
 
 @dataclass
-class IntField(Field):
+class IntField(ColumnField):
     """An integer column."""
-
-    column: Any
-
-    @property
-    def sortable(self) -> Any:  # type: ignore[override]
-        return self.column
 
     def compare(self, op: Op, value: Any) -> ColumnElement[bool]:
         """See `Field.compare`."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _invalid("Compare an integer attribute with a number.")
-        if op == Op.eq:
-            return self.column == value
-        if op == Op.ne:
-            return self.column != value
-        return _ordering(self.column, op, value)
-
-    def present(self) -> ColumnElement[bool]:
-        """See `Field.present`."""
-        return self.column.is_not(None)
+        return self._ordered(op, value)
 
 
 @dataclass
-class DateField(Field):
+class DateField(ColumnField):
     """A dateTime attribute (RFC 7643 §2.3.5) stored as naive UTC."""
-
-    column: Any
-
-    @property
-    def sortable(self) -> Any:  # type: ignore[override]
-        return self.column
 
     def compare(self, op: Op, value: Any) -> ColumnElement[bool]:
         """See `Field.compare`: ISO 8601 date-times, ordered."""
@@ -257,15 +251,7 @@ class DateField(Field):
             moment = moment.astimezone(UTC).replace(tzinfo=None)
         if op in (Op.co, Op.sw, Op.ew):
             raise _invalid("co, sw and ew do not apply to dateTime attributes.")
-        if op == Op.eq:
-            return self.column == moment
-        if op == Op.ne:
-            return self.column != moment
-        return _ordering(self.column, op, moment)
-
-    def present(self) -> ColumnElement[bool]:
-        """See `Field.present`."""
-        return self.column.is_not(None)
+        return self._ordered(op, moment)
 
 
 @dataclass
@@ -350,7 +336,20 @@ class MultiValued:
 Mapping = dict[str, Field | MultiValued]
 
 
-class SqlTranslator(FilterVisitor[ColumnElement[bool]]):
+class _Logic(FilterVisitor[ColumnElement[bool]]):
+    """`not`, `and` and `or`, the same at the top level and inside `attr[...]`."""
+
+    def visit_not(self, node: Not) -> ColumnElement[bool]:
+        """`not (filter)`."""
+        return not_(self.visit(node.expr))
+
+    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
+        """`a and b`, `a or b`."""
+        terms = [self.visit(term) for term in node.terms]
+        return and_(*terms) if node.op == LogicalOperator.and_ else or_(*terms)
+
+
+class SqlTranslator(_Logic):
     """Turn a scim2-models filter tree into a SQLAlchemy condition for one resource type."""
 
     def __init__(self, schemas: dict[str, Mapping], core: str) -> None:
@@ -412,15 +411,6 @@ class SqlTranslator(FilterVisitor[ColumnElement[bool]]):
         assert plain is not None
         return plain.present()
 
-    def visit_not(self, node: Not) -> ColumnElement[bool]:
-        """`not (filter)`."""
-        return not_(self.visit(node.expr))
-
-    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
-        """`a and b`, `a or b`."""
-        terms = [self.visit(term) for term in node.terms]
-        return and_(*terms) if node.op == LogicalOperator.and_ else or_(*terms)
-
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         """`attr[valFilter]`: the inner filter holds for one value of `attr`."""
         found, _ = self._lookup(node.attr_path)
@@ -462,7 +452,7 @@ class SqlTranslator(FilterVisitor[ColumnElement[bool]]):
         return column
 
 
-class _SubTranslator(FilterVisitor[ColumnElement[bool]]):
+class _SubTranslator(_Logic):
     """The filter inside `attr[...]`, over the sub-attributes of `attr`."""
 
     def __init__(self, subs: dict[str, Field], owner: str) -> None:
@@ -482,15 +472,6 @@ class _SubTranslator(FilterVisitor[ColumnElement[bool]]):
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         """`sub pr`."""
         return self._sub(node.attr_path).present()
-
-    def visit_not(self, node: Not) -> ColumnElement[bool]:
-        """`not (...)`."""
-        return not_(self.visit(node.expr))
-
-    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
-        """`and` / `or`."""
-        terms = [self.visit(term) for term in node.terms]
-        return and_(*terms) if node.op == LogicalOperator.and_ else or_(*terms)
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         """Nested value selections are not in the grammar (RFC 7644 errata 4690)."""

@@ -25,7 +25,7 @@ from idaas.scim.resources import Department as ScimDepartment
 from idaas.scim.resources import Group as ScimGroup
 from idaas.scim.resources import UserResource
 from idaas.scim.server import mappings
-from idaas.scim.server.filters import SqlTranslator
+from idaas.scim.server.filters import SqlTranslator, dialect
 from idaas.scim.server.http import base_url, origin, system
 
 _MISSING = object()
@@ -78,6 +78,10 @@ class Kind(ABC):
     def render_json(self, objects: Sequence[Any]) -> list[dict[str, Any]]:
         """The response JSON of `render(objects)` with default attributes, built directly."""
         ...
+
+    def public_id(self, obj: Any) -> str:
+        """The SCIM `id` of an object."""
+        return str(obj.id)
 
     def etag(self, obj: Any) -> str:
         """The weak ETag (also `meta.version`)."""
@@ -145,7 +149,11 @@ class Users(Kind):
 
     def translator(self) -> SqlTranslator:
         """See `Kind.translator`."""
-        return mappings.users(system())
+        return mappings.users(system(), dialect())
+
+    def public_id(self, obj: Account) -> str:
+        """See `Kind.public_id`: accounts are known by their uuid."""
+        return obj.uuid
 
     def find(self, resource_id: str) -> Account:
         """See `Kind.find`."""

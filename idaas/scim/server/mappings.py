@@ -7,8 +7,9 @@ once and kept.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import String, case, cast, func, literal_column, select
 
 from idaas.directory.models import (
     Account,
@@ -40,6 +41,11 @@ from idaas.scim.server.filters import (
 )
 
 
+def _joined_rows(column: Any, joined: Any, on: Any, *conditions: Any) -> Any:
+    """`MultiValued.rows` over `column`'s table joined to `joined`, correlated by `conditions`."""
+    return exists_rows(lambda: select(column).join(joined, on).where(*conditions))
+
+
 def _meta(resource_type: str, model: type) -> Mapping:
     return {
         "meta.created": DateField(model.created_at),  # type: ignore[attr-defined]
@@ -48,9 +54,38 @@ def _meta(resource_type: str, model: type) -> Mapping:
     }
 
 
+def _custom_attributes(dialect: str) -> MultiValued:
+    """The idaas extension's `attributes`: the entries of the account's JSON object, one row
+    each (SQLite `json_each`, PostgreSQL `json_each_text`), values compared as their text."""
+    entries: Any
+    if dialect == "postgresql":
+        # json_each_text refuses a scalar; an account without attributes may hold JSON null.
+        document = case(
+            (func.json_typeof(Account.attributes) == "object", Account.attributes),
+            else_=literal_column("'{}'::json"),
+        )
+        entries = func.json_each_text(document).table_valued("key", "value").alias("entry")
+        text = entries.c.value
+    else:
+        entries = func.json_each(Account.attributes).table_valued("key", "value", "type")
+        entries = entries.alias("entry")
+        text = case(
+            (entries.c.type == "true", "true"),
+            (entries.c.type == "false", "false"),
+            else_=cast(entries.c.value, String),
+        )
+    return MultiValued(
+        exists_rows(lambda: select(entries.c.key).select_from(entries)),
+        {
+            "name": StringField(entries.c.key, case_exact=True),
+            "value": StringField(text),
+        },
+    )
+
+
 @lru_cache(maxsize=256)
-def users(system: str) -> SqlTranslator:
-    """Filters over accounts."""
+def users(system: str, dialect: str) -> SqlTranslator:
+    """Filters over accounts (the dialect decides how custom attributes are read)."""
     has_email = Account.email.is_not(None)
     has_mobile = Account.mobile.is_not(None)
     email = StringField(Account.email_key, lowered=True)
@@ -73,12 +108,11 @@ def users(system: str) -> SqlTranslator:
         "phonenumbers.value": mobile,
         "phonenumbers.type": ConstField("mobile", presence=has_mobile),
         "groups": MultiValued(
-            exists_rows(
-                lambda: (
-                    select(GroupMember.group_id)
-                    .join(Group, Group.id == GroupMember.group_id)
-                    .where(GroupMember.account_id == Account.id)
-                )
+            _joined_rows(
+                GroupMember.group_id,
+                Group,
+                Group.id == GroupMember.group_id,
+                GroupMember.account_id == Account.id,
             ),
             {
                 "value": IdField(Group.id),
@@ -88,12 +122,12 @@ def users(system: str) -> SqlTranslator:
         ),
         **_meta("User", Account),
     }
-    primary_department = exists_rows(
-        lambda: (
-            select(Membership.department_id)
-            .join(Department, Department.id == Membership.department_id)
-            .where(and_(Membership.account_id == Account.id, Membership.is_primary.is_(True)))
-        )
+    in_department = (Department, Department.id == Membership.department_id)
+    primary_department = _joined_rows(
+        Membership.department_id,
+        *in_department,
+        Membership.account_id == Account.id,
+        Membership.is_primary.is_(True),
     )
     enterprise: Mapping = {
         "employeenumber": StringField(Account.employee_number, case_exact=True),
@@ -101,12 +135,8 @@ def users(system: str) -> SqlTranslator:
     }
     idaas: Mapping = {
         "departments": MultiValued(
-            exists_rows(
-                lambda: (
-                    select(Membership.department_id)
-                    .join(Department, Department.id == Membership.department_id)
-                    .where(Membership.account_id == Account.id)
-                )
+            _joined_rows(
+                Membership.department_id, *in_department, Membership.account_id == Account.id
             ),
             {
                 "value": IdField(Membership.department_id),
@@ -128,6 +158,7 @@ def users(system: str) -> SqlTranslator:
                 "unionid": StringField(ExternalIdentity.union_id, case_exact=True),
             },
         ),
+        "attributes": _custom_attributes(dialect),
         "source": StringField(Account.source, case_exact=True),
     }
     return SqlTranslator(
@@ -144,12 +175,11 @@ def groups(system: str) -> SqlTranslator:
         "externalid": ExternalIdField(system, "group", Group.id),
         "displayname": StringField(Group.name),
         "members": MultiValued(
-            exists_rows(
-                lambda: (
-                    select(GroupMember.account_id)
-                    .join(Account, Account.id == GroupMember.account_id)
-                    .where(GroupMember.group_id == Group.id)
-                )
+            _joined_rows(
+                GroupMember.account_id,
+                Account,
+                Account.id == GroupMember.account_id,
+                GroupMember.group_id == Group.id,
             ),
             {
                 "value": StringField(Account.uuid, case_exact=True),

@@ -12,20 +12,18 @@ from flask import request
 from flask_babel import gettext
 from scim2_models import (
     Context,
-    InvalidValueException,
     NotFoundException,
     NotImplementedException,
-    PatchOp,
     ResourceType,
     Schema,
     SearchRequest,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from idaas.extensions import db
-from idaas.scim.server import bp, deviations
+from idaas.scim.server import bp, writes
 from idaas.scim.server.filters import apply_filter
 from idaas.scim.server.http import (
     authenticate,
@@ -134,36 +132,16 @@ def resource(endpoint: str, resource_id: str) -> Response:
 
 
 def _create(kind: Kind, body: dict[str, Any]) -> Response:
-    body = deviations.group_body(body)
-    resource = kind.model.model_validate(
-        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=policy()
-    )
-    obj = kind.create(resource)
-    return _written(kind, obj, 201, Context.RESOURCE_CREATION_RESPONSE)
+    return _written(kind, writes.create(kind, body), 201, Context.RESOURCE_CREATION_RESPONSE)
 
 
 def _replace(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> Response:
-    body = deviations.group_body(body)
-    resource = kind.model.model_validate(
-        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=policy()
-    )
-    if resource.id is not None and resource.id != kind.render([obj])[0].id:
-        raise InvalidValueException(detail=gettext("id does not match the resource."))
-    updated = kind.replace(obj, resource, expected)
+    updated = writes.replace(kind, obj, body, expected)
     return _written(kind, updated, 200, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
 def _patch(kind: Kind, obj: Any, body: dict[str, Any], expected: int | None) -> Response:
-    """Apply the operations to the current representation, then write the result at once."""
-    patch = PatchOp[kind.model].model_validate(  # type: ignore[name-defined]
-        deviations.patch_body(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=policy()
-    )
-    current = kind.render([obj])[0]
-    original = current.model_copy(deep=True)
-    changed = patch.patch(current, scim_policy=policy())
-    updated = (
-        kind.replace(obj, current, expected, complete=True, before=original) if changed else obj
-    )
+    updated = writes.patch(kind, obj, body, expected)
     return _written(kind, updated, 200, Context.RESOURCE_PATCH_RESPONSE)
 
 
@@ -190,23 +168,27 @@ def _search(kind: Kind, params: dict[str, Any]) -> Response:
     )
     translator = kind.translator()
     tree = request_model.filter.ast if request_model.filter is not None else None
-    query = apply_filter(kind.query(), translator, tree)
+    filtered = apply_filter(kind.query(), translator, tree)
     start = max(request_model.start_index or 1, 1)
     count = request_model.count
     count = max_results() if count is None else min(max(count, 0), max_results())
     if request_model.sort_by is not None:
         column = translator.sort_column(request_model.sort_by.ast)  # type: ignore[arg-type]
         descending = request_model.sort_order == SearchRequest.SortOrder.descending
-        query = query.order_by(column.desc() if descending else column.asc(), kind.key())
+        query = filtered.order_by(column.desc() if descending else column.asc(), kind.key())
     else:
-        query = query.order_by(kind.key())
+        query = filtered.order_by(kind.key())
     rows = list(db.session.scalars(query.offset(start - 1).limit(count))) if count else []
     total: int | None
-    if rows and len(rows) < count:
-        total = start - 1 + len(rows)  # the last page: no COUNT(*) needed (a lookup's case)
+    if count and len(rows) < count and (rows or start == 1):
+        # The last page, or nothing at all from the start (a lookup that misses, Entra's
+        # "does this user exist yet?"): the total is known without a COUNT(*).
+        total = start - 1 + len(rows)
     else:
+        # Counted without ORDER BY: SQLite then counts from its smallest index (100,000
+        # accounts: well under a millisecond, against 40 ms for the ordered subquery).
         total = db.session.scalar(
-            select(func.count()).select_from(query.with_only_columns(kind.key()).subquery())
+            filtered.with_only_columns(func.count(), maintain_column_froms=True)
         )
     if request_model.attributes or request_model.excluded_attributes:
         resources = [dump(r, Context.SEARCH_RESPONSE, request_model) for r in kind.render(rows)]
@@ -254,6 +236,8 @@ def _schemas() -> list[Schema]:
     schemas = []
     for schema in provider().schemas:
         copy = schema.model_copy(deep=True)
+        # Generated from class docstrings: one line of text, not the source's line breaks.
+        copy.description = " ".join((copy.description or "").split()) or None
         copy.meta = _discovery_meta("Schema", f"/Schemas/{copy.id}")
         schemas.append(copy)
     return schemas
