@@ -59,7 +59,7 @@ def dingtalk_mobile(value: str) -> str:
 def user_fields(account: Account, rules: list[dict[str, Any]]) -> dict[str, Any]:
     """The DingTalk fields of `account`; FieldsRefused when a rule refuses or mobile is missing."""
     record, context = account_record(account)
-    result = map_record(DEFAULT_RULES + rules, record, context)
+    result = map_record(validate_rules(DEFAULT_RULES) + rules, record, context)
     errors = list(result.errors)
     values = {k: v for k, v in result.values.items() if v not in (None, "")}
     if not values.get("mobile"):

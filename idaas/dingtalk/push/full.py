@@ -72,13 +72,13 @@ def _differs(fields: dict[str, str], depts: set[str], there: dict[str, Any]) -> 
 def _account_items(push: Pusher, users: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     root = push.root()
     assert root is not None
-    candidates = db.session.scalars(
-        select(Account)
-        .join(Membership, Membership.account_id == Account.id)
+    members = (
+        select(Membership.account_id)
         .join(Department, Department.id == Membership.department_id)
         .where(Department.path.startswith(root.path))
-        .distinct()
-        .order_by(Account.id)
+    )
+    candidates = db.session.scalars(
+        select(Account).where(Account.id.in_(members)).order_by(Account.id)
     ).all()
     known = {int(k.object_id): k.dingtalk_id for k in links.all_of(push.name, "account")}
     dept_ids = {int(k.object_id): k.dingtalk_id for k in links.all_of(push.name, "department")}

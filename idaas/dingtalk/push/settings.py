@@ -56,8 +56,8 @@ def authority_conflict(conn: DingTalkConnection, row: PushSettings) -> str | Non
     if pull.root_dept_id in (1, row.root_dept_id):
         return str(
             gettext(
-                "This connection pulls DingTalk department %(pulled)s and everything below it: push "
-                "under a DingTalk department outside it, or turn the pull off first.",
+                "This connection pulls DingTalk department %(pulled)s and everything below "
+                "it: push under a DingTalk department outside it, or turn the pull off first.",
                 pulled=pull.root_dept_id,
             )
         )
