@@ -12,6 +12,8 @@ from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.push.fields import validate as validate_mapping
 from idaas.dingtalk.push.models import PushSettings
 from idaas.dingtalk.sync.models import SyncSettings
+from idaas.dingtalk.sync.settings import system_of
+from idaas.directory import service as directory
 from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import Department
 from idaas.extensions import db
@@ -53,7 +55,10 @@ def authority_conflict(conn: DingTalkConnection, row: PushSettings) -> str | Non
                     "the pull off first."
                 )
             )
-    if pull.root_dept_id in (1, row.root_dept_id):
+    imported = row.root_dept_id is not None and directory.find_reference(
+        system_of(conn), "department", str(row.root_dept_id)
+    )
+    if pull.root_dept_id in (1, row.root_dept_id) or imported:
         return str(
             gettext(
                 "This connection pulls DingTalk department %(pulled)s and everything below "
