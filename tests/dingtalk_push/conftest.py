@@ -78,3 +78,17 @@ def dt_children(sandbox: LiveSandbox, dept_id: int) -> dict[str, Any]:
     """The sandbox's child departments of `dept_id` by name."""
     state = sandbox.state
     return {state.departments[c].name: state.departments[c] for c in state.children[dept_id]}
+
+
+def link(account: Any, sandbox: LiveSandbox, userid: str) -> None:
+    """Link the account to a sandbox person (as DingTalk sign-in would)."""
+    from idaas.directory import service
+
+    service.link_identity(
+        "admin:1",
+        account.id,
+        provider="dingtalk",
+        tenant=sandbox.state.corp_id,
+        subject=userid,
+        linked_via="manual",
+    )

@@ -11,7 +11,7 @@ from idaas.directory import service
 from idaas.events.models import Delivery
 from idaas.extensions import db
 from tests.dingtalk_login.support import sandbox_config
-from tests.dingtalk_push.conftest import FAST, drain
+from tests.dingtalk_push.conftest import FAST, drain, link
 
 
 def test_a_burst_of_people_is_paced_under_dingtalks_limit(
@@ -56,14 +56,7 @@ def test_an_approved_association_is_announced(
     settings.save("admin:1", conn, ["association_approved"])
     userid = sorted(sandbox.state.users)[1]
     account = service.create_account("admin:1", username="zhao", display_name="Zhao")
-    service.link_identity(
-        "admin:1",
-        account.id,
-        provider="dingtalk",
-        tenant=sandbox.state.corp_id,
-        subject=userid,
-        linked_via="admin",
-    )
+    link(account, sandbox, userid)
     app, secret = apps.create_application(
         "admin:1",
         name="ERP",

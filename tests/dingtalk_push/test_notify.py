@@ -10,7 +10,7 @@ from sqlalchemy import select
 from idaas.directory import service
 from idaas.events.models import Delivery
 from idaas.extensions import db
-from tests.dingtalk_push.conftest import drain
+from tests.dingtalk_push.conftest import drain, link
 
 
 @pytest.fixture
@@ -23,17 +23,6 @@ def person(push_app: Any, sandbox: Any) -> tuple[Any, str]:
     return account, userid
 
 
-def _link(account: Any, sandbox: Any, userid: str) -> None:
-    service.link_identity(
-        "user:1",
-        account.id,
-        provider="dingtalk",
-        tenant=sandbox.state.corp_id,
-        subject=userid,
-        linked_via="manual",
-    )
-
-
 def test_enabled_events_reach_the_person_in_their_language(
     push_app: Any, sandbox: Any, conn: Any, person: Any
 ) -> None:
@@ -41,7 +30,7 @@ def test_enabled_events_reach_the_person_in_their_language(
 
     account, userid = person
     settings.save("admin:1", conn, ["account_linked", "account_disabled", "password_reset"])
-    _link(account, sandbox, userid)
+    link(account, sandbox, userid)
     service.set_password("admin:1", account.id, "Correct-Horse-42-Battery")
     assert sandbox.state.notifications == []  # the request never waits for DingTalk
     drain(push_app)
@@ -58,7 +47,7 @@ def test_disabled_events_send_nothing_and_failures_are_retried(
 
     account, userid = person
     settings.save("admin:1", conn, ["account_disabled"])
-    _link(account, sandbox, userid)  # account_linked is not enabled: nothing is sent for it
+    link(account, sandbox, userid)  # account_linked is not enabled: nothing is sent for it
     sandbox.post(
         "/faults",
         {"errors": [{"endpoint": "topapi/message/corpconversation/asyncsend_v2", "errcode": -1}]},

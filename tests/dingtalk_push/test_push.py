@@ -181,3 +181,29 @@ def test_dry_run_says_what_the_full_push_then_does(
         "account.unchanged": 3,
         "department.unchanged": 2,
     }
+
+
+def test_an_import_from_dingtalk_is_not_pushed_back(
+    push_app: Any, sandbox: Any, conn: Any, hq: Any, root_dept: int
+) -> None:
+    from idaas.dingtalk.sync import settings as pull
+    from idaas.events.models import ChangeEvent
+
+    pulled_root = next(d for d in sandbox.state.children[1] if d != root_dept)
+    pulled = service.create_department("admin:1", name="Pulled")
+    pull.save(
+        "admin:1",
+        conn,
+        {"enabled": True, "target_department_id": pulled.id, "root_dept_id": pulled_root},
+    )
+    creates = sandbox.state.calls["topapi/v2/user/create"]
+    done = push_app.test_cli_runner().invoke(
+        args=["sync", "dingtalk", "apply", "corp", "--skip-invalid"]
+    )
+    assert done.exit_code == 0, done.output
+    imported = db.session.scalars(select(ChangeEvent).where(ChangeEvent.origin == "dingtalk:corp"))
+    assert len(list(imported)) > 0
+    pushes = db.session.scalars(select(Delivery).where(Delivery.target_type == "dingtalk.push"))
+    assert [d.origin for d in pushes] == ["admin:1"]  # only the local "Pulled" department
+    drain(push_app)
+    assert sandbox.state.calls["topapi/v2/user/create"] == creates

@@ -11,10 +11,9 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from idaas.cli_support import cli_origin, emit
-from idaas.dingtalk import connections
-from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.notify import settings as notify_settings
 from idaas.dingtalk.push import service, settings
+from idaas.dingtalk.sync.commands import _conn
 from idaas.directory.errors import DirectoryError
 from idaas.events import jobs
 from idaas.extensions import db
@@ -22,13 +21,6 @@ from idaas.extensions import db
 push_group = AppGroup("push", help="Directory -> DingTalk: push departments and people.")
 notify_group = AppGroup("notify", help="DingTalk work notifications for account events.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def _conn(name: str) -> DingTalkConnection:
-    conn = connections.get(name)
-    if conn is None:
-        raise click.ClickException(f"no DingTalk connection named {name!r}")
-    return conn
 
 
 def _fail(error: DirectoryError) -> click.ClickException:

@@ -37,30 +37,32 @@ def all_of(connection: str, object_type: str) -> list[PushLink]:
     )
 
 
-def remember(connection: str, object_type: str, object_id: object, value: str | None) -> None:
-    """Store the DingTalk id (and clear the error); commits. A concurrent writer's row wins."""
+def _row(connection: str, object_type: str, object_id: object) -> PushLink:
     link = find(connection, object_type, object_id)
     if link is None:
         link = PushLink(connection=connection, object_type=object_type, object_id=str(object_id))
         db.session.add(link)
-    link.dingtalk_id, link.error = value, None
+    return link
+
+
+def _commit() -> None:
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # a concurrent worker wrote the same link first: its row wins
         db.session.rollback()
+
+
+def remember(connection: str, object_type: str, object_id: object, value: str | None) -> None:
+    """Store the DingTalk id (and clear the error); commits."""
+    link = _row(connection, object_type, object_id)
+    link.dingtalk_id, link.error = value, None
+    _commit()
 
 
 def refused(connection: str, object_type: str, object_id: object, message: str) -> None:
     """Keep the reason DingTalk (or the mapping) refused this object; commits."""
-    link = find(connection, object_type, object_id)
-    if link is None:
-        link = PushLink(connection=connection, object_type=object_type, object_id=str(object_id))
-        db.session.add(link)
-    link.error = message[:2000]
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    _row(connection, object_type, object_id).error = message[:2000]
+    _commit()
 
 
 def forget(connection: str, object_type: str, object_id: object) -> None:
