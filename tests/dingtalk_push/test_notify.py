@@ -78,3 +78,44 @@ def test_unknown_events_are_refused(push_app: Any, conn: Any) -> None:
         settings.save("admin:1", conn, ["account_linked", "birthday"])
     assert "birthday" in raised.value.fields["events"]
     assert settings.events_of(conn) == []
+
+
+def test_two_resets_on_one_day_are_both_told(
+    push_app: Any, sandbox: Any, conn: Any, person: Any
+) -> None:
+    """DingTalk drops the same content to the same person within a day (143106): each message
+    carries its event's time, so the second reset is not silently refused."""
+    import time_machine
+
+    from idaas.dingtalk.notify import settings
+
+    account, userid = person
+    settings.save("admin:1", conn, ["password_reset"])
+    link(account, sandbox, userid)
+    with time_machine.travel("2026-12-02 09:00:00Z", tick=False):
+        service.set_password("admin:1", account.id, "Correct-Horse-42-Battery")
+        drain(push_app)
+    link(account, sandbox, userid)  # an admin reset unlinks (policy): link again
+    with time_machine.travel("2026-12-02 09:05:00Z", tick=False):
+        service.set_password("admin:1", account.id, "Other-Horse-43-Battery")
+        drain(push_app)
+    first, second = sandbox.state.notifications
+    assert first["recipients"] == second["recipients"] == [userid]
+    assert "09:00:00" in first["msg"]["text"]["content"]
+    assert "09:05:00" in second["msg"]["text"]["content"]
+
+
+def test_the_sandbox_refuses_the_same_content_twice_a_day(
+    push_app: Any, sandbox: Any, conn: Any
+) -> None:
+    import httpx
+
+    userid = sorted(sandbox.state.users)[0]
+    msg = {"msgtype": "text", "text": {"content": "same"}}
+    with httpx.Client(timeout=10, trust_env=False) as http:
+        client = sandbox.client(http)
+        client.send_work_notification(msg, userid_list=[userid])
+        [task] = client.send_work_notification(msg, userid_list=[userid])
+        result = client.get_send_result(task)
+    assert result["forbidden_user_id_list"] == [userid]
+    assert result["forbidden_list"][0]["code"] == "143106"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -52,9 +53,15 @@ def _text(event: str, details: dict[str, Any]) -> str:
     )
 
 
-def render(event: str, details: dict[str, Any], locale: str | None) -> dict[str, Any]:
-    """The DingTalk `msg` (§7, text) for an event, in `locale` (else the default language)."""
+def render(
+    event: str, details: dict[str, Any], locale: str | None, when: datetime
+) -> dict[str, Any]:
+    """The DingTalk `msg` (§7, text) for an event, in `locale` (else the default language).
+
+    The event's time is part of the text: DingTalk delivers the same content to the same person
+    only once a day (§7 quotas), and a second reset on one day must still be told."""
     languages = current_app.config["LANGUAGES"]
     chosen = locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(chosen):
-        return {"msgtype": "text", "text": {"content": _text(event, details)}}
+        text = _text(event, details)
+    return {"msgtype": "text", "text": {"content": f"{text}\n{when:%Y-%m-%d %H:%M:%S} UTC"}}

@@ -67,7 +67,8 @@ def deliver(delivery: Delivery) -> None:
     payload = delivery.payload or {}
     account = db.session.get(Account, int(delivery.object_id))
     locale = account.locale if account is not None else None
-    msg = messages.render(str(payload["event"]), payload.get("changes") or {}, locale)
+    event = str(payload["event"])
+    msg = messages.render(event, payload.get("changes") or {}, locale, delivery.created_at)
     try:
         with clients.http_client() as http:
             client = clients.for_sync(conn, http)
