@@ -174,7 +174,7 @@ def test_dry_run_says_what_the_full_push_then_does(
     db.session.expire_all()
     done = jobs.get(job.id)
     assert done.status == "succeeded", done.error
-    assert done.result["applied"] == {"account.create": 3, "department.create": 2}
+    assert done.result["applied"] == {"account.create": 3, "department.create": 2}, done.result
     assert done.result["planned"] == plan["counts"]
     assert push.dry_run(conn)["counts"] == {
         "account.error": 1,
@@ -207,3 +207,23 @@ def test_an_import_from_dingtalk_is_not_pushed_back(
     assert [d.origin for d in pushes] == ["admin:1"]  # only the local "Pulled" department
     drain(push_app)
     assert sandbox.state.calls["topapi/v2/user/create"] == creates
+
+
+def test_a_department_moved_out_and_back_takes_its_people_along(
+    push_app: Any, sandbox: Any, hq: Any, root_dept: int
+) -> None:
+    team = service.create_department("admin:1", name="Team", parent_id=hq.id)
+    sub = service.create_department("admin:1", name="Sub", parent_id=team.id)
+    _person(sub.id)
+    drain(push_app)
+    assert dt_user(sandbox, "13900000001") is not None
+    elsewhere = service.create_department("admin:1", name="Elsewhere")
+    service.move_department("admin:1", team.id, elsewhere.id)
+    drain(push_app)
+    assert dt_user(sandbox, "13900000001") is None
+    assert dt_children(sandbox, root_dept) == {}
+    service.move_department("admin:1", team.id, hq.id)
+    drain(push_app)
+    dt_team = dt_children(sandbox, root_dept)["Team"]
+    dt_sub = dt_children(sandbox, dt_team.dept_id)["Sub"]
+    assert dt_user(sandbox, "13900000001").dept_id_list == [dt_sub.dept_id]

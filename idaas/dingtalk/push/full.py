@@ -114,7 +114,12 @@ def plan(push: Pusher) -> dict[str, Any]:
     root_dept = int(push.settings.root_dept_id or 1)
     actual = {int(d["dept_id"]): d for d in push.client.iter_departments(root_dept)}
     users = {str(u["userid"]): u for u in push.client.iter_all_users(root_dept)}
-    items = _department_items(push, actual) + _account_items(push, users)
+    departments, people = _department_items(push, actual), _account_items(push, users)
+    # people leave before their departments go, deepest departments first
+    items = [i for i in departments if i["action"] != "delete"]
+    items += [i for i in people if i["action"] != "delete"]
+    items += [i for i in people if i["action"] == "delete"]
+    items += [i for i in reversed(departments) if i["action"] == "delete"]
     mine = {k.dingtalk_id for k in links.all_of(push.name, "account")}
     unmanaged = sorted(u for u in users if u not in mine)
     counts = Counter(f"{i['type']}.{i['action']}" for i in items)
@@ -124,11 +129,11 @@ def plan(push: Pusher) -> dict[str, Any]:
 def apply_item(push: Pusher, item: dict[str, Any]) -> None:
     """Carry out one planned item (a failure raises a DeliveryFailed with the reason)."""
     try:
-        if item["type"] == "department":
+        if item["type"] == "department":  # exactly the planned item: the plan lists the rest
             if item["action"] == "delete":
-                push.remove_department(item["object_id"])
+                push.remove_department(item["object_id"], cascade=False)
             else:
-                push.push_department(item["object_id"])
+                push.push_department(item["object_id"], cascade=False)
         elif item["action"] == "delete":
             push.remove_account(item["object_id"])
         else:

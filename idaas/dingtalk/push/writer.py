@@ -26,7 +26,7 @@ from idaas.dingtalk.push.models import PushSettings
 from idaas.dingtalk.sync.settings import origin_of, system_of
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
-from idaas.directory.models import Account, Department
+from idaas.directory.models import Account, Department, Membership
 from idaas.events.targets import PermanentFailure, RetryLater
 from idaas.extensions import db
 
@@ -126,17 +126,66 @@ class Pusher:
             except DirectoryError:
                 pass  # the id already names another object of ours (pulled): the link suffices
 
-    def push_department(self, department_id: int) -> str:
-        """Create, rename or move one department in DingTalk, or remove it when out of scope."""
+    def _subtree(self, department: Department) -> tuple[list[Department], list[int]]:
+        """A department's sub-departments (parents first) and the people in its subtree."""
+        below = list(
+            db.session.scalars(
+                select(Department)
+                .where(Department.path.startswith(department.path), Department.id != department.id)
+                .order_by(Department.depth, Department.id)
+            )
+        )
+        ids = [department.id] + [d.id for d in below]
+        people = sorted(
+            set(
+                db.session.scalars(
+                    select(Membership.account_id).where(Membership.department_id.in_(ids))
+                )
+            )
+        )
+        return below, people
+
+    def _moved_out(self, department: Department) -> str:
+        """A pushed department moved out of the subtree: its people, then it, leave DingTalk."""
+        below, people = self._subtree(department)
+        self._push_people(people)
+        for child in reversed(below):
+            self.remove_department(child.id)
+        return self.remove_department(department.id, cascade=False)
+
+    def _moved_in(self, department: Department) -> str:
+        """A department new to DingTalk (created or moved in): it, then what is below it."""
+        self.ensure_department(department.id)
+        below, people = self._subtree(department)
+        for child in below:
+            self.ensure_department(child.id)
+        self._push_people(people)
+        return "created"
+
+    def _push_people(self, people: list[int]) -> None:
+        """Push each person; one refused person (kept on their link) does not stop the rest."""
+        for account_id in people:
+            try:
+                self.push_account(account_id)
+            except PermanentFailure:
+                continue
+
+    def push_department(self, department_id: int, cascade: bool = True) -> str:
+        """Create, rename or move one department in DingTalk, or remove it when out of scope.
+
+        With `cascade`, what is below a department moving in or out goes with it (a move
+        changes no person, so no person's own delivery would)."""
         department = db.session.get(Department, department_id)
         if department is None or not self.owns(department):
-            return self.remove_department(department_id)
+            return self.remove_department(department_id, cascade)
         if department.id == self.settings.source_department_id:
             return "unchanged"
         known = links.dingtalk_id(self.name, "department", department.id)
         if not known:
-            self.ensure_department(department.id)
-            return "created"
+            if not cascade:
+                self.ensure_department(department.id)
+                return "created"
+            return self._moved_in(department)
         assert department.parent_id is not None
         parent = self.ensure_department(department.parent_id)
         try:
@@ -149,11 +198,14 @@ class Pusher:
             return "created"
         return "updated"
 
-    def remove_department(self, department_id: int) -> str:
-        """Delete a department we pushed (deleted here or left the subtree)."""
+    def remove_department(self, department_id: int, cascade: bool = True) -> str:
+        """Delete a department we pushed (deleted here or left the subtree with its people)."""
         known = links.dingtalk_id(self.name, "department", department_id)
         if not known:
             return "unchanged"
+        department = db.session.get(Department, department_id)
+        if cascade and department is not None:
+            return self._moved_out(department)
         try:
             self.client.delete_department(int(known))
         except NotFound:
