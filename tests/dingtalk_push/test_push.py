@@ -158,8 +158,7 @@ def test_dry_run_says_what_the_full_push_then_does(
     settings.save("admin:1", conn, {"enabled": False})
     a = service.create_department("admin:1", name="A", parent_id=hq.id)
     service.create_department("admin:1", name="B", parent_id=a.id)
-    for n in range(3):
-        _person(a.id, f"p{n}", mobile=f"+861390000010{n}")
+    people = [_person(a.id, f"p{n}", mobile=f"+861390000010{n}") for n in range(3)]
     _person(a.id, "nomobile", mobile=None)
     settings.save("admin:1", conn, {"enabled": True})
     plan = push.dry_run(conn)
@@ -181,6 +180,24 @@ def test_dry_run_says_what_the_full_push_then_does(
         "account.unchanged": 3,
         "department.unchanged": 2,
     }
+    settings.save("admin:1", conn, {"enabled": False})  # changes made while push is off
+    service.update_account("admin:1", people[0].id, title="Boss")
+    service.delete_account("admin:1", people[1].id)
+    settings.save("admin:1", conn, {"enabled": True})
+    plan = push.dry_run(conn)
+    assert plan["counts"] == {
+        "account.delete": 1,
+        "account.error": 1,
+        "account.unchanged": 1,
+        "account.update": 1,
+        "department.unchanged": 2,
+    }
+    job = push.start_sync("admin:1", conn)
+    drain(push_app)
+    db.session.expire_all()
+    assert jobs.get(job.id).result["applied"] == {"account.delete": 1, "account.update": 1}
+    assert dt_user(sandbox, "13900000100").title == "Boss"
+    assert dt_user(sandbox, "13900000101") is None
 
 
 def test_an_import_from_dingtalk_is_not_pushed_back(
