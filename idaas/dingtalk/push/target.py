@@ -59,11 +59,14 @@ def pusher(name: str) -> Iterator[Pusher]:
         yield Pusher(conn, settings.get(conn), clients.for_sync(conn, http))
 
 
-def push_object(push: Pusher, object_type: str, object_id: int) -> str:
-    """Push one object's latest state; DingTalk errors become delivery failures."""
+def push_object(push: Pusher, object_type: str, object_id: int, action: str) -> str:
+    """Push one object's latest state; DingTalk errors become delivery failures.
+
+    Only a move takes a department's people along: a new or renamed department's people
+    have deliveries of their own."""
     try:
         if object_type == "department":
-            return push.push_department(object_id)
+            return push.push_department(object_id, cascade=action == "moved")
         return push.push_account(object_id)
     except DingTalkError as error:
         raise failure_for(error) from None
@@ -74,7 +77,7 @@ def deliver(delivery: Delivery) -> None:
     with pusher(delivery.target_key) as push:
         if not push.settings.enabled:
             return  # push was turned off after the change was queued
-        push_object(push, delivery.object_type, int(delivery.object_id))
+        push_object(push, delivery.object_type, int(delivery.object_id), delivery.action)
 
 
 def init_app() -> None:
