@@ -59,8 +59,20 @@ def test_api_settings_test_dry_run_sync_and_deliveries(
     assert dt_user(sandbox, "13900000301") is not None
     service.update_account("admin:1", mei.id, title="CTO")
     drain(push_app)
-    items = api("GET", f"{BASE}/push/deliveries").json["items"]
-    assert [(i["object_type"], i["status"]) for i in items] == [("account", "delivered")]
+    service.create_account(
+        "admin:1",
+        username="nomobile",
+        display_name="No Mobile",
+        memberships=[{"department_id": hq.id, "is_primary": True}],
+    )
+    drain(push_app)
+    shown = api("GET", f"{BASE}/push/deliveries").json
+    assert [(i["object_type"], i["status"]) for i in shown["items"]] == [
+        ("account", "dead"),
+        ("account", "delivered"),
+    ]
+    [refused] = shown["errors"]
+    assert "mobile number" in refused["error"]
     assert dt_user(sandbox, "13900000301").title == "CTO"
 
 

@@ -64,8 +64,11 @@ def start_push_sync(name: str) -> Response:
 @bp.get(f"{BASE}/push/deliveries")
 @operation("Push deliveries", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
 def push_deliveries(name: str) -> Response:
-    """The connection's push deliveries, newest first, with DingTalk's errors in words."""
-    return json_response({"items": service.recent_deliveries(_conn(name))})
+    """The connection's push deliveries, newest first, and the objects refused (with why)."""
+    conn = _conn(name)
+    return json_response(
+        {"items": service.recent_deliveries(conn), "errors": service.object_errors(conn)}
+    )
 
 
 @bp.get(f"{BASE}/notifications")

@@ -7,12 +7,14 @@ from typing import Any
 
 import httpx
 from flask_babel import gettext
+from sqlalchemy import select
 
 from idaas import audit
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.errors import DingTalkError
 from idaas.dingtalk.push import full, settings
 from idaas.dingtalk.push.actions import message_for
+from idaas.dingtalk.push.models import PushLink
 from idaas.dingtalk.push.target import NAME, pusher
 from idaas.directory.errors import ValidationFailed
 from idaas.events import deliveries, jobs
@@ -86,3 +88,15 @@ def recent_deliveries(conn: DingTalkConnection, limit: int = 100) -> list[dict[s
     rows = deliveries.list_deliveries(target_type=NAME, limit=500)
     mine = [deliveries.delivery_to_dict(r) for r in rows if r.target_key == conn.name]
     return mine[:limit]
+
+
+def object_errors(conn: DingTalkConnection) -> list[dict[str, Any]]:
+    """Objects DingTalk (or the mapping) refused, with the reason, until they push cleanly."""
+    rows = db.session.scalars(
+        select(PushLink)
+        .where(PushLink.connection == conn.name, PushLink.error.is_not(None))
+        .order_by(PushLink.id)
+    )
+    return [
+        {"object_type": r.object_type, "object_id": r.object_id, "error": r.error} for r in rows
+    ]
