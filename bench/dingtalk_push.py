@@ -10,19 +10,13 @@ rate DingTalk's per-API QPS allows. The sandbox is checked against the directory
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
-from werkzeug.serving import make_server
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from idaas import create_app  # noqa: E402
-from idaas.sandbox.dingtalk import create_sandbox_app  # noqa: E402
+from bench.dingtalk_support import fresh_connection, idaas_for, serve_sandbox  # noqa: E402
 from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
 
 
@@ -50,39 +44,14 @@ def main(argv: list[str]) -> None:
     logging.getLogger("idaas.events").setLevel(logging.ERROR)
     sandbox = Sandbox()
     sandbox.seed(departments=2, users=5, seed=21)
-    server = make_server("127.0.0.1", 0, create_sandbox_app(sandbox), threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    sandbox.base_url = url
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    workdir = tempfile.mkdtemp(prefix="idaas-bench-")
-    os.environ.setdefault("IDAAS_INSTANCE_PATH", workdir)
-    app = create_app(
-        {
-            "DATABASE_URL": db_url or f"sqlite:///{workdir}/bench.db",
-            "DINGTALK_OAPI_BASE": url,
-            "DINGTALK_API_BASE": url,
-            "DINGTALK_LOGIN_BASE": url,
-            "DINGTALK_SYNC_QPS": qps or None,
-        }
-    )
-    from idaas.dingtalk import connections
+    url, server = serve_sandbox(sandbox)
+    app = idaas_for(url, db_url, qps)
     from idaas.dingtalk.push import settings
     from idaas.directory import service
     from idaas.events.worker import Worker
-    from idaas.extensions import db
 
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        dt = sandbox.default_app
-        conn = connections.save(
-            "system",
-            "bench",
-            corp_id=sandbox.corp_id,
-            app_key=dt.app_key,
-            app_secret=dt.app_secret,
-            agent_id=str(dt.agent_id),
-        )
+        conn = fresh_connection(sandbox)
         root = sandbox.create_department({"name": "Pushed", "parent_id": 1})
         hq = service.create_department("cli:bench", name="HQ")
         settings.save(
