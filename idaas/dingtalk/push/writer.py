@@ -11,6 +11,7 @@ references (`dingtalk:<corpId>`), so a pushed person signing in with DingTalk is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask_babel import gettext
 from sqlalchemy import select
@@ -52,6 +53,7 @@ class Pusher:
             return None
         return db.session.get(Department, self.settings.source_department_id)
 
+    @cached_property
     def same_corp_origins(self) -> set[str]:
         """Origins of every connection to this corp: what they wrote came from DingTalk."""
         return {origin_of(c) for c in connections.list_all() if c.corp_id == self.conn.corp_id}
@@ -61,7 +63,7 @@ class Pusher:
         root = self.root()
         if department is None or root is None:
             return False
-        if department.source in self.same_corp_origins():
+        if department.source in self.same_corp_origins:
             return False
         return department.path.startswith(root.path)
 
@@ -231,7 +233,7 @@ class Pusher:
 
     def wanted(self, account: Account | None) -> bool:
         """Whether the account should exist in DingTalk now."""
-        if account is None or account.source in self.same_corp_origins():
+        if account is None or account.source in self.same_corp_origins:
             return False
         if account.status != "active" and (self.settings.disabled or "delete") == "delete":
             return False
