@@ -13,17 +13,12 @@ import logging
 import math
 import os
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
-from werkzeug.serving import make_server
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from idaas import create_app  # noqa: E402
-from idaas.sandbox.dingtalk import create_sandbox_app  # noqa: E402
+from bench.dingtalk_support import fresh_connection, idaas_for, serve_sandbox  # noqa: E402
 from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
 
 
@@ -58,39 +53,15 @@ def main(argv: list[str]) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     sandbox = Sandbox()
     sandbox.seed(departments=departments, users=users, seed=20)
-    server = make_server("127.0.0.1", 0, create_sandbox_app(sandbox), threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    sandbox.base_url = url
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    workdir = tempfile.mkdtemp(prefix="idaas-bench-")
-    os.environ.setdefault("IDAAS_INSTANCE_PATH", workdir)
-    app = create_app(
-        {
-            "DATABASE_URL": db_url or f"sqlite:///{workdir}/bench.db",
-            "DINGTALK_OAPI_BASE": url,
-            "DINGTALK_API_BASE": url,
-            "DINGTALK_LOGIN_BASE": url,
-            "DINGTALK_SYNC_QPS": qps or None,
-        }
-    )
-    from idaas.dingtalk import connections
+    url, server = serve_sandbox(sandbox)
+    app = idaas_for(url, db_url, qps)
     from idaas.dingtalk.sync import runs, settings
     from idaas.dingtalk.sync.jobs import run_local
     from idaas.directory.models import Account
     from idaas.extensions import db
 
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        dt = sandbox.default_app
-        conn = connections.save(
-            "system",
-            "bench",
-            corp_id=sandbox.corp_id,
-            app_key=dt.app_key,
-            app_secret=dt.app_secret,
-            agent_id=str(dt.agent_id),
-        )
+        conn = fresh_connection(sandbox)
         settings.save("cli:bench", conn, {"delete_minimum": users})
         started = time.perf_counter()
         run = runs.start("cli:bench", conn)

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         scim_tokens,
     )
     from idaas.api.blueprint import bp
+    from idaas.dingtalk.push import api as dingtalk_push_api  # noqa: F401  (DingTalk push)
     from idaas.dingtalk.sync import api as dingtalk_sync_api  # noqa: F401  (DingTalk sync)
     from idaas.extensions import csrf
 

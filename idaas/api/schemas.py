@@ -898,6 +898,22 @@ class DingTalkSyncSettingsPatch(Strict):
     reconcile_budget: int | None = None
 
 
+class DingTalkPushSettingsPatch(Strict):
+    """Push settings to change (only the members given)."""
+
+    enabled: bool | None = None
+    source_department_id: int | None = None
+    root_dept_id: int | None = None
+    disabled: Literal["delete", "keep"] | None = None
+    mapping: list[dict[str, Any]] | None = None
+
+
+class DingTalkNotifySettings(Strict):
+    """The account events that send a work notification."""
+
+    events: list[str]
+
+
 class DingTalkSyncConfirm(Strict):
     """Confirm a previewed run (or a delete-protection hold with accept_deletions)."""
 

@@ -541,6 +541,11 @@ def propose_subaccount(origin: str, client_id: str, account_id: int, username: s
     return row
 
 
+def _app_name(application_id: int) -> str:
+    app = db.session.get(Application, application_id)
+    return app.name if app is not None else ""
+
+
 def decide_subaccount(origin: str, subaccount_id: int, approve: bool) -> SubAccount:
     """Approve or reject a proposed sub-account (admin)."""
     row = db.session.get(SubAccount, subaccount_id)
@@ -554,5 +559,16 @@ def decide_subaccount(origin: str, subaccount_id: int, approve: bool) -> SubAcco
         f"subaccount:{row.id}",
         details={"account_id": row.account_id, "username": row.username},
     )
+    if approve:  # targets (e.g. a DingTalk work notification) hear of it with the decision
+        from idaas.events.service import append_change
+
+        append_change(
+            "account",
+            row.account_id,
+            "subaccount_approved",
+            origin,
+            0,
+            {"application": _app_name(row.application_id), "username": row.username},
+        )
     db.session.commit()
     return row

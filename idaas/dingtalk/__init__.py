@@ -26,3 +26,6 @@ def init_app(app: Flask) -> None:
     from idaas.dingtalk import sync
 
     sync.init_app(app)
+    from idaas.dingtalk import push
+
+    push.init_app(app)

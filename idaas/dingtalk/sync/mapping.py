@@ -1,24 +1,25 @@
-"""DingTalk user fields -> account fields, with the admin's attribute rules (issue 15 item 1)."""
+"""DingTalk user fields -> account fields: a DingTalk adapter over `idaas.mapping` (issue 15)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from string import Template
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
 
+from idaas import mapping as engine
 from idaas.directory.normalise import InvalidValue, clean_email, clean_mobile
+from idaas.mapping import TRANSFORMS, RuleFailed
 
-TRANSFORMS = ("direct", "trim", "lowercase", "regex", "dictionary", "template")
+__all__ = ["TRANSFORMS", "RuleFailed", "apply_rule", "map_user", "validate_rules"]
 ACCOUNT_TARGETS = ("display_name", "email", "mobile", "employee_number", "title", "locale")
 EMAIL_FIELDS = ("email", "org_email")
 
 
-class RuleFailed(ValueError):
-    """A mapping rule refused a value; the message says which rule and why."""
+def _account_target(target: str) -> bool:
+    return target in ACCOUNT_TARGETS or re.fullmatch(r"attributes\.\w{1,64}", target) is not None
 
 
 @dataclass
@@ -38,72 +39,13 @@ class MappedUser:
 
 
 def validate_rules(rules: Any) -> list[dict[str, Any]]:
-    """Check an attribute mapping; ValueError with a reason when a rule is malformed."""
-    if not isinstance(rules, list):
-        raise ValueError(gettext("The mapping must be a list of rules."))
-    clean: list[dict[str, Any]] = []
-    for index, rule in enumerate(rules, 1):
-        if not isinstance(rule, dict) or not rule.get("source") or not rule.get("target"):
-            raise ValueError(gettext("Rule %(n)d needs a source and a target.", n=index))
-        target = str(rule["target"])
-        if target not in ACCOUNT_TARGETS and not re.fullmatch(r"attributes\.\w{1,64}", target):
-            raise ValueError(
-                gettext("Rule %(n)d: unknown target %(target)s.", n=index, target=target)
-            )
-        transform = str(rule.get("transform") or "direct")
-        if transform not in TRANSFORMS:
-            raise ValueError(gettext("Rule %(n)d: unknown transform.", n=index))
-        if transform == "regex":
-            try:
-                re.compile(str(rule.get("pattern") or ""))
-            except re.error:
-                raise ValueError(
-                    gettext("Rule %(n)d: invalid regular expression.", n=index)
-                ) from None
-        if transform == "dictionary" and not isinstance(rule.get("dictionary"), dict):
-            raise ValueError(gettext("Rule %(n)d: the dictionary must be an object.", n=index))
-        if transform == "template" and not isinstance(rule.get("template"), str):
-            raise ValueError(gettext("Rule %(n)d: the template must be text.", n=index))
-        clean.append({**rule, "target": target, "transform": transform})
-    return clean
+    """Check an attribute mapping onto account fields; ValueError with a reason if malformed."""
+    return engine.validate_rules(rules, _account_target)
 
 
 def apply_rule(rule: dict[str, Any], user: dict[str, Any]) -> Any:
     """One rule's value for a DingTalk user; RuleFailed when a check or lookup fails."""
-    value = user.get(str(rule["source"]))
-    transform = rule["transform"]
-    if transform == "trim":
-        return value.strip() if isinstance(value, str) else value
-    if transform == "lowercase":
-        return value.lower() if isinstance(value, str) else value
-    if transform == "regex":
-        if value in (None, "") or not re.fullmatch(str(rule["pattern"]), str(value)):
-            raise RuleFailed(
-                gettext(
-                    "%(source)s %(value)s does not match %(pattern)s.",
-                    source=rule["source"],
-                    value=repr(value),
-                    pattern=rule["pattern"],
-                )
-            )
-        return value
-    if transform == "dictionary":
-        table = rule["dictionary"]
-        if str(value) not in table:
-            if "default" in rule:
-                return rule["default"]
-            raise RuleFailed(
-                gettext(
-                    "%(source)s %(value)s is not in the dictionary.",
-                    source=rule["source"],
-                    value=repr(value),
-                )
-            )
-        return table[str(value)]
-    if transform == "template":
-        strings = {k: "" if v is None else str(v) for k, v in user.items()}
-        return Template(str(rule["template"])).safe_substitute(strings)
-    return value
+    return engine.apply_rule(rule, user)
 
 
 def _mobile(user: dict[str, Any]) -> str | None:

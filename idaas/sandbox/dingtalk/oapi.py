@@ -492,6 +492,18 @@ def asyncsend_v2() -> Response:
                 recipients.update(sb.subtree_userids(dept_id))
         if to_all:
             recipients.update(sb.users)
+        # §7 quotas: the same content reaches the same user once per day; the send still
+        # succeeds and the send result lists the refused recipient under 143106.
+        day = int(sb.now() // 86400)
+        content = json.dumps(msg, ensure_ascii=False, sort_keys=True)
+        seen = {
+            (r, n["day"], n["content"])
+            for n in sb.notifications
+            if n["agent_id"] == agent_id
+            for r in n["recipients"]
+        }
+        duplicates = sorted(r for r in recipients if (r, day, content) in seen)
+        recipients.difference_update(duplicates)
         task_id = sb.next_task_id()
         sb.notifications.append(
             {
@@ -505,6 +517,9 @@ def asyncsend_v2() -> Response:
                 "recipients": sorted(recipients),
                 "invalid_user_id_list": invalid_users,
                 "invalid_dept_id_list": invalid_depts,
+                "forbidden_list": [{"code": "143106", "count": 1, "userid": u} for u in duplicates],
+                "day": day,
+                "content": content,
                 "at": sb.now(),
             }
         )
@@ -527,11 +542,11 @@ def getsendresult() -> Response:
     return ok(
         send_result={
             "invalid_user_id_list": record["invalid_user_id_list"],
-            "forbidden_user_id_list": [],
+            "forbidden_user_id_list": [f["userid"] for f in record["forbidden_list"]],
             "failed_user_id_list": [],
             "read_user_id_list": [],
             "unread_user_id_list": record["recipients"],
             "invalid_dept_id_list": record["invalid_dept_id_list"],
-            "forbidden_list": [],
+            "forbidden_list": record["forbidden_list"],
         }
     )

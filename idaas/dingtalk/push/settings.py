@@ -1,0 +1,145 @@
+"""Push settings per DingTalk connection, and one authority per subtree (issue 16 item 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext
+from sqlalchemy import select
+
+from idaas import audit
+from idaas.dingtalk.connections import DingTalkConnection
+from idaas.dingtalk.push.fields import validate as validate_mapping
+from idaas.dingtalk.push.models import PushSettings
+from idaas.dingtalk.sync.models import SyncSettings
+from idaas.dingtalk.sync.settings import system_of
+from idaas.directory import service as directory
+from idaas.directory.errors import ValidationFailed
+from idaas.directory.models import Department
+from idaas.extensions import db
+
+EDITABLE = ("enabled", "source_department_id", "root_dept_id", "disabled", "mapping")
+DISABLED_POLICIES = ("delete", "keep")
+
+
+def get(conn: DingTalkConnection) -> PushSettings:
+    """The connection's push settings (defaults, not stored, until first saved)."""
+    row = db.session.get(PushSettings, conn.name)
+    return row or PushSettings(connection=conn.name, enabled=False, disabled="delete", mapping=[])
+
+
+def enabled() -> list[PushSettings]:
+    """Settings of every connection that pushes."""
+    return list(db.session.scalars(select(PushSettings).where(PushSettings.enabled.is_(True))))
+
+
+def _overlap(a: int, b: int) -> bool:
+    """Whether two local departments' subtrees overlap (one contains the other)."""
+    first, second = db.session.get(Department, a), db.session.get(Department, b)
+    if first is None or second is None:
+        return False
+    return first.path.startswith(second.path) or second.path.startswith(first.path)
+
+
+def authority_conflict(conn: DingTalkConnection, row: PushSettings) -> str | None:
+    """Why this push would share a subtree with the connection's pull, or None."""
+    pull = db.session.get(SyncSettings, conn.name)
+    if pull is None or not pull.enabled or not row.enabled:
+        return None
+    if pull.target_department_id is not None and row.source_department_id is not None:
+        if _overlap(pull.target_department_id, row.source_department_id):
+            return str(
+                gettext(
+                    "This connection already pulls that part of the directory from DingTalk: one "
+                    "subtree has one authority. Push a department outside the pulled one, or turn "
+                    "the pull off first."
+                )
+            )
+    imported = row.root_dept_id is not None and directory.find_reference(
+        system_of(conn), "department", str(row.root_dept_id)
+    )
+    if pull.root_dept_id in (1, row.root_dept_id) or imported:
+        return str(
+            gettext(
+                "This connection pulls DingTalk department %(pulled)s and everything below "
+                "it: push under a DingTalk department outside it, or turn the pull off first.",
+                pulled=pull.root_dept_id,
+            )
+        )
+    return None
+
+
+def _check(data: dict[str, Any], errors: dict[str, str]) -> None:
+    for key in set(data) - set(EDITABLE):
+        errors[key] = gettext("This field cannot be changed.")
+    if "enabled" in data and not isinstance(data["enabled"], bool):
+        errors["enabled"] = gettext("Must be true or false.")
+    if "disabled" in data and data["disabled"] not in DISABLED_POLICIES:
+        errors["disabled"] = gettext(
+            "Must be one of: %(options)s.", options=", ".join(DISABLED_POLICIES)
+        )
+    root = data.get("root_dept_id")
+    if "root_dept_id" in data and (
+        isinstance(root, bool) or not isinstance(root, int) or not 1 <= root <= 2**62
+    ):
+        errors["root_dept_id"] = gettext(
+            "Must be a whole number from %(low)d to %(high)d.", low=1, high=2**62
+        )
+    source = data.get("source_department_id")
+    if "source_department_id" in data and (
+        isinstance(source, bool)
+        or not isinstance(source, int)
+        or db.session.get(Department, source) is None
+    ):
+        errors["source_department_id"] = gettext("Unknown department.")
+    if "mapping" in data:
+        try:
+            data["mapping"] = validate_mapping(data["mapping"])
+        except ValueError as exc:
+            errors["mapping"] = str(exc)
+
+
+def save(origin: str, conn: DingTalkConnection, data: dict[str, Any]) -> PushSettings:
+    """Validate and store settings (only the keys given change); audited; commits."""
+    data = dict(data)
+    errors: dict[str, str] = {}
+    _check(data, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    row = db.session.get(PushSettings, conn.name)
+    if row is None:
+        row = PushSettings(connection=conn.name, enabled=False, disabled="delete", mapping=[])
+        db.session.add(row)
+    for key in EDITABLE:
+        if key in data:
+            setattr(row, key, data[key])
+    if row.enabled and (row.source_department_id is None or row.root_dept_id is None):
+        errors["enabled"] = gettext(
+            "Choose the local department to push and the DingTalk department to push under first."
+        )
+    conflict = authority_conflict(conn, row)
+    if conflict:
+        errors["enabled"] = conflict
+    if errors:
+        db.session.rollback()
+        raise ValidationFailed(errors)
+    audit.record(
+        origin,
+        "dingtalk.push.settings_changed",
+        f"dingtalk_connection:{conn.id}",
+        details={"changed": sorted(data)},
+    )
+    db.session.commit()
+    return row
+
+
+def describe(row: PushSettings) -> dict[str, Any]:
+    """Settings for people and scripts."""
+    return {
+        "connection": row.connection,
+        "enabled": bool(row.enabled),
+        "source_department_id": row.source_department_id,
+        "root_dept_id": row.root_dept_id,
+        "disabled": row.disabled or "delete",
+        "mapping": list(row.mapping or []),
+    }
