@@ -105,7 +105,7 @@ def main(argv: list[str]) -> None:
 
             profile = cProfile.Profile()
             profile.runcall(run_local, "dingtalk.apply", run.id)
-            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_LINES", "25")))
         else:
             run_local("dingtalk.apply", run.id)
         apply_time = time.perf_counter() - started
