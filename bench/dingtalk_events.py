@@ -69,7 +69,7 @@ def main(argv: list[str]) -> None:
     from idaas.dingtalk import connections
     from idaas.dingtalk.crypto import CallbackCrypto
     from idaas.dingtalk.sync import runs, settings
-    from idaas.dingtalk.sync.jobs import run_local
+    from idaas.dingtalk.sync.jobs import run_here
     from idaas.dingtalk.sync.models import SyncEvent
     from idaas.extensions import db
 
@@ -85,10 +85,9 @@ def main(argv: list[str]) -> None:
             app_secret=dt.app_secret,
             agent_id=str(dt.agent_id),
         )
-        run = runs.start("cli:bench", conn)
-        run_local("dingtalk.preview", run.id)
-        runs.confirm("cli:bench", runs.get_run(run.id))
-        run_local("dingtalk.apply", run.id)
+        run, job = runs.preview("cli:bench", conn)
+        run_here(job)
+        run_here(runs.apply("cli:bench", runs.get_run(run.id)))
         row = settings.get(conn)
         token, aes_key = row.callback_token or "", settings.aes_key(row)
     idaas_url, idaas_server = _serve(app)

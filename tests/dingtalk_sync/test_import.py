@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from idaas.dingtalk.sync import runs, settings
-from tests.dingtalk_sync.support import directory_view, expected_calls, full_import, sandbox_view
+from idaas.dingtalk.sync import settings
+from tests.dingtalk_sync.support import (
+    directory_view,
+    expected_calls,
+    full_import,
+    preview,
+    sandbox_view,
+)
 
 
 def test_import_copies_the_corp_exactly_with_the_calls_paging_implies(
@@ -23,6 +29,6 @@ def test_import_copies_the_corp_exactly_with_the_calls_paging_implies(
 
 def test_second_import_changes_nothing(sandbox: Any, conn: Any) -> None:
     full_import(conn)
-    again = runs.preview("cli:test", conn)
+    again = preview(conn)
     assert again.counts["actions"] == {}
     assert again.total == 0

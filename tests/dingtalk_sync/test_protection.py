@@ -8,11 +8,10 @@ from sqlalchemy import func, select
 
 from idaas.audit.models import AuditEvent
 from idaas.dingtalk.sync import events, runs, settings
-from idaas.dingtalk.sync.jobs import run_local
 from idaas.dingtalk.sync.models import SyncRun
 from idaas.directory.models import Account
 from idaas.extensions import db
-from tests.dingtalk_sync.support import full_import
+from tests.dingtalk_sync.support import apply, full_import, preview
 
 
 def _delete_fifth(sandbox: Any, conn: Any) -> list[str]:
@@ -44,26 +43,20 @@ def _alerts() -> int:
 def test_import_holds_a_mass_deletion_until_confirmed(sandbox: Any, conn: Any) -> None:
     full_import(conn)
     doomed = _delete_fifth(sandbox, conn)
-    run = runs.preview("cli:test", conn)
+    run = preview(conn)
     assert run.counts["actions"]["account.disable"] == len(doomed)
-    runs.confirm("cli:test", run)
-    run_local("dingtalk.apply", run.id)
-    run = runs.get_run(run.id)
+    run = apply(run)
     assert run.status == "held" and "Delete protection" in (run.message or "")
     assert _disabled() == 0 and _alerts() == 1
-    runs.confirm("admin:1", run, accept_deletions=True)
-    run_local("dingtalk.apply", run.id)
-    assert runs.get_run(run.id).status == "applied"
+    assert apply(run, "admin:1", accept_deletions=True).status == "applied"
     assert _disabled() == len(doomed)
 
 
 def test_discarded_mass_deletion_changes_nothing(sandbox: Any, conn: Any) -> None:
     full_import(conn)
     _delete_fifth(sandbox, conn)
-    run = runs.preview("cli:test", conn)
-    runs.confirm("cli:test", run)
-    run_local("dingtalk.apply", run.id)
-    runs.discard("admin:1", runs.get_run(run.id))
+    run = apply(preview(conn))
+    runs.discard("admin:1", run)
     assert _disabled() == 0
 
 

@@ -20,13 +20,14 @@ from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.errors import DingTalkError
 from idaas.dingtalk.sync import apply as writer
-from idaas.dingtalk.sync import clients, plan, settings, snapshot
+from idaas.dingtalk.sync import clients, jobs, plan, settings, snapshot
 from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.jobs import JobContext, kind
 from idaas.dingtalk.sync.models import SyncRow, SyncRun, SyncSettings
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
 from idaas.directory.service.unit import atomic
+from idaas.events.models import Job
 from idaas.extensions import db, utcnow
 
 BATCH = 500
@@ -168,13 +169,16 @@ def read_and_plan(ctx: JobContext, budget: int | None) -> dict[str, Any]:
     return run.counts
 
 
-def preview(origin: str, conn: DingTalkConnection) -> SyncRun:
-    """Start and run a preview in this process (the engine runs `preview_job` in a worker)."""
-    from idaas.dingtalk.sync.jobs import run_local
-
+def preview(origin: str, conn: DingTalkConnection) -> tuple[SyncRun, Job]:
+    """A new run and the engine job that previews it (a worker runs `preview_job`)."""
     run = start(origin, conn)
-    run_local("dingtalk.preview", run.id)
-    return get_run(run.id)
+    return run, jobs.start("dingtalk.preview", run, origin)
+
+
+def apply(origin: str, run: SyncRun, *, accept_deletions: bool = False) -> Job:
+    """Confirm a previewed (or held) run and queue the engine job that applies it."""
+    run = confirm(origin, run, accept_deletions=accept_deletions)
+    return jobs.start("dingtalk.apply", run, origin)
 
 
 def rows_of(
