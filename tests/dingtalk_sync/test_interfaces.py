@@ -6,13 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from idaas.audit.models import AuditEvent
-from idaas.directory.models import Account
+from idaas.directory.models import Account, ExternalReference
+from idaas.events.models import ChangeEvent
 from idaas.events.worker import Worker
 from idaas.extensions import db
 from tests.api.conftest import Api
+from tests.dingtalk_sync.support import full_import
 from tests.oidc.helpers import fetch_token, make_client
 
 
@@ -132,3 +134,33 @@ def test_cli_preview_apply_status_and_disable_on_removal(
     assert json.loads(gone.output)["disabled"] == 250
     db.session.expire_all()
     assert set(db.session.scalars(select(Account.status))) == {"disabled"}
+
+
+def test_old_connection_remove_command_asks_keep_or_disable(
+    sandbox: Any, conn: Any, sync_app: Any
+) -> None:
+    full_import(conn)
+    runner = sync_app.test_cli_runner()
+    blocked = runner.invoke(args=["dingtalk", "connections", "remove", "corp"])
+    assert blocked.exit_code != 0 and "keep" in blocked.output
+    assert db.session.scalar(select(func.count(Account.id)).where(Account.source == "local")) == 0
+    kept = runner.invoke(args=["dingtalk", "connections", "remove", "corp", "--imported", "keep"])
+    assert kept.exit_code == 0, kept.output
+    db.session.expire_all()
+    accounts = list(db.session.scalars(select(Account)))
+    assert {(a.source, a.status) for a in accounts} == {("local", "active")}
+    assert db.session.scalar(select(func.count(ExternalReference.id))) == 0
+    released = db.session.scalar(
+        select(func.count(ChangeEvent.id)).where(
+            ChangeEvent.object_type == "account", ChangeEvent.action == "updated"
+        )
+    )
+    assert released == len(accounts)
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "dingtalk.connection.deleted"
+            )
+        )
+        == 1
+    )

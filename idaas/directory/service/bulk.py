@@ -13,12 +13,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from idaas.audit.models import AuditEvent
 from idaas.audit.service import redact
 from idaas.directory.errors import ValidationFailed
-from idaas.directory.models import Account, Department, ExternalReference, Membership
+from idaas.directory.models import (
+    LOCAL_SOURCE,
+    Account,
+    Department,
+    ExternalReference,
+    Membership,
+)
 from idaas.directory.normalise import email_key, username_key
 from idaas.directory.service.accounts import _clean_profile
 from idaas.directory.service.attributes import definitions, validate_values
@@ -163,25 +169,31 @@ def _record(events: list[dict[str, Any]], audits: list[dict[str, Any]]) -> None:
 
 
 def _change_rows(
-    origin: str, object_type: str, object_id: int, changes: dict[str, Any], now: Any
+    origin: str,
+    object_type: str,
+    object_id: int,
+    changes: dict[str, Any],
+    now: Any,
+    action: str = "created",
+    version: int = 1,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The change event and audit row of one created object."""
+    """The change event and audit row of one written object."""
     event = {
         "object_type": object_type,
         "object_id": str(object_id),
-        "action": "created",
+        "action": action,
         "origin": origin,
-        "version": 1,
+        "version": version,
         "changes": changes,
         "occurred_at": now,
     }
     audit_row = {
         "actor": origin[:128],
-        "action": f"{object_type}.created",
+        "action": f"{object_type}.{action}",
         "target_type": object_type,
         "target_id": str(object_id),
         "outcome": "success",
-        "details": redact({"version": 1, "changes": changes}),
+        "details": redact({"version": version, "changes": changes}),
         "occurred_at": now,
         "ip": None,
         "user_agent": None,
@@ -301,3 +313,46 @@ def create_departments(origin: str, specs: Sequence[dict[str, Any]], *, source: 
         _insert(ExternalReference, references)
         _record(events, audits)
     return [created[i].id for i in range(len(specs))]
+
+
+def release_source(origin: str, source: str, *, system: str) -> dict[str, int]:
+    """Make every account and department of an external `source` local, and forget their ids
+    in `system` (a removed connection): one change event and audit row per object."""
+    check_origin(origin)
+    counts: dict[str, int] = {}
+    with unit_of_work():
+        now = utcnow()
+        events: list[dict[str, Any]] = []
+        audits: list[dict[str, Any]] = []
+        for object_type, model in (("account", Account), ("department", Department)):
+            rows = list(
+                db.session.execute(select(model.id, model.version).where(model.source == source))
+            )
+            refs = dict(
+                db.session.execute(
+                    select(ExternalReference.object_id, ExternalReference.external_id).where(
+                        ExternalReference.system == system,
+                        ExternalReference.object_type == object_type,
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            db.session.execute(
+                update(model)
+                .where(model.source == source)
+                .values(source=LOCAL_SOURCE, version=model.version + 1)
+                .execution_options(synchronize_session=False)
+            )
+            for object_id, version in rows:
+                changes = {"source": LOCAL_SOURCE, "external_id": refs.get(str(object_id))}
+                event, audit_row = _change_rows(
+                    origin, object_type, object_id, changes, now, "updated", version + 1
+                )
+                events.append(event)
+                audits.append(audit_row)
+            counts[object_type] = len(rows)
+        db.session.execute(delete(ExternalReference).where(ExternalReference.system == system))
+        _record(events, audits)
+    db.session.expire_all()
+    return counts
