@@ -164,3 +164,12 @@ def test_old_connection_remove_command_asks_keep_or_disable(
         )
         == 1
     )
+
+
+def test_sync_gauges_are_in_metrics_in_multiprocess_mode(
+    conn: Any, sync_app: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    metrics = sync_app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'idaas_dingtalk_sync_pending_events{connection="corp"} 0.0' in metrics
+    assert "idaas_jobs" in metrics  # the engine's gauges, reported the same way
