@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from idaas.dingtalk.sync import settings
@@ -79,3 +80,33 @@ def test_stream_events_are_stored_before_the_ack_applied_and_led_by_one_runner(
 
 def _debug() -> Any:
     return [(e.event_type, e.status, e.error) for e in db.session.scalars(select(SyncEvent))]
+
+
+@pytest.mark.parametrize("casing", ["legacy", "bare"])
+def test_stream_events_in_every_casing_the_contract_allows_are_applied(
+    sandbox: Any, conn: Any, sync_app: Any, casing: str
+) -> None:
+    full_import(conn)
+    sandbox.post("/variants", {"stream_casing": casing})
+    runner = StreamRunner(sync_app, conn.name, retry=0.1).start()
+    try:
+        _until(lambda: bool(_leaders([runner])))
+        leaver = every_change(sandbox)
+        _until(
+            lambda: (
+                sandbox.get("/stream")["deliveries"].get("pending", 0) == 0
+                and db.session.scalar(
+                    select(func.count(SyncEvent.id)).where(SyncEvent.status == "pending")
+                )
+                == 0
+                and db.session.scalar(select(func.count(SyncEvent.id))) >= 11
+            )
+        )
+        view = directory_view(settings.system_of(conn))
+        expected = sandbox_view(sandbox)
+        expected["people"][leaver] = {**view["people"][leaver], "status": "disabled"}
+        assert view == expected
+        assert EVENT_TYPES <= set(db.session.scalars(select(SyncEvent.event_type)))
+        assert all(e.event_ms for e in db.session.scalars(select(SyncEvent)))
+    finally:
+        runner.stop()
