@@ -107,6 +107,7 @@ def test_preview_flags_each_invalid_kind_changes_nothing_and_removed_rows_stay_o
 def test_kill_minus_9_half_way_resumes_and_ends_identical(
     sandbox: Any, conn: Any, base_config: dict[str, Any], sync_app: Any
 ) -> None:
+    sync_app.extensions["test_worker"].stop()  # only the worker in the child runs it
     run = preview(conn)
     runs.apply("cli:test", run)
     config = {

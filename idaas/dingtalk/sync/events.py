@@ -33,6 +33,8 @@ from idaas.dingtalk.sync.models import SyncEvent, SyncRun, SyncSettings
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import ExternalReference, Membership
 from idaas.directory.service import find_reference
+from idaas.events import jobs as engine
+from idaas.events.models import Job
 from idaas.extensions import db, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ DEPT_EVENTS = {"org_dept_create", "org_dept_modify", "org_dept_remove"}
 ORG_EVENTS = {"org_change", "org_remove"}
 CHECK_EVENTS = {"check_url", "check_create_suite_url", "check_update_suite_url"}
 BATCH = 2000
+APPLY_JOB = "dingtalk.events"
 #: From this many changed people in one batch, reading whole departments may be cheaper.
 BULK_MIN = 40
 
@@ -432,11 +435,21 @@ class Applier:
 
 
 def notify(connection: str) -> None:
-    """Wake this process's applier for `connection` (when inline application is on)."""
+    """Have `connection`'s stored events applied soon: an engine job (`dingtalk.events`) unless
+    one is already queued for it, or this process's applier thread when
+    DINGTALK_SYNC_APPLY_INLINE is on (a single process with no worker). Commits."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not app.config["DINGTALK_SYNC_APPLY_INLINE"]:
+    if app.config["DINGTALK_SYNC_APPLY_INLINE"]:
+        applier = app.extensions.get("dingtalk_applier")
+        if applier is None:
+            applier = app.extensions["dingtalk_applier"] = Applier(app)
+        applier.notify(connection)
         return
-    applier = app.extensions.get("dingtalk_applier")
-    if applier is None:
-        applier = app.extensions["dingtalk_applier"] = Applier(app)
-    applier.notify(connection)
+    queued = db.session.scalars(
+        select(Job.params).where(Job.kind == APPLY_JOB, Job.status == "queued")
+    )
+    if any((params or {}).get("connection") == connection for params in queued):
+        db.session.rollback()
+        return  # that job will see this event too
+    engine.enqueue(APPLY_JOB, {"connection": connection}, f"dingtalk:{connection}")
+    db.session.commit()

@@ -149,11 +149,14 @@ def reconcile_all_job(ctx: JobContext) -> dict[str, Any]:
     return report
 
 
-@kind("dingtalk.events")
+@kind(events.APPLY_JOB)
 def apply_events_job(ctx: JobContext) -> dict[str, Any]:
-    """Apply every connection's stored events (a worker's catch-up after a restart)."""
+    """Apply one connection's stored events (`connection` param; queued as they arrive), or
+    every enabled connection's (a worker's catch-up after a restart)."""
+    only = ctx.params.get("connection")
+    names = [only] if only else [row.connection for row in settings.all_enabled()]
     return {
-        row.connection: events.apply_pending(conn)
-        for row in settings.all_enabled()
-        if (conn := connections.get(row.connection)) is not None
+        name: events.apply_pending(conn)
+        for name in names
+        if (conn := connections.get(str(name))) is not None
     }
