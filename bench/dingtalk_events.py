@@ -90,6 +90,10 @@ def main(argv: list[str]) -> None:
         run_here(runs.apply("cli:bench", runs.get_run(run.id)))
         row = settings.get(conn)
         token, aes_key = row.callback_token or "", settings.aes_key(row)
+    from idaas.events.worker import Worker
+
+    # `idaas worker`: applies the stored events (the callback only stores them).
+    worker = Worker(app, run_deliveries=False, run_scheduler=False).start()
     idaas_url, idaas_server = _serve(app)
     url = f"{idaas_url}/callbacks/dingtalk/bench"
     crypto = CallbackCrypto(token, aes_key, dt.app_key)
@@ -141,6 +145,7 @@ def main(argv: list[str]) -> None:
         f"burst of {burst} changes: all {len(rows)} stored once and applied in {total:.1f} s; "
         f"arrival -> directory p50 {_pct(delays, 0.5):.2f} s, p95 {_pct(delays, 0.95):.2f} s"
     )
+    worker.stop()
     idaas_server.shutdown()  # type: ignore[attr-defined]
     sb_server.shutdown()  # type: ignore[attr-defined]
     sandbox.close()
