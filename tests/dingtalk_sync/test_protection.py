@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import time_machine
 from sqlalchemy import func, select
 
 from idaas.audit.models import AuditEvent
 from idaas.dingtalk.sync import events, runs, settings
 from idaas.dingtalk.sync.models import SyncRun
 from idaas.directory.models import Account
-from idaas.extensions import db
+from idaas.extensions import db, utcnow
 from tests.dingtalk_sync.support import apply, full_import, preview
 
 
@@ -60,7 +62,10 @@ def test_discarded_mass_deletion_changes_nothing(sandbox: Any, conn: Any) -> Non
     assert _disabled() == 0
 
 
-def test_event_burst_of_leavers_is_held_until_confirmed(sandbox: Any, conn: Any) -> None:
+def test_event_burst_of_leavers_is_held_until_confirmed(
+    sandbox: Any, conn: Any, sync_app: Any
+) -> None:
+    sync_app.extensions["test_worker"].stop()  # the burst is applied as one batch, below
     full_import(conn)
     settings.save("cli:test", conn, {"delete_minimum": 10})
     doomed = sorted(sandbox.state.users)[:20]
@@ -77,3 +82,26 @@ def test_event_burst_of_leavers_is_held_until_confirmed(sandbox: Any, conn: Any)
     events.release("admin:1", held, approve=True)
     events.apply_pending(conn)
     assert _disabled() == 20
+
+
+def test_leavers_arriving_one_by_one_stop_at_the_limit_within_the_window(
+    sandbox: Any, conn: Any, sync_app: Any
+) -> None:
+    sync_app.extensions["test_worker"].stop()  # each event is applied on its own, below
+    full_import(conn)
+    settings.save("cli:test", conn, {"delete_minimum": 10})  # 5% of 250 -> 13
+    people = sorted(sandbox.state.users)
+    start = utcnow()
+    with time_machine.travel(start, tick=True):
+        for userid in people[:20]:
+            events.store(conn.name, "stream", {"EventType": "user_leave_org", "UserId": [userid]})
+            events.apply_pending(conn)
+    assert _disabled() == 13 and _alerts() == 1
+    held = db.session.scalar(select(SyncRun).where(SyncRun.kind == "events"))
+    assert held is not None and held.status == "held" and held.counts["events"] == 7
+    # Outside the window the recent leavers no longer count: a later leaver goes through.
+    events.release("admin:1", held, approve=False)
+    with time_machine.travel(start + timedelta(minutes=11), tick=True):
+        events.store(conn.name, "stream", {"EventType": "user_leave_org", "UserId": [people[40]]})
+        events.apply_pending(conn)
+    assert _disabled() == 14 and _alerts() == 1

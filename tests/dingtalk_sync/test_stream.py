@@ -32,6 +32,26 @@ def _until(condition: Any, timeout: float = 10.0) -> None:
     raise AssertionError(f"condition not met in time {_debug()}")
 
 
+def _every_change_reaches_the_directory(sandbox: Any, conn: Any) -> None:
+    """Make a change of every §6.5 type; wait until all are acked and applied; compare."""
+    leaver = every_change(sandbox)
+    _until(
+        lambda: (
+            sandbox.get("/stream")["deliveries"].get("pending", 0) == 0
+            and db.session.scalar(
+                select(func.count(SyncEvent.id)).where(SyncEvent.status == "pending")
+            )
+            == 0
+            and db.session.scalar(select(func.count(SyncEvent.id))) >= 11
+        )
+    )
+    view = directory_view(settings.system_of(conn))
+    expected = sandbox_view(sandbox)
+    expected["people"][leaver] = {**view["people"][leaver], "status": "disabled"}
+    assert view == expected
+    assert EVENT_TYPES <= set(db.session.scalars(select(SyncEvent.event_type)))
+
+
 def _leaders(runners: list[StreamRunner]) -> list[StreamRunner]:
     return [r for r in runners if r.leading.is_set() and r.consumer and r.consumer.sessions]
 
@@ -46,22 +66,7 @@ def test_stream_events_are_stored_before_the_ack_applied_and_led_by_one_runner(
         time.sleep(0.3)
         assert len(_leaders(runners)) == 1
         assert len(sandbox.get("/stream")["connections"]) == 1
-        leaver = every_change(sandbox)
-        _until(
-            lambda: (
-                sandbox.get("/stream")["deliveries"].get("pending", 0) == 0
-                and db.session.scalar(
-                    select(func.count(SyncEvent.id)).where(SyncEvent.status == "pending")
-                )
-                == 0
-                and db.session.scalar(select(func.count(SyncEvent.id))) >= 11
-            )
-        )
-        view = directory_view(settings.system_of(conn))
-        expected = sandbox_view(sandbox)
-        expected["people"][leaver] = {**view["people"][leaver], "status": "disabled"}
-        assert view == expected
-        assert EVENT_TYPES <= set(db.session.scalars(select(SyncEvent.event_type)))
+        _every_change_reaches_the_directory(sandbox, conn)
         assert set(db.session.scalars(select(SyncEvent.transport))) == {"stream"}
         # The leader goes away: the other runner takes over and events keep flowing.
         leader = _leaders(runners)[0]
@@ -91,22 +96,7 @@ def test_stream_events_in_every_casing_the_contract_allows_are_applied(
     runner = StreamRunner(sync_app, conn.name, retry=0.1).start()
     try:
         _until(lambda: bool(_leaders([runner])))
-        leaver = every_change(sandbox)
-        _until(
-            lambda: (
-                sandbox.get("/stream")["deliveries"].get("pending", 0) == 0
-                and db.session.scalar(
-                    select(func.count(SyncEvent.id)).where(SyncEvent.status == "pending")
-                )
-                == 0
-                and db.session.scalar(select(func.count(SyncEvent.id))) >= 11
-            )
-        )
-        view = directory_view(settings.system_of(conn))
-        expected = sandbox_view(sandbox)
-        expected["people"][leaver] = {**view["people"][leaver], "status": "disabled"}
-        assert view == expected
-        assert EVENT_TYPES <= set(db.session.scalars(select(SyncEvent.event_type)))
+        _every_change_reaches_the_directory(sandbox, conn)
         assert all(e.event_ms for e in db.session.scalars(select(SyncEvent)))
     finally:
         runner.stop()
