@@ -69,7 +69,7 @@ def main(argv: list[str]) -> None:
     from idaas.dingtalk import connections
     from idaas.dingtalk.crypto import CallbackCrypto
     from idaas.dingtalk.sync import runs, settings
-    from idaas.dingtalk.sync.jobs import run_local
+    from idaas.dingtalk.sync.jobs import run_here
     from idaas.dingtalk.sync.models import SyncEvent
     from idaas.extensions import db
 
@@ -85,12 +85,15 @@ def main(argv: list[str]) -> None:
             app_secret=dt.app_secret,
             agent_id=str(dt.agent_id),
         )
-        run = runs.start("cli:bench", conn)
-        run_local("dingtalk.preview", run.id)
-        runs.confirm("cli:bench", runs.get_run(run.id))
-        run_local("dingtalk.apply", run.id)
+        run, job = runs.preview("cli:bench", conn)
+        run_here(job)
+        run_here(runs.apply("cli:bench", runs.get_run(run.id)))
         row = settings.get(conn)
         token, aes_key = row.callback_token or "", settings.aes_key(row)
+    from idaas.events.worker import Worker
+
+    # `idaas worker`: applies the stored events (the callback only stores them).
+    worker = Worker(app, run_deliveries=False, run_scheduler=False).start()
     idaas_url, idaas_server = _serve(app)
     url = f"{idaas_url}/callbacks/dingtalk/bench"
     crypto = CallbackCrypto(token, aes_key, dt.app_key)
@@ -142,6 +145,7 @@ def main(argv: list[str]) -> None:
         f"burst of {burst} changes: all {len(rows)} stored once and applied in {total:.1f} s; "
         f"arrival -> directory p50 {_pct(delays, 0.5):.2f} s, p95 {_pct(delays, 0.95):.2f} s"
     )
+    worker.stop()
     idaas_server.shutdown()  # type: ignore[attr-defined]
     sb_server.shutdown()  # type: ignore[attr-defined]
     sandbox.close()

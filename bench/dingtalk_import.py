@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
     url, server = serve_sandbox(sandbox)
     app = idaas_for(url, db_url, qps)
     from idaas.dingtalk.sync import runs, settings
-    from idaas.dingtalk.sync.jobs import run_local
+    from idaas.dingtalk.sync.jobs import run_here
     from idaas.directory.models import Account
     from idaas.extensions import db
 
@@ -64,21 +64,22 @@ def main(argv: list[str]) -> None:
         conn = fresh_connection(sandbox)
         settings.save("cli:bench", conn, {"delete_minimum": users})
         started = time.perf_counter()
-        run = runs.start("cli:bench", conn)
-        run_local("dingtalk.preview", run.id)
+        run, job = runs.preview("cli:bench", conn)
+        run_here(job)
         read_and_plan = time.perf_counter() - started
         run = runs.get_run(run.id)
-        runs.confirm("cli:bench", run)
+        job = runs.apply("cli:bench", run)
         started = time.perf_counter()
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
             import pstats
 
             profile = cProfile.Profile()
-            profile.runcall(run_local, "dingtalk.apply", run.id)
-            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+            profile.runcall(run_here, job)
+            stats = pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime"))
+            stats.print_stats(int(os.environ.get("BENCH_LINES", "25")))
         else:
-            run_local("dingtalk.apply", run.id)
+            run_here(job)
         apply_time = time.perf_counter() - started
         imported = db.session.query(Account).count()
         expected = {

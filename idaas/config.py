@@ -324,9 +324,10 @@ class Settings(BaseSettings):
         description="Seconds a DingTalk callback timestamp may differ from the server's clock.",
     )
     DINGTALK_SYNC_APPLY_INLINE: bool = Field(
-        True,
+        False,
         description="Apply stored DingTalk events on a background thread of the process that "
-        "stored them.",
+        "stored them, instead of queueing a `dingtalk.events` job for the workers (only for a "
+        "single process with no worker).",
     )
     DINGTALK_SYNC_BATCH: int = Field(
         500, ge=1, le=10_000, description="Import rows per transaction batch."

@@ -124,17 +124,25 @@ def test_connection(name: str, as_json: bool) -> None:
 
 @connections_group.command("remove")
 @click.argument("name")
+@click.option(
+    "--imported",
+    type=click.Choice(("keep", "disable")),
+    help="What becomes of the people imported through it: local accounts, or disabled.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def remove_connection(name: str, as_json: bool) -> None:
-    """Remove a connection."""
+def remove_connection(name: str, imported: str | None, as_json: bool) -> None:
+    """Remove a connection (with imported people, choose --imported keep|disable)."""
     from idaas.dingtalk import connections
+    from idaas.dingtalk.sync import removal
 
     try:
-        connections.delete(cli_origin(), name)
+        result = removal.remove(cli_origin(), connections.require(name), imported)
+    except removal.ChoiceRequired as error:
+        raise click.ClickException(str(error)) from None
     except ValueError as error:
         raise _connection_error(error) from None
-    emit({"name": name, "removed": True}, as_json, f"Connection {name} removed.")
+    emit({"name": name, "removed": True, **result}, as_json, f"Connection {name} removed.")
 
 
 # ---------------------------------------------------------------------- sources

@@ -191,14 +191,6 @@ def save(origin: str, name: str, **fields: Any) -> DingTalkConnection:
     return row
 
 
-def delete(origin: str, name: str) -> None:
-    """Remove a connection (sources using it stop working); audited; commits."""
-    row = require(name)
-    audit.record(origin, "dingtalk.connection.deleted", f"dingtalk_connection:{row.id}")
-    db.session.delete(row)
-    db.session.commit()
-
-
 def app_of(row: DingTalkConnection) -> DingTalkApp:
     """The internal app of a connection, for `DingTalkClient`."""
     return DingTalkApp(row.app_key, row.app_secret, row.agent_id, row.corp_id)

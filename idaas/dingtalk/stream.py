@@ -46,8 +46,10 @@ class StreamEvent:
     headers: Mapping[str, str]
 
     def payload(self) -> dict[str, Any]:
-        """`data` plus eventType and corpId from the headers, ready for `normalise_event`."""
-        return {**self.data, "eventType": self.event_type, "corpId": self.corp_id}
+        """`data` (either casing, §6.5) plus eventType, corpId and, when `data` has no time,
+        eventBornTime from the headers, ready for `normalise_event`."""
+        born = {"EventTime": self.born_ms} if self.born_ms is not None else {}
+        return {**born, **self.data, "eventType": self.event_type, "corpId": self.corp_id}
 
 
 Handler = Callable[[StreamEvent], None]

@@ -22,10 +22,18 @@ def sandbox() -> Iterator[LiveSandbox]:
 @pytest.fixture
 def sync_app(make_app: Any, sandbox: LiveSandbox, leak_guard: Any) -> Iterator[Any]:
     """idaas with a connection `corp` to the sandbox and its sign-in sources, in an app context."""
+    from idaas.events.worker import Worker
+
     app = make_app(**sandbox_config(sandbox))
     with app.app_context():
         configure(sandbox, leak_guard)
-        yield app
+        # What `idaas worker` does in production: run the queued jobs (event application).
+        worker = Worker(app, run_deliveries=False, run_scheduler=False).start()
+        app.extensions["test_worker"] = worker
+        try:
+            yield app
+        finally:
+            worker.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Run one import's apply job in its own process (so a test can kill -9 it half-way)."""
+"""A worker in its own process (so a test can kill -9 it half-way through an apply job)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import sys
 
 
 def main() -> None:
-    """argv: JSON config, run id."""
+    """argv: JSON config. Runs queued jobs until there are none."""
     from idaas import create_app
-    from idaas.dingtalk.sync.jobs import run_local
+    from idaas.events.worker import Worker
 
     app = create_app(json.loads(sys.argv[1]))
-    with app.app_context():
-        run_local("dingtalk.apply", int(sys.argv[2]))
+    Worker(app, run_deliveries=False, run_scheduler=False).drain(timeout=120)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A burst of changes over HTTP push reaches the directory fast, none lost or duplicated."""
+"""A burst of changes over HTTP push reaches the directory, none lost or duplicated."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.dingtalk_sync.test_callbacks import _register
 BURST = 10
 
 
-def test_burst_reaches_the_directory_with_p95_under_a_second(
+def test_burst_reaches_the_directory_none_lost_or_duplicated(
     sandbox: Any, conn: Any, idaas_url: str, leak_guard: Any
 ) -> None:
     full_import(conn)
@@ -36,9 +36,9 @@ def test_burst_reaches_the_directory_with_p95_under_a_second(
             break
         assert time.monotonic() < deadline, f"{len(rows)} stored"
         time.sleep(0.1)
-    delays = sorted((r.applied_at - r.received_at).total_seconds() for r in rows)
-    p95 = delays[int(BURST * 0.95) - 1]
-    assert p95 < 1.0, (p95, delays[-5:])
+    # None lost or duplicated (one stored event per change); the delay is measured by
+    # bench/dingtalk_events.py, not asserted here.
+    assert len({r.dedupe_key for r in rows}) == BURST
     assert directory_view(settings.system_of(conn)) == sandbox_view(sandbox)
     calls = sandbox.get("/calls")["counts"]
     # Coalesced: far fewer reads than one user/get per change.

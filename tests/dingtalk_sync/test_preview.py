@@ -13,13 +13,20 @@ from typing import Any
 from sqlalchemy import func, select
 
 from idaas.dingtalk.sync import runs, settings
-from idaas.dingtalk.sync.jobs import run_local
 from idaas.dingtalk.sync.models import SyncRow
 from idaas.directory import service
 from idaas.directory.models import Account, ExternalReference
+from idaas.events.models import Job
+from idaas.events.worker import Worker
 from idaas.extensions import db
 from tests.dingtalk_login.support import sandbox_config
-from tests.dingtalk_sync.support import directory_view, full_import, sandbox_view
+from tests.dingtalk_sync.support import (
+    apply,
+    directory_view,
+    full_import,
+    preview,
+    sandbox_view,
+)
 
 
 def _people(sandbox: Any) -> list[Any]:
@@ -59,7 +66,7 @@ def test_preview_flags_each_invalid_kind_changes_nothing_and_removed_rows_stay_o
         {"errors": [{"endpoint": "topapi/v2/user/list", "errcode": 50004, "skip": 6, "times": 1}]},
     )
     accounts_before = db.session.scalar(select(func.count(Account.id)))
-    run = runs.preview("cli:test", conn)
+    run = preview(conn)
     sandbox.control.delete("/faults")
     assert run.status == "previewed"
     kinds = run.counts["invalid_by_kind"]
@@ -83,8 +90,7 @@ def test_preview_flags_each_invalid_kind_changes_nothing_and_removed_rows_stay_o
     assert db.session.scalar(select(func.count(Account.id))) == accounts_before
     removed = runs.remove_invalid("cli:test", run)
     assert removed == run.counts["invalid"]
-    runs.confirm("cli:test", run)
-    run_local("dingtalk.apply", run.id)
+    apply(run)
     system = settings.system_of(conn)
     imported = set(
         db.session.scalars(
@@ -101,9 +107,15 @@ def test_preview_flags_each_invalid_kind_changes_nothing_and_removed_rows_stay_o
 def test_kill_minus_9_half_way_resumes_and_ends_identical(
     sandbox: Any, conn: Any, base_config: dict[str, Any], sync_app: Any
 ) -> None:
-    run = runs.preview("cli:test", conn)
-    runs.confirm("cli:test", run)
-    config = {**base_config, **sandbox_config(sandbox), "DINGTALK_SYNC_BATCH": 10}
+    sync_app.extensions["test_worker"].stop()  # only the worker in the child runs it
+    run = preview(conn)
+    runs.apply("cli:test", run)
+    config = {
+        **base_config,
+        **sandbox_config(sandbox),
+        "DINGTALK_SYNC_BATCH": 10,
+        "EVENTS_JOB_LEASE_SECONDS": 30,
+    }
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     child = subprocess.Popen(
         [
@@ -111,7 +123,6 @@ def test_kill_minus_9_half_way_resumes_and_ends_identical(
             "-m",
             "tests.dingtalk_sync.killable_apply",
             json.dumps(config),
-            str(run.id),
         ],
         env=env,
     )
@@ -131,9 +142,13 @@ def test_kill_minus_9_half_way_resumes_and_ends_identical(
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     assert 0 < applied < total, (applied, total)
+    # The killed worker's lease runs out; another worker takes the job over from its checkpoint.
+    sync_app.extensions["idaas_clock"].advance(60)
+    Worker(sync_app, run_deliveries=False, run_scheduler=False).drain()
     db.session.expire_all()
-    run_local("dingtalk.apply", run.id)
     finished = runs.get_run(run.id)
+    job = db.session.get(Job, finished.job_id)
+    assert job.status == "succeeded" and job.attempts == 2, (job.status, job.error)
     assert finished.status == "applied"
     assert directory_view(settings.system_of(conn)) == sandbox_view(sandbox)
     assert db.session.scalar(select(func.count(Account.id))) == len(sandbox.state.users)

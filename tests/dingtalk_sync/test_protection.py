@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import time_machine
 from sqlalchemy import func, select
 
 from idaas.audit.models import AuditEvent
 from idaas.dingtalk.sync import events, runs, settings
-from idaas.dingtalk.sync.jobs import run_local
 from idaas.dingtalk.sync.models import SyncRun
 from idaas.directory.models import Account
-from idaas.extensions import db
-from tests.dingtalk_sync.support import full_import
+from idaas.extensions import db, utcnow
+from tests.dingtalk_sync.support import apply, full_import, preview
 
 
 def _delete_fifth(sandbox: Any, conn: Any) -> list[str]:
@@ -44,30 +45,27 @@ def _alerts() -> int:
 def test_import_holds_a_mass_deletion_until_confirmed(sandbox: Any, conn: Any) -> None:
     full_import(conn)
     doomed = _delete_fifth(sandbox, conn)
-    run = runs.preview("cli:test", conn)
+    run = preview(conn)
     assert run.counts["actions"]["account.disable"] == len(doomed)
-    runs.confirm("cli:test", run)
-    run_local("dingtalk.apply", run.id)
-    run = runs.get_run(run.id)
+    run = apply(run)
     assert run.status == "held" and "Delete protection" in (run.message or "")
     assert _disabled() == 0 and _alerts() == 1
-    runs.confirm("admin:1", run, accept_deletions=True)
-    run_local("dingtalk.apply", run.id)
-    assert runs.get_run(run.id).status == "applied"
+    assert apply(run, "admin:1", accept_deletions=True).status == "applied"
     assert _disabled() == len(doomed)
 
 
 def test_discarded_mass_deletion_changes_nothing(sandbox: Any, conn: Any) -> None:
     full_import(conn)
     _delete_fifth(sandbox, conn)
-    run = runs.preview("cli:test", conn)
-    runs.confirm("cli:test", run)
-    run_local("dingtalk.apply", run.id)
-    runs.discard("admin:1", runs.get_run(run.id))
+    run = apply(preview(conn))
+    runs.discard("admin:1", run)
     assert _disabled() == 0
 
 
-def test_event_burst_of_leavers_is_held_until_confirmed(sandbox: Any, conn: Any) -> None:
+def test_event_burst_of_leavers_is_held_until_confirmed(
+    sandbox: Any, conn: Any, sync_app: Any
+) -> None:
+    sync_app.extensions["test_worker"].stop()  # the burst is applied as one batch, below
     full_import(conn)
     settings.save("cli:test", conn, {"delete_minimum": 10})
     doomed = sorted(sandbox.state.users)[:20]
@@ -84,3 +82,26 @@ def test_event_burst_of_leavers_is_held_until_confirmed(sandbox: Any, conn: Any)
     events.release("admin:1", held, approve=True)
     events.apply_pending(conn)
     assert _disabled() == 20
+
+
+def test_leavers_arriving_one_by_one_stop_at_the_limit_within_the_window(
+    sandbox: Any, conn: Any, sync_app: Any
+) -> None:
+    sync_app.extensions["test_worker"].stop()  # each event is applied on its own, below
+    full_import(conn)
+    settings.save("cli:test", conn, {"delete_minimum": 10})  # 5% of 250 -> 13
+    people = sorted(sandbox.state.users)
+    start = utcnow()
+    with time_machine.travel(start, tick=True):
+        for userid in people[:20]:
+            events.store(conn.name, "stream", {"EventType": "user_leave_org", "UserId": [userid]})
+            events.apply_pending(conn)
+    assert _disabled() == 13 and _alerts() == 1
+    held = db.session.scalar(select(SyncRun).where(SyncRun.kind == "events"))
+    assert held is not None and held.status == "held" and held.counts["events"] == 7
+    # Outside the window the recent leavers no longer count: a later leaver goes through.
+    events.release("admin:1", held, approve=False)
+    with time_machine.travel(start + timedelta(minutes=11), tick=True):
+        events.store(conn.name, "stream", {"EventType": "user_leave_org", "UserId": [people[40]]})
+        events.apply_pending(conn)
+    assert _disabled() == 14 and _alerts() == 1

@@ -11,7 +11,12 @@ from idaas.dingtalk.sync import reconcile, registration, settings
 from idaas.dingtalk.sync.models import SyncEvent
 from idaas.directory.models import Account
 from idaas.extensions import db
-from tests.dingtalk_sync.support import directory_view, full_import, sandbox_view
+from tests.dingtalk_sync.support import (
+    directory_view,
+    full_import,
+    reconcile_now,
+    sandbox_view,
+)
 from tests.sandbox.fixtures import fast_live
 
 
@@ -34,7 +39,7 @@ def test_outage_is_healed_by_failed_result_recovery_and_reconciliation(
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert len(sandbox.state.failed_events) == 2
-    run = reconcile.reconcile("cli:test", conn)
+    run = reconcile_now(conn)
     assert run.status == "applied", run.message
     recovered = db.session.scalar(
         select(func.count(SyncEvent.id)).where(SyncEvent.transport == "recovery")
@@ -53,7 +58,7 @@ def test_reconciliation_stops_at_its_call_budget_and_changes_nothing(
     silent = sorted(sandbox.state.users)[12]
     sandbox.state.users[silent].title = "无事件漂移"
     settings.save("cli:test", conn, {"reconcile_budget": 10})
-    run = reconcile.reconcile("cli:test", conn)
+    run = reconcile_now(conn)
     assert run.status == "failed" and "budget" in (run.message or "")
     title = db.session.scalar(select(Account.title).where(Account.username == silent))
     assert title != "无事件漂移"
@@ -70,7 +75,7 @@ def test_leaver_policy_delete_removes_leavers_after_the_configured_days(
     settings.save("cli:test", conn, {"leavers": "delete", "leaver_delete_days": 30})
     leaver = sorted(sandbox.state.users)[5]
     sandbox.state.delete_user(leaver)
-    assert reconcile.reconcile("cli:test", conn).status == "applied"
+    assert reconcile_now(conn).status == "applied"
     assert db.session.scalar(select(Account.status).where(Account.username == leaver)) == "disabled"
     assert reconcile.purge_leavers(conn, now=utcnow() + timedelta(days=29)) == 0
     assert reconcile.purge_leavers(conn, now=utcnow() + timedelta(days=31)) == 1

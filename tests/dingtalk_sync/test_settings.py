@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from idaas.dingtalk import connections
-from idaas.dingtalk.sync import runs, settings
+from idaas.dingtalk.sync import settings
 from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import Account, Department
 from idaas.extensions import db
+from tests.dingtalk_sync.support import preview
 
 LISTSUB = "topapi/v2/department/listsub"
 
@@ -52,7 +53,7 @@ def test_bad_settings_say_what_to_fix_and_change_nothing(
     assert not result["ok"]
     failed = [c for c in result["checks"] if not c["ok"]]
     assert words in failed[0]["message"], failed
-    run = runs.preview("cli:test", conn)
+    run = preview(conn)
     assert run.status == "failed" and words in (run.message or "")
     assert db.session.scalar(select(func.count(Account.id))) == 0
     assert db.session.scalar(select(func.count(Department.id))) == 0

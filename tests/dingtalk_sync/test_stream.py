@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from idaas.dingtalk.sync import settings
@@ -31,6 +32,26 @@ def _until(condition: Any, timeout: float = 10.0) -> None:
     raise AssertionError(f"condition not met in time {_debug()}")
 
 
+def _every_change_reaches_the_directory(sandbox: Any, conn: Any) -> None:
+    """Make a change of every §6.5 type; wait until all are acked and applied; compare."""
+    leaver = every_change(sandbox)
+    _until(
+        lambda: (
+            sandbox.get("/stream")["deliveries"].get("pending", 0) == 0
+            and db.session.scalar(
+                select(func.count(SyncEvent.id)).where(SyncEvent.status == "pending")
+            )
+            == 0
+            and db.session.scalar(select(func.count(SyncEvent.id))) >= 11
+        )
+    )
+    view = directory_view(settings.system_of(conn))
+    expected = sandbox_view(sandbox)
+    expected["people"][leaver] = {**view["people"][leaver], "status": "disabled"}
+    assert view == expected
+    assert EVENT_TYPES <= set(db.session.scalars(select(SyncEvent.event_type)))
+
+
 def _leaders(runners: list[StreamRunner]) -> list[StreamRunner]:
     return [r for r in runners if r.leading.is_set() and r.consumer and r.consumer.sessions]
 
@@ -45,22 +66,7 @@ def test_stream_events_are_stored_before_the_ack_applied_and_led_by_one_runner(
         time.sleep(0.3)
         assert len(_leaders(runners)) == 1
         assert len(sandbox.get("/stream")["connections"]) == 1
-        leaver = every_change(sandbox)
-        _until(
-            lambda: (
-                sandbox.get("/stream")["deliveries"].get("pending", 0) == 0
-                and db.session.scalar(
-                    select(func.count(SyncEvent.id)).where(SyncEvent.status == "pending")
-                )
-                == 0
-                and db.session.scalar(select(func.count(SyncEvent.id))) >= 11
-            )
-        )
-        view = directory_view(settings.system_of(conn))
-        expected = sandbox_view(sandbox)
-        expected["people"][leaver] = {**view["people"][leaver], "status": "disabled"}
-        assert view == expected
-        assert EVENT_TYPES <= set(db.session.scalars(select(SyncEvent.event_type)))
+        _every_change_reaches_the_directory(sandbox, conn)
         assert set(db.session.scalars(select(SyncEvent.transport))) == {"stream"}
         # The leader goes away: the other runner takes over and events keep flowing.
         leader = _leaders(runners)[0]
@@ -79,3 +85,18 @@ def test_stream_events_are_stored_before_the_ack_applied_and_led_by_one_runner(
 
 def _debug() -> Any:
     return [(e.event_type, e.status, e.error) for e in db.session.scalars(select(SyncEvent))]
+
+
+@pytest.mark.parametrize("casing", ["legacy", "bare"])
+def test_stream_events_in_every_casing_the_contract_allows_are_applied(
+    sandbox: Any, conn: Any, sync_app: Any, casing: str
+) -> None:
+    full_import(conn)
+    sandbox.post("/variants", {"stream_casing": casing})
+    runner = StreamRunner(sync_app, conn.name, retry=0.1).start()
+    try:
+        _until(lambda: bool(_leaders([runner])))
+        _every_change_reaches_the_directory(sandbox, conn)
+        assert all(e.event_ms for e in db.session.scalars(select(SyncEvent)))
+    finally:
+        runner.stop()

@@ -1,7 +1,7 @@
 """DingTalk -> directory sync: full import with preview, events (HTTP and Stream), reconciliation.
 
 `init_app` adds the models, the callback endpoint, the /metrics gauges, `idaas sync dingtalk` and
-the job handlers (the /api/v1 views are imported by `idaas.api`). Settings:
+the engine job kinds (the /api/v1 views are imported by `idaas.api`). Settings:
 DINGTALK_CALLBACK_WINDOW and DINGTALK_SYNC_* in `idaas/config.py`.
 """
 
@@ -15,7 +15,6 @@ def init_app(app: Flask) -> None:
     from idaas.dingtalk.sync import (  # noqa: F401  (models and job kinds)
         callbacks,
         commands,
-        jobs,
         models,
         reconcile,
         runs,
@@ -28,4 +27,3 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(callbacks.bp)
     status.init_metrics(app)
     commands.init_app(app)
-    jobs.register()

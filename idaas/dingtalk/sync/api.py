@@ -1,7 +1,8 @@
 """`/api/v1/dingtalk/connections/<name>/...`: sync settings, test, preview/confirm/apply, status.
 
-Long work runs in this request until the delivery engine is merged (then these views queue the
-same job kinds instead). Writes need `directory:write`, reads `directory:read`.
+Long work (preview, apply, reconcile) is queued as an engine job: the answer is 202 with the run
+and its job, whose progress `/api/v1/jobs/<id>` shows. Writes need `directory:write`, reads
+`directory:read`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from idaas.api.spec import operation
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.sync import events, reconcile, registration, removal, runs, settings, status
-from idaas.dingtalk.sync.jobs import run_local
 from idaas.dingtalk.sync.models import SyncRun
+from idaas.events import jobs as engine
+from idaas.events.models import Job
+from idaas.extensions import db
 
 READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
@@ -42,6 +45,22 @@ def _run(conn: DingTalkConnection, run_id: int) -> SyncRun:
         raise ApiProblem(404, "Not Found", str(error)) from None
 
 
+def job_of(run: SyncRun) -> dict[str, Any] | None:
+    """The engine job working on a run: id, URL, status and progress."""
+    job = db.session.get(Job, run.job_id) if run.job_id else None
+    if job is None:
+        return None
+    data = engine.job_to_dict(job)
+    return {
+        "id": job.id,
+        "url": f"{bp.url_prefix}/jobs/{job.id}",
+        "kind": job.kind,
+        "status": job.status,
+        "progress": data["progress"],
+        "error": job.error,
+    }
+
+
 def run_to_dict(run: SyncRun) -> dict[str, Any]:
     """A run for the API and the CLI."""
     return {
@@ -54,6 +73,7 @@ def run_to_dict(run: SyncRun) -> dict[str, Any]:
         "message": run.message,
         "calls": run.calls,
         "result": run.result,
+        "job": job_of(run),
         "created_at": run.created_at.isoformat() + "Z",
         "finished_at": run.finished_at.isoformat() + "Z" if run.finished_at else None,
     }
@@ -99,13 +119,20 @@ def test_sync_connection(name: str) -> Response:
     return json_response(settings.test_connection(origin(), _conn(name)))
 
 
+def _started(run: SyncRun) -> Response:
+    return json_response(
+        run_to_dict(runs.get_run(run.id)), 202, location=f"{bp.url_prefix}/jobs/{run.job_id}"
+    )
+
+
 @bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/preview")
 @operation(
-    "Preview a full import", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=201
+    "Preview a full import", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=202
 )
 def preview_import(name: str) -> Response:
-    """Read DingTalk and plan the import without changing anything; returns the run."""
-    return json_response(run_to_dict(runs.preview(origin(), _conn(name))), 201)
+    """Queue a job that reads DingTalk and plans the import without changing anything; returns
+    the run with its job (`job.url`)."""
+    return _started(runs.preview(origin(), _conn(name))[0])
 
 
 @bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>")
@@ -172,9 +199,11 @@ def remove_sync_rows(name: str, run_id: int, body: s.DingTalkSyncRemove) -> Resp
     scopes=WRITE,
     body=s.DingTalkSyncConfirm,
     response=s.DingTalkSyncObject,
+    status=202,
 )
 def confirm_sync_run(name: str, run_id: int, body: s.DingTalkSyncConfirm) -> Response:
-    """Approve and apply (idempotent, resumable); stops at delete protection unless accepted."""
+    """Approve and queue the apply job (idempotent, resumable; 202 with the run and its job);
+    it stops at delete protection unless accepted. A held event batch is applied at once (200)."""
     conn = _conn(name)
     run = _run(conn, run_id)
     if run.kind == "events":
@@ -183,9 +212,8 @@ def confirm_sync_run(name: str, run_id: int, body: s.DingTalkSyncConfirm) -> Res
         events.release(origin(), run, approve=True)
         events.apply_pending(conn)
         return json_response(run_to_dict(runs.get_run(run.id)))
-    run = _state(runs.confirm, origin(), run, accept_deletions=body.accept_deletions)
-    run_local("dingtalk.apply", run.id)
-    return json_response(run_to_dict(runs.get_run(run.id)))
+    _state(runs.apply, origin(), run, accept_deletions=body.accept_deletions)
+    return _started(run)
 
 
 @bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/discard")
@@ -200,10 +228,11 @@ def discard_sync_run(name: str, run_id: int) -> Response:
 
 
 @bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/reconcile")
-@operation("Reconcile now", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=201)
+@operation("Reconcile now", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=202)
 def reconcile_now(name: str) -> Response:
-    """Recover failed pushes and repair drift within the call budget; reports the changes."""
-    return json_response(run_to_dict(reconcile.reconcile(origin(), _conn(name))), 201)
+    """Queue a job that recovers failed pushes and repairs drift within the call budget; its
+    run reports the changes."""
+    return _started(reconcile.reconcile(origin(), _conn(name))[0])
 
 
 @bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/register-callback")

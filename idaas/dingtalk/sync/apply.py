@@ -164,30 +164,58 @@ def leave_account(target: Target, userid: str) -> str:
     return "disabled"
 
 
+def _references(target: Target, object_type: str, external_ids: list[str] | None) -> dict[str, int]:
+    """external id -> our id for this connection's references (all of them when ids is None)."""
+    query = select(ExternalReference).where(
+        ExternalReference.system == target.system, ExternalReference.object_type == object_type
+    )
+    found: dict[str, int] = {}
+    chunks = (
+        [None]
+        if external_ids is None
+        else [external_ids[i : i + 500] for i in range(0, len(external_ids), 500)]
+    )
+    for chunk in chunks:
+        narrowed = query if chunk is None else query.where(ExternalReference.external_id.in_(chunk))
+        found |= {r.external_id: int(r.object_id) for r in db.session.scalars(narrowed)}
+    return found
+
+
+def create_departments_bulk(target: Target, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Create many new departments (parents first) in one write; returns the ids done
+    (ValidationFailed when any is invalid: the caller then goes one by one)."""
+    existing = _references(target, "department", [e for e, _ in items])
+    known = _references(target, "department", None)
+    specs: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for external_id, data in items:
+        if external_id in existing or external_id in index:
+            continue
+        parent_ext = data.get("parent_external_id")
+        spec: dict[str, Any] = {"name": data["name"], "references": {target.system: external_id}}
+        if parent_ext is None or parent_ext == target.root_external_id:
+            spec["parent_id"] = target.target_department_id
+        elif parent_ext in index:
+            spec["parent"] = index[parent_ext]
+        elif parent_ext in known:
+            spec["parent_id"] = known[parent_ext]
+        else:
+            raise ValidationFailed({"parent_id": f"parent department {parent_ext} is not imported"})
+        index[external_id] = len(specs)
+        specs.append(spec)
+    if specs:
+        bulk.create_departments(target.origin, specs, source=target.origin)
+    return list(index)
+
+
 def create_accounts_bulk(target: Target, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    """Create many new people in one transaction; returns the userids done (ValidationFailed
-    when any is invalid: then nothing is written and the caller goes one by one)."""
+    """Create many new people in one write; returns the userids done (ValidationFailed
+    when any is invalid: the caller then goes one by one). An initial password is hashed (and
+    checked against the policy) per person, so that mode goes one by one."""
     if not items or target.initial_password:
         return []
-    userids = [u for u, _ in items]
-    existing = set(
-        db.session.scalars(
-            select(ExternalReference.external_id).where(
-                ExternalReference.system == target.system,
-                ExternalReference.object_type == "account",
-                ExternalReference.external_id.in_(userids),
-            )
-        )
-    )
-    departments = {
-        r.external_id: int(r.object_id)
-        for r in db.session.scalars(
-            select(ExternalReference).where(
-                ExternalReference.system == target.system,
-                ExternalReference.object_type == "department",
-            )
-        )
-    }
+    existing = _references(target, "account", [u for u, _ in items])
+    departments = _references(target, "department", None)
     specs = []
     done = []
     for userid, data in items:
@@ -202,10 +230,9 @@ def create_accounts_bulk(target: Target, items: list[tuple[str, dict[str, Any]]]
             )
             if ours is not None and all(m["department_id"] != ours for m in memberships):
                 memberships.append({"department_id": ours, "is_primary": not memberships})
-        fields = {k: v for k, v in data["fields"].items()}
         specs.append(
             {
-                **fields,
+                **data["fields"],
                 "memberships": memberships,
                 "attributes": data.get("attributes") or None,
                 "references": {target.system: userid},

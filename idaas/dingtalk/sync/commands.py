@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from idaas.cli_support import cli_origin, emit
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
-from idaas.dingtalk.sync import events, reconcile, registration, removal, runs, settings, status
+from idaas.dingtalk.sync import (
+    events,
+    jobs,
+    reconcile,
+    registration,
+    removal,
+    runs,
+    settings,
+    status,
+)
 from idaas.dingtalk.sync.api import run_to_dict
-from idaas.dingtalk.sync.jobs import run_local
 from idaas.directory.errors import DirectoryError
+from idaas.events import jobs as engine
+from idaas.events.commands import _bar as job_bar
+from idaas.events.models import Job
+from idaas.extensions import db
 
 sync_group = AppGroup("sync", help="Synchronise the directory from external sources.")
 dingtalk = AppGroup("dingtalk", help="DingTalk -> directory: import, events, reconciliation.")
 sync_group.add_command(dingtalk)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+HERE = click.option(
+    "--here",
+    is_flag=True,
+    help="Run the job in this process instead of waiting for `idaas worker` to run it.",
+)
 
 
 def _conn(name: str) -> DingTalkConnection:
@@ -30,25 +49,42 @@ def _conn(name: str) -> DingTalkConnection:
     return conn
 
 
-def _bar(as_json: bool) -> Any:
-    """A progress callback drawing a bar on a terminal (nothing with --json or when piped)."""
-    if as_json or not sys.stderr.isatty():
-        return None
-    state: dict[str, Any] = {"total": 0, "done": 0}
+def follow(job: Job, *, here: bool, as_json: bool) -> str:
+    """Wait for a sync job to end, drawing its progress on a terminal; its final status.
 
-    def draw(values: dict[str, Any]) -> None:
-        state.update({k: v for k, v in values.items() if k in ("total", "done", "step")})
-        total, done = state["total"] or 0, state["done"] or 0
-        width = 30
-        filled = int(width * done / total) if total else 0
-        click.echo(
-            f"\r{state.get('step') or '':<12} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{done}/{total or '?'}",
-            nl=False,
-            err=True,
-        )
+    With `here` the job runs in this process (a thread of this command) instead of a worker.
+    """
+    job_id = job.id
+    runner = None
+    if here:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    return draw
+        def work() -> None:
+            with app.app_context():
+                jobs.run_here(engine.get(job_id))
+
+        runner = threading.Thread(target=work, name=f"idaas-job-{job_id}-here", daemon=True)
+        runner.start()
+    tty = sys.stderr.isatty() and not as_json
+    waited = 0.0
+    while True:
+        db.session.expire_all()
+        data = engine.job_to_dict(engine.get(job_id))
+        if tty:
+            click.echo(job_bar(data), nl=False, err=True)
+        if data["status"] in engine.FINAL:
+            break
+        if not here and waited >= 5 and not data["started_at"] and tty:
+            click.echo("\nwaiting for a worker (`idaas worker`), or use --here", err=True)
+            waited = -1e9
+        db.session.rollback()
+        time.sleep(0.2)
+        waited += 0.2
+    if runner is not None:
+        runner.join()
+    if tty:
+        click.echo(err=True)
+    return str(data["status"])
 
 
 def _summary(run: Any) -> str:
@@ -56,6 +92,8 @@ def _summary(run: Any) -> str:
     lines = [f"run {data['id']} ({data['kind']}): {data['status']}"]
     if data["message"]:
         lines.append(f"  {data['message']}")
+    if data["job"] and data["job"]["error"]:
+        lines.append(f"  job {data['job']['id']}: {data['job']['error']}")
     for key, value in sorted((data["counts"].get("actions") or {}).items()):
         lines.append(f"  {key}: {value}")
     for key, value in sorted((data["counts"].get("invalid_by_kind") or {}).items()):
@@ -71,18 +109,22 @@ def _fail_on(error: Exception) -> click.ClickException:
     return click.ClickException(str(error))
 
 
+def _report(run_id: int, status: str, as_json: bool) -> None:
+    """Print the run; exit 1 when its job or the run failed."""
+    run = runs.get_run(run_id)
+    emit(run_to_dict(run), as_json, _summary(run))
+    if status != "succeeded" or run.status == "failed":
+        sys.exit(1)
+
+
 @dingtalk.command("preview")
 @click.argument("connection")
+@HERE
 @JSON
-def preview(connection: str, as_json: bool) -> None:
-    """Plan a full import without changing anything; shows counts and invalid rows."""
-    conn = _conn(connection)
-    run = runs.start(cli_origin(), conn)
-    run_local("dingtalk.preview", run.id, on_progress=_bar(as_json))
-    run = runs.get_run(run.id)
-    emit(run_to_dict(run), as_json, _summary(run))
-    if run.status == "failed":
-        sys.exit(1)
+def preview(connection: str, here: bool, as_json: bool) -> None:
+    """Plan a full import without changing anything (a job); shows counts and invalid rows."""
+    run, job = runs.preview(cli_origin(), _conn(connection))
+    _report(run.id, follow(job, here=here, as_json=as_json), as_json)
 
 
 @dingtalk.command("rows")
@@ -131,22 +173,25 @@ def remove_invalid(connection: str, run_id: int, as_json: bool) -> None:
 @click.argument("connection")
 @click.argument("run_id", type=int)
 @click.option("--accept-deletions", is_flag=True, help="Apply a delete-protection hold.")
+@HERE
 @JSON
-def confirm(connection: str, run_id: int, accept_deletions: bool, as_json: bool) -> None:
-    """Confirm a previewed run (or a hold) and apply it."""
+def confirm(
+    connection: str, run_id: int, accept_deletions: bool, here: bool, as_json: bool
+) -> None:
+    """Confirm a previewed run (or a hold) and apply it (a job; a held event batch at once)."""
     conn = _conn(connection)
     run = runs.get_run(run_id, conn.name)
+    status = "succeeded"
     try:
         if run.kind == "events":
             events.release(cli_origin(), run, approve=True)
             events.apply_pending(conn)
         else:
-            runs.confirm(cli_origin(), run, accept_deletions=accept_deletions)
-            run_local("dingtalk.apply", run.id, on_progress=_bar(as_json))
+            job = runs.apply(cli_origin(), run, accept_deletions=accept_deletions)
+            status = follow(job, here=here, as_json=as_json)
     except runs.RunError as error:
         raise click.ClickException(str(error)) from None
-    run = runs.get_run(run.id)
-    emit(run_to_dict(run), as_json, _summary(run))
+    _report(run_id, status, as_json)
 
 
 @dingtalk.command("discard")
@@ -170,43 +215,43 @@ def discard(connection: str, run_id: int, as_json: bool) -> None:
 @click.argument("connection")
 @click.option("--run", "run_id", type=int, help="Resume or apply this confirmed run.")
 @click.option("--skip-invalid", is_flag=True, help="Drop invalid rows instead of stopping.")
+@HERE
 @JSON
-def apply(connection: str, run_id: int | None, skip_invalid: bool, as_json: bool) -> None:
-    """Preview, confirm and apply in one go (or resume a run from its checkpoint)."""
+def apply(
+    connection: str, run_id: int | None, skip_invalid: bool, here: bool, as_json: bool
+) -> None:
+    """Preview, confirm and apply in one go (or resume a run), each step a job."""
     conn = _conn(connection)
-    bar = _bar(as_json)
+    origin = cli_origin()
     if run_id is not None:
         run = runs.get_run(run_id, conn.name)
+        if run.status not in ("confirmed", "applying"):
+            raise click.ClickException(f"run {run_id} is {run.status}: confirm it first")
+        job = jobs.start("dingtalk.apply", run, origin)
     else:
-        run = runs.start(cli_origin(), conn)
-        run_local("dingtalk.preview", run.id, on_progress=bar)
+        run, job = runs.preview(origin, conn)
+        status = follow(job, here=here, as_json=as_json)
         run = runs.get_run(run.id)
-        if run.status == "failed":
-            emit(run_to_dict(run), as_json, _summary(run))
+        if status != "succeeded" or run.status != "previewed":
+            _report(run.id, status, as_json)
             sys.exit(1)
         if run.counts.get("invalid"):
             if not skip_invalid:
                 emit(run_to_dict(run), as_json, _summary(run) + "\n(use --skip-invalid)")
                 sys.exit(1)
-            runs.remove_invalid(cli_origin(), run)
-        runs.confirm(cli_origin(), run)
-    try:
-        run_local("dingtalk.apply", run.id, on_progress=bar)
-    except runs.RunError as error:
-        raise click.ClickException(str(error)) from None
-    run = runs.get_run(run.id)
-    emit(run_to_dict(run), as_json, _summary(run))
+            runs.remove_invalid(origin, run)
+        job = runs.apply(origin, run)
+    _report(run.id, follow(job, here=here, as_json=as_json), as_json)
 
 
 @dingtalk.command("reconcile")
 @click.argument("connection")
+@HERE
 @JSON
-def reconcile_command(connection: str, as_json: bool) -> None:
-    """Recover failed pushes and repair drift now (within the call budget)."""
-    run = reconcile.reconcile(cli_origin(), _conn(connection))
-    emit(run_to_dict(run), as_json, _summary(run))
-    if run.status == "failed":
-        sys.exit(1)
+def reconcile_command(connection: str, here: bool, as_json: bool) -> None:
+    """Recover failed pushes and repair drift now, within the call budget (a job)."""
+    run, job = reconcile.reconcile(cli_origin(), _conn(connection))
+    _report(run.id, follow(job, here=here, as_json=as_json), as_json)
 
 
 @dingtalk.command("status")

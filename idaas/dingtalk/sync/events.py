@@ -12,12 +12,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idaas import audit
@@ -33,6 +33,8 @@ from idaas.dingtalk.sync.models import SyncEvent, SyncRun, SyncSettings
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import ExternalReference, Membership
 from idaas.directory.service import find_reference
+from idaas.events import jobs as engine
+from idaas.events.models import Job
 from idaas.extensions import db, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ DEPT_EVENTS = {"org_dept_create", "org_dept_modify", "org_dept_remove"}
 ORG_EVENTS = {"org_change", "org_remove"}
 CHECK_EVENTS = {"check_url", "check_create_suite_url", "check_update_suite_url"}
 BATCH = 2000
+#: Leavers applied within this time count towards the delete-protection limit of a batch.
+PROTECTION_WINDOW = timedelta(minutes=10)
+APPLY_JOB = "dingtalk.events"
 #: From this many changed people in one batch, reading whole departments may be cheaper.
 BULK_MIN = 40
 
@@ -74,7 +79,8 @@ def store(
     dedupe_key: str | None = None,
     replay_key: str | None = None,
 ) -> bool:
-    """Store one event (commits); False when the same event or request was stored before.
+    """Store one event (commits; with the job that will apply it, see `notify`); False when
+    the same event or request was stored before.
 
     Raises `Replayed` when `replay_key` (an HTTP push's timestamp and nonce) was seen already.
     """
@@ -112,6 +118,8 @@ def store(
         status=status,
     )
     db.session.add(row)
+    if status == "pending" and not _inline():
+        _queue_apply(connection)  # in the same commit as the event
     try:
         db.session.commit()
     except IntegrityError:
@@ -144,7 +152,52 @@ def _plan(events: list[SyncEvent]) -> tuple[dict[int, str], dict[str, str]]:
     return depts, users
 
 
-def _hold(conn: DingTalkConnection, events: list[SyncEvent], leavers: int, limit: int) -> None:
+def _recent_leavers(connection: str) -> int:
+    """Leave events applied without a confirmation in the last PROTECTION_WINDOW."""
+    since = utcnow() - PROTECTION_WINDOW
+    return int(
+        db.session.scalar(
+            select(func.count(SyncEvent.id)).where(
+                SyncEvent.connection == connection,
+                SyncEvent.event_type == "user_leave_org",
+                SyncEvent.status == "applied",
+                SyncEvent.run_id.is_(None),
+                SyncEvent.applied_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def _open_hold(connection: str) -> SyncRun | None:
+    """The delete-protection hold of events still waiting for an administrator."""
+    return db.session.scalar(
+        select(SyncRun).where(
+            SyncRun.connection == connection, SyncRun.kind == "events", SyncRun.status == "held"
+        )
+    )
+
+
+def _hold(
+    conn: DingTalkConnection,
+    events: list[SyncEvent],
+    leavers: int,
+    limit: int,
+    run: SyncRun | None = None,
+) -> None:
+    if run is not None:  # more leavers for a hold that is already waiting
+        run.counts = {
+            **(run.counts or {}),
+            "leavers": int((run.counts or {}).get("leavers", 0)) + leavers,
+            "events": int((run.counts or {}).get("events", 0)) + len(events),
+        }
+        db.session.execute(
+            update(SyncEvent)
+            .where(SyncEvent.id.in_([e.id for e in events]))
+            .values(status="held", run_id=run.id)
+        )
+        db.session.commit()
+        return
     run = SyncRun(
         connection=conn.name,
         kind="events",
@@ -317,10 +370,18 @@ def _apply_batch(
     depts, users = _plan(fresh)
     leavers = [u for u, k in users.items() if k == "user_leave_org"]
     leaving = [u for u in leavers if find_reference(target.system, "account", u) is not None]
-    limit = runs.deletion_limit(row, runs.active_imported(conn))
-    if len(leaving) > limit or any(e.event_type == "org_remove" for e in fresh):
+    # A mass deletion arrives as a stream of small batches: count the leavers applied in the
+    # last PROTECTION_WINDOW too, and keep adding to a hold that is still open.
+    recent = _recent_leavers(conn.name)
+    limit = runs.deletion_limit(row, runs.active_imported(conn) + recent)
+    open_hold = _open_hold(conn.name)
+    if (
+        (leaving and open_hold is not None)
+        or len(leaving) + recent > limit
+        or any(e.event_type == "org_remove" for e in fresh)
+    ):
         held = [e for e in fresh if e.event_type in ("user_leave_org", "org_remove")]
-        _hold(conn, held, len(leaving), limit)
+        _hold(conn, held, len(leaving), limit, open_hold)
         events = [e for e in events if e not in held]
         depts, users = _plan(events)
     else:
@@ -431,11 +492,26 @@ class Applier:
                         db.session.remove()
 
 
+def _queue_apply(connection: str) -> None:
+    """Queue (in the caller's transaction) the engine job that applies `connection`'s stored
+    events, unless one is already waiting: that one will see them too."""
+    queued = db.session.scalars(
+        select(Job.params).where(Job.kind == APPLY_JOB, Job.status == "queued")
+    )
+    if not any((params or {}).get("connection") == connection for params in queued):
+        engine.enqueue(APPLY_JOB, {"connection": connection}, f"dingtalk:{connection}")
+
+
+def _inline() -> bool:
+    return bool(current_app.config["DINGTALK_SYNC_APPLY_INLINE"])
+
+
 def notify(connection: str) -> None:
-    """Wake this process's applier for `connection` (when inline application is on)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not app.config["DINGTALK_SYNC_APPLY_INLINE"]:
+    """After storing: wake this process's applier thread when DINGTALK_SYNC_APPLY_INLINE is on
+    (a single process with no worker); otherwise `store` has queued the engine job already."""
+    if not _inline():
         return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     applier = app.extensions.get("dingtalk_applier")
     if applier is None:
         applier = app.extensions["dingtalk_applier"] = Applier(app)

@@ -1,127 +1,60 @@
-"""The job shape sync handlers are written against, and a local runner until the engine lands.
+"""Sync work as delivery-engine jobs (`idaas.events.jobs`): queue one for a run, or run it here.
 
-The delivery engine (`idaas.events.jobs`) calls `handler(ctx)` with a context offering
-`params`, `checkpoint`, `progress(...)`, `checkpoint_save(...)` and `cancelled`. `register`
-wires the handlers onto it when it exists; `LocalContext` runs them in-process (tests, the CLI),
-keeping progress and checkpoint on the sync run row so a killed run resumes from it.
+A preview, an apply and a reconciliation are engine jobs (`dingtalk.preview`, `dingtalk.apply`,
+`dingtalk.reconcile`) with the run id as their only parameter; a worker runs them with
+heartbeats, progress and a checkpoint, and takes a killed one over from its checkpoint.
+`run_here` claims one queued job and runs it in this process through the engine's own `run`
+(the CLI's documented `--here` choice for a host without a worker, and tests).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+import os
+import uuid
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import update
 
 from idaas.dingtalk.sync.models import SyncRun
+from idaas.events import jobs as engine
+from idaas.events.models import Job
 from idaas.extensions import db
 
-
-class JobContext(Protocol):
-    """What a handler needs from the engine."""
-
-    params: dict[str, Any]
-    checkpoint: dict[str, Any] | None
-
-    def progress(
-        self,
-        *,
-        total: int | None = None,
-        done: int | None = None,
-        failed: int | None = None,
-        step: str | None = None,
-        message: str | None = None,
-    ) -> None:
-        """Report progress; only the fields given change."""
-
-    def checkpoint_save(self, state: dict[str, Any]) -> None:
-        """Save where to resume from, after the work it describes has committed."""
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether someone asked the job to stop."""
+JobContext = engine.JobContext
+kind = engine.kind
 
 
-Handler = Callable[[JobContext], dict[str, Any] | None]
-HANDLERS: dict[str, Handler] = {}
+def start(kind_name: str, run: SyncRun, origin: str) -> Job:
+    """Queue the job that works on `run`, remember it on the run, and commit."""
+    job = engine.enqueue(kind_name, {"run_id": run.id}, origin)
+    run.job_id = job.id
+    db.session.commit()
+    return job
 
 
-def kind(name: str) -> Callable[[Handler], Handler]:
-    """Declare a handler for job kind `name`."""
-
-    def decorator(handler: Handler) -> Handler:
-        HANDLERS[name] = handler
-        return handler
-
-    return decorator
-
-
-class LocalContext:
-    """A job context backed by the sync run row (own short transactions, like the engine's)."""
-
-    def __init__(
-        self,
-        run_id: int,
-        params: dict[str, Any] | None = None,
-        on_progress: Callable[[dict[str, Any]], None] | None = None,
-    ) -> None:
-        run = db.session.get(SyncRun, run_id)
-        assert run is not None
-        self.run_id = run_id
-        self.params = {"run_id": run_id, **(params or {})}
-        self.checkpoint: dict[str, Any] | None = dict(run.checkpoint or {}) or None
-        self.on_progress = on_progress
-        self.stop = False
-
-    def _write(self, **values: Any) -> None:
-        with db.engine.begin() as connection:
-            connection.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(**values))
-
-    def progress(
-        self,
-        *,
-        total: int | None = None,
-        done: int | None = None,
-        failed: int | None = None,
-        step: str | None = None,
-        message: str | None = None,
-    ) -> None:
-        """Store progress on the run (and tell a progress bar)."""
-        values = {
-            k: v
-            for k, v in {
-                "total": total,
-                "done": done,
-                "failed": failed,
-                "step": step,
-                "message": message[:1024] if message else message,
-            }.items()
-            if v is not None
-        }
-        if values:
-            self._write(**values)
-            if self.on_progress is not None:
-                self.on_progress(values)
-
-    def checkpoint_save(self, state: dict[str, Any]) -> None:
-        """Store the checkpoint on the run."""
-        self.checkpoint = state
-        self._write(checkpoint=state)
-
-    @property
-    def cancelled(self) -> bool:
-        """Set `stop` to cancel."""
-        return self.stop
-
-
-def run_local(job_kind: str, run_id: int, **kwargs: Any) -> dict[str, Any] | None:
-    """Run a handler in this process against the run's stored checkpoint."""
-    return HANDLERS[job_kind](LocalContext(run_id, **kwargs))
-
-
-def register() -> None:
-    """Register the sync handlers as job kinds of the delivery engine (worker and scheduler)."""
-    from idaas.events import jobs as engine
-
-    for name, handler in HANDLERS.items():
-        engine.register_kind(name, handler)
+def run_here(job: Job) -> str:
+    """Claim the queued `job` and run it in this process; its final status."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    clock = app.extensions["idaas_clock"].now
+    lease = engine.lease_seconds()
+    now = clock()
+    token = f"here:{os.getpid()}/{uuid.uuid4().hex[:8]}"
+    claimed = db.session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == "queued")
+        .values(
+            status="running",
+            claimed_by=token,
+            lease_until=now + timedelta(seconds=lease),
+            heartbeat_at=now,
+            started_at=now,
+            attempts=Job.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return "taken"  # a worker claimed it first: it runs there
+    db.session.refresh(job)
+    return engine.run(app, job, lease, clock)

@@ -52,7 +52,7 @@ class SyncSettings(db.Model):  # type: ignore[name-defined]
 
 
 class SyncRun(db.Model):  # type: ignore[name-defined]
-    """One preview/import, event batch or reconciliation, with its progress and checkpoint."""
+    """One preview/import, event batch or reconciliation; its engine job has the progress."""
 
     __tablename__ = "dingtalk_sync_run"
     __table_args__ = (Index("ix_dingtalk_sync_run_connection", "connection", "id"),)
@@ -63,7 +63,8 @@ class SyncRun(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), default="previewing")
     origin: Mapped[str] = mapped_column(String(128), default="system")
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: the engine job working on the run now (`/api/v1/jobs/<id>`), when there is one
+    job_id: Mapped[int | None] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)

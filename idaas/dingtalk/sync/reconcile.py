@@ -16,11 +16,12 @@ from sqlalchemy import select
 from idaas import audit
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
-from idaas.dingtalk.sync import clients, events, runs, settings
-from idaas.dingtalk.sync.jobs import JobContext, kind, run_local
+from idaas.dingtalk.sync import clients, events, jobs, runs, settings
+from idaas.dingtalk.sync.jobs import JobContext, kind
 from idaas.dingtalk.sync.models import SyncRun
 from idaas.directory import service as directory
 from idaas.directory.models import Account
+from idaas.events.models import Job
 from idaas.extensions import db, utcnow
 
 MAX_PAGES = 100
@@ -105,11 +106,10 @@ def reconcile_job(ctx: JobContext) -> dict[str, Any]:
     return {"status": run.status, **(outcome or {}), "planned": run.counts.get("actions", {})}
 
 
-def reconcile(origin: str, conn: DingTalkConnection) -> SyncRun:
-    """Run a reconciliation in this process (the scheduler runs `reconcile_job` daily)."""
+def reconcile(origin: str, conn: DingTalkConnection) -> tuple[SyncRun, Job]:
+    """A reconciliation run and its engine job (the scheduler starts one daily)."""
     run = runs.start(origin, conn, "reconcile")
-    run_local("dingtalk.reconcile", run.id)
-    return runs.get_run(run.id)
+    return run, jobs.start("dingtalk.reconcile", run, origin)
 
 
 def purge_leavers(conn: DingTalkConnection, now: datetime | None = None) -> int:
@@ -135,24 +135,28 @@ def purge_leavers(conn: DingTalkConnection, now: datetime | None = None) -> int:
 
 @kind("dingtalk.reconcile_all")
 def reconcile_all_job(ctx: JobContext) -> dict[str, Any]:
-    """The scheduled job: reconcile every enabled connection, then apply the leaver policy."""
+    """The scheduled job: queue a reconciliation of every enabled connection, then apply the
+    leaver policy."""
     report: dict[str, Any] = {}
     for row in settings.all_enabled():
         conn = connections.get(row.connection)
         if conn is None:
             continue
-        run = reconcile("system", conn)
-        report[conn.name] = {"run": run.id, "status": run.status, "deleted": purge_leavers(conn)}
+        run, job = reconcile("system", conn)
+        report[conn.name] = {"run": run.id, "job": job.id, "deleted": purge_leavers(conn)}
         if ctx.cancelled:
             break
     return report
 
 
-@kind("dingtalk.events")
+@kind(events.APPLY_JOB)
 def apply_events_job(ctx: JobContext) -> dict[str, Any]:
-    """Apply every connection's stored events (a worker's catch-up after a restart)."""
+    """Apply one connection's stored events (`connection` param; queued as they arrive), or
+    every enabled connection's (a worker's catch-up after a restart)."""
+    only = ctx.params.get("connection")
+    names = [only] if only else [row.connection for row in settings.all_enabled()]
     return {
-        row.connection: events.apply_pending(conn)
-        for row in settings.all_enabled()
-        if (conn := connections.get(row.connection)) is not None
+        name: events.apply_pending(conn)
+        for name in names
+        if (conn := connections.get(str(name))) is not None
     }

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import gettext
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from idaas import audit
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.sync import settings
 from idaas.dingtalk.sync.models import SyncEvent, SyncRun, SyncSettings
 from idaas.directory import service as directory
-from idaas.directory.models import LOCAL_SOURCE, Account, Department, ExternalReference
+from idaas.directory.models import Account
+from idaas.directory.service import bulk
+from idaas.directory.service.unit import atomic
 from idaas.extensions import db
 
 CHOICES = ("keep", "disable")
@@ -42,26 +44,26 @@ def remove(origin: str, conn: DingTalkConnection, imported: str | None) -> dict[
             )
         )
     disabled = 0
-    if imported == "disable":
-        for account_id in ids:
-            if db.session.get(Account, account_id).status == "active":  # type: ignore[union-attr]
-                directory.set_status(source, account_id, "disabled")
-                disabled += 1
-    system = settings.system_of(conn)
-    db.session.execute(update(Account).where(Account.source == source).values(source=LOCAL_SOURCE))
-    db.session.execute(
-        update(Department).where(Department.source == source).values(source=LOCAL_SOURCE)
-    )
-    db.session.execute(delete(ExternalReference).where(ExternalReference.system == system))
-    db.session.execute(delete(SyncEvent).where(SyncEvent.connection == conn.name))
-    db.session.execute(delete(SyncRun).where(SyncRun.connection == conn.name))
-    db.session.execute(delete(SyncSettings).where(SyncSettings.connection == conn.name))
-    audit.record(
-        origin,
-        "dingtalk.connection.deleted",
-        f"dingtalk_connection:{conn.id}",
-        details={"name": conn.name, "imported": imported, "people": len(ids), "disabled": disabled},
-    )
-    db.session.delete(conn)
-    db.session.commit()
+    with atomic():  # all of it, or none of it
+        if imported == "disable":
+            for account_id in ids:
+                if directory.get_account(account_id).status == "active":
+                    directory.set_status(source, account_id, "disabled")
+                    disabled += 1
+        bulk.release_source(origin, source, system=settings.system_of(conn))
+        db.session.execute(delete(SyncEvent).where(SyncEvent.connection == conn.name))
+        db.session.execute(delete(SyncRun).where(SyncRun.connection == conn.name))
+        db.session.execute(delete(SyncSettings).where(SyncSettings.connection == conn.name))
+        audit.record(
+            origin,
+            "dingtalk.connection.deleted",
+            f"dingtalk_connection:{conn.id}",
+            details={
+                "name": conn.name,
+                "imported": imported,
+                "people": len(ids),
+                "disabled": disabled,
+            },
+        )
+        db.session.delete(conn)
     return {"people": len(ids), "disabled": disabled}

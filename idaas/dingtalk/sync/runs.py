@@ -20,12 +20,14 @@ from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.errors import DingTalkError
 from idaas.dingtalk.sync import apply as writer
-from idaas.dingtalk.sync import clients, plan, settings, snapshot
+from idaas.dingtalk.sync import clients, jobs, plan, settings, snapshot
 from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.jobs import JobContext, kind
 from idaas.dingtalk.sync.models import SyncRow, SyncRun, SyncSettings
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
+from idaas.directory.service.unit import atomic
+from idaas.events.models import Job
 from idaas.extensions import db, utcnow
 
 BATCH = 500
@@ -167,13 +169,16 @@ def read_and_plan(ctx: JobContext, budget: int | None) -> dict[str, Any]:
     return run.counts
 
 
-def preview(origin: str, conn: DingTalkConnection) -> SyncRun:
-    """Start and run a preview in this process (the engine runs `preview_job` in a worker)."""
-    from idaas.dingtalk.sync.jobs import run_local
-
+def preview(origin: str, conn: DingTalkConnection) -> tuple[SyncRun, Job]:
+    """A new run and the engine job that previews it (a worker runs `preview_job`)."""
     run = start(origin, conn)
-    run_local("dingtalk.preview", run.id)
-    return get_run(run.id)
+    return run, jobs.start("dingtalk.preview", run, origin)
+
+
+def apply(origin: str, run: SyncRun, *, accept_deletions: bool = False) -> Job:
+    """Confirm a previewed (or held) run and queue the engine job that applies it."""
+    run = confirm(origin, run, accept_deletions=accept_deletions)
+    return jobs.start("dingtalk.apply", run, origin)
 
 
 def rows_of(
@@ -290,7 +295,7 @@ def _hold(run: SyncRun, conn: DingTalkConnection, disables: int, limit: int) -> 
     return {"held": disables, "limit": limit}
 
 
-def _apply_row(target: writer.Target, r: SyncRow) -> str:
+def _apply_row(target: writer.Target, r: Any) -> str:
     if r.object_type == "department":
         if r.action == "delete":
             return writer.remove_department(target, r.external_id)
@@ -300,9 +305,59 @@ def _apply_row(target: writer.Target, r: SyncRow) -> str:
     return writer.upsert_account(target, r.external_id, r.data)[1]
 
 
+def _apply_together(target: writer.Target, batch: list[Any]) -> Counter[str]:
+    """A batch in the caller's transaction: new objects in bulk, the other rows one by one."""
+    done: set[tuple[str, str]] = set()
+    for object_type, create in (
+        ("department", writer.create_departments_bulk),
+        ("account", writer.create_accounts_bulk),
+    ):
+        items = [
+            (r.external_id, r.data)
+            for r in batch
+            if r.object_type == object_type and r.action == "create"
+        ]
+        done |= {(object_type, ext) for ext in create(target, items)}
+    outcomes: Counter[str] = Counter({"created": len(done)} if done else {})
+    for r in batch:
+        if (r.object_type, r.external_id) not in done or r.action != "create":
+            outcomes[_apply_row(target, r)] += 1
+    db.session.execute(
+        update(SyncRow).where(SyncRow.id.in_([r.id for r in batch])).values(applied=True)
+    )
+    return outcomes
+
+
+def _apply_each(target: writer.Target, batch: list[Any]) -> tuple[Counter[str], int]:
+    """A batch row by row, each in its own transaction, so each failure keeps its reason."""
+    outcomes: Counter[str] = Counter()
+    failed = 0
+    for r in batch:
+        try:
+            outcome = _apply_row(target, r)
+        except DirectoryError as exc:
+            db.session.rollback()
+            failed += 1
+            outcome = "failed"
+            error = {
+                "kind": "apply_failed",
+                "field": ",".join(exc.fields) or "row",
+                "message": exc.message,
+            }
+            db.session.execute(update(SyncRow).where(SyncRow.id == r.id).values(errors=[error]))
+        outcomes[outcome] += 1
+        db.session.execute(update(SyncRow).where(SyncRow.id == r.id).values(applied=True))
+        db.session.commit()
+    return outcomes, failed
+
+
 @kind("dingtalk.apply")
 def apply_job(ctx: JobContext) -> dict[str, Any]:
-    """Apply a confirmed run's rows in order, from the checkpoint; stop at delete protection."""
+    """Apply a confirmed run's rows in order, from the checkpoint; stop at delete protection.
+
+    Each batch is one transaction (bulk creates, then the other rows, then the rows marked
+    applied); a batch with an invalid row is redone row by row so each failure keeps its reason.
+    """
     run = get_run(int(ctx.params["run_id"]))
     conn = connections.require(run.connection)
     row = settings.get(conn)
@@ -328,85 +383,52 @@ def apply_job(ctx: JobContext) -> dict[str, Any]:
         or 0
     )
     failed = run.failed
-    results: dict[str, int] = dict((run.result or {}).get("outcomes", {}))
+    results: Counter[str] = Counter((run.result or {}).get("outcomes", {}))
     ctx.progress(total=int(total), done=int(done), step="applying")
+    columns = (
+        SyncRow.id,
+        SyncRow.seq,
+        SyncRow.object_type,
+        SyncRow.action,
+        SyncRow.external_id,
+        SyncRow.data,
+    )
+    pending = (
+        select(*columns)
+        .where(SyncRow.run_id == run.id, SyncRow.removed.is_(False), SyncRow.applied.is_(False))
+        .order_by(SyncRow.seq)
+    )
+    size = int(current_app.config["DINGTALK_SYNC_BATCH"])
     while True:
-        batch = list(
-            db.session.scalars(
-                live.where(SyncRow.applied.is_(False), SyncRow.seq > start_seq)
-                .order_by(SyncRow.seq)
-                .limit(int(current_app.config["DINGTALK_SYNC_BATCH"]))
-            )
-        )
+        if ctx.cancelled:
+            return {"cancelled_at": start_seq}
+        # Plain rows: commits expire ORM objects, and reloading them one by one is slow.
+        batch = list(db.session.execute(pending.where(SyncRow.seq > start_seq).limit(size)))
         if not batch:
             break
         if any(r.object_type == "department" for r in batch):
             # Departments first, on their own: people's memberships need their ids.
             batch = [r for r in batch if r.object_type == "department"]
-        # Plain values: commits expire ORM rows, and reloading them one by one is slow.
-        creates = [
-            (r.id, r.seq, r.external_id, r.data)
-            for r in batch
-            if r.object_type == "account" and r.action == "create"
-        ]
-        batch_ids = [r.id for r in batch]
-        bulk_done: set[str] = set()
         try:
-            bulk_done = set(writer.create_accounts_bulk(target, [(c[2], c[3]) for c in creates]))
+            with atomic():
+                outcomes = _apply_together(target, batch)
         except DirectoryError:
-            db.session.rollback()  # one is invalid: go one by one, each with its own reason
-        if bulk_done:
-            ids = [c[0] for c in creates if c[2] in bulk_done]
-            db.session.execute(update(SyncRow).where(SyncRow.id.in_(ids)).values(applied=True))
-            db.session.commit()
-            results["created"] = results.get("created", 0) + len(ids)
-            done += len(ids)
-            start_seq = max(start_seq, max(c[1] for c in creates if c[2] in bulk_done))
-        batch = list(
-            db.session.scalars(
-                live.where(SyncRow.id.in_(batch_ids), SyncRow.applied.is_(False)).order_by(
-                    SyncRow.seq
-                )
-            )
-        )
-        for r in batch:
-            if ctx.cancelled:
-                return {"cancelled_at": r.seq}
-            seq, row_id = r.seq, r.id
-            try:
-                outcome = _apply_row(target, r)
-            except DirectoryError as exc:
-                db.session.rollback()
-                failed += 1
-                outcome = "failed"
-                db.session.execute(
-                    update(SyncRow)
-                    .where(SyncRow.id == row_id)
-                    .values(
-                        errors=[
-                            {
-                                "kind": "apply_failed",
-                                "field": ",".join(exc.fields) or "row",
-                                "message": exc.message,
-                            }
-                        ]
-                    )
-                )
-            results[outcome] = results.get(outcome, 0) + 1
-            db.session.execute(update(SyncRow).where(SyncRow.id == row_id).values(applied=True))
-            db.session.commit()
-            done += 1
-            start_seq = seq
+            db.session.rollback()
+            outcomes, errors = _apply_each(target, batch)
+            failed += errors
+        results.update(outcomes)
+        done += len(batch)
+        start_seq = batch[-1].seq
         ctx.checkpoint_save({"seq": start_seq})
         ctx.progress(done=int(done), failed=failed, step="applying")
     run = get_run(run.id)
     run.status, run.step, run.finished_at, run.failed = "applied", "applied", utcnow(), failed
-    run.result = {"outcomes": results}
+    run.result = {"outcomes": dict(results)}
     audit.record(
         run.origin,
         "dingtalk.sync.applied",
         f"dingtalk_sync_run:{run.id}",
-        details={"outcomes": results, "connection": conn.name},
+        details={"outcomes": dict(results), "connection": conn.name},
     )
     db.session.commit()
     return run.result

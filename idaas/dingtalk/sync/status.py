@@ -149,8 +149,11 @@ class SyncCollector:
 
 
 def init_metrics(app: Flask) -> None:
-    """Add the sync gauges to the app's /metrics registry."""
+    """Add the sync gauges to the app's /metrics registry, and to the scrape-time collectors
+    that gunicorn's multiprocess mode (PROMETHEUS_MULTIPROC_DIR) reports."""
     metrics = app.extensions.get("idaas_metrics")
     if metrics is not None and not app.extensions.get("dingtalk_sync_metrics"):
-        metrics.registry.register(SyncCollector(app))
+        collector = SyncCollector(app)
+        metrics.registry.register(collector)
+        metrics.collectors.append(collector)
         app.extensions["dingtalk_sync_metrics"] = True

@@ -32,6 +32,21 @@ if TYPE_CHECKING:
 ACK_DEADLINE = 1.5
 
 
+def stream_data(
+    casing: str, stamp: int, user_ids: list[str] | None, dept_ids: list[int] | None
+) -> dict[str, Any]:
+    """An EVENT frame's `data` in the casing the `stream_casing` variant chooses (§6.5, §6.6)."""
+    legacy = casing == "legacy"
+    data: dict[str, Any] = {}
+    if casing != "bare":
+        data["TimeStamp" if legacy else "timeStamp"] = stamp if legacy else str(stamp)
+    if user_ids is not None:
+        data["UserId" if legacy else "userId"] = list(user_ids)
+    if dept_ids is not None:
+        data["DeptId" if legacy else "deptId"] = list(dept_ids)
+    return data
+
+
 class Dispatcher:
     """Delivers queued events to subscriptions from one daemon thread."""
 
@@ -453,11 +468,7 @@ class StreamHub:
             if not subscribed:
                 return None
             stamp = int(self.sandbox.now() * 1000)
-            data: dict[str, Any] = {"timeStamp": str(stamp)}
-            if user_ids is not None:
-                data["userId"] = list(user_ids)
-            if dept_ids is not None:
-                data["deptId"] = list(dept_ids)
+            data = stream_data(self.sandbox.variants["stream_casing"], stamp, user_ids, dept_ids)
             delivery: dict[str, Any] = {
                 "id": len(self.deliveries) + 1,
                 "app_key": app_key,

@@ -102,6 +102,10 @@ DEFAULT_VARIANTS: dict[str, Any] = {
     "push_timestamp_unit": "ms",
     # §6.5 UNVERIFIED: payload casing, "legacy" (UserId/TimeStamp) or "current" (userId/timeStamp).
     "event_casing": "legacy",
+    # §6.6/§6.5: Stream `data` casing, "current" (userId/deptId/timeStamp string, the Stream
+    # examples), "legacy" (UserId/DeptId/TimeStamp number) or "bare" (ids only: the time is in
+    # the eventBornTime header). Clients must accept each.
+    "stream_casing": "current",
     # §3.3 UNVERIFIED: dd.config signature hashes accepted: "both", "sha256", "sha1".
     "jsapi_signature": "both",
     # §8.1 UNVERIFIED: throttle envelope, "flat" (errcode 90018) or "wrapped" (errcode 88).
