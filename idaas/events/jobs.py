@@ -25,16 +25,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from idaas import audit
-from idaas.events import wake
+from idaas.events import leases, wake
 from idaas.events.models import Job
 from idaas.extensions import db, utcnow
 
@@ -212,42 +211,21 @@ class JobContext:
 
 def claim(now: datetime, lease_seconds: float, worker: str) -> Job | None:
     """Claim the oldest queued job, or a running one whose worker's lease ran out; commit."""
-    token = f"{worker[:27]}/{uuid.uuid4().hex[:8]}"
-    candidate = (
-        select(Job.id)
-        .where(
-            or_(
-                Job.status == "queued",
-                and_(Job.status == "running", Job.lease_until < now),
-            )
-        )
-        .order_by(Job.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+    claimable = or_(Job.status == "queued", and_(Job.status == "running", Job.lease_until < now))
+    ids = leases.claim_ids(
+        Job,
+        claimable,
+        1,
+        token=leases.lease_token(worker),
+        now=now,
+        lease_seconds=lease_seconds,
+        heartbeat_at=now,
+        started_at=func.coalesce(Job.started_at, now),
     )
-    claimed = db.session.execute(
-        update(Job)
-        .where(Job.id.in_(candidate.scalar_subquery()))
-        .values(
-            status="running",
-            claimed_by=token,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            heartbeat_at=now,
-            attempts=Job.attempts + 1,
-        )
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if claimed is None:
+    if not ids:
         db.session.commit()
         return None
-    db.session.execute(
-        update(Job)
-        .where(Job.id == claimed, Job.started_at.is_(None))
-        .values(started_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    job = db.session.get(Job, claimed)
+    job = db.session.get(Job, ids[0])
     db.session.refresh(job)
     db.session.expunge(job)
     db.session.commit()
