@@ -15,6 +15,7 @@ from idaas.api.problems import ApiProblem
 from idaas.api.spec import operation
 from idaas.scim import tokens
 from idaas.scim.models import ScimToken
+from idaas.serialise import columns
 
 ADMIN = ["clients:admin"]
 CLIENT_ID = "string(minlength=1, maxlength=64)"
@@ -22,19 +23,9 @@ CLIENT_ID = "string(minlength=1, maxlength=64)"
 
 def token_to_dict(row: ScimToken) -> dict[str, Any]:
     """The public view of a static token (never its value or hash)."""
-
-    def iso(value: Any) -> str | None:
-        return value.isoformat() + "Z" if value is not None else None
-
     return {
-        "id": row.id,
-        "name": row.name,
-        "prefix": row.prefix,
-        "scopes": list(row.scopes or []),
-        "created_by": row.created_by,
-        "created_at": iso(row.created_at),
-        "revoked_at": iso(row.revoked_at),
-        "last_used_at": iso(row.last_used_at),
+        **columns(row, "id name prefix", lists="scopes"),
+        **columns(row, "created_by", times="created_at revoked_at last_used_at"),
     }
 
 

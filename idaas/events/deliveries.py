@@ -22,6 +22,7 @@ from idaas import audit
 from idaas.events import leases, targets, wake
 from idaas.events.models import Delivery
 from idaas.extensions import db
+from idaas.serialise import columns
 
 log = logging.getLogger("idaas.events")
 LIVE = ("pending", "running")
@@ -300,29 +301,12 @@ def replay(reference: str | int, actor: str, now: datetime) -> Delivery:
 
 def delivery_to_dict(row: Delivery) -> dict[str, Any]:
     """The JSON form of a delivery (API, CLI); payloads carry no secrets."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() + "Z" if value else None
-
     return {
-        "id": row.id,
-        "uid": row.uid,
-        "target_type": row.target_type,
-        "target_key": row.target_key,
-        "object_type": row.object_type,
-        "object_id": row.object_id,
-        "action": row.action,
-        "origin": row.origin,
-        "status": row.status,
-        "attempts": row.attempts,
-        "replays": row.replays,
-        "coalesced": row.coalesced,
-        "created_at": iso(row.created_at),
-        "next_attempt_at": iso(row.next_attempt_at),
-        "last_attempt_at": iso(row.last_attempt_at),
-        "delivered_at": iso(row.delivered_at),
-        "dead_at": iso(row.dead_at),
-        "last_status": row.last_status,
-        "last_error": row.last_error,
-        "payload": row.payload,
+        **columns(
+            row,
+            "id uid target_type target_key object_type object_id action origin status attempts "
+            "replays coalesced",
+            times="created_at next_attempt_at last_attempt_at delivered_at dead_at",
+        ),
+        **columns(row, "last_status last_error payload"),
     }

@@ -36,6 +36,7 @@ from idaas import audit
 from idaas.events import leases, wake
 from idaas.events.models import Job
 from idaas.extensions import db, utcnow
+from idaas.serialise import columns
 
 Handler = Callable[["JobContext"], dict[str, Any] | None]
 _KINDS: dict[str, Handler] = {}
@@ -281,32 +282,14 @@ def run(app: Flask, job: Job, lease_seconds: float, clock: Callable[[], datetime
 
 def job_to_dict(job: Job) -> dict[str, Any]:
     """The JSON form of a job (API, CLI)."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() + "Z" if value else None
-
     return {
-        "id": job.id,
-        "kind": job.kind,
-        "params": job.params,
-        "origin": job.origin,
-        "status": job.status,
-        "progress": {
-            "total": job.total,
-            "done": job.done,
-            "failed": job.failed,
-            "step": job.step,
-            "message": job.message,
-        },
-        "checkpoint": job.checkpoint,
-        "result": job.result,
-        "error": job.error,
-        "cancel_requested": job.cancel_requested,
-        "attempts": job.attempts,
-        "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at),
-        "heartbeat_at": iso(job.heartbeat_at),
+        **columns(job, "id kind params origin status"),
+        "progress": columns(job, "total done failed step message"),
+        **columns(
+            job,
+            "checkpoint result error cancel_requested attempts",
+            times="created_at started_at finished_at heartbeat_at",
+        ),
     }
 
 
