@@ -9,22 +9,15 @@ the read time next to the time DingTalk's QPS makes necessary, and the local pro
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
-from werkzeug.serving import make_server
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from idaas import create_app  # noqa: E402
-from idaas.sandbox.dingtalk import create_sandbox_app  # noqa: E402
-from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
+from bench.dingtalk_setup import fresh_connection, idaas_app, seeded_sandbox  # noqa: E402
 
 
 def _args(argv: list[str]) -> tuple[int, int, float, str | None]:
@@ -54,43 +47,15 @@ def _args(argv: list[str]) -> tuple[int, int, float, str | None]:
 def main(argv: list[str]) -> None:
     """Seed, import, check and print the figures."""
     users, departments, qps, db_url = _args(argv)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    sandbox = Sandbox()
-    sandbox.seed(departments=departments, users=users, seed=20)
-    server = make_server("127.0.0.1", 0, create_sandbox_app(sandbox), threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    sandbox.base_url = url
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    workdir = tempfile.mkdtemp(prefix="idaas-bench-")
-    os.environ.setdefault("IDAAS_INSTANCE_PATH", workdir)
-    app = create_app(
-        {
-            "DATABASE_URL": db_url or f"sqlite:///{workdir}/bench.db",
-            "DINGTALK_OAPI_BASE": url,
-            "DINGTALK_API_BASE": url,
-            "DINGTALK_LOGIN_BASE": url,
-            "DINGTALK_SYNC_QPS": qps or None,
-        }
-    )
-    from idaas.dingtalk import connections
+    sandbox, url, server = seeded_sandbox(users, departments, seed=20)
+    app = idaas_app(url, db_url, DINGTALK_SYNC_QPS=qps or None)
     from idaas.dingtalk.sync import runs, settings
     from idaas.dingtalk.sync.jobs import run_local
     from idaas.directory.models import Account
     from idaas.extensions import db
 
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        dt = sandbox.default_app
-        conn = connections.save(
-            "system",
-            "bench",
-            corp_id=sandbox.corp_id,
-            app_key=dt.app_key,
-            app_secret=dt.app_secret,
-            agent_id=str(dt.agent_id),
-        )
+        conn = fresh_connection(sandbox)
         settings.save("cli:bench", conn, {"delete_minimum": users})
         started = time.perf_counter()
         run = runs.start("cli:bench", conn)

@@ -1,4 +1,4 @@
-"""Small helpers shared by CLI commands: output and the CLI's origin tag."""
+"""Small helpers shared by CLI commands: output, the CLI's origin tag, service errors."""
 
 from __future__ import annotations
 
@@ -28,3 +28,19 @@ def cli_origin() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"cli:{user}"
+
+
+class ServiceGroup(click.Group):
+    """A command group whose commands let the service errors named in `errors` propagate: each
+    ends the command as a one-line error (exit status 1) instead of a traceback."""
+
+    def __init__(self, *args: Any, errors: tuple[type[Exception], ...] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.errors = errors
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; report a named service error by its message."""
+        try:
+            return super().invoke(ctx)
+        except self.errors as error:
+            raise click.ClickException(getattr(error, "message", None) or str(error)) from None

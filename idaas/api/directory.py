@@ -6,6 +6,7 @@ attribute definitions. Every write goes through `directory.service` with origin
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import url_for
@@ -36,19 +37,19 @@ from idaas.directory.serialise import (
 
 READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
+read_departments = partial(operation, tags=["departments"], scopes=READ)
+write_departments = partial(operation, tags=["departments"], scopes=WRITE)
+read_accounts = partial(operation, tags=["accounts"], scopes=READ)
+write_accounts = partial(operation, tags=["accounts"], scopes=WRITE)
+read_memberships = partial(operation, tags=["memberships"], scopes=READ)
+write_memberships = partial(operation, tags=["memberships"], scopes=WRITE)
 
 
 # -- departments ---------------------------------------------------------------------------
 
 
 @bp.get("/departments")
-@operation(
-    "List departments",
-    tags=["departments"],
-    scopes=READ,
-    query=s.DepartmentListQuery,
-    response=s.DepartmentList,
-)
+@read_departments("List departments", query=s.DepartmentListQuery, response=s.DepartmentList)
 def list_departments(query: s.DepartmentListQuery) -> Response:
     """The direct children of `parent`, or the root departments."""
     _must_exist(service.get_department, query.parent, "parent", in_query=True)
@@ -66,13 +67,7 @@ def _tree(departments: list[Department]) -> list[dict[str, Any]]:
 
 
 @bp.get("/departments/tree")
-@operation(
-    "Department tree",
-    tags=["departments"],
-    scopes=READ,
-    query=s.TreeQuery,
-    response=s.DepartmentTree,
-)
+@read_departments("Department tree", query=s.TreeQuery, response=s.DepartmentTree)
 def department_tree(query: s.TreeQuery) -> Response:
     """The whole department tree (or the subtree under `root`), children nested."""
     _must_exist(service.get_department, query.root, "root", in_query=True)
@@ -84,7 +79,7 @@ def department_tree(query: s.TreeQuery) -> Response:
 
 
 @bp.get(f"/departments/<{ID}:department_id>/children")
-@operation("List sub-departments", tags=["departments"], scopes=READ, response=s.DepartmentList)
+@read_departments("List sub-departments", response=s.DepartmentList)
 def department_children(department_id: int) -> Response:
     """The direct children of a department, in display order."""
     service.get_department(department_id)
@@ -110,10 +105,8 @@ def department_members(department_id: int, query: s.PageQuery) -> Response:
 
 
 @bp.post("/departments")
-@operation(
+@write_departments(
     "Create a department",
-    tags=["departments"],
-    scopes=WRITE,
     body=s.DepartmentCreate,
     response=s.Department,
     status=201,
@@ -133,10 +126,8 @@ def create_department(body: s.DepartmentCreate) -> Response:
 
 
 @bp.post(f"/departments/<{ID}:department_id>/move")
-@operation(
+@write_departments(
     "Move a department",
-    tags=["departments"],
-    scopes=WRITE,
     body=s.DepartmentMove,
     response=s.Department,
     etag=True,
@@ -203,13 +194,7 @@ def _account_page(limit: int, cursor: str | None, **filters: Any) -> Response:
 
 
 @bp.get("/accounts")
-@operation(
-    "List accounts",
-    tags=["accounts"],
-    scopes=READ,
-    query=s.AccountListQuery,
-    response=s.AccountPage,
-)
+@read_accounts("List accounts", query=s.AccountListQuery, response=s.AccountPage)
 def list_accounts(query: s.AccountListQuery) -> Response:
     """Accounts filtered by `q`, `department`, `status`, `group`, `role`; keyset pagination."""
     for field, getter, value in (
@@ -245,10 +230,8 @@ ACCOUNTS = crud.conventional(
 
 
 @bp.post("/accounts")
-@operation(
+@write_accounts(
     "Create an account",
-    tags=["accounts"],
-    scopes=WRITE,
     body=s.AccountCreate,
     response=s.Account,
     status=201,
@@ -292,13 +275,7 @@ for _action, _status, _doc in (
 
 
 @bp.get(f"/accounts/<{ID}:account_id>/memberships")
-@operation(
-    "List an account's memberships",
-    tags=["memberships"],
-    scopes=READ,
-    response=s.MembershipList,
-    etag=True,
-)
+@read_memberships("List an account's memberships", response=s.MembershipList, etag=True)
 def account_memberships(account_id: int) -> Response:
     """The departments an account belongs to (the primary one first)."""
     account = service.get_account(account_id)
@@ -306,10 +283,8 @@ def account_memberships(account_id: int) -> Response:
 
 
 @bp.put(f"/accounts/<{ID}:account_id>/memberships")
-@operation(
+@write_memberships(
     "Replace an account's memberships",
-    tags=["memberships"],
-    scopes=WRITE,
     body=s.MembershipsReplace,
     response=s.MembershipList,
     etag=True,

@@ -17,11 +17,7 @@ from idaas.applications.errors import ApplicationError
 from idaas.applications.models import ID_TOKEN_ALGS, OIDC_GRANT_TYPES
 from idaas.applications.scopes import OIDC_SCOPES, SCOPES
 from idaas.applications.serialise import application_to_dict, client_to_dict, request_to_dict
-from idaas.cli_support import cli_origin, emit
-
-
-def _fail(error: ApplicationError) -> click.ClickException:
-    return click.ClickException(error.message)
+from idaas.cli_support import ServiceGroup, cli_origin, emit
 
 
 def _create_api_client(
@@ -70,7 +66,7 @@ CLIENT_KINDS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
-@click.group("clients")
+@click.group("clients", cls=ServiceGroup, errors=(ApplicationError,))
 def clients_group() -> None:
     """Manage API clients (AppKey/AppSecret) and integration requests."""
 
@@ -115,10 +111,7 @@ def create(kind: str, name: str, scopes: tuple[str, ...], as_json: bool, **optio
         options = {k: v for k, v in options.items() if k not in ("note", "owner")}
         if not options.get("redirect_uris"):
             raise click.UsageError("--kind oidc needs at least one --redirect-uri")
-    try:
-        data = CLIENT_KINDS[kind](name=name, scopes=scopes, **options)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    data = CLIENT_KINDS[kind](name=name, scopes=scopes, **options)
     secret_line = (
         f"  client_secret: {data['client_secret']}\n"
         "Store the secret now: it cannot be shown again (rotate it if lost)."
@@ -153,10 +146,7 @@ def list_clients(as_json: bool) -> None:
 @with_appcontext
 def rotate(client_id: str, as_json: bool) -> None:
     """Replace a client's secret and print the new one once; the old one stops working."""
-    try:
-        client, secret = service.rotate_secret(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    client, secret = service.rotate_secret(cli_origin(), client_id)
     emit(
         {**client_to_dict(client), "client_secret": secret},
         as_json,
@@ -165,10 +155,7 @@ def rotate(client_id: str, as_json: bool) -> None:
 
 
 def _toggle(client_id: str, enabled: bool, as_json: bool) -> None:
-    try:
-        client = service.set_enabled(cli_origin(), client_id, enabled)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    client = service.set_enabled(cli_origin(), client_id, enabled)
     emit(
         client_to_dict(client),
         as_json,
@@ -200,10 +187,7 @@ def enable(client_id: str, as_json: bool) -> None:
 @with_appcontext
 def delete(client_id: str, as_json: bool) -> None:
     """Delete a client and invalidate its tokens."""
-    try:
-        service.delete_client(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    service.delete_client(cli_origin(), client_id)
     emit({"client_id": client_id, "deleted": True}, as_json, f"Deleted {client_id}.")
 
 
@@ -234,12 +218,9 @@ def list_requests(status: str | None, as_json: bool) -> None:
 @with_appcontext
 def approve(reference: str, scopes: tuple[str, ...], as_json: bool) -> None:
     """Approve a request: create its API client and print the secret once."""
-    try:
-        request, client, secret = service.approve_request(
-            cli_origin(), reference, scopes=list(scopes) if scopes else None
-        )
-    except ApplicationError as error:
-        raise _fail(error) from None
+    request, client, secret = service.approve_request(
+        cli_origin(), reference, scopes=list(scopes) if scopes else None
+    )
     emit(
         {
             "request": request_to_dict(request),
@@ -257,14 +238,11 @@ def approve(reference: str, scopes: tuple[str, ...], as_json: bool) -> None:
 @with_appcontext
 def reject(reference: str, reason: str, as_json: bool) -> None:
     """Reject a request with a reason."""
-    try:
-        request = service.reject_request(cli_origin(), reference, reason=reason)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    request = service.reject_request(cli_origin(), reference, reason=reason)
     emit(request_to_dict(request), as_json, f"Rejected {request.reference}.")
 
 
-@click.group("apps")
+@click.group("apps", cls=ServiceGroup, errors=(ApplicationError,))
 def apps_group() -> None:
     """Manage applications (OIDC relying parties)."""
 
@@ -292,10 +270,7 @@ def apps_show(client_id: str, as_json: bool) -> None:
     """Show one application's registration."""
     from idaas.applications import apps
 
-    try:
-        app = apps.get_application(client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    app = apps.get_application(client_id)
     emit(application_to_dict(app), as_json)
 
 
@@ -309,12 +284,9 @@ def apps_set_name(client_id: str, language: str, name: str | None, as_json: bool
     """Set (or, without NAME, remove) the application's name in one language (zh_CN, en)."""
     from idaas.applications import apps
 
-    try:
-        names = dict(apps.get_application(client_id).display_names or {})
-        names[language] = name or ""
-        app = apps.update_application(cli_origin(), client_id, display_names=names)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    names = dict(apps.get_application(client_id).display_names or {})
+    names[language] = name or ""
+    app = apps.update_application(cli_origin(), client_id, display_names=names)
     emit(application_to_dict(app), as_json, f"Names of {app.client_id}: {app.display_names}.")
 
 
@@ -326,10 +298,7 @@ def apps_disable(client_id: str, as_json: bool) -> None:
     """Disable an application: no sign-in, no tile, its tokens stop working."""
     from idaas.applications import apps
 
-    try:
-        app = apps.set_application_enabled(cli_origin(), client_id, False)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    app = apps.set_application_enabled(cli_origin(), client_id, False)
     emit(application_to_dict(app), as_json, f"Disabled {app.client_id}.")
 
 
@@ -341,10 +310,7 @@ def apps_rotate_secret(client_id: str, as_json: bool) -> None:
     """Replace a confidential application's client secret (printed once; the old one stops)."""
     from idaas.applications import apps
 
-    try:
-        app, secret = apps.rotate_application_secret(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    app, secret = apps.rotate_application_secret(cli_origin(), client_id)
     emit(
         {**application_to_dict(app), "client_secret": secret},
         as_json,
@@ -366,10 +332,7 @@ def subaccount_propose(client_id: str, account: str, app_username: str, as_json:
     found = directory.find_by_identifier(account)
     if found is None:
         raise click.ClickException(f"No account {account}.")
-    try:
-        row = apps.propose_subaccount(cli_origin(), client_id, found.id, app_username)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    row = apps.propose_subaccount(cli_origin(), client_id, found.id, app_username)
     emit(
         {"id": row.id, "status": row.status, "username": row.username},
         as_json,
@@ -386,8 +349,5 @@ def subaccount_decide(subaccount_id: int, approve: bool, as_json: bool) -> None:
     """Approve or reject a proposed sub-account."""
     from idaas.applications import apps
 
-    try:
-        row = apps.decide_subaccount(cli_origin(), subaccount_id, approve)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    row = apps.decide_subaccount(cli_origin(), subaccount_id, approve)
     emit({"id": row.id, "status": row.status, "username": row.username}, as_json, row.status)

@@ -7,15 +7,11 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import ServiceGroup, cli_origin, emit
 from idaas.directory import service
 from idaas.directory.errors import DirectoryError, NotFound
 from idaas.directory.models import Account
 from idaas.directory.serialise import account_to_dict, department_to_dict
-
-
-def _fail(error: DirectoryError) -> click.ClickException:
-    return click.ClickException(error.message)
 
 
 def resolve_account(reference: str) -> Account:
@@ -31,7 +27,7 @@ def resolve_account(reference: str) -> Account:
     return account
 
 
-@click.group("accounts")
+@click.group("accounts", cls=ServiceGroup, errors=(DirectoryError,))
 def accounts_group() -> None:
     """Manage accounts."""
 
@@ -56,14 +52,11 @@ def accounts_group() -> None:
 @with_appcontext
 def create_account(as_json: bool, departments: tuple[int, ...], **fields: Any) -> None:
     """Create an account."""
-    try:
-        account = service.create_account(
-            cli_origin(),
-            memberships=list(departments),
-            **{k: v for k, v in fields.items() if v is not None or k == "must_change_password"},
-        )
-    except DirectoryError as error:
-        raise _fail(error) from None
+    account = service.create_account(
+        cli_origin(),
+        memberships=list(departments),
+        **{k: v for k, v in fields.items() if v is not None or k == "must_change_password"},
+    )
     emit(
         account_to_dict(account), as_json, f"Created account {account.username} (id {account.id})."
     )
@@ -80,12 +73,7 @@ def list_accounts(
     q: str | None, department_id: int | None, status: str | None, limit: int, as_json: bool
 ) -> None:
     """List accounts."""
-    try:
-        accounts = service.list_accounts(
-            limit=limit, q=q, department_id=department_id, status=status
-        )
-    except DirectoryError as error:
-        raise _fail(error) from None
+    accounts = service.list_accounts(limit=limit, q=q, department_id=department_id, status=status)
     rows = [account_to_dict(a) for a in accounts]
     lines = [
         f"{a['id']:>6}  {a['username']:<24} {a['display_name']:<16} {a['status']}" for a in rows
@@ -104,10 +92,7 @@ def show_account(reference: str, as_json: bool) -> None:
 
 def _set_status(reference: str, status: str, as_json: bool) -> None:
     account = resolve_account(reference)
-    try:
-        account = service.set_status(cli_origin(), account.id, status)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    account = service.set_status(cli_origin(), account.id, status)
     emit(account_to_dict(account), as_json, f"Account {account.username} is now {status}.")
 
 
@@ -129,7 +114,7 @@ def enable_account(reference: str, as_json: bool) -> None:
     _set_status(reference, "active", as_json)
 
 
-@click.group("departments")
+@click.group("departments", cls=ServiceGroup, errors=(DirectoryError,))
 def departments_group() -> None:
     """Manage the department tree."""
 
@@ -142,12 +127,9 @@ def departments_group() -> None:
 @with_appcontext
 def create_department(name: str, parent_id: int | None, sort_order: int, as_json: bool) -> None:
     """Create a department."""
-    try:
-        department = service.create_department(
-            cli_origin(), name=name, parent_id=parent_id, sort_order=sort_order
-        )
-    except DirectoryError as error:
-        raise _fail(error) from None
+    department = service.create_department(
+        cli_origin(), name=name, parent_id=parent_id, sort_order=sort_order
+    )
     emit(
         department_to_dict(department),
         as_json,
@@ -164,17 +146,14 @@ def list_departments(parent_id: int | None, as_json: bool) -> None:
     from idaas.directory.models import Department
     from idaas.extensions import db
 
-    try:
-        if parent_id is not None:
-            departments = service.subtree(parent_id)
-        else:
-            departments = list(
-                db.session.scalars(
-                    db.select(Department).order_by(Department.depth, Department.sort_order)
-                )
+    if parent_id is not None:
+        departments = service.subtree(parent_id)
+    else:
+        departments = list(
+            db.session.scalars(
+                db.select(Department).order_by(Department.depth, Department.sort_order)
             )
-    except DirectoryError as error:
-        raise _fail(error) from None
+        )
     ordered = sorted(departments, key=lambda d: [int(p) for p in d.path.strip("/").split("/")])
     base = min((d.depth for d in ordered), default=0)
     lines = [f"{'  ' * (d.depth - base)}{d.name} (id {d.id})" for d in ordered]
@@ -191,10 +170,7 @@ def move_department(department_id: int, parent_id: int | None, root: bool, as_js
     """Move a department (with its subtree) under another parent."""
     if (parent_id is None) == (not root):
         raise click.UsageError("give exactly one of --parent ID or --root")
-    try:
-        department = service.move_department(cli_origin(), department_id, parent_id)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    department = service.move_department(cli_origin(), department_id, parent_id)
     emit(department_to_dict(department), as_json, f"Moved {department.name}.")
 
 
@@ -205,11 +181,8 @@ def move_department(department_id: int, parent_id: int | None, root: bool, as_js
 @with_appcontext
 def rename_department(department_id: int, name: str, as_json: bool) -> None:
     """Rename a department (names are unique among siblings)."""
-    try:
-        before = service.get_department(department_id).name
-        department = service.update_department(cli_origin(), department_id, name=name)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    before = service.get_department(department_id).name
+    department = service.update_department(cli_origin(), department_id, name=name)
     emit(department_to_dict(department), as_json, f"Renamed {before} to {department.name}.")
 
 
@@ -220,15 +193,9 @@ def rename_department(department_id: int, name: str, as_json: bool) -> None:
 @with_appcontext
 def delete_department(department_id: int, yes: bool, as_json: bool) -> None:
     """Delete an empty department (move its members and sub-departments first)."""
-    try:
-        department = service.get_department(department_id)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    department = service.get_department(department_id)
     if not yes and not as_json:
         click.confirm(f"Delete department {department.name} (id {department.id})?", abort=True)
     name = department.name
-    try:
-        service.delete_department(cli_origin(), department_id)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    service.delete_department(cli_origin(), department_id)
     emit({"id": department_id, "deleted": True}, as_json, f"Deleted department {name}.")

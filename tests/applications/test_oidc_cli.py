@@ -28,34 +28,15 @@ def create_oidc(runner: Any, name: str, redirect_uri: str, *flags: str) -> dict[
 
 
 def test_create_confidential_and_public_oidc_clients(runner, leak_guard):
-    result = runner.invoke(
-        args=[
-            "clients",
-            "create",
-            "--kind",
-            "oidc",
-            "--name",
-            "ERP",
-            "--redirect-uri",
-            "https://erp.example.com/cb",
-            "--redirect-uri",
-            "https://erp.example.com/cb2",
-            "--post-logout-redirect-uri",
-            "https://erp.example.com/bye",
-            "--scope",
-            "openid",
-            "--scope",
-            "profile",
-            "--grant",
-            "authorization_code",
-            "--no-consent",
-            "--id-token-alg",
-            "RS256",
-            "--json",
-        ]
+    data = create_oidc(
+        runner,
+        "ERP",
+        "https://erp.example.com/cb",
+        *("--redirect-uri", "https://erp.example.com/cb2"),
+        *("--post-logout-redirect-uri", "https://erp.example.com/bye"),
+        *("--scope", "openid", "--scope", "profile", "--grant", "authorization_code"),
+        *("--no-consent", "--id-token-alg", "RS256"),
     )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
     leak_guard.register(data["client_secret"])
     assert data["client_id"].startswith("app_") and data["id_token_alg"] == "RS256"
     assert data["grant_types"] == ["authorization_code"] and data["consent_required"] is False

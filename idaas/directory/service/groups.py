@@ -16,6 +16,7 @@ from idaas.directory.service.unit import (
     check_writable,
     raise_if,
     record_change,
+    set_account_link,
     unit_of_work,
 )
 from idaas.extensions import db
@@ -132,20 +133,12 @@ def set_group_membership(origin: str, group_id: int, account_id: int, member: bo
         group = get_group(group_id)
         get_account(account_id)
         check_writable(origin, group.source, "group", ["members"])
-        existing = db.session.get(GroupMember, (group_id, account_id))
-        if bool(existing) == member:
-            return False
-        if member:
-            db.session.add(GroupMember(group_id=group_id, account_id=account_id))
-        else:
-            db.session.delete(existing)
-        group.version += 1
-        record_change(
+        return set_account_link(
             origin,
             "group",
-            group.id,
-            "member_added" if member else "member_removed",
-            group.version,
-            {"account_id": account_id},
+            group,
+            GroupMember,
+            account_id,
+            member,
+            ("member_added", "member_removed"),
         )
-    return True

@@ -49,15 +49,8 @@ _CONSTRAINT_FIELDS = {
 
 
 @contextmanager
-def unit_of_work() -> Iterator[None]:
-    """Commit what the block did, or roll it all back (events and audit rows included).
-
-    Inside `atomic()` the block only flushes: the outermost block commits or rolls back.
-    """
-    if db.session.info.get(_ATOMIC):
-        yield
-        db.session.flush()
-        return
+def _committed() -> Iterator[None]:
+    """Commit what the block did, or roll it all back; a unique-value clash is a field error."""
     try:
         yield
         db.session.commit()
@@ -69,6 +62,20 @@ def unit_of_work() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit what the block did, or roll it all back (events and audit rows included).
+
+    Inside `atomic()` the block only flushes: the outermost block commits or rolls back.
+    """
+    if db.session.info.get(_ATOMIC):
+        yield
+        db.session.flush()
+        return
+    with _committed():
+        yield
 
 
 @contextmanager
@@ -84,26 +91,10 @@ def atomic() -> Iterator[None]:
         return
     db.session.info[_ATOMIC] = True
     try:
-        with unit_of_work_outer():
+        with _committed():
             yield
     finally:
         db.session.info.pop(_ATOMIC, None)
-
-
-@contextmanager
-def unit_of_work_outer() -> Iterator[None]:
-    """The commit/rollback of `atomic()` (the flag is already set, so not `unit_of_work`)."""
-    try:
-        yield
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise ValidationFailed(
-            {_field_for(exc): gettext("This value is already in use.")}
-        ) from None
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def _field_for(exc: IntegrityError) -> str:
@@ -131,6 +122,37 @@ def record_change(
         target=f"{object_type}:{object_id}",
         details={"version": version, "changes": changes or {}},
     )
+
+
+def set_account_link(
+    origin: str,
+    object_type: str,
+    owner: Any,
+    link: Any,
+    account_id: int,
+    linked: bool,
+    actions: tuple[str, str],
+) -> bool:
+    """Add (`linked`) or remove the `link` row (`<object_type>_id`, `account_id`) tying an
+    account to `owner`, a group or role; bump the owner's version and record `actions[0]`
+    (added) or `actions[1]` (removed). Whether anything changed."""
+    existing = db.session.get(link, (owner.id, account_id))
+    if bool(existing) == linked:
+        return False
+    if linked:
+        db.session.add(link(**{f"{object_type}_id": owner.id, "account_id": account_id}))
+    else:
+        db.session.delete(existing)
+    owner.version += 1
+    record_change(
+        origin,
+        object_type,
+        owner.id,
+        actions[0] if linked else actions[1],
+        owner.version,
+        {"account_id": account_id},
+    )
+    return True
 
 
 def check_writable(origin: str, source: str, object_type: str, fields: Iterable[str]) -> None:
