@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
@@ -19,6 +21,26 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
             if text is not None
             else json.dumps(data, ensure_ascii=False, indent=2, default=str)
         )
+
+
+def emit_rows(
+    rows: list[dict[str, Any]], as_json: bool, line: Callable[[Any], str], empty: str
+) -> None:
+    """Print `rows` as JSON, or one `line(row)` each for people (`empty` when there are none)."""
+    emit(rows, as_json, "\n".join(line(row) for row in rows) or empty)
+
+
+def json_command(
+    group: click.Group, name: str, **options: Any
+) -> Callable[[Callable[..., Any]], click.Command]:
+    """`group.command(name)` run in the application context, with a `--json` flag (the
+    function's `as_json` parameter) for output that scripts read."""
+
+    def declare(function: Callable[..., Any]) -> click.Command:
+        flagged = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+        return group.command(name, **options)(flagged(with_appcontext(function)))
+
+    return declare
 
 
 def cli_origin() -> str:

@@ -10,14 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 
 from idaas.applications import service
 from idaas.applications.errors import ApplicationError
 from idaas.applications.models import ID_TOKEN_ALGS, OIDC_GRANT_TYPES
 from idaas.applications.scopes import OIDC_SCOPES, SCOPES
 from idaas.applications.serialise import application_to_dict, client_to_dict, request_to_dict
-from idaas.cli_support import ServiceGroup, cli_origin, emit
+from idaas.cli_support import ServiceGroup, cli_origin, emit, emit_rows, json_command
 
 
 def _create_api_client(
@@ -71,7 +70,7 @@ def clients_group() -> None:
     """Manage API clients (AppKey/AppSecret) and integration requests."""
 
 
-@clients_group.command("create")
+@json_command(clients_group, "create")
 @click.option(
     "--kind",
     type=click.Choice(sorted(CLIENT_KINDS)),
@@ -100,8 +99,6 @@ def clients_group() -> None:
 @click.option("--frontchannel-logout-uri")
 @click.option("--subject-type", type=click.Choice(["public", "pairwise"]))
 @click.option("--description")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def create(kind: str, name: str, scopes: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Create a client and print its id and secret (the secret is shown only this once)."""
     if kind == "api":
@@ -126,24 +123,23 @@ def create(kind: str, name: str, scopes: tuple[str, ...], as_json: bool, **optio
     )
 
 
-@clients_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+def _client_line(r: dict[str, Any]) -> str:
+    """An API client as one line of `idaas clients list`."""
+    return (
+        f"{r['client_id']:<28} {'enabled ' if r['enabled'] else 'disabled'} "
+        f"{r['name']:<24} {' '.join(r['scopes'])}"
+    )
+
+
+@json_command(clients_group, "list")
 def list_clients(as_json: bool) -> None:
     """List API clients."""
     rows = [client_to_dict(c) for c in service.list_clients()]
-    lines = [
-        f"{r['client_id']:<28} {'enabled ' if r['enabled'] else 'disabled'} "
-        f"{r['name']:<24} {' '.join(r['scopes'])}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No API clients.")
+    emit_rows(rows, as_json, _client_line, "No API clients.")
 
 
-@clients_group.command("rotate")
+@json_command(clients_group, "rotate")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def rotate(client_id: str, as_json: bool) -> None:
     """Replace a client's secret and print the new one once; the old one stops working."""
     client, secret = service.rotate_secret(cli_origin(), client_id)
@@ -163,28 +159,22 @@ def _toggle(client_id: str, enabled: bool, as_json: bool) -> None:
     )
 
 
-@clients_group.command("disable")
+@json_command(clients_group, "disable")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def disable(client_id: str, as_json: bool) -> None:
     """Disable a client: no new tokens, and its existing tokens stop working."""
     _toggle(client_id, False, as_json)
 
 
-@clients_group.command("enable")
+@json_command(clients_group, "enable")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def enable(client_id: str, as_json: bool) -> None:
     """Enable a client again (tokens issued before it was disabled stay invalid)."""
     _toggle(client_id, True, as_json)
 
 
-@clients_group.command("delete")
+@json_command(clients_group, "delete")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def delete(client_id: str, as_json: bool) -> None:
     """Delete a client and invalidate its tokens."""
     service.delete_client(cli_origin(), client_id)
@@ -196,26 +186,25 @@ def requests_group() -> None:
     """Review integration requests from third parties."""
 
 
-@requests_group.command("list")
+def _request_line(r: dict[str, Any]) -> str:
+    """An integration request as lines of `idaas clients requests list`."""
+    return (
+        f"{r['reference']}  {r['status']:<8} {r['name']:<24} {' '.join(r['scopes'])}"
+        f"\n    contact: {r['contact']}\n    reason:  {r['reason']}"
+    )
+
+
+@json_command(requests_group, "list")
 @click.option("--status", type=click.Choice(["pending", "approved", "rejected"]))
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_requests(status: str | None, as_json: bool) -> None:
     """List integration requests."""
     rows = [request_to_dict(r) for r in service.list_requests(status)]
-    lines = [
-        f"{r['reference']}  {r['status']:<8} {r['name']:<24} {' '.join(r['scopes'])}"
-        f"\n    contact: {r['contact']}\n    reason:  {r['reason']}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No integration requests.")
+    emit_rows(rows, as_json, _request_line, "No integration requests.")
 
 
-@requests_group.command("approve")
+@json_command(requests_group, "approve")
 @click.argument("reference")
 @click.option("--scope", "scopes", multiple=True, help="Grant fewer scopes than requested.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def approve(reference: str, scopes: tuple[str, ...], as_json: bool) -> None:
     """Approve a request: create its API client and print the secret once."""
     request, client, secret = service.approve_request(
@@ -231,11 +220,9 @@ def approve(reference: str, scopes: tuple[str, ...], as_json: bool) -> None:
     )
 
 
-@requests_group.command("reject")
+@json_command(requests_group, "reject")
 @click.argument("reference")
 @click.option("--reason", required=True, help="Shown to the requester.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def reject(reference: str, reason: str, as_json: bool) -> None:
     """Reject a request with a reason."""
     request = service.reject_request(cli_origin(), reference, reason=reason)
@@ -247,25 +234,22 @@ def apps_group() -> None:
     """Manage applications (OIDC relying parties)."""
 
 
-@apps_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+def _application_line(r: dict[str, Any]) -> str:
+    """An application as one line of `idaas apps list`."""
+    return f"{r['client_id']:<30} {'enabled ' if r['enabled'] else 'disabled'} {r['name']}"
+
+
+@json_command(apps_group, "list")
 def apps_list(as_json: bool) -> None:
     """List applications."""
     from idaas.applications import apps
 
     rows = [application_to_dict(a) for a in apps.list_applications()]
-    lines = [
-        f"{r['client_id']:<30} {'enabled ' if r['enabled'] else 'disabled'} {r['name']}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No applications.")
+    emit_rows(rows, as_json, _application_line, "No applications.")
 
 
-@apps_group.command("show")
+@json_command(apps_group, "show")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_show(client_id: str, as_json: bool) -> None:
     """Show one application's registration."""
     from idaas.applications import apps
@@ -274,12 +258,10 @@ def apps_show(client_id: str, as_json: bool) -> None:
     emit(application_to_dict(app), as_json)
 
 
-@apps_group.command("set-name")
+@json_command(apps_group, "set-name")
 @click.argument("client_id")
 @click.argument("language")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_set_name(client_id: str, language: str, name: str | None, as_json: bool) -> None:
     """Set (or, without NAME, remove) the application's name in one language (zh_CN, en)."""
     from idaas.applications import apps
@@ -290,10 +272,8 @@ def apps_set_name(client_id: str, language: str, name: str | None, as_json: bool
     emit(application_to_dict(app), as_json, f"Names of {app.client_id}: {app.display_names}.")
 
 
-@apps_group.command("disable")
+@json_command(apps_group, "disable")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_disable(client_id: str, as_json: bool) -> None:
     """Disable an application: no sign-in, no tile, its tokens stop working."""
     from idaas.applications import apps
@@ -302,10 +282,8 @@ def apps_disable(client_id: str, as_json: bool) -> None:
     emit(application_to_dict(app), as_json, f"Disabled {app.client_id}.")
 
 
-@apps_group.command("rotate-secret")
+@json_command(apps_group, "rotate-secret")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_rotate_secret(client_id: str, as_json: bool) -> None:
     """Replace a confidential application's client secret (printed once; the old one stops)."""
     from idaas.applications import apps
@@ -318,12 +296,10 @@ def apps_rotate_secret(client_id: str, as_json: bool) -> None:
     )
 
 
-@apps_group.command("subaccount-propose")
+@json_command(apps_group, "subaccount-propose")
 @click.argument("client_id")
 @click.argument("account")
 @click.argument("app_username")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def subaccount_propose(client_id: str, account: str, app_username: str, as_json: bool) -> None:
     """Propose ACCOUNT's username in an association-mode app (an admin then approves it)."""
     from idaas.applications import apps
@@ -340,11 +316,9 @@ def subaccount_propose(client_id: str, account: str, app_username: str, as_json:
     )
 
 
-@apps_group.command("subaccount-decide")
+@json_command(apps_group, "subaccount-decide")
 @click.argument("subaccount_id", type=int)
 @click.option("--approve/--reject", required=True)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def subaccount_decide(subaccount_id: int, approve: bool, as_json: bool) -> None:
     """Approve or reject a proposed sub-account."""
     from idaas.applications import apps

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 
-from idaas.cli_support import ServiceGroup, cli_origin, emit
+from idaas.cli_support import ServiceGroup, cli_origin, emit, emit_rows, json_command
 from idaas.directory import service
 from idaas.directory.errors import DirectoryError, NotFound
 from idaas.directory.models import Account
@@ -32,7 +31,7 @@ def accounts_group() -> None:
     """Manage accounts."""
 
 
-@accounts_group.command("create")
+@json_command(accounts_group, "create")
 @click.option("--username", required=True)
 @click.option("--password", help="Initial password (must meet the policy).")
 @click.option("--name", "display_name")
@@ -48,8 +47,6 @@ def accounts_group() -> None:
     help="Department id; repeat for several (the first is primary).",
 )
 @click.option("--must-change-password/--no-must-change-password", default=None)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def create_account(as_json: bool, departments: tuple[int, ...], **fields: Any) -> None:
     """Create an account."""
     account = service.create_account(
@@ -62,29 +59,27 @@ def create_account(as_json: bool, departments: tuple[int, ...], **fields: Any) -
     )
 
 
-@accounts_group.command("list")
+def _account_line(a: dict[str, Any]) -> str:
+    """An account as one line of `idaas accounts list`."""
+    return f"{a['id']:>6}  {a['username']:<24} {a['display_name']:<16} {a['status']}"
+
+
+@json_command(accounts_group, "list")
 @click.option("--q", help="Search username, name, email, mobile or employee number.")
 @click.option("--department", "department_id", type=int)
 @click.option("--status", type=click.Choice(["active", "disabled", "left"]))
 @click.option("--limit", type=click.IntRange(1, 10000), default=100)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_accounts(
     q: str | None, department_id: int | None, status: str | None, limit: int, as_json: bool
 ) -> None:
     """List accounts."""
     accounts = service.list_accounts(limit=limit, q=q, department_id=department_id, status=status)
     rows = [account_to_dict(a) for a in accounts]
-    lines = [
-        f"{a['id']:>6}  {a['username']:<24} {a['display_name']:<16} {a['status']}" for a in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No accounts.")
+    emit_rows(rows, as_json, _account_line, "No accounts.")
 
 
-@accounts_group.command("show")
+@json_command(accounts_group, "show")
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def show_account(reference: str, as_json: bool) -> None:
     """Show an account by id, username, email or mobile."""
     emit(account_to_dict(resolve_account(reference)), as_json)
@@ -96,19 +91,15 @@ def _set_status(reference: str, status: str, as_json: bool) -> None:
     emit(account_to_dict(account), as_json, f"Account {account.username} is now {status}.")
 
 
-@accounts_group.command("disable")
+@json_command(accounts_group, "disable")
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def disable_account(reference: str, as_json: bool) -> None:
     """Disable an account (it can no longer sign in)."""
     _set_status(reference, "disabled", as_json)
 
 
-@accounts_group.command("enable")
+@json_command(accounts_group, "enable")
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def enable_account(reference: str, as_json: bool) -> None:
     """Re-enable an account."""
     _set_status(reference, "active", as_json)
@@ -119,12 +110,10 @@ def departments_group() -> None:
     """Manage the department tree."""
 
 
-@departments_group.command("create")
+@json_command(departments_group, "create")
 @click.option("--name", required=True)
 @click.option("--parent", "parent_id", type=int, help="Parent department id (default: a root).")
 @click.option("--sort-order", type=int, default=0)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def create_department(name: str, parent_id: int | None, sort_order: int, as_json: bool) -> None:
     """Create a department."""
     department = service.create_department(
@@ -137,10 +126,8 @@ def create_department(name: str, parent_id: int | None, sort_order: int, as_json
     )
 
 
-@departments_group.command("list")
+@json_command(departments_group, "list")
 @click.option("--parent", "parent_id", type=int, help="Only this department's subtree.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_departments(parent_id: int | None, as_json: bool) -> None:
     """List departments as a tree."""
     from idaas.directory.models import Department
@@ -160,12 +147,10 @@ def list_departments(parent_id: int | None, as_json: bool) -> None:
     emit([department_to_dict(d) for d in ordered], as_json, "\n".join(lines) or "No departments.")
 
 
-@departments_group.command("move")
+@json_command(departments_group, "move")
 @click.argument("department_id", type=int)
 @click.option("--parent", "parent_id", type=int, help="New parent id.")
 @click.option("--root", is_flag=True, help="Make it a root department.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def move_department(department_id: int, parent_id: int | None, root: bool, as_json: bool) -> None:
     """Move a department (with its subtree) under another parent."""
     if (parent_id is None) == (not root):
@@ -174,11 +159,9 @@ def move_department(department_id: int, parent_id: int | None, root: bool, as_js
     emit(department_to_dict(department), as_json, f"Moved {department.name}.")
 
 
-@departments_group.command("rename")
+@json_command(departments_group, "rename")
 @click.argument("department_id", type=int)
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def rename_department(department_id: int, name: str, as_json: bool) -> None:
     """Rename a department (names are unique among siblings)."""
     before = service.get_department(department_id).name
@@ -186,11 +169,9 @@ def rename_department(department_id: int, name: str, as_json: bool) -> None:
     emit(department_to_dict(department), as_json, f"Renamed {before} to {department.name}.")
 
 
-@departments_group.command("delete")
+@json_command(departments_group, "delete")
 @click.argument("department_id", type=int)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def delete_department(department_id: int, yes: bool, as_json: bool) -> None:
     """Delete an empty department (move its members and sub-departments first)."""
     department = service.get_department(department_id)
