@@ -381,40 +381,32 @@ ATTRIBUTES = crud.conventional(
 for _collection in (DEPARTMENTS, ACCOUNTS, GROUPS, ROLES, ATTRIBUTES):
     crud.register(_collection, READ, WRITE)
 
-crud.register_members(
-    crud.Members(
-        collection=GROUPS,
-        names=("group_members", "add_group_member", "remove_group_member"),
-        docs=(
-            crud.Doc("List a group's members", "The accounts in a group (cursor pagination)."),
-            crud.Doc("Add a group member", "Put an account in a group (idempotent)."),
-            crud.Doc("Remove a group member", "Take an account out of a group (idempotent)."),
-        ),
-        page_query=s.PageQuery,
-        page=s.AccountPage,
-        list_page=_account_page,
-        filter_name="group_id",
-        attach=service.set_group_membership,
-        errors={409},
-    ),
-    READ,
-    WRITE,
+# Accounts attached to groups and roles: listed a page at a time like `/accounts`.
+_account_members = partial(
+    crud.Members, page_query=s.PageQuery, page=s.AccountPage, list_page=_account_page
 )
-crud.register_members(
-    crud.Members(
-        collection=ROLES,
-        names=("role_members", "assign_role", "revoke_role"),
-        docs=(
-            crud.Doc("List a role's holders", "The accounts holding a role (cursor pagination)."),
-            crud.Doc("Assign a role", "Give an account a role (idempotent)."),
-            crud.Doc("Revoke a role", "Take a role away from an account (idempotent)."),
-        ),
-        page_query=s.PageQuery,
-        page=s.AccountPage,
-        list_page=_account_page,
-        filter_name="role_id",
-        attach=service.set_role_assignment,
+GROUP_MEMBERS = _account_members(
+    collection=GROUPS,
+    names=("group_members", "add_group_member", "remove_group_member"),
+    docs=(
+        crud.Doc("List a group's members", "The accounts in a group (cursor pagination)."),
+        crud.Doc("Add a group member", "Put an account in a group (idempotent)."),
+        crud.Doc("Remove a group member", "Take an account out of a group (idempotent)."),
     ),
-    READ,
-    WRITE,
+    filter_name="group_id",
+    attach=service.set_group_membership,
+    errors={409},
 )
+ROLE_HOLDERS = _account_members(
+    collection=ROLES,
+    names=("role_members", "assign_role", "revoke_role"),
+    docs=(
+        crud.Doc("List a role's holders", "The accounts holding a role (cursor pagination)."),
+        crud.Doc("Assign a role", "Give an account a role (idempotent)."),
+        crud.Doc("Revoke a role", "Take a role away from an account (idempotent)."),
+    ),
+    filter_name="role_id",
+    attach=service.set_role_assignment,
+)
+for _members in (GROUP_MEMBERS, ROLE_HOLDERS):
+    crud.register_members(_members, READ, WRITE)

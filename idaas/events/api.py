@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 from flask import url_for
 from werkzeug.wrappers import Response
@@ -16,17 +18,23 @@ from idaas.events import deliveries, jobs
 from idaas.events.clock import clock
 from idaas.events.models import Delivery, Job
 
+T = TypeVar("T")
 DELIVERIES = ["deliveries:admin"]
 JOBS = ["jobs:admin"]
 deliveries_operation = partial(operation, tags=["deliveries"], scopes=DELIVERIES)
 jobs_operation = partial(operation, tags=["jobs"], scopes=JOBS)
 
 
-def _delivery(reference: str | int) -> Delivery:
+def _found(lookup: Callable[[int], T], object_id: int, missing: type[Exception], what: str) -> T:
+    """The object `lookup` finds, or a 404 problem naming `what`."""
     try:
-        return deliveries.get_delivery(reference)
-    except deliveries.DeliveryNotFound:
-        raise ApiProblem(404, "Not Found", "No such delivery.") from None
+        return lookup(object_id)
+    except missing:
+        raise ApiProblem(404, "Not Found", f"No such {what}.") from None
+
+
+def _delivery(delivery_id: int) -> Delivery:
+    return _found(deliveries.get_delivery, delivery_id, deliveries.DeliveryNotFound, "delivery")
 
 
 @bp.get("/deliveries")
@@ -59,10 +67,7 @@ def replay_delivery(delivery_id: int) -> Response:
 
 
 def _job(job_id: int) -> Job:
-    try:
-        return jobs.get(job_id)
-    except jobs.JobNotFound:
-        raise ApiProblem(404, "Not Found", "No such job.") from None
+    return _found(jobs.get, job_id, jobs.JobNotFound, "job")
 
 
 @bp.get("/jobs")

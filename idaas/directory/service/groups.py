@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 
-from idaas.directory.errors import NotFound, ValidationFailed
+from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import LOCAL_SOURCE, Account, Group, GroupMember
 from idaas.directory.normalise import InvalidValue, clean_text
 from idaas.directory.service.accounts import get_account
 from idaas.directory.service.unit import (
     check_version,
     check_writable,
+    fetch,
     raise_if,
     record_change,
     set_account_link,
@@ -24,10 +25,7 @@ from idaas.extensions import db
 
 def get_group(group_id: int) -> Group:
     """A group by id, or NotFound."""
-    group = db.session.get(Group, group_id)
-    if group is None:
-        raise NotFound(gettext("Group %(id)s does not exist.", id=group_id))
-    return group
+    return fetch(Group, group_id, lazy_gettext("Group %(id)s does not exist."))
 
 
 def list_groups() -> list[Group]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from idaas.directory.errors import NotFound, ValidationFailed
@@ -15,6 +15,7 @@ from idaas.directory.normalise import InvalidValue, clean_text
 from idaas.directory.service.accounts import get_account
 from idaas.directory.service.unit import (
     check_version,
+    fetch,
     raise_if,
     record_change,
     set_account_link,
@@ -28,10 +29,7 @@ ASSIGNMENT_ACTIONS = ("assigned", "revoked")
 
 def get_role(role_id: int) -> Role:
     """A role by id, or NotFound."""
-    role = db.session.get(Role, role_id)
-    if role is None:
-        raise NotFound(gettext("Role %(id)s does not exist.", id=role_id))
-    return role
+    return fetch(Role, role_id, lazy_gettext("Role %(id)s does not exist."))
 
 
 def list_roles() -> list[Role]:

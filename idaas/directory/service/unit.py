@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from flask_babel import gettext
+from flask_babel import LazyString, gettext
 from sqlalchemy.exc import IntegrityError
 
 from idaas import audit
-from idaas.directory.errors import DirectoryError, SourceOwned, ValidationFailed, VersionConflict
+from idaas.directory.errors import (
+    DirectoryError,
+    NotFound,
+    SourceOwned,
+    ValidationFailed,
+    VersionConflict,
+)
 from idaas.directory.models import LOCAL_SOURCE
 from idaas.events.service import append_change, check_origin
 from idaas.extensions import db
@@ -31,6 +37,7 @@ OWNED_FIELDS: dict[str, dict[str, frozenset[str]]] = {
     },
 }
 
+T = TypeVar("T")
 _ATOMIC = "idaas.directory.atomic"
 
 # Unique constraints / indexes -> the field the person should fix.
@@ -153,6 +160,15 @@ def set_account_link(
         {"account_id": account_id},
     )
     return True
+
+
+def fetch(model: type[T], object_id: int, missing: LazyString) -> T:
+    """The `model` row with primary key `object_id`; NotFound with the `%(id)s` message
+    `missing` when there is none."""
+    row = db.session.get(model, object_id)
+    if row is None:
+        raise NotFound(str(missing) % {"id": object_id})
+    return row
 
 
 def check_writable(origin: str, source: str, object_type: str, fields: Iterable[str]) -> None:
