@@ -10,28 +10,20 @@ the time from an event's arrival to its change being in the directory.
 from __future__ import annotations
 
 import json
-import logging
-import os
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from idaas import create_app  # noqa: E402
-from idaas.sandbox.dingtalk import create_sandbox_app  # noqa: E402
-from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
-
-
-def _serve(app: object) -> tuple[str, object]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
+from bench.dingtalk_setup import (  # noqa: E402
+    fresh_connection,
+    idaas_app,
+    seeded_sandbox,
+    serve_in_thread,
+)
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -47,26 +39,11 @@ def main(argv: list[str]) -> None:
         argv = argv[: argv.index("--db")]
     people = int(argv[0]) if argv else 2000
     burst = int(argv[1]) if len(argv) > 1 else 1000
-    for name in ("werkzeug", "httpx"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    sandbox = Sandbox()
-    sandbox.seed(departments=max(1, people // 20), users=people, seed=21)
+    sandbox, sb_url, sb_server = seeded_sandbox(people, max(1, people // 20), seed=21)
     sandbox.dispatcher.retry_delays = [0.5, 1, 2]
-    sb_url, sb_server = _serve(create_sandbox_app(sandbox))
-    sandbox.base_url = sb_url
-    workdir = tempfile.mkdtemp(prefix="idaas-bench-")
-    os.environ.setdefault("IDAAS_INSTANCE_PATH", workdir)
-    app = create_app(
-        {
-            "DATABASE_URL": db_url or f"sqlite:///{workdir}/bench.db",
-            "DINGTALK_OAPI_BASE": sb_url,
-            "DINGTALK_API_BASE": sb_url,
-            "DINGTALK_LOGIN_BASE": sb_url,
-        }
-    )
+    app = idaas_app(sb_url, db_url)
     from sqlalchemy import select
 
-    from idaas.dingtalk import connections
     from idaas.dingtalk.crypto import CallbackCrypto
     from idaas.dingtalk.sync import runs, settings
     from idaas.dingtalk.sync.jobs import run_here
@@ -74,17 +51,8 @@ def main(argv: list[str]) -> None:
     from idaas.extensions import db
 
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        conn = fresh_connection(sandbox)
         dt = sandbox.default_app
-        conn = connections.save(
-            "system",
-            "bench",
-            corp_id=sandbox.corp_id,
-            app_key=dt.app_key,
-            app_secret=dt.app_secret,
-            agent_id=str(dt.agent_id),
-        )
         run, job = runs.preview("cli:bench", conn)
         run_here(job)
         run_here(runs.apply("cli:bench", runs.get_run(run.id)))
@@ -94,7 +62,7 @@ def main(argv: list[str]) -> None:
 
     # `idaas worker`: applies the stored events (the callback only stores them).
     worker = Worker(app, run_deliveries=False, run_scheduler=False).start()
-    idaas_url, idaas_server = _serve(app)
+    idaas_url, idaas_server = serve_in_thread(app)
     url = f"{idaas_url}/callbacks/dingtalk/bench"
     crypto = CallbackCrypto(token, aes_key, dt.app_key)
     answers = []
@@ -146,8 +114,8 @@ def main(argv: list[str]) -> None:
         f"arrival -> directory p50 {_pct(delays, 0.5):.2f} s, p95 {_pct(delays, 0.95):.2f} s"
     )
     worker.stop()
-    idaas_server.shutdown()  # type: ignore[attr-defined]
-    sb_server.shutdown()  # type: ignore[attr-defined]
+    idaas_server.shutdown()
+    sb_server.shutdown()
     sandbox.close()
 
 

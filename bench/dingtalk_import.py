@@ -9,7 +9,6 @@ the read time next to the time DingTalk's QPS makes necessary, and the local pro
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import sys
@@ -18,8 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dingtalk_support import fresh_connection, idaas_for, serve_sandbox  # noqa: E402
-from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
+from bench.dingtalk_setup import fresh_connection, idaas_app, seeded_sandbox  # noqa: E402
 
 
 def _args(argv: list[str]) -> tuple[int, int, float, str | None]:
@@ -49,12 +47,8 @@ def _args(argv: list[str]) -> tuple[int, int, float, str | None]:
 def main(argv: list[str]) -> None:
     """Seed, import, check and print the figures."""
     users, departments, qps, db_url = _args(argv)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    sandbox = Sandbox()
-    sandbox.seed(departments=departments, users=users, seed=20)
-    url, server = serve_sandbox(sandbox)
-    app = idaas_for(url, db_url, qps)
+    sandbox, url, server = seeded_sandbox(users, departments, seed=20)
+    app = idaas_app(url, db_url, DINGTALK_SYNC_QPS=qps or None)
     from idaas.dingtalk.sync import runs, settings
     from idaas.dingtalk.sync.jobs import run_here
     from idaas.directory.models import Account

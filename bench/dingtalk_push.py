@@ -16,8 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dingtalk_support import fresh_connection, idaas_for, serve_sandbox  # noqa: E402
-from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
+from bench.dingtalk_setup import fresh_connection, idaas_app, seeded_sandbox  # noqa: E402
 
 
 def _args(argv: list[str]) -> tuple[int, float, str | None]:
@@ -39,13 +38,9 @@ def _args(argv: list[str]) -> tuple[int, float, str | None]:
 def main(argv: list[str]) -> None:
     """Seed, push, change, check and print the figures."""
     people, qps, db_url = _args(argv)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("idaas.events").setLevel(logging.ERROR)
-    sandbox = Sandbox()
-    sandbox.seed(departments=2, users=5, seed=21)
-    url, server = serve_sandbox(sandbox)
-    app = idaas_for(url, db_url, qps)
+    sandbox, url, server = seeded_sandbox(users=5, departments=2, seed=21)
+    app = idaas_app(url, db_url, DINGTALK_SYNC_QPS=qps or None)
     from idaas.dingtalk.push import settings
     from idaas.directory import service
     from idaas.events.worker import Worker

@@ -11,6 +11,7 @@ database. Traffic stays on 127.0.0.1; every benchmark sends a bounded number of 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -36,6 +37,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def arguments(doc: str | None, **numbers: float) -> argparse.ArgumentParser:
+    """A benchmark's parser, described by its docstring's first line: `--<name> N` for each of
+    `numbers` (an int or a float like its default); add the other options to it."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    for name, default in numbers.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    return parser
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -12,7 +12,6 @@ CPU-bound ceiling of password sign-in on this machine. Prints the figures.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import statistics
@@ -22,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import httpx
 from argon2 import PasswordHasher
-from harness import served_idaas
+from harness import arguments, served_idaas
 
 PASSWORD = "Correct-Horse-Battery-42"
 CSRF = re.compile(
@@ -94,10 +93,7 @@ def bench_argon2(seconds: float = 4.0) -> tuple[float, float]:
 
 def main() -> None:
     """Parse arguments, run both measurements and print them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=120)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser = arguments(__doc__, requests=120, threads=4, workers=2)
     args = parser.parse_args()
 
     env = {

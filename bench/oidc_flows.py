@@ -13,7 +13,6 @@ Bounded request counts from a few client threads, keep-alive connections, loopba
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
@@ -25,7 +24,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from harness import ServedIdaas, latency_line, served_idaas
+from harness import ServedIdaas, arguments, latency_line, served_idaas
 
 PASSWORD = "Bench-Heron-Quiet-71"
 REDIRECT = "https://rp.bench.invalid/callback"
@@ -193,12 +192,7 @@ def prepare(idaas: ServedIdaas) -> tuple[tuple[str, str], tuple[str, str]]:
 
 def main() -> None:
     """Start the server, run both benchmarks, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flows", type=int, default=600)
-    parser.add_argument("--tokens", type=int, default=1500)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server-threads", type=int, default=4)
+    parser = arguments(__doc__, flows=600, tokens=1500, threads=4, workers=2, server_threads=4)
     args = parser.parse_args()
     with served_idaas(workers=args.workers, threads=args.server_threads) as idaas:
         rp, api = prepare(idaas)

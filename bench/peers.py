@@ -21,7 +21,6 @@ bench/login_password.py.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from harness import ROOT, free_port, served_idaas
+from harness import ROOT, arguments, free_port, served_idaas
 from oidc_flows import prepare, user_access_token
 
 PEER_CLIENT = ("bench", "bench-secret-0123456789abcdef")
@@ -279,12 +278,7 @@ def _cell(results: list[Result]) -> tuple[str, float]:
 
 def main() -> None:
     """Start the servers, run the interleaved rounds and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser = arguments(__doc__, rounds=3, duration=5, connections=16, workers=2, threads=4)
     parser.add_argument("--node-cluster", action="store_true", help="also a 2-process cluster")
     args = parser.parse_args()
     if not shutil.which("wrk"):

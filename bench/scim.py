@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from harness import latency_line, percentile, served_idaas
+from harness import arguments, latency_line, percentile, served_idaas
 from sqlalchemy import MetaData, create_engine, insert, text
 
 SCIM_TYPE = "application/scim+json"
@@ -325,18 +325,14 @@ def run(database: str, args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     """Run the benchmark and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=100_000)
+    parser = arguments(
+        __doc__, accounts=100_000, samples=1000, page_samples=300, seconds=10.0,
+        cpu_samples=100, workers=2, server_threads=4,
+    )  # fmt: skip
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument(
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/idaas_scim_bench"
     )
-    parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--page-samples", type=int, default=300)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--cpu-samples", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server-threads", type=int, default=4)
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON too.")
     args = parser.parse_args()
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]

@@ -11,12 +11,11 @@ path: authenticate (SHA-256), sign an ES256 JWT, write the audit row, answer.
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
 
 import httpx
-from harness import latency_line, served_idaas
+from harness import arguments, latency_line, served_idaas
 
 
 def hammer(
@@ -36,11 +35,7 @@ def hammer(
 
 def main() -> None:
     """Run the benchmark and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server-threads", type=int, default=4)
+    parser = arguments(__doc__, requests=2000, threads=4, workers=2, server_threads=4)
     args = parser.parse_args()
 
     with served_idaas(workers=args.workers, threads=args.server_threads) as idaas:

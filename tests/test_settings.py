@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from idaas.cli import main
 from idaas.config import Settings
+from tests.support import serving
 
 PRODUCTION = {"IDAAS_ENV": "production", "IDAAS_ISSUER": "https://sso.example"}
 
@@ -172,15 +171,8 @@ def test_a_bad_value_in_the_instance_file_names_the_setting(clean_env, tmp_path,
 
 
 def test_serve_refuses_a_bad_value_before_binding(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDAAS_")}
-    env.update(IDAAS_INSTANCE_PATH=str(tmp_path), IDAAS_SESSION_IDLE_MINUTES="thirty")
-    result = subprocess.run(
-        [sys.executable, "-m", "idaas", "serve", "--port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = serving.clean_env(tmp_path, IDAAS_SESSION_IDLE_MINUTES="thirty")
+    result = serving.idaas(env, "serve", "--port", "0")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "idaas: configuration error: IDAAS_SESSION_IDLE_MINUTES must be a number (got 'thirty')"

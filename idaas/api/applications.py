@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import url_for
@@ -24,6 +25,7 @@ from idaas.applications import apps
 from idaas.applications.serialise import application_to_dict
 
 ADMIN = ["applications:admin"]
+applications_operation = partial(operation, tags=["applications"], scopes=ADMIN)
 CLIENT_ID = "string(minlength=1, maxlength=64)"
 
 
@@ -35,17 +37,15 @@ def _fields(body: BaseModel) -> dict[str, Any]:
 
 
 @bp.get("/applications")
-@operation("List applications", tags=["applications"], scopes=ADMIN, response=ApplicationList)
+@applications_operation("List applications", response=ApplicationList)
 def list_applications() -> Response:
     """Every application, oldest first."""
     return json_response({"items": [application_to_dict(a) for a in apps.list_applications()]})
 
 
 @bp.post("/applications")
-@operation(
+@applications_operation(
     "Create an application",
-    tags=["applications"],
-    scopes=ADMIN,
     body=ApplicationCreate,
     response=NewApplication,
     status=201,
@@ -66,20 +66,14 @@ def create_application(body: ApplicationCreate) -> Response:
 
 
 @bp.get(f"/applications/<{CLIENT_ID}:client_id>")
-@operation("Get an application", tags=["applications"], scopes=ADMIN, response=ApplicationOut)
+@applications_operation("Get an application", response=ApplicationOut)
 def get_application(client_id: str) -> Response:
     """One application's registration."""
     return json_response(application_to_dict(apps.get_application(client_id)))
 
 
 @bp.patch(f"/applications/<{CLIENT_ID}:client_id>")
-@operation(
-    "Change an application",
-    tags=["applications"],
-    scopes=ADMIN,
-    body=ApplicationUpdate,
-    response=ApplicationOut,
-)
+@applications_operation("Change an application", body=ApplicationUpdate, response=ApplicationOut)
 def update_application(client_id: str, body: ApplicationUpdate) -> Response:
     """Change registration fields; disabling stops sign-in and invalidates its tokens."""
     app = apps.update_application(origin(), client_id, **_fields(body))
@@ -87,7 +81,7 @@ def update_application(client_id: str, body: ApplicationUpdate) -> Response:
 
 
 @bp.delete(f"/applications/<{CLIENT_ID}:client_id>")
-@operation("Delete an application", tags=["applications"], scopes=ADMIN, status=204)
+@applications_operation("Delete an application", status=204)
 def delete_application(client_id: str) -> Response:
     """Delete an application and its client (RFC 9110 §9.3.5)."""
     apps.delete_application(origin(), client_id)

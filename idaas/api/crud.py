@@ -1,7 +1,9 @@
-"""CRUD endpoints generated from one declaration per collection (groups, roles, attributes).
+"""CRUD endpoints generated from one declaration per directory collection.
 
 A `Collection` names the path, the pydantic models, the serialiser and the service functions;
-`register` adds list / get / create / update / delete views with the same `@operation`
+`register` adds the list / get / create / update / delete views it documents (groups, roles and
+attributes have all five; accounts and departments hand-write their list and create, which
+filter, page and check references) with the same `@operation`
 metadata a hand-written view would carry, so the OpenAPI document stays as precise. `Members`
 does the same for "accounts in X" (list, add, remove). Views keep their endpoint names
 (`api.get_group`...), which `url_for` and the document's operation ids use.
@@ -39,16 +41,16 @@ class Collection:
     plural: str  # e.g. "groups" -> list_groups
     tag: str
     item: type[BaseModel]
-    listing: type[BaseModel]
+    listing: type[BaseModel] | None
     create_body: type[BaseModel]
     update_body: type[BaseModel]
     to_dict: Callable[[Any], dict[str, Any]]
     fetch: Callable[[int], Any]
-    list_items: Callable[[Any], list[Any]]  # receives the parsed query (or None)
-    create: Callable[..., Any]
+    list_items: Callable[[Any], list[Any]] | None  # receives the parsed query (or None)
+    create: Callable[..., Any] | None
     update: Callable[..., Any]
     delete: Callable[..., Any]
-    docs: dict[str, Doc]  # keys: list, get, create, update, delete
+    docs: dict[str, Doc]  # the generated views, among: list, get, create, update, delete
     list_query: type[BaseModel] | None = None
     update_errors: set[int] = field(default_factory=set)
     delete_errors: set[int] = field(default_factory=set)
@@ -74,11 +76,23 @@ class Members:
     errors: set[int] = field(default_factory=set)
 
 
-def _named(view: Callable[..., Any], name: str, doc: Doc) -> Callable[..., Any]:
-    """Give a generated view its endpoint name and docstring (the document reads both)."""
+def route(
+    method: str,
+    rule: str,
+    name: str,
+    doc: Doc,
+    view: Callable[..., Any],
+    *,
+    tags: list[str],
+    scopes: list[str],
+    **options: Any,
+) -> None:
+    """Add a generated view to the API blueprint under its endpoint name and docstring (the
+    OpenAPI document reads both), declared like a hand-written one."""
     view.__name__ = view.__qualname__ = name
     view.__doc__ = doc.description
-    return view
+    declared = operation(doc.summary, tags=tags, scopes=scopes, **options)
+    bp.route(rule, methods=[method])(declared(view))
 
 
 def register(c: Collection, read: list[str], write: list[str]) -> None:
@@ -87,6 +101,7 @@ def register(c: Collection, read: list[str], write: list[str]) -> None:
     get_endpoint = f"api.get_{c.singular}"
 
     def list_view(query: Any = None) -> Response:
+        assert c.list_items is not None  # documented only with a lister
         return json_response({"items": [c.to_dict(x) for x in c.list_items(query)]})
 
     def get_view(**ids: int) -> Response:
@@ -94,6 +109,7 @@ def register(c: Collection, read: list[str], write: list[str]) -> None:
         return json_response(c.to_dict(obj), obj=obj)
 
     def create_view(body: BaseModel) -> Response:
+        assert c.create is not None  # documented only with a creator
         obj = c.create(origin(), **body.model_dump())
         location = url_for(get_endpoint, **{c.id_name: obj.id})
         return json_response(c.to_dict(obj), 201, obj, location)
@@ -131,10 +147,11 @@ def register(c: Collection, read: list[str], write: list[str]) -> None:
         }),
     ]  # fmt: skip
     for method, rule, action, view, options in views:
+        if action not in d:
+            continue
         scopes = write if options.pop("write", False) else read
         name = f"{action}_{c.plural if action == 'list' else c.singular}"
-        declared = operation(d[action].summary, tags=[c.tag], scopes=scopes, **options)
-        bp.route(rule, methods=[method])(declared(_named(view, name, d[action])))
+        route(method, rule, name, d[action], view, tags=[c.tag], scopes=scopes, **options)
 
 
 def register_members(m: Members, read: list[str], write: list[str]) -> None:
@@ -163,11 +180,7 @@ def register_members(m: Members, read: list[str], write: list[str]) -> None:
     ]
     for (method, rule, view, options), name, doc in zip(views, m.names, m.docs, strict=True):
         scopes = write if options.pop("write", False) else read
-        declared = operation(doc.summary, tags=[c.tag], scopes=scopes, **options)
-        bp.route(rule, methods=[method])(declared(_named(view, name, doc)))
-
-
-ACTIONS = ("list", "get", "create", "update", "delete")
+        route(method, rule, name, doc, view, tags=[c.tag], scopes=scopes, **options)
 
 
 def conventional(
@@ -180,13 +193,14 @@ def conventional(
     plural: str,
     model: str,
     noun: str,
-    descriptions: tuple[str, str, str, str, str],
+    descriptions: dict[str, str],
     **overrides: Any,
 ) -> Collection:
     """A `Collection` whose parts follow the house names: `service.get_<singular>`,
     `list_<plural>`, `create_/update_/delete_<singular>`; models `<Model>`, `<Model>List`,
     `<Model>Create`, `<Model>Update`; `serialisers.<singular>_to_dict`; summaries from `noun`.
-    `overrides` replaces any field (and `summaries={action: text}` any summary)."""
+    `descriptions` maps each action to generate to its docstring; `overrides` replaces any
+    field (and `summaries={action: text}` any summary)."""
     article = "an" if noun[0] in "aeiou" else "a"
     summaries = {
         "list": f"List {noun}s",
@@ -203,7 +217,7 @@ def conventional(
         "plural": plural,
         "tag": plural,
         "item": getattr(models, model),
-        "listing": getattr(models, f"{model}List"),
+        "listing": getattr(models, f"{model}List", None),
         "create_body": getattr(models, f"{model}Create"),
         "update_body": getattr(models, f"{model}Update"),
         "to_dict": getattr(serialisers, f"{singular}_to_dict"),
@@ -212,7 +226,7 @@ def conventional(
         "create": getattr(service, f"create_{singular}", None),
         "update": getattr(service, f"update_{singular}"),
         "delete": getattr(service, f"delete_{singular}"),
-        "docs": {a: Doc(summaries[a], d) for a, d in zip(ACTIONS, descriptions, strict=True)},
+        "docs": {a: Doc(summaries[a], d) for a, d in descriptions.items()},
     }
     fields.update(overrides)
     return Collection(**fields)

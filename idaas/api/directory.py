@@ -5,10 +5,11 @@ attribute definitions. Every write goes through `directory.service` with origin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import url_for
-from pydantic import BaseModel
 from werkzeug.wrappers import Response
 
 from idaas.api import crud
@@ -20,7 +21,6 @@ from idaas.api.http import (
     expected_version,
     json_response,
     next_link,
-    no_content,
     origin,
 )
 from idaas.api.problems import ApiProblem
@@ -37,27 +37,22 @@ from idaas.directory.serialise import (
 
 READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
-
-
-def _changes(body: BaseModel) -> dict[str, Any]:
-    """The members the client actually sent (PATCH semantics)."""
-    return body.model_dump(exclude_unset=True)
+read_departments = partial(operation, tags=["departments"], scopes=READ)
+write_departments = partial(operation, tags=["departments"], scopes=WRITE)
+read_accounts = partial(operation, tags=["accounts"], scopes=READ)
+write_accounts = partial(operation, tags=["accounts"], scopes=WRITE)
+read_memberships = partial(operation, tags=["memberships"], scopes=READ)
+write_memberships = partial(operation, tags=["memberships"], scopes=WRITE)
 
 
 # -- departments ---------------------------------------------------------------------------
 
 
 @bp.get("/departments")
-@operation(
-    "List departments",
-    tags=["departments"],
-    scopes=READ,
-    query=s.DepartmentListQuery,
-    response=s.DepartmentList,
-)
+@read_departments("List departments", query=s.DepartmentListQuery, response=s.DepartmentList)
 def list_departments(query: s.DepartmentListQuery) -> Response:
     """The direct children of `parent`, or the root departments."""
-    _filter_exists("parent", service.get_department, query.parent)
+    _must_exist(service.get_department, query.parent, "parent", in_query=True)
     return json_response({"items": [department_to_dict(d) for d in service.children(query.parent)]})
 
 
@@ -72,16 +67,10 @@ def _tree(departments: list[Department]) -> list[dict[str, Any]]:
 
 
 @bp.get("/departments/tree")
-@operation(
-    "Department tree",
-    tags=["departments"],
-    scopes=READ,
-    query=s.TreeQuery,
-    response=s.DepartmentTree,
-)
+@read_departments("Department tree", query=s.TreeQuery, response=s.DepartmentTree)
 def department_tree(query: s.TreeQuery) -> Response:
     """The whole department tree (or the subtree under `root`), children nested."""
-    _filter_exists("root", service.get_department, query.root)
+    _must_exist(service.get_department, query.root, "root", in_query=True)
     roots = [query.root] if query.root is not None else [d.id for d in service.children(None)]
     departments: list[Department] = []
     for root in roots:
@@ -89,16 +78,8 @@ def department_tree(query: s.TreeQuery) -> Response:
     return json_response({"items": _tree(departments)})
 
 
-@bp.get(f"/departments/<{ID}:department_id>")
-@operation("Get a department", tags=["departments"], scopes=READ, response=s.Department, etag=True)
-def get_department(department_id: int) -> Response:
-    """One department, with its ETag."""
-    department = service.get_department(department_id)
-    return json_response(department_to_dict(department), obj=department)
-
-
 @bp.get(f"/departments/<{ID}:department_id>/children")
-@operation("List sub-departments", tags=["departments"], scopes=READ, response=s.DepartmentList)
+@read_departments("List sub-departments", response=s.DepartmentList)
 def department_children(department_id: int) -> Response:
     """The direct children of a department, in display order."""
     service.get_department(department_id)
@@ -124,10 +105,8 @@ def department_members(department_id: int, query: s.PageQuery) -> Response:
 
 
 @bp.post("/departments")
-@operation(
+@write_departments(
     "Create a department",
-    tags=["departments"],
-    scopes=WRITE,
     body=s.DepartmentCreate,
     response=s.Department,
     status=201,
@@ -136,8 +115,7 @@ def department_members(department_id: int, query: s.PageQuery) -> Response:
 )
 def create_department(body: s.DepartmentCreate) -> Response:
     """Create a department; 201 with `Location` and `ETag` (RFC 9110 §15.3.2)."""
-    if body.parent_id is not None:
-        _must_exist(service.get_department, body.parent_id, "parent_id")
+    _must_exist(service.get_department, body.parent_id, "parent_id")
     department = service.create_department(origin(), **body.model_dump())
     return json_response(
         department_to_dict(department),
@@ -147,31 +125,9 @@ def create_department(body: s.DepartmentCreate) -> Response:
     )
 
 
-@bp.patch(f"/departments/<{ID}:department_id>")
-@operation(
-    "Update a department",
-    tags=["departments"],
-    scopes=WRITE,
-    body=s.DepartmentUpdate,
-    response=s.Department,
-    etag=True,
-    if_match=True,
-    errors={409},
-)
-def update_department(department_id: int, body: s.DepartmentUpdate) -> Response:
-    """Change name, sort order or attributes; `If-Match` makes it conditional (RFC 9110 §13.1.1)."""
-    version = expected_version(service.get_department(department_id))
-    department = service.update_department(
-        origin(), department_id, expected_version=version, **_changes(body)
-    )
-    return json_response(department_to_dict(department), obj=department)
-
-
 @bp.post(f"/departments/<{ID}:department_id>/move")
-@operation(
+@write_departments(
     "Move a department",
-    tags=["departments"],
-    scopes=WRITE,
     body=s.DepartmentMove,
     response=s.Department,
     etag=True,
@@ -181,50 +137,44 @@ def update_department(department_id: int, body: s.DepartmentUpdate) -> Response:
 def move_department(department_id: int, body: s.DepartmentMove) -> Response:
     """Move a department (with its subtree) under another parent, or make it a root."""
     version = expected_version(service.get_department(department_id))
-    if body.parent_id is not None:
-        _must_exist(service.get_department, body.parent_id, "parent_id")
+    _must_exist(service.get_department, body.parent_id, "parent_id")
     department = service.move_department(
         origin(), department_id, body.parent_id, expected_version=version
     )
     return json_response(department_to_dict(department), obj=department)
 
 
-@bp.delete(f"/departments/<{ID}:department_id>")
-@operation(
-    "Delete a department",
-    tags=["departments"],
-    scopes=WRITE,
-    status=204,
-    if_match=True,
-    errors={409, 422},
-)
-def delete_department(department_id: int) -> Response:
-    """Delete an empty department; 204 (RFC 9110 §9.3.5)."""
-    version = expected_version(service.get_department(department_id))
-    service.delete_department(origin(), department_id, expected_version=version)
-    return no_content()
-
-
-def _must_exist(getter: Any, object_id: int, field: str) -> None:
-    """A referenced object that does not exist is a field error (422), not a 404."""
-    try:
-        getter(object_id)
-    except NotFound as exc:
-        raise ApiProblem(
-            422, "Invalid input", exc.message, kind="validation-failed", fields={field: exc.message}
-        ) from None
-
-
-def _filter_exists(field: str, getter: Any, object_id: int | None) -> None:
-    """A query parameter naming a missing object is a 400 with a field message."""
+def _must_exist(getter: Any, object_id: int | None, field: str, *, in_query: bool = False) -> None:
+    """A referenced object that does not exist is a field error: 422 in a body, 400 in a query
+    (not a 404: the URL itself was found)."""
     if object_id is None:
         return
     try:
         getter(object_id)
     except NotFound as exc:
+        status, title, kind = (
+            (400, "Bad Request", "invalid-query")
+            if in_query
+            else (422, "Invalid input", "validation-failed")
+        )
         raise ApiProblem(
-            400, "Bad Request", exc.message, kind="invalid-query", fields={field: exc.message}
+            status, title, exc.message, kind=kind, fields={field: exc.message}
         ) from None
+
+
+DEPARTMENTS = crud.conventional(
+    service, s, serialise,
+    path="departments", singular="department", plural="departments", model="Department",
+    noun="department",
+    descriptions={
+        "get": "One department, with its ETag.",
+        "update": "Change name, sort order or attributes; `If-Match` makes it conditional "
+        "(RFC 9110 §13.1.1).",
+        "delete": "Delete an empty department; 204 (RFC 9110 §9.3.5).",
+    },
+    update_errors={409},
+    delete_errors={409, 422},
+)  # fmt: skip
 
 
 # -- accounts -----------------------------------------------------------------------------
@@ -244,13 +194,7 @@ def _account_page(limit: int, cursor: str | None, **filters: Any) -> Response:
 
 
 @bp.get("/accounts")
-@operation(
-    "List accounts",
-    tags=["accounts"],
-    scopes=READ,
-    query=s.AccountListQuery,
-    response=s.AccountPage,
-)
+@read_accounts("List accounts", query=s.AccountListQuery, response=s.AccountPage)
 def list_accounts(query: s.AccountListQuery) -> Response:
     """Accounts filtered by `q`, `department`, `status`, `group`, `role`; keyset pagination."""
     for field, getter, value in (
@@ -258,17 +202,7 @@ def list_accounts(query: s.AccountListQuery) -> Response:
         ("group", service.get_group, query.group),
         ("role", service.get_role, query.role),
     ):
-        if value is not None:
-            try:
-                getter(value)
-            except NotFound as exc:
-                raise ApiProblem(
-                    400,
-                    "Bad Request",
-                    exc.message,
-                    kind="invalid-query",
-                    fields={field: exc.message},
-                ) from None
+        _must_exist(getter, value, field, in_query=True)
     return _account_page(
         query.limit,
         query.cursor,
@@ -281,19 +215,23 @@ def list_accounts(query: s.AccountListQuery) -> Response:
     )
 
 
-@bp.get(f"/accounts/<{ID}:account_id>")
-@operation("Get an account", tags=["accounts"], scopes=READ, response=s.Account, etag=True)
-def get_account(account_id: int) -> Response:
-    """One account, with its ETag."""
-    account = service.get_account(account_id)
-    return json_response(account_to_dict(account), obj=account)
+ACCOUNTS = crud.conventional(
+    service, s, serialise,
+    path="accounts", singular="account", plural="accounts", model="Account", noun="account",
+    descriptions={
+        "get": "One account, with its ETag.",
+        "update": "Change profile fields, attributes or memberships; `If-Match` makes it "
+        "conditional.",
+        "delete": "Delete an account with its memberships; 204 (RFC 9110 §9.3.5).",
+    },
+    update_errors={409},
+    delete_errors={409},
+)  # fmt: skip
 
 
 @bp.post("/accounts")
-@operation(
+@write_accounts(
     "Create an account",
-    tags=["accounts"],
-    scopes=WRITE,
     body=s.AccountCreate,
     response=s.Account,
     status=201,
@@ -310,81 +248,34 @@ def create_account(body: s.AccountCreate) -> Response:
     )
 
 
-@bp.patch(f"/accounts/<{ID}:account_id>")
-@operation(
-    "Update an account",
-    tags=["accounts"],
-    scopes=WRITE,
-    body=s.AccountUpdate,
-    response=s.Account,
-    etag=True,
-    if_match=True,
-    errors={409},
-)
-def update_account(account_id: int, body: s.AccountUpdate) -> Response:
-    """Change profile fields, attributes or memberships; `If-Match` makes it conditional."""
-    version = expected_version(service.get_account(account_id))
-    account = service.update_account(
-        origin(), account_id, expected_version=version, **_changes(body)
-    )
-    return json_response(account_to_dict(account), obj=account)
+def _status_view(status: str) -> Callable[[int], Response]:
+    """A view that sets an account's status (the disable and enable endpoints)."""
+
+    def set_status(account_id: int) -> Response:
+        version = expected_version(service.get_account(account_id))
+        account = service.set_status(origin(), account_id, status, expected_version=version)
+        return json_response(account_to_dict(account), obj=account)
+
+    return set_status
 
 
-def _set_status(account_id: int, status: str) -> Response:
-    version = expected_version(service.get_account(account_id))
-    account = service.set_status(origin(), account_id, status, expected_version=version)
-    return json_response(account_to_dict(account), obj=account)
-
-
-@bp.post(f"/accounts/<{ID}:account_id>/disable")
-@operation(
-    "Disable an account",
-    tags=["accounts"],
-    scopes=WRITE,
-    response=s.Account,
-    etag=True,
-    if_match=True,
-    errors={409},
-)
-def disable_account(account_id: int) -> Response:
-    """Disable an account (it can no longer sign in)."""
-    return _set_status(account_id, "disabled")
-
-
-@bp.post(f"/accounts/<{ID}:account_id>/enable")
-@operation(
-    "Enable an account",
-    tags=["accounts"],
-    scopes=WRITE,
-    response=s.Account,
-    etag=True,
-    if_match=True,
-    errors={409},
-)
-def enable_account(account_id: int) -> Response:
-    """Make an account active again."""
-    return _set_status(account_id, "active")
-
-
-@bp.delete(f"/accounts/<{ID}:account_id>")
-@operation(
-    "Delete an account", tags=["accounts"], scopes=WRITE, status=204, if_match=True, errors={409}
-)
-def delete_account(account_id: int) -> Response:
-    """Delete an account with its memberships; 204 (RFC 9110 §9.3.5)."""
-    version = expected_version(service.get_account(account_id))
-    service.delete_account(origin(), account_id, expected_version=version)
-    return no_content()
+for _action, _status, _doc in (
+    (
+        "disable",
+        "disabled",
+        crud.Doc("Disable an account", "Disable an account (it can no longer sign in)."),
+    ),
+    ("enable", "active", crud.Doc("Enable an account", "Make an account active again.")),
+):
+    crud.route(
+        "POST", f"/accounts/<{ID}:account_id>/{_action}", f"{_action}_account", _doc,
+        _status_view(_status), tags=["accounts"], scopes=WRITE, response=s.Account, etag=True,
+        if_match=True, errors={409},
+    )  # fmt: skip
 
 
 @bp.get(f"/accounts/<{ID}:account_id>/memberships")
-@operation(
-    "List an account's memberships",
-    tags=["memberships"],
-    scopes=READ,
-    response=s.MembershipList,
-    etag=True,
-)
+@read_memberships("List an account's memberships", response=s.MembershipList, etag=True)
 def account_memberships(account_id: int) -> Response:
     """The departments an account belongs to (the primary one first)."""
     account = service.get_account(account_id)
@@ -392,10 +283,8 @@ def account_memberships(account_id: int) -> Response:
 
 
 @bp.put(f"/accounts/<{ID}:account_id>/memberships")
-@operation(
+@write_memberships(
     "Replace an account's memberships",
-    tags=["memberships"],
-    scopes=WRITE,
     body=s.MembershipsReplace,
     response=s.MembershipList,
     etag=True,
@@ -451,81 +340,73 @@ def _definitions(query: s.AttributeListQuery) -> list[Any]:
 GROUPS = crud.conventional(
     service, s, serialise,
     path="groups", singular="group", plural="groups", model="Group", noun="group",
-    descriptions=(
-        "All groups by name.",
-        "One group, with its ETag.",
-        "Create a group; 201 with `Location`.",
-        "Rename a group or change its description.",
-        "Delete a group (its members stay); 204.",
-    ),
+    descriptions={
+        "list": "All groups by name.",
+        "get": "One group, with its ETag.",
+        "create": "Create a group; 201 with `Location`.",
+        "update": "Rename a group or change its description.",
+        "delete": "Delete a group (its members stay); 204.",
+    },
     update_errors={409},
     delete_errors={409},
 )  # fmt: skip
 ROLES = crud.conventional(
     service, s, serialise,
     path="roles", singular="role", plural="roles", model="Role", noun="role",
-    descriptions=(
-        "All roles with their permissions.",
-        "One role, with its permissions and ETag.",
-        "Create a role with permissions; 201 with `Location`.",
-        "Change a role; `permissions` replaces the whole list.",
-        "Delete a role and its assignments; 204.",
-    ),
+    descriptions={
+        "list": "All roles with their permissions.",
+        "get": "One role, with its permissions and ETag.",
+        "create": "Create a role with permissions; 201 with `Location`.",
+        "update": "Change a role; `permissions` replaces the whole list.",
+        "delete": "Delete a role and its assignments; 204.",
+    },
 )  # fmt: skip
 ATTRIBUTES = crud.conventional(
     service, s, serialise,
     path="attribute-definitions", singular="definition", plural="definitions",
     model="AttributeDefinition", noun="attribute definition", tag="attributes",
-    descriptions=(
-        "Custom attribute definitions of accounts and/or departments, in display order.",
-        "One attribute definition.",
-        "Add a custom attribute to accounts or departments; 201 with `Location`.",
-        "Change an attribute definition (its key and target are fixed).",
-        "Remove an attribute definition; 204.",
-    ),
+    descriptions={
+        "list": "Custom attribute definitions of accounts and/or departments, in display order.",
+        "get": "One attribute definition.",
+        "create": "Add a custom attribute to accounts or departments; 201 with `Location`.",
+        "update": "Change an attribute definition (its key and target are fixed).",
+        "delete": "Remove an attribute definition; 204.",
+    },
     summaries={"create": "Define an attribute"},
     list_items=_definitions,
     list_query=s.AttributeListQuery,
     create=service.define_attribute,
 )  # fmt: skip
 
-for _collection in (GROUPS, ROLES, ATTRIBUTES):
+for _collection in (DEPARTMENTS, ACCOUNTS, GROUPS, ROLES, ATTRIBUTES):
     crud.register(_collection, READ, WRITE)
 
-crud.register_members(
-    crud.Members(
-        collection=GROUPS,
-        names=("group_members", "add_group_member", "remove_group_member"),
-        docs=(
-            crud.Doc("List a group's members", "The accounts in a group (cursor pagination)."),
-            crud.Doc("Add a group member", "Put an account in a group (idempotent)."),
-            crud.Doc("Remove a group member", "Take an account out of a group (idempotent)."),
-        ),
-        page_query=s.PageQuery,
-        page=s.AccountPage,
-        list_page=_account_page,
-        filter_name="group_id",
-        attach=service.set_group_membership,
-        errors={409},
-    ),
-    READ,
-    WRITE,
+# Accounts attached to groups and roles: listed a page at a time like `/accounts`.
+_account_members = partial(
+    crud.Members, page_query=s.PageQuery, page=s.AccountPage, list_page=_account_page
 )
-crud.register_members(
-    crud.Members(
-        collection=ROLES,
-        names=("role_members", "assign_role", "revoke_role"),
-        docs=(
-            crud.Doc("List a role's holders", "The accounts holding a role (cursor pagination)."),
-            crud.Doc("Assign a role", "Give an account a role (idempotent)."),
-            crud.Doc("Revoke a role", "Take a role away from an account (idempotent)."),
-        ),
-        page_query=s.PageQuery,
-        page=s.AccountPage,
-        list_page=_account_page,
-        filter_name="role_id",
-        attach=service.set_role_assignment,
+GROUP_MEMBERS = _account_members(
+    collection=GROUPS,
+    names=("group_members", "add_group_member", "remove_group_member"),
+    docs=(
+        crud.Doc("List a group's members", "The accounts in a group (cursor pagination)."),
+        crud.Doc("Add a group member", "Put an account in a group (idempotent)."),
+        crud.Doc("Remove a group member", "Take an account out of a group (idempotent)."),
     ),
-    READ,
-    WRITE,
+    filter_name="group_id",
+    attach=service.set_group_membership,
+    errors={409},
 )
+ROLE_HOLDERS = _account_members(
+    collection=ROLES,
+    names=("role_members", "assign_role", "revoke_role"),
+    docs=(
+        crud.Doc("List a role's holders", "The accounts holding a role (cursor pagination)."),
+        crud.Doc("Assign a role", "Give an account a role (idempotent)."),
+        crud.Doc("Revoke a role", "Take a role away from an account (idempotent)."),
+    ),
+    filter_name="role_id",
+    attach=service.set_role_assignment,
+)
+for _members in (GROUP_MEMBERS, ROLE_HOLDERS):
+    crud.register_members(_members, READ, WRITE)

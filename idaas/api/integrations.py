@@ -5,6 +5,8 @@ rejects. The requester follows the status with the opaque reference it got back.
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import current_app, url_for
 from werkzeug.wrappers import Response
 
@@ -17,6 +19,8 @@ from idaas.applications.serialise import client_to_dict, request_to_dict
 from idaas.extensions import limiter
 
 ADMIN = ["clients:admin"]
+public_operation = partial(operation, tags=["integration requests"], scopes=None)
+admin_operation = partial(operation, tags=["integration requests"], scopes=ADMIN)
 REFERENCE = "string(minlength=1, maxlength=64)"
 
 
@@ -30,10 +34,8 @@ def _status_limit() -> str:
 
 @bp.post("/integration-requests")
 @limiter.limit(_submit_limit)
-@operation(
+@public_operation(
     "Request API access",
-    tags=["integration requests"],
-    scopes=None,
     body=s.IntegrationRequestCreate,
     response=s.IntegrationRequestStatus,
     status=201,
@@ -52,12 +54,8 @@ def submit_integration_request(body: s.IntegrationRequestCreate) -> Response:
 
 @bp.get(f"/integration-requests/<{REFERENCE}:reference>")
 @limiter.limit(_status_limit)
-@operation(
-    "Follow an integration request",
-    tags=["integration requests"],
-    scopes=None,
-    response=s.IntegrationRequestStatus,
-    errors={429},
+@public_operation(
+    "Follow an integration request", response=s.IntegrationRequestStatus, errors={429}
 )
 def integration_request_status(reference: str) -> Response:
     """The status (and any rejection reason) of a request, by its opaque reference."""
@@ -65,12 +63,8 @@ def integration_request_status(reference: str) -> Response:
 
 
 @bp.get("/integration-requests")
-@operation(
-    "List integration requests",
-    tags=["integration requests"],
-    scopes=ADMIN,
-    query=s.IntegrationListQuery,
-    response=s.IntegrationRequestList,
+@admin_operation(
+    "List integration requests", query=s.IntegrationListQuery, response=s.IntegrationRequestList
 )
 def list_integration_requests(query: s.IntegrationListQuery) -> Response:
     """Integration requests, oldest first (administrators)."""
@@ -80,13 +74,8 @@ def list_integration_requests(query: s.IntegrationListQuery) -> Response:
 
 
 @bp.post(f"/integration-requests/<{REFERENCE}:reference>/approve")
-@operation(
-    "Approve an integration request",
-    tags=["integration requests"],
-    scopes=ADMIN,
-    body=s.IntegrationApprove,
-    response=s.Approval,
-    errors={409},
+@admin_operation(
+    "Approve an integration request", body=s.IntegrationApprove, response=s.Approval, errors={409}
 )
 def approve_integration_request(reference: str, body: s.IntegrationApprove) -> Response:
     """Create the API client; the response shows its secret this one time only."""
@@ -104,10 +93,8 @@ def approve_integration_request(reference: str, body: s.IntegrationApprove) -> R
 
 
 @bp.post(f"/integration-requests/<{REFERENCE}:reference>/reject")
-@operation(
+@admin_operation(
     "Reject an integration request",
-    tags=["integration requests"],
-    scopes=ADMIN,
     body=s.IntegrationReject,
     response=s.IntegrationRequest,
     errors={409},

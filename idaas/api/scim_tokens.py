@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -15,44 +16,31 @@ from idaas.api.problems import ApiProblem
 from idaas.api.spec import operation
 from idaas.scim import tokens
 from idaas.scim.models import ScimToken
+from idaas.serialise import columns
 
 ADMIN = ["clients:admin"]
+scim_tokens_operation = partial(operation, tags=["scim"], scopes=ADMIN)
 CLIENT_ID = "string(minlength=1, maxlength=64)"
 
 
 def token_to_dict(row: ScimToken) -> dict[str, Any]:
     """The public view of a static token (never its value or hash)."""
-
-    def iso(value: Any) -> str | None:
-        return value.isoformat() + "Z" if value is not None else None
-
     return {
-        "id": row.id,
-        "name": row.name,
-        "prefix": row.prefix,
-        "scopes": list(row.scopes or []),
-        "created_by": row.created_by,
-        "created_at": iso(row.created_at),
-        "revoked_at": iso(row.revoked_at),
-        "last_used_at": iso(row.last_used_at),
+        **columns(row, "id name prefix", lists="scopes"),
+        **columns(row, "created_by", times="created_at revoked_at last_used_at"),
     }
 
 
 @bp.get(f"/clients/<{CLIENT_ID}:client_id>/scim-tokens")
-@operation("List a client's SCIM tokens", tags=["scim"], scopes=ADMIN, response=s.ScimTokenList)
+@scim_tokens_operation("List a client's SCIM tokens", response=s.ScimTokenList)
 def list_scim_tokens(client_id: str) -> Response:
     """The client's static SCIM tokens, revoked ones included."""
     return json_response({"items": [token_to_dict(t) for t in tokens.list_tokens(client_id)]})
 
 
 @bp.post(f"/clients/<{CLIENT_ID}:client_id>/scim-tokens")
-@operation(
-    "Create a SCIM token",
-    tags=["scim"],
-    scopes=ADMIN,
-    body=s.ScimTokenCreate,
-    response=s.NewScimToken,
-    status=201,
+@scim_tokens_operation(
+    "Create a SCIM token", body=s.ScimTokenCreate, response=s.NewScimToken, status=201
 )
 def create_scim_token(client_id: str, body: s.ScimTokenCreate) -> Response:
     """Issue a static bearer token for /scim/v2; the token is in this response only."""
@@ -72,7 +60,7 @@ def create_scim_token(client_id: str, body: s.ScimTokenCreate) -> Response:
 
 
 @bp.delete(f"/clients/<{CLIENT_ID}:client_id>/scim-tokens/<{ID}:token_id>")
-@operation("Revoke a SCIM token", tags=["scim"], scopes=ADMIN, status=204)
+@scim_tokens_operation("Revoke a SCIM token", status=204)
 def revoke_scim_token(client_id: str, token_id: int) -> Response:
     """Revoke a token at once (idempotent)."""
     try:

@@ -10,18 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 
 from idaas.applications import service
 from idaas.applications.errors import ApplicationError
 from idaas.applications.models import ID_TOKEN_ALGS, OIDC_GRANT_TYPES
 from idaas.applications.scopes import OIDC_SCOPES, SCOPES
 from idaas.applications.serialise import application_to_dict, client_to_dict, request_to_dict
-from idaas.cli_support import cli_origin, emit
-
-
-def _fail(error: ApplicationError) -> click.ClickException:
-    return click.ClickException(error.message)
+from idaas.cli_support import ServiceGroup, cli_origin, emit, emit_rows, json_command
 
 
 def _create_api_client(
@@ -70,12 +65,12 @@ CLIENT_KINDS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
-@click.group("clients")
+@click.group("clients", cls=ServiceGroup, errors=(ApplicationError,))
 def clients_group() -> None:
     """Manage API clients (AppKey/AppSecret) and integration requests."""
 
 
-@clients_group.command("create")
+@json_command(clients_group, "create")
 @click.option(
     "--kind",
     type=click.Choice(sorted(CLIENT_KINDS)),
@@ -104,8 +99,6 @@ def clients_group() -> None:
 @click.option("--frontchannel-logout-uri")
 @click.option("--subject-type", type=click.Choice(["public", "pairwise"]))
 @click.option("--description")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def create(kind: str, name: str, scopes: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Create a client and print its id and secret (the secret is shown only this once)."""
     if kind == "api":
@@ -115,10 +108,7 @@ def create(kind: str, name: str, scopes: tuple[str, ...], as_json: bool, **optio
         options = {k: v for k, v in options.items() if k not in ("note", "owner")}
         if not options.get("redirect_uris"):
             raise click.UsageError("--kind oidc needs at least one --redirect-uri")
-    try:
-        data = CLIENT_KINDS[kind](name=name, scopes=scopes, **options)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    data = CLIENT_KINDS[kind](name=name, scopes=scopes, **options)
     secret_line = (
         f"  client_secret: {data['client_secret']}\n"
         "Store the secret now: it cannot be shown again (rotate it if lost)."
@@ -133,30 +123,26 @@ def create(kind: str, name: str, scopes: tuple[str, ...], as_json: bool, **optio
     )
 
 
-@clients_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+def _client_line(r: dict[str, Any]) -> str:
+    """An API client as one line of `idaas clients list`."""
+    return (
+        f"{r['client_id']:<28} {'enabled ' if r['enabled'] else 'disabled'} "
+        f"{r['name']:<24} {' '.join(r['scopes'])}"
+    )
+
+
+@json_command(clients_group, "list")
 def list_clients(as_json: bool) -> None:
     """List API clients."""
     rows = [client_to_dict(c) for c in service.list_clients()]
-    lines = [
-        f"{r['client_id']:<28} {'enabled ' if r['enabled'] else 'disabled'} "
-        f"{r['name']:<24} {' '.join(r['scopes'])}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No API clients.")
+    emit_rows(rows, as_json, _client_line, "No API clients.")
 
 
-@clients_group.command("rotate")
+@json_command(clients_group, "rotate")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def rotate(client_id: str, as_json: bool) -> None:
     """Replace a client's secret and print the new one once; the old one stops working."""
-    try:
-        client, secret = service.rotate_secret(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    client, secret = service.rotate_secret(cli_origin(), client_id)
     emit(
         {**client_to_dict(client), "client_secret": secret},
         as_json,
@@ -165,10 +151,7 @@ def rotate(client_id: str, as_json: bool) -> None:
 
 
 def _toggle(client_id: str, enabled: bool, as_json: bool) -> None:
-    try:
-        client = service.set_enabled(cli_origin(), client_id, enabled)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    client = service.set_enabled(cli_origin(), client_id, enabled)
     emit(
         client_to_dict(client),
         as_json,
@@ -176,34 +159,25 @@ def _toggle(client_id: str, enabled: bool, as_json: bool) -> None:
     )
 
 
-@clients_group.command("disable")
+@json_command(clients_group, "disable")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def disable(client_id: str, as_json: bool) -> None:
     """Disable a client: no new tokens, and its existing tokens stop working."""
     _toggle(client_id, False, as_json)
 
 
-@clients_group.command("enable")
+@json_command(clients_group, "enable")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def enable(client_id: str, as_json: bool) -> None:
     """Enable a client again (tokens issued before it was disabled stay invalid)."""
     _toggle(client_id, True, as_json)
 
 
-@clients_group.command("delete")
+@json_command(clients_group, "delete")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def delete(client_id: str, as_json: bool) -> None:
     """Delete a client and invalidate its tokens."""
-    try:
-        service.delete_client(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    service.delete_client(cli_origin(), client_id)
     emit({"client_id": client_id, "deleted": True}, as_json, f"Deleted {client_id}.")
 
 
@@ -212,34 +186,30 @@ def requests_group() -> None:
     """Review integration requests from third parties."""
 
 
-@requests_group.command("list")
+def _request_line(r: dict[str, Any]) -> str:
+    """An integration request as lines of `idaas clients requests list`."""
+    return (
+        f"{r['reference']}  {r['status']:<8} {r['name']:<24} {' '.join(r['scopes'])}"
+        f"\n    contact: {r['contact']}\n    reason:  {r['reason']}"
+    )
+
+
+@json_command(requests_group, "list")
 @click.option("--status", type=click.Choice(["pending", "approved", "rejected"]))
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_requests(status: str | None, as_json: bool) -> None:
     """List integration requests."""
     rows = [request_to_dict(r) for r in service.list_requests(status)]
-    lines = [
-        f"{r['reference']}  {r['status']:<8} {r['name']:<24} {' '.join(r['scopes'])}"
-        f"\n    contact: {r['contact']}\n    reason:  {r['reason']}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No integration requests.")
+    emit_rows(rows, as_json, _request_line, "No integration requests.")
 
 
-@requests_group.command("approve")
+@json_command(requests_group, "approve")
 @click.argument("reference")
 @click.option("--scope", "scopes", multiple=True, help="Grant fewer scopes than requested.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def approve(reference: str, scopes: tuple[str, ...], as_json: bool) -> None:
     """Approve a request: create its API client and print the secret once."""
-    try:
-        request, client, secret = service.approve_request(
-            cli_origin(), reference, scopes=list(scopes) if scopes else None
-        )
-    except ApplicationError as error:
-        raise _fail(error) from None
+    request, client, secret = service.approve_request(
+        cli_origin(), reference, scopes=list(scopes) if scopes else None
+    )
     emit(
         {
             "request": request_to_dict(request),
@@ -250,101 +220,75 @@ def approve(reference: str, scopes: tuple[str, ...], as_json: bool) -> None:
     )
 
 
-@requests_group.command("reject")
+@json_command(requests_group, "reject")
 @click.argument("reference")
 @click.option("--reason", required=True, help="Shown to the requester.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def reject(reference: str, reason: str, as_json: bool) -> None:
     """Reject a request with a reason."""
-    try:
-        request = service.reject_request(cli_origin(), reference, reason=reason)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    request = service.reject_request(cli_origin(), reference, reason=reason)
     emit(request_to_dict(request), as_json, f"Rejected {request.reference}.")
 
 
-@click.group("apps")
+@click.group("apps", cls=ServiceGroup, errors=(ApplicationError,))
 def apps_group() -> None:
     """Manage applications (OIDC relying parties)."""
 
 
-@apps_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+def _application_line(r: dict[str, Any]) -> str:
+    """An application as one line of `idaas apps list`."""
+    return f"{r['client_id']:<30} {'enabled ' if r['enabled'] else 'disabled'} {r['name']}"
+
+
+@json_command(apps_group, "list")
 def apps_list(as_json: bool) -> None:
     """List applications."""
     from idaas.applications import apps
 
     rows = [application_to_dict(a) for a in apps.list_applications()]
-    lines = [
-        f"{r['client_id']:<30} {'enabled ' if r['enabled'] else 'disabled'} {r['name']}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No applications.")
+    emit_rows(rows, as_json, _application_line, "No applications.")
 
 
-@apps_group.command("show")
+@json_command(apps_group, "show")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_show(client_id: str, as_json: bool) -> None:
     """Show one application's registration."""
     from idaas.applications import apps
 
-    try:
-        app = apps.get_application(client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    app = apps.get_application(client_id)
     emit(application_to_dict(app), as_json)
 
 
-@apps_group.command("set-name")
+@json_command(apps_group, "set-name")
 @click.argument("client_id")
 @click.argument("language")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_set_name(client_id: str, language: str, name: str | None, as_json: bool) -> None:
     """Set (or, without NAME, remove) the application's name in one language (zh_CN, en)."""
     from idaas.applications import apps
 
-    try:
-        names = dict(apps.get_application(client_id).display_names or {})
-        names[language] = name or ""
-        app = apps.update_application(cli_origin(), client_id, display_names=names)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    names = dict(apps.get_application(client_id).display_names or {})
+    names[language] = name or ""
+    app = apps.update_application(cli_origin(), client_id, display_names=names)
     emit(application_to_dict(app), as_json, f"Names of {app.client_id}: {app.display_names}.")
 
 
-@apps_group.command("disable")
+@json_command(apps_group, "disable")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_disable(client_id: str, as_json: bool) -> None:
     """Disable an application: no sign-in, no tile, its tokens stop working."""
     from idaas.applications import apps
 
-    try:
-        app = apps.set_application_enabled(cli_origin(), client_id, False)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    app = apps.set_application_enabled(cli_origin(), client_id, False)
     emit(application_to_dict(app), as_json, f"Disabled {app.client_id}.")
 
 
-@apps_group.command("rotate-secret")
+@json_command(apps_group, "rotate-secret")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def apps_rotate_secret(client_id: str, as_json: bool) -> None:
     """Replace a confidential application's client secret (printed once; the old one stops)."""
     from idaas.applications import apps
 
-    try:
-        app, secret = apps.rotate_application_secret(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    app, secret = apps.rotate_application_secret(cli_origin(), client_id)
     emit(
         {**application_to_dict(app), "client_secret": secret},
         as_json,
@@ -352,12 +296,10 @@ def apps_rotate_secret(client_id: str, as_json: bool) -> None:
     )
 
 
-@apps_group.command("subaccount-propose")
+@json_command(apps_group, "subaccount-propose")
 @click.argument("client_id")
 @click.argument("account")
 @click.argument("app_username")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def subaccount_propose(client_id: str, account: str, app_username: str, as_json: bool) -> None:
     """Propose ACCOUNT's username in an association-mode app (an admin then approves it)."""
     from idaas.applications import apps
@@ -366,10 +308,7 @@ def subaccount_propose(client_id: str, account: str, app_username: str, as_json:
     found = directory.find_by_identifier(account)
     if found is None:
         raise click.ClickException(f"No account {account}.")
-    try:
-        row = apps.propose_subaccount(cli_origin(), client_id, found.id, app_username)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    row = apps.propose_subaccount(cli_origin(), client_id, found.id, app_username)
     emit(
         {"id": row.id, "status": row.status, "username": row.username},
         as_json,
@@ -377,17 +316,12 @@ def subaccount_propose(client_id: str, account: str, app_username: str, as_json:
     )
 
 
-@apps_group.command("subaccount-decide")
+@json_command(apps_group, "subaccount-decide")
 @click.argument("subaccount_id", type=int)
 @click.option("--approve/--reject", required=True)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def subaccount_decide(subaccount_id: int, approve: bool, as_json: bool) -> None:
     """Approve or reject a proposed sub-account."""
     from idaas.applications import apps
 
-    try:
-        row = apps.decide_subaccount(cli_origin(), subaccount_id, approve)
-    except ApplicationError as error:
-        raise _fail(error) from None
+    row = apps.decide_subaccount(cli_origin(), subaccount_id, approve)
     emit({"id": row.id, "status": row.status, "username": row.username}, as_json, row.status)

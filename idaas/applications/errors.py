@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+from idaas.errors import ServiceError
 
-class ApplicationError(Exception):
+
+class ApplicationError(ServiceError):
     """Base class: a change to API clients or integration requests was refused."""
-
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
 
 
 class InvalidInput(ApplicationError):
     """One or more fields are invalid; `fields` maps each to its message."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
+        super().__init__(self.summary(fields), fields)
 
 
 class ClientNotFound(ApplicationError):

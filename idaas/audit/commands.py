@@ -17,7 +17,7 @@ from idaas.audit.query import (
 from idaas.audit.query import get as get_event
 from idaas.audit.query import page as query_page
 from idaas.audit.service import purge_expired
-from idaas.cli_support import emit
+from idaas.cli_support import emit, emit_rows, json_command
 
 
 @click.group("audit")
@@ -25,10 +25,8 @@ def audit_group() -> None:
     """Audit log maintenance."""
 
 
-@audit_group.command("purge")
+@json_command(audit_group, "purge")
 @click.option("--days", type=click.IntRange(min=1), help="Retention in days (default: config).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@with_appcontext
 def purge(days: int | None, as_json: bool) -> None:
     """Delete audit rows older than the retention period."""
     removed = purge_expired(days)
@@ -58,27 +56,26 @@ def _with_filters(command: Any) -> Any:
     return command
 
 
-@audit_group.command("list")
+def _event_line(r: dict[str, Any]) -> str:
+    """An audit row as one line of `idaas audit list`."""
+    return (
+        f"{r['id']}\t{r['occurred_at']}\t{r['actor']}\t{r['action']}\t"
+        f"{r['target_type'] or ''}:{r['target_id'] or ''}\t{r['outcome']}"
+    )
+
+
+@json_command(audit_group, "list")
 @_with_filters
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--before", type=click.IntRange(min=1), help="Only rows older than this id.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@with_appcontext
 def list_events(limit: int, before: int | None, as_json: bool, **filters: Any) -> None:
     """The newest audit rows matching the filters."""
     rows = [to_dict(r) for r in query_page(_filter(**filters), before, limit)]
-    text = "\n".join(
-        f"{r['id']}\t{r['occurred_at']}\t{r['actor']}\t{r['action']}\t"
-        f"{r['target_type'] or ''}:{r['target_id'] or ''}\t{r['outcome']}"
-        for r in rows
-    )
-    emit(rows, as_json, text or "No audit rows match.")
+    emit_rows(rows, as_json, _event_line, "No audit rows match.")
 
 
-@audit_group.command("show")
+@json_command(audit_group, "show")
 @click.argument("event_id", type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@with_appcontext
 def show(event_id: int, as_json: bool) -> None:
     """One audit row with its details."""
     row = get_event(event_id)

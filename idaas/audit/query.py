@@ -21,6 +21,7 @@ from sqlalchemy import Select, select
 from idaas.audit.models import AuditEvent
 from idaas.audit.service import OUTCOMES
 from idaas.extensions import db
+from idaas.serialise import columns
 
 CSV_COLUMNS = (
     "id",
@@ -145,15 +146,8 @@ def get(event_id: int) -> AuditEvent | None:
 def to_dict(row: AuditEvent) -> dict[str, Any]:
     """A JSON-ready audit row (times in UTC with `Z`)."""
     return {
-        "id": row.id,
-        "occurred_at": row.occurred_at.isoformat() + "Z",
-        "actor": row.actor,
-        "action": row.action,
-        "target_type": row.target_type,
-        "target_id": row.target_id,
-        "outcome": row.outcome,
-        "ip": row.ip,
-        "user_agent": row.user_agent,
+        **columns(row, "id", times="occurred_at"),
+        **columns(row, "actor action target_type target_id outcome ip user_agent"),
         "details": row.details or {},
     }
 

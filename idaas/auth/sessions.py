@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, redirect, request, url_for
 from flask_babel import refresh
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from werkzeug.wrappers import Response
 
 from idaas import audit
@@ -263,6 +263,16 @@ def revoke_pending(account_id: int, reason: str, actor: str) -> int:
     for row in rows:
         revoke(row, reason, actor)
     return len(rows)
+
+
+def prune(cutoff: datetime) -> int:
+    """Delete sessions that expired or were revoked before `cutoff` (housekeeping); commit."""
+    ended = or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
+    result: Any = db.session.execute(
+        delete(AuthSession).where(ended), execution_options={"synchronize_session": False}
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)
 
 
 def _in_request() -> bool:

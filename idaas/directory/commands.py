@@ -5,17 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import ServiceGroup, cli_origin, emit, emit_rows, json_command
 from idaas.directory import service
 from idaas.directory.errors import DirectoryError, NotFound
 from idaas.directory.models import Account
 from idaas.directory.serialise import account_to_dict, department_to_dict
-
-
-def _fail(error: DirectoryError) -> click.ClickException:
-    return click.ClickException(error.message)
 
 
 def resolve_account(reference: str) -> Account:
@@ -31,12 +26,12 @@ def resolve_account(reference: str) -> Account:
     return account
 
 
-@click.group("accounts")
+@click.group("accounts", cls=ServiceGroup, errors=(DirectoryError,))
 def accounts_group() -> None:
     """Manage accounts."""
 
 
-@accounts_group.command("create")
+@json_command(accounts_group, "create")
 @click.option("--username", required=True)
 @click.option("--password", help="Initial password (must meet the policy).")
 @click.option("--name", "display_name")
@@ -52,51 +47,39 @@ def accounts_group() -> None:
     help="Department id; repeat for several (the first is primary).",
 )
 @click.option("--must-change-password/--no-must-change-password", default=None)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def create_account(as_json: bool, departments: tuple[int, ...], **fields: Any) -> None:
     """Create an account."""
-    try:
-        account = service.create_account(
-            cli_origin(),
-            memberships=list(departments),
-            **{k: v for k, v in fields.items() if v is not None or k == "must_change_password"},
-        )
-    except DirectoryError as error:
-        raise _fail(error) from None
+    account = service.create_account(
+        cli_origin(),
+        memberships=list(departments),
+        **{k: v for k, v in fields.items() if v is not None or k == "must_change_password"},
+    )
     emit(
         account_to_dict(account), as_json, f"Created account {account.username} (id {account.id})."
     )
 
 
-@accounts_group.command("list")
+def _account_line(a: dict[str, Any]) -> str:
+    """An account as one line of `idaas accounts list`."""
+    return f"{a['id']:>6}  {a['username']:<24} {a['display_name']:<16} {a['status']}"
+
+
+@json_command(accounts_group, "list")
 @click.option("--q", help="Search username, name, email, mobile or employee number.")
 @click.option("--department", "department_id", type=int)
 @click.option("--status", type=click.Choice(["active", "disabled", "left"]))
 @click.option("--limit", type=click.IntRange(1, 10000), default=100)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_accounts(
     q: str | None, department_id: int | None, status: str | None, limit: int, as_json: bool
 ) -> None:
     """List accounts."""
-    try:
-        accounts = service.list_accounts(
-            limit=limit, q=q, department_id=department_id, status=status
-        )
-    except DirectoryError as error:
-        raise _fail(error) from None
+    accounts = service.list_accounts(limit=limit, q=q, department_id=department_id, status=status)
     rows = [account_to_dict(a) for a in accounts]
-    lines = [
-        f"{a['id']:>6}  {a['username']:<24} {a['display_name']:<16} {a['status']}" for a in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No accounts.")
+    emit_rows(rows, as_json, _account_line, "No accounts.")
 
 
-@accounts_group.command("show")
+@json_command(accounts_group, "show")
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def show_account(reference: str, as_json: bool) -> None:
     """Show an account by id, username, email or mobile."""
     emit(account_to_dict(resolve_account(reference)), as_json)
@@ -104,50 +87,38 @@ def show_account(reference: str, as_json: bool) -> None:
 
 def _set_status(reference: str, status: str, as_json: bool) -> None:
     account = resolve_account(reference)
-    try:
-        account = service.set_status(cli_origin(), account.id, status)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    account = service.set_status(cli_origin(), account.id, status)
     emit(account_to_dict(account), as_json, f"Account {account.username} is now {status}.")
 
 
-@accounts_group.command("disable")
+@json_command(accounts_group, "disable")
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def disable_account(reference: str, as_json: bool) -> None:
     """Disable an account (it can no longer sign in)."""
     _set_status(reference, "disabled", as_json)
 
 
-@accounts_group.command("enable")
+@json_command(accounts_group, "enable")
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def enable_account(reference: str, as_json: bool) -> None:
     """Re-enable an account."""
     _set_status(reference, "active", as_json)
 
 
-@click.group("departments")
+@click.group("departments", cls=ServiceGroup, errors=(DirectoryError,))
 def departments_group() -> None:
     """Manage the department tree."""
 
 
-@departments_group.command("create")
+@json_command(departments_group, "create")
 @click.option("--name", required=True)
 @click.option("--parent", "parent_id", type=int, help="Parent department id (default: a root).")
 @click.option("--sort-order", type=int, default=0)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def create_department(name: str, parent_id: int | None, sort_order: int, as_json: bool) -> None:
     """Create a department."""
-    try:
-        department = service.create_department(
-            cli_origin(), name=name, parent_id=parent_id, sort_order=sort_order
-        )
-    except DirectoryError as error:
-        raise _fail(error) from None
+    department = service.create_department(
+        cli_origin(), name=name, parent_id=parent_id, sort_order=sort_order
+    )
     emit(
         department_to_dict(department),
         as_json,
@@ -155,80 +126,57 @@ def create_department(name: str, parent_id: int | None, sort_order: int, as_json
     )
 
 
-@departments_group.command("list")
+@json_command(departments_group, "list")
 @click.option("--parent", "parent_id", type=int, help="Only this department's subtree.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_departments(parent_id: int | None, as_json: bool) -> None:
     """List departments as a tree."""
     from idaas.directory.models import Department
     from idaas.extensions import db
 
-    try:
-        if parent_id is not None:
-            departments = service.subtree(parent_id)
-        else:
-            departments = list(
-                db.session.scalars(
-                    db.select(Department).order_by(Department.depth, Department.sort_order)
-                )
+    if parent_id is not None:
+        departments = service.subtree(parent_id)
+    else:
+        departments = list(
+            db.session.scalars(
+                db.select(Department).order_by(Department.depth, Department.sort_order)
             )
-    except DirectoryError as error:
-        raise _fail(error) from None
+        )
     ordered = sorted(departments, key=lambda d: [int(p) for p in d.path.strip("/").split("/")])
     base = min((d.depth for d in ordered), default=0)
     lines = [f"{'  ' * (d.depth - base)}{d.name} (id {d.id})" for d in ordered]
     emit([department_to_dict(d) for d in ordered], as_json, "\n".join(lines) or "No departments.")
 
 
-@departments_group.command("move")
+@json_command(departments_group, "move")
 @click.argument("department_id", type=int)
 @click.option("--parent", "parent_id", type=int, help="New parent id.")
 @click.option("--root", is_flag=True, help="Make it a root department.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def move_department(department_id: int, parent_id: int | None, root: bool, as_json: bool) -> None:
     """Move a department (with its subtree) under another parent."""
     if (parent_id is None) == (not root):
         raise click.UsageError("give exactly one of --parent ID or --root")
-    try:
-        department = service.move_department(cli_origin(), department_id, parent_id)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    department = service.move_department(cli_origin(), department_id, parent_id)
     emit(department_to_dict(department), as_json, f"Moved {department.name}.")
 
 
-@departments_group.command("rename")
+@json_command(departments_group, "rename")
 @click.argument("department_id", type=int)
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def rename_department(department_id: int, name: str, as_json: bool) -> None:
     """Rename a department (names are unique among siblings)."""
-    try:
-        before = service.get_department(department_id).name
-        department = service.update_department(cli_origin(), department_id, name=name)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    before = service.get_department(department_id).name
+    department = service.update_department(cli_origin(), department_id, name=name)
     emit(department_to_dict(department), as_json, f"Renamed {before} to {department.name}.")
 
 
-@departments_group.command("delete")
+@json_command(departments_group, "delete")
 @click.argument("department_id", type=int)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def delete_department(department_id: int, yes: bool, as_json: bool) -> None:
     """Delete an empty department (move its members and sub-departments first)."""
-    try:
-        department = service.get_department(department_id)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    department = service.get_department(department_id)
     if not yes and not as_json:
         click.confirm(f"Delete department {department.name} (id {department.id})?", abort=True)
     name = department.name
-    try:
-        service.delete_department(cli_origin(), department_id)
-    except DirectoryError as error:
-        raise _fail(error) from None
+    service.delete_department(cli_origin(), department_id)
     emit({"id": department_id, "deleted": True}, as_json, f"Deleted department {name}.")

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+from idaas.errors import ServiceError
 
-class DirectoryError(Exception):
+
+class DirectoryError(ServiceError):
     """Base class: a directory write was refused and nothing was changed."""
-
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
 
 
 class ValidationFailed(DirectoryError):
     """One or more fields are invalid; `fields` maps each to its message."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
-        super().__init__(summary, fields)
+        super().__init__(self.summary(fields), fields)
 
 
 class NotFound(DirectoryError):

@@ -12,117 +12,63 @@ from idaas.directory.models import (
     Group,
     Role,
 )
+from idaas.serialise import columns, iso
 
-
-def _iso(value: Any) -> str | None:
-    """An ISO 8601 UTC timestamp (`Z`), or None."""
-    return value.isoformat() + "Z" if value is not None else None
+STAMPS = "created_at updated_at"
 
 
 def department_to_dict(department: Department) -> dict[str, Any]:
     """A department as JSON-ready data."""
-    return {
-        "id": department.id,
-        "name": department.name,
-        "parent_id": department.parent_id,
-        "path": department.path,
-        "depth": department.depth,
-        "sort_order": department.sort_order,
-        "source": department.source,
-        "attributes": department.attributes,
-        "version": department.version,
-        "created_at": _iso(department.created_at),
-        "updated_at": _iso(department.updated_at),
-    }
+    return columns(
+        department,
+        "id name parent_id path depth sort_order source attributes version",
+        times=STAMPS,
+    )
 
 
 def account_to_dict(account: Account) -> dict[str, Any]:
     """An account as JSON-ready data (never the password hash)."""
+    memberships = sorted(account.memberships, key=lambda m: (not m.is_primary, m.department_id))
     return {
-        "id": account.id,
-        "uuid": account.uuid,
-        "username": account.username,
-        "display_name": account.display_name,
-        "email": account.email,
-        "mobile": account.mobile,
-        "employee_number": account.employee_number,
-        "title": account.title,
-        "status": account.status,
-        "locale": account.locale,
-        "source": account.source,
-        "must_change_password": account.must_change_password,
+        **columns(
+            account,
+            "id uuid username display_name email mobile employee_number title status locale "
+            "source must_change_password",
+        ),
         "has_password": account.password_hash is not None,
-        "password_changed_at": _iso(account.password_changed_at),
+        "password_changed_at": iso(account.password_changed_at),
         "memberships": [
-            {
-                "department_id": m.department_id,
-                "is_primary": m.is_primary,
-                "sort_order": m.sort_order,
-                "title": m.title,
-            }
-            for m in sorted(account.memberships, key=lambda m: (not m.is_primary, m.department_id))
+            columns(m, "department_id is_primary sort_order title") for m in memberships
         ],
-        "attributes": account.attributes,
-        "version": account.version,
-        "created_at": _iso(account.created_at),
-        "updated_at": _iso(account.updated_at),
+        **columns(account, "attributes version", times=STAMPS),
     }
 
 
 def group_to_dict(group: Group) -> dict[str, Any]:
     """A group as JSON-ready data."""
-    return {
-        "id": group.id,
-        "name": group.name,
-        "description": group.description,
-        "source": group.source,
-        "version": group.version,
-        "created_at": _iso(group.created_at),
-        "updated_at": _iso(group.updated_at),
-    }
+    return columns(group, "id name description source version", times=STAMPS)
 
 
 def role_to_dict(role: Role) -> dict[str, Any]:
     """A role and its permissions as JSON-ready data."""
     return {
-        "id": role.id,
-        "code": role.code,
-        "name": role.name,
-        "description": role.description,
-        "permissions": [{"resource": p.resource, "action": p.action} for p in role.permissions],
-        "version": role.version,
-        "created_at": _iso(role.created_at),
-        "updated_at": _iso(role.updated_at),
+        **columns(role, "id code name description"),
+        "permissions": [columns(p, "resource action") for p in role.permissions],
+        **columns(role, "version", times=STAMPS),
     }
 
 
 def definition_to_dict(definition: AttributeDefinition) -> dict[str, Any]:
     """An attribute definition as JSON-ready data."""
     return {
-        "id": definition.id,
-        "target": definition.target,
-        "key": definition.key,
-        "label": definition.label,
-        "type": definition.type,
-        "required": definition.required,
-        "unique": definition.unique,
-        "editable": definition.editable,
-        "enabled": definition.enabled,
+        **columns(definition, "id target key label type required unique editable enabled"),
         "options": list(definition.options or []),
-        "sort_order": definition.sort_order,
-        "version": definition.version,
+        **columns(definition, "sort_order version"),
     }
 
 
 def identity_to_dict(identity: ExternalIdentity) -> dict[str, Any]:
     """A linked external identity (a DingTalk user bound to the account) as JSON-ready data."""
-    return {
-        "id": identity.id,
-        "provider": identity.provider,
-        "tenant": identity.tenant,
-        "subject": identity.subject,
-        "union_id": identity.union_id,
-        "linked_via": identity.linked_via,
-        "linked_at": _iso(identity.linked_at),
-        "last_used_at": _iso(identity.last_used_at),
-    }
+    return columns(
+        identity, "id provider tenant subject union_id linked_via", times="linked_at last_used_at"
+    )

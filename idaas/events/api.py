@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
 from flask import url_for
 from werkzeug.wrappers import Response
 
@@ -14,25 +18,27 @@ from idaas.events import deliveries, jobs
 from idaas.events.clock import clock
 from idaas.events.models import Delivery, Job
 
+T = TypeVar("T")
 DELIVERIES = ["deliveries:admin"]
 JOBS = ["jobs:admin"]
+deliveries_operation = partial(operation, tags=["deliveries"], scopes=DELIVERIES)
+jobs_operation = partial(operation, tags=["jobs"], scopes=JOBS)
 
 
-def _delivery(reference: str | int) -> Delivery:
+def _found(lookup: Callable[[int], T], object_id: int, missing: type[Exception], what: str) -> T:
+    """The object `lookup` finds, or a 404 problem naming `what`."""
     try:
-        return deliveries.get_delivery(reference)
-    except deliveries.DeliveryNotFound:
-        raise ApiProblem(404, "Not Found", "No such delivery.") from None
+        return lookup(object_id)
+    except missing:
+        raise ApiProblem(404, "Not Found", f"No such {what}.") from None
+
+
+def _delivery(delivery_id: int) -> Delivery:
+    return _found(deliveries.get_delivery, delivery_id, deliveries.DeliveryNotFound, "delivery")
 
 
 @bp.get("/deliveries")
-@operation(
-    "List deliveries",
-    tags=["deliveries"],
-    scopes=DELIVERIES,
-    query=s.DeliveryListQuery,
-    response=s.DeliveryList,
-)
+@deliveries_operation("List deliveries", query=s.DeliveryListQuery, response=s.DeliveryList)
 def list_deliveries(query: s.DeliveryListQuery) -> Response:
     """Deliveries, newest first; `status=dead` lists the dead letters."""
     rows = deliveries.list_deliveries(query.status, query.target_type, query.after_id, query.limit)
@@ -40,20 +46,14 @@ def list_deliveries(query: s.DeliveryListQuery) -> Response:
 
 
 @bp.get(f"/deliveries/<{ID}:delivery_id>")
-@operation("Get a delivery", tags=["deliveries"], scopes=DELIVERIES, response=s.Delivery)
+@deliveries_operation("Get a delivery", response=s.Delivery)
 def get_delivery(delivery_id: int) -> Response:
     """One delivery with its attempts, last answer and payload."""
     return json_response(deliveries.delivery_to_dict(_delivery(delivery_id)))
 
 
 @bp.post(f"/deliveries/<{ID}:delivery_id>/replay")
-@operation(
-    "Replay a dead letter",
-    tags=["deliveries"],
-    scopes=DELIVERIES,
-    response=s.Delivery,
-    errors={409},
-)
+@deliveries_operation("Replay a dead letter", response=s.Delivery, errors={409})
 def replay_delivery(delivery_id: int) -> Response:
     """Put a dead letter back in the queue with a fresh retry window (409 if it is not dead)."""
     _delivery(delivery_id)
@@ -67,14 +67,11 @@ def replay_delivery(delivery_id: int) -> Response:
 
 
 def _job(job_id: int) -> Job:
-    try:
-        return jobs.get(job_id)
-    except jobs.JobNotFound:
-        raise ApiProblem(404, "Not Found", "No such job.") from None
+    return _found(jobs.get, job_id, jobs.JobNotFound, "job")
 
 
 @bp.get("/jobs")
-@operation("List jobs", tags=["jobs"], scopes=JOBS, query=s.JobListQuery, response=s.JobList)
+@jobs_operation("List jobs", query=s.JobListQuery, response=s.JobList)
 def list_jobs(query: s.JobListQuery) -> Response:
     """Jobs, newest first, with their progress."""
     rows = jobs.list_jobs(query.status, query.kind, query.limit)
@@ -82,15 +79,7 @@ def list_jobs(query: s.JobListQuery) -> Response:
 
 
 @bp.post("/jobs")
-@operation(
-    "Start a job",
-    tags=["jobs"],
-    scopes=JOBS,
-    body=s.JobStart,
-    response=s.Job,
-    status=201,
-    location=True,
-)
+@jobs_operation("Start a job", body=s.JobStart, response=s.Job, status=201, location=True)
 def start_job(body: s.JobStart) -> Response:
     """Queue a job of a registered kind (422 for an unknown kind)."""
     try:
@@ -107,14 +96,14 @@ def start_job(body: s.JobStart) -> Response:
 
 
 @bp.get(f"/jobs/<{ID}:job_id>")
-@operation("Get a job", tags=["jobs"], scopes=JOBS, response=s.Job)
+@jobs_operation("Get a job", response=s.Job)
 def get_job(job_id: int) -> Response:
     """One job: status, progress, checkpoint, result or error."""
     return json_response(jobs.job_to_dict(_job(job_id)))
 
 
 @bp.post(f"/jobs/<{ID}:job_id>/cancel")
-@operation("Cancel a job", tags=["jobs"], scopes=JOBS, response=s.Job)
+@jobs_operation("Cancel a job", response=s.Job)
 def cancel_job(job_id: int) -> Response:
     """Ask a job to stop: queued jobs end at once, running ones at their next check."""
     _job(job_id)

@@ -12,7 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import cli_origin, emit, emit_rows, json_command
 
 
 @click.command("worker")
@@ -66,12 +66,18 @@ def deliveries_group() -> None:
     """Inspect deliveries and replay dead letters."""
 
 
-@deliveries_group.command("list")
+def _delivery_line(r: dict[str, Any]) -> str:
+    """A delivery as one line of `idaas deliveries list`."""
+    return (
+        f"{r['id']:>7}  {r['status']:<9} {r['target_type']}:{r['target_key']}  "
+        f"{r['object_type']}:{r['object_id']} {r['action']}  attempts={r['attempts']}"
+    )
+
+
+@json_command(deliveries_group, "list")
 @click.option("--status", type=click.Choice(["pending", "running", "delivered", "dead"]))
 @click.option("--target-type")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_deliveries(status: str | None, target_type: str | None, limit: int, as_json: bool) -> None:
     """List deliveries, newest first (`--status dead` lists the dead letters)."""
     from idaas.events import deliveries
@@ -80,18 +86,11 @@ def list_deliveries(status: str | None, target_type: str | None, limit: int, as_
         deliveries.delivery_to_dict(r)
         for r in deliveries.list_deliveries(status, target_type, limit=limit)
     ]
-    lines = [
-        f"{r['id']:>7}  {r['status']:<9} {r['target_type']}:{r['target_key']}  "
-        f"{r['object_type']}:{r['object_id']} {r['action']}  attempts={r['attempts']}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No deliveries.")
+    emit_rows(rows, as_json, _delivery_line, "No deliveries.")
 
 
-@deliveries_group.command("show")
+@json_command(deliveries_group, "show")
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def show_delivery(reference: str, as_json: bool) -> None:
     """Show one delivery (by id or uid), with its last error."""
     from idaas.events import deliveries
@@ -103,10 +102,8 @@ def show_delivery(reference: str, as_json: bool) -> None:
     emit(deliveries.delivery_to_dict(row), as_json)
 
 
-@deliveries_group.command("replay")
+@json_command(deliveries_group, "replay")
 @click.argument("references", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def replay_deliveries(references: tuple[str, ...], as_json: bool) -> None:
     """Put dead letters back in the queue (by id or uid)."""
     from idaas.events import deliveries
@@ -138,20 +135,18 @@ def _job_line(data: dict[str, Any]) -> str:
     )
 
 
-@jobs_group.command("list")
+@json_command(jobs_group, "list")
 @click.option(
     "--status", type=click.Choice(["queued", "running", "succeeded", "failed", "cancelled"])
 )
 @click.option("--kind")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def list_jobs(status: str | None, kind: str | None, limit: int, as_json: bool) -> None:
     """List jobs, newest first."""
     from idaas.events import jobs
 
     rows = [jobs.job_to_dict(j) for j in jobs.list_jobs(status, kind, limit)]
-    emit(rows, as_json, "\n".join(_job_line(r) for r in rows) or "No jobs.")
+    emit_rows(rows, as_json, _job_line, "No jobs.")
 
 
 def _job(job_id: int) -> Any:
@@ -163,10 +158,8 @@ def _job(job_id: int) -> Any:
         raise click.ClickException(f"no job {job_id}") from None
 
 
-@jobs_group.command("show")
+@json_command(jobs_group, "show")
 @click.argument("job_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def show_job(job_id: int, as_json: bool) -> None:
     """Show one job: progress, checkpoint, result or error."""
     from idaas.events import jobs
@@ -174,7 +167,7 @@ def show_job(job_id: int, as_json: bool) -> None:
     emit(jobs.job_to_dict(_job(job_id)), as_json)
 
 
-@jobs_group.command("start")
+@json_command(jobs_group, "start")
 @click.argument("kind")
 @click.option(
     "--param",
@@ -183,8 +176,6 @@ def show_job(job_id: int, as_json: bool) -> None:
     metavar="KEY=VALUE",
     help="A parameter (JSON values allowed).",
 )
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def start_job(kind: str, params: tuple[str, ...], as_json: bool) -> None:
     """Queue a job of a registered kind."""
     from idaas.events import jobs
@@ -207,10 +198,8 @@ def start_job(kind: str, params: tuple[str, ...], as_json: bool) -> None:
     emit(jobs.job_to_dict(job), as_json, f"Job {job.id} ({kind}) queued.")
 
 
-@jobs_group.command("cancel")
+@json_command(jobs_group, "cancel")
 @click.argument("job_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def cancel_job(job_id: int, as_json: bool) -> None:
     """Ask a job to stop."""
     from idaas.events import jobs
@@ -233,13 +222,11 @@ def _bar(data: dict[str, Any], width: int = 30) -> str:
     )
 
 
-@jobs_group.command("wait")
+@json_command(jobs_group, "wait")
 @click.argument("job_id", type=int)
 @click.option(
     "--timeout", default=0.0, type=float, help="Give up after this many seconds (0: never)."
 )
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def wait_job(job_id: int, timeout: float, as_json: bool) -> None:
     """Wait for a job to end (a live progress bar on a terminal); exit 1 unless it succeeded."""
     from idaas.events import jobs

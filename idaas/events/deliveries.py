@@ -1,10 +1,8 @@
 """Claiming, running and settling deliveries; listing, inspecting and replaying dead letters.
 
-Claims are one statement: `UPDATE delivery ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
-RETURNING id` on PostgreSQL (the same without the lock clause on SQLite, where writers are
-serialised anyway). A delivery is claimable when it is due, or when the worker that claimed it
-let its lease run out (it died); it is never claimable while an older delivery of the same
-(target, object) is still pending or running, which keeps per-object order.
+Claims are one statement (`idaas.events.leases`). A delivery is claimable when it is due, or
+when the worker that claimed it let its lease run out (it died); it is never claimable while an
+older delivery of the same (target, object) is still pending or running: per-object order.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,9 +19,10 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from idaas import audit
-from idaas.events import targets, wake
+from idaas.events import leases, targets, wake
 from idaas.events.models import Delivery
 from idaas.extensions import db
+from idaas.serialise import columns
 
 log = logging.getLogger("idaas.events")
 LIVE = ("pending", "running")
@@ -84,34 +82,20 @@ def _relaxed_commit() -> None:
 
 def claim(limit: int, now: datetime, lease_seconds: float, worker: str) -> list[Delivery]:
     """Claim up to `limit` due deliveries for `worker`; commit; return detached rows."""
-    token = f"{worker[:27]}/{uuid.uuid4().hex[:8]}"
     _relaxed_commit()
-    candidates = (
-        select(Delivery.id)
-        .where(_claimable(now))
-        .order_by(Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    ids = leases.claim_ids(
+        Delivery,
+        _claimable(now),
+        limit,
+        token=leases.lease_token(worker),
+        now=now,
+        lease_seconds=lease_seconds,
+        last_attempt_at=now,
     )
-    claimed = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(candidates.scalar_subquery()))
-        .values(
-            status="running",
-            claimed_by=token,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            last_attempt_at=now,
-            attempts=Delivery.attempts + 1,
-        )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
-    ids = list(claimed)
-    if not ids:
-        db.session.commit()
-        return []
-    rows = list(
-        db.session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
+    rows = (
+        list(db.session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)))
+        if ids
+        else []
     )
     for row in rows:
         db.session.expunge(row)  # detached, fully loaded: the delivery threads read them
@@ -317,29 +301,12 @@ def replay(reference: str | int, actor: str, now: datetime) -> Delivery:
 
 def delivery_to_dict(row: Delivery) -> dict[str, Any]:
     """The JSON form of a delivery (API, CLI); payloads carry no secrets."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() + "Z" if value else None
-
     return {
-        "id": row.id,
-        "uid": row.uid,
-        "target_type": row.target_type,
-        "target_key": row.target_key,
-        "object_type": row.object_type,
-        "object_id": row.object_id,
-        "action": row.action,
-        "origin": row.origin,
-        "status": row.status,
-        "attempts": row.attempts,
-        "replays": row.replays,
-        "coalesced": row.coalesced,
-        "created_at": iso(row.created_at),
-        "next_attempt_at": iso(row.next_attempt_at),
-        "last_attempt_at": iso(row.last_attempt_at),
-        "delivered_at": iso(row.delivered_at),
-        "dead_at": iso(row.dead_at),
-        "last_status": row.last_status,
-        "last_error": row.last_error,
-        "payload": row.payload,
+        **columns(
+            row,
+            "id uid target_type target_key object_type object_id action origin status attempts "
+            "replays coalesced",
+            times="created_at next_attempt_at last_attempt_at delivered_at dead_at",
+        ),
+        **columns(row, "last_status last_error payload"),
     }

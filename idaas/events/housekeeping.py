@@ -9,11 +9,13 @@ redeemed codes, replay entries, delivered deliveries, finished jobs and old chan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete
 
 from idaas.events import jobs
 from idaas.events.clock import clock
@@ -25,93 +27,68 @@ PRUNE = "housekeeping.prune"
 AUDIT_RETENTION = "audit.retention"
 
 
-def _count(result: Any) -> int:
-    return int(result.rowcount or 0)
-
-
 def _delete(statement: Any) -> int:
-    result = db.session.execute(statement, execution_options={"synchronize_session": False})
+    result: Any = db.session.execute(statement, execution_options={"synchronize_session": False})
     db.session.commit()
-    return _count(result)
+    return int(result.rowcount or 0)
 
 
 def rotate_keys(ctx: jobs.JobContext) -> dict[str, Any]:
     """Start a rotation of every signing algorithm in use; expire keys no token can need."""
-    from idaas.oidc import keys
-    from idaas.oidc.models import SigningKey
+    from idaas.oidc import housekeeping as oidc
 
-    in_use = sorted(
-        set(db.session.scalars(select(SigningKey.alg).where(SigningKey.status == "active")))
-    )
-    pending = set(db.session.scalars(select(SigningKey.alg).where(SigningKey.status == "next")))
-    ctx.progress(total=len(in_use), done=0, step="rotate")
-    rotated = []
-    for index, alg in enumerate(in_use, start=1):
-        if alg not in pending:
-            keys.rotate("system", alg)
-            rotated.append(alg)
-        ctx.progress(done=index)
-    ctx.progress(step="expire")
-    return {"rotated": rotated, "expired": keys.expire_retired()}
+    ctx.progress(total=1, done=0, step="rotate")
+    result = oidc.rotate_signing_keys()
+    ctx.progress(done=1)
+    return result
 
 
 def prune(ctx: jobs.JobContext) -> dict[str, Any]:
-    """Delete expired codes, tokens, sessions, sign-in states, replay entries, old engine rows."""
-    from idaas.auth.models import AuthSession
+    """Delete expired codes, tokens, sessions, sign-in states, replay entries, old engine rows.
+
+    Each owner prunes its own rows; the events engine's rows are pruned here."""
+    from idaas.auth import sessions
     from idaas.dingtalk import signin
-    from idaas.oidc.models import AuthorizationCode, OidcToken, RpSession
+    from idaas.oidc import housekeeping as oidc
 
     config = current_app.config
     now = clock().now()
     cutoff = now - timedelta(seconds=float(config["EVENTS_PRUNE_GRACE_SECONDS"]))
     kept = now - timedelta(days=float(config["EVENTS_RETENTION_DAYS"]))
-    steps: list[tuple[str, Any]] = [
+    steps: list[tuple[str, Callable[[], int]]] = [
+        ("authorization_codes", partial(oidc.prune_codes, cutoff)),
+        ("tokens", partial(oidc.prune_tokens, cutoff)),
+        ("sessions", partial(sessions.prune, cutoff)),
+        ("rp_sessions", oidc.prune_rp_sessions),  # after the sessions they hang off
         (
-            "authorization_codes",
-            delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff),
+            "replay_entries",
+            partial(_delete, delete(ReplayEntry).where(ReplayEntry.expires_at < now)),
         ),
-        (
-            "tokens",
-            delete(OidcToken).where(
-                or_(
-                    and_(
-                        OidcToken.refresh_expires_at.is_(None),
-                        OidcToken.access_expires_at < cutoff,
-                    ),
-                    OidcToken.refresh_expires_at < cutoff,
-                )
-            ),
-        ),
-        (
-            "sessions",
-            delete(AuthSession).where(
-                or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
-            ),
-        ),
-        (
-            "rp_sessions",
-            delete(RpSession).where(~RpSession.auth_session_id.in_(select(AuthSession.id))),
-        ),
-        ("replay_entries", delete(ReplayEntry).where(ReplayEntry.expires_at < now)),
         (
             "deliveries",
-            delete(Delivery).where(Delivery.status == "delivered", Delivery.delivered_at < kept),
+            partial(
+                _delete,
+                delete(Delivery).where(
+                    Delivery.status == "delivered", Delivery.delivered_at < kept
+                ),
+            ),
         ),
         (
             "jobs",
-            delete(Job).where(Job.status.in_(jobs.FINAL), Job.finished_at < kept),
+            partial(_delete, delete(Job).where(Job.status.in_(jobs.FINAL), Job.finished_at < kept)),
         ),
-        ("change_events", delete(ChangeEvent).where(ChangeEvent.occurred_at < kept)),
+        (
+            "change_events",
+            partial(_delete, delete(ChangeEvent).where(ChangeEvent.occurred_at < kept)),
+        ),
+        ("dingtalk_signin_states", signin.purge_expired),
     ]
-    ctx.progress(total=len(steps) + 1, done=0)
+    ctx.progress(total=len(steps), done=0)
     result: dict[str, Any] = {}
-    for index, (name, statement) in enumerate(steps):
+    for index, (name, step) in enumerate(steps, start=1):
         ctx.progress(step=name)
-        result[name] = _delete(statement)
-        ctx.progress(done=index + 1)
-    ctx.progress(step="dingtalk_signin_states")
-    result["dingtalk_signin_states"] = signin.purge_expired()
-    ctx.progress(done=len(steps) + 1)
+        result[name] = step()
+        ctx.progress(done=index)
     return result
 
 

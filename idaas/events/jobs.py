@@ -25,18 +25,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from idaas import audit
-from idaas.events import wake
+from idaas.events import leases, wake
 from idaas.events.models import Job
 from idaas.extensions import db, utcnow
+from idaas.serialise import columns
 
 Handler = Callable[["JobContext"], dict[str, Any] | None]
 _KINDS: dict[str, Handler] = {}
@@ -212,42 +212,21 @@ class JobContext:
 
 def claim(now: datetime, lease_seconds: float, worker: str) -> Job | None:
     """Claim the oldest queued job, or a running one whose worker's lease ran out; commit."""
-    token = f"{worker[:27]}/{uuid.uuid4().hex[:8]}"
-    candidate = (
-        select(Job.id)
-        .where(
-            or_(
-                Job.status == "queued",
-                and_(Job.status == "running", Job.lease_until < now),
-            )
-        )
-        .order_by(Job.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+    claimable = or_(Job.status == "queued", and_(Job.status == "running", Job.lease_until < now))
+    ids = leases.claim_ids(
+        Job,
+        claimable,
+        1,
+        token=leases.lease_token(worker),
+        now=now,
+        lease_seconds=lease_seconds,
+        heartbeat_at=now,
+        started_at=func.coalesce(Job.started_at, now),
     )
-    claimed = db.session.execute(
-        update(Job)
-        .where(Job.id.in_(candidate.scalar_subquery()))
-        .values(
-            status="running",
-            claimed_by=token,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            heartbeat_at=now,
-            attempts=Job.attempts + 1,
-        )
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if claimed is None:
+    if not ids:
         db.session.commit()
         return None
-    db.session.execute(
-        update(Job)
-        .where(Job.id == claimed, Job.started_at.is_(None))
-        .values(started_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    job = db.session.get(Job, claimed)
+    job = db.session.get(Job, ids[0])
     db.session.refresh(job)
     db.session.expunge(job)
     db.session.commit()
@@ -303,32 +282,14 @@ def run(app: Flask, job: Job, lease_seconds: float, clock: Callable[[], datetime
 
 def job_to_dict(job: Job) -> dict[str, Any]:
     """The JSON form of a job (API, CLI)."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() + "Z" if value else None
-
     return {
-        "id": job.id,
-        "kind": job.kind,
-        "params": job.params,
-        "origin": job.origin,
-        "status": job.status,
-        "progress": {
-            "total": job.total,
-            "done": job.done,
-            "failed": job.failed,
-            "step": job.step,
-            "message": job.message,
-        },
-        "checkpoint": job.checkpoint,
-        "result": job.result,
-        "error": job.error,
-        "cancel_requested": job.cancel_requested,
-        "attempts": job.attempts,
-        "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at),
-        "heartbeat_at": iso(job.heartbeat_at),
+        **columns(job, "id kind params origin status"),
+        "progress": columns(job, "total done failed step message"),
+        **columns(
+            job,
+            "checkpoint result error cancel_requested attempts",
+            times="created_at started_at finished_at heartbeat_at",
+        ),
     }
 
 

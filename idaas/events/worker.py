@@ -127,11 +127,7 @@ class Worker:
 
     def run_once(self) -> int:
         """One round of everything this worker does; how much work it found."""
-        found = 0
-        if self.run_scheduler:
-            found += self.schedule_once()
-        if self.run_jobs:
-            found += self.jobs_once()
+        found = self._other_work()
         if self.run_deliveries:
             found += self.deliver_once()
         return found
@@ -170,6 +166,7 @@ class Worker:
             woken.wait(pause)
 
     def _other_work(self) -> int:
+        """A round of everything but deliveries (the scheduler, jobs)."""
         found = 0
         if self.run_scheduler:
             found += self.schedule_once()

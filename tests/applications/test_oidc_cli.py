@@ -6,56 +6,39 @@ import json
 from typing import Any
 
 
+def oidc_args(name: str, redirect_uri: str, *flags: str) -> list[str]:
+    """The arguments of `idaas clients create --kind oidc` for one application."""
+    return [
+        "clients",
+        "create",
+        "--kind",
+        "oidc",
+        "--name",
+        name,
+        "--redirect-uri",
+        redirect_uri,
+        *flags,
+    ]
+
+
 def create_oidc(runner: Any, name: str, redirect_uri: str, *flags: str) -> dict[str, Any]:
     """`idaas clients create --kind oidc ... --json`, parsed."""
-    result = runner.invoke(
-        args=[
-            "clients",
-            "create",
-            "--kind",
-            "oidc",
-            "--name",
-            name,
-            "--redirect-uri",
-            redirect_uri,
-            *flags,
-            "--json",
-        ]
-    )
+    result = runner.invoke(args=oidc_args(name, redirect_uri, *flags, "--json"))
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.output)
     return data
 
 
 def test_create_confidential_and_public_oidc_clients(runner, leak_guard):
-    result = runner.invoke(
-        args=[
-            "clients",
-            "create",
-            "--kind",
-            "oidc",
-            "--name",
-            "ERP",
-            "--redirect-uri",
-            "https://erp.example.com/cb",
-            "--redirect-uri",
-            "https://erp.example.com/cb2",
-            "--post-logout-redirect-uri",
-            "https://erp.example.com/bye",
-            "--scope",
-            "openid",
-            "--scope",
-            "profile",
-            "--grant",
-            "authorization_code",
-            "--no-consent",
-            "--id-token-alg",
-            "RS256",
-            "--json",
-        ]
+    data = create_oidc(
+        runner,
+        "ERP",
+        "https://erp.example.com/cb",
+        *("--redirect-uri", "https://erp.example.com/cb2"),
+        *("--post-logout-redirect-uri", "https://erp.example.com/bye"),
+        *("--scope", "openid", "--scope", "profile", "--grant", "authorization_code"),
+        *("--no-consent", "--id-token-alg", "RS256"),
     )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
     leak_guard.register(data["client_secret"])
     assert data["client_id"].startswith("app_") and data["id_token_alg"] == "RS256"
     assert data["grant_types"] == ["authorization_code"] and data["consent_required"] is False
@@ -76,20 +59,7 @@ def test_create_confidential_and_public_oidc_clients(runner, leak_guard):
 def test_oidc_needs_redirect_uri_and_rejects_bad_input(runner):
     missing = runner.invoke(args=["clients", "create", "--kind", "oidc", "--name", "X"])
     assert missing.exit_code != 0 and "--redirect-uri" in missing.output
-    bad = runner.invoke(
-        args=[
-            "clients",
-            "create",
-            "--kind",
-            "oidc",
-            "--name",
-            "X",
-            "--redirect-uri",
-            "https://x.example.com/cb#frag",
-            "--scope",
-            "openid",
-        ]
-    )
+    bad = runner.invoke(args=oidc_args("X", "https://x.example.com/cb#frag", "--scope", "openid"))
     assert bad.exit_code != 0 and "fragment" in bad.output
     unknown = runner.invoke(args=["apps", "show", "app_nope"])
     assert unknown.exit_code != 0

@@ -131,45 +131,24 @@ def test_department_attributes(app):
     assert updated.attributes == {"code": "HQ02"} and updated.version == 2
 
 
+def _link(account_id: int, tenant: str, subject: str, **extra: str) -> None:
+    service.link_identity(
+        "system", account_id, provider="dingtalk", tenant=tenant, subject=subject,
+        linked_via="manual", **extra,
+    )  # fmt: skip
+
+
 def test_an_identity_binds_one_account_and_an_account_one_identity_per_corp(app, account):
     other = service.create_account("system", username="bob")
-    service.link_identity(
-        "system",
-        account.id,
-        provider="dingtalk",
-        tenant="corpA",
-        subject="u-1",
-        union_id="union-1",
-        linked_via="manual",
-    )
-    with pytest.raises(ValidationFailed) as error:
-        service.link_identity(
-            "system",
-            other.id,
-            provider="dingtalk",
-            tenant="corpA",
-            subject="u-1",
-            linked_via="manual",
-        )
-    assert "subject" in error.value.fields
-    with pytest.raises(ValidationFailed) as error:
-        service.link_identity(
-            "system",
-            account.id,
-            provider="dingtalk",
-            tenant="corpA",
-            subject="u-2",
-            linked_via="manual",
-        )
-    assert "account_id" in error.value.fields
-    service.link_identity(
-        "system",
-        account.id,
-        provider="dingtalk",
-        tenant="corpB",
-        subject="u-1",
-        linked_via="manual",
-    )
+    _link(account.id, "corpA", "u-1", union_id="union-1")
+    for account_id, subject, clashing_field in (
+        (other.id, "u-1", "subject"),
+        (account.id, "u-2", "account_id"),
+    ):
+        with pytest.raises(ValidationFailed) as error:
+            _link(account_id, "corpA", subject)
+        assert clashing_field in error.value.fields
+    _link(account.id, "corpB", "u-1")
     identity = service.find_identity("dingtalk", "corpA", "u-1")
     assert identity.account_id == account.id
     service.unlink_identity("user:1", identity.id, reason="user")

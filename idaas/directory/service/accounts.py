@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import BindParameter, Select, bindparam, delete, or_, select
 
 from idaas.directory import signals
@@ -36,6 +36,7 @@ from idaas.directory.service.departments import subtree_ids
 from idaas.directory.service.unit import (
     check_version,
     check_writable,
+    fetch,
     raise_if,
     record_change,
     unit_of_work,
@@ -61,10 +62,7 @@ MembershipSpec = dict[str, Any]
 
 def get_account(account_id: int) -> Account:
     """An account by id, or NotFound."""
-    account = db.session.get(Account, account_id)
-    if account is None:
-        raise NotFound(gettext("Account %(id)s does not exist.", id=account_id))
-    return account
+    return fetch(Account, account_id, lazy_gettext("Account %(id)s does not exist."))
 
 
 def get_account_by_uuid(account_uuid: str) -> Account:

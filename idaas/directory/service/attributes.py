@@ -6,13 +6,19 @@ import re
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
-from idaas.directory.errors import NotFound, ValidationFailed
+from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import Account, AttributeDefinition, Department
 from idaas.directory.normalise import EMAIL_PATTERN
-from idaas.directory.service.unit import check_version, raise_if, record_change, unit_of_work
+from idaas.directory.service.unit import (
+    check_version,
+    fetch,
+    raise_if,
+    record_change,
+    unit_of_work,
+)
 from idaas.extensions import db
 
 TYPES = ("string", "integer", "boolean", "date", "enum", "email")
@@ -45,10 +51,11 @@ def definitions(target: str, enabled_only: bool = False) -> list[AttributeDefini
 
 def get_definition(definition_id: int) -> AttributeDefinition:
     """An attribute definition by id, or NotFound."""
-    definition = db.session.get(AttributeDefinition, definition_id)
-    if definition is None:
-        raise NotFound(gettext("Attribute definition %(id)s does not exist.", id=definition_id))
-    return definition
+    return fetch(
+        AttributeDefinition,
+        definition_id,
+        lazy_gettext("Attribute definition %(id)s does not exist."),
+    )
 
 
 def _coerce(definition: AttributeDefinition, value: Any) -> Any:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, literal, select, update
 
-from idaas.directory.errors import NotFound, ValidationFailed
+from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import LOCAL_SOURCE, Department, Membership
 from idaas.directory.normalise import InvalidValue, clean_text
 from idaas.directory.service.attributes import merge_values, validate_values
 from idaas.directory.service.unit import (
     check_version,
     check_writable,
+    fetch,
     raise_if,
     record_change,
     unit_of_work,
@@ -25,10 +26,7 @@ UPDATABLE = ("name", "sort_order", "attributes")
 
 def get_department(department_id: int) -> Department:
     """A department by id, or NotFound."""
-    department = db.session.get(Department, department_id)
-    if department is None:
-        raise NotFound(gettext("Department %(id)s does not exist.", id=department_id))
-    return department
+    return fetch(Department, department_id, lazy_gettext("Department %(id)s does not exist."))
 
 
 def children(parent_id: int | None) -> list[Department]:

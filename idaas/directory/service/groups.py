@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 
-from idaas.directory.errors import NotFound, ValidationFailed
+from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import LOCAL_SOURCE, Account, Group, GroupMember
 from idaas.directory.normalise import InvalidValue, clean_text
 from idaas.directory.service.accounts import get_account
 from idaas.directory.service.unit import (
     check_version,
     check_writable,
+    fetch,
     raise_if,
     record_change,
+    set_account_link,
     unit_of_work,
 )
 from idaas.extensions import db
@@ -23,10 +25,7 @@ from idaas.extensions import db
 
 def get_group(group_id: int) -> Group:
     """A group by id, or NotFound."""
-    group = db.session.get(Group, group_id)
-    if group is None:
-        raise NotFound(gettext("Group %(id)s does not exist.", id=group_id))
-    return group
+    return fetch(Group, group_id, lazy_gettext("Group %(id)s does not exist."))
 
 
 def list_groups() -> list[Group]:
@@ -132,20 +131,12 @@ def set_group_membership(origin: str, group_id: int, account_id: int, member: bo
         group = get_group(group_id)
         get_account(account_id)
         check_writable(origin, group.source, "group", ["members"])
-        existing = db.session.get(GroupMember, (group_id, account_id))
-        if bool(existing) == member:
-            return False
-        if member:
-            db.session.add(GroupMember(group_id=group_id, account_id=account_id))
-        else:
-            db.session.delete(existing)
-        group.version += 1
-        record_change(
+        return set_account_link(
             origin,
             "group",
-            group.id,
-            "member_added" if member else "member_removed",
-            group.version,
-            {"account_id": account_id},
+            group,
+            GroupMember,
+            account_id,
+            member,
+            ("member_added", "member_removed"),
         )
-    return True

@@ -6,25 +6,30 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from idaas.directory.errors import NotFound, ValidationFailed
 from idaas.directory.models import Permission, Role, RoleAssignment
 from idaas.directory.normalise import InvalidValue, clean_text
 from idaas.directory.service.accounts import get_account
-from idaas.directory.service.unit import check_version, raise_if, record_change, unit_of_work
+from idaas.directory.service.unit import (
+    check_version,
+    fetch,
+    raise_if,
+    record_change,
+    set_account_link,
+    unit_of_work,
+)
 from idaas.extensions import db
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+ASSIGNMENT_ACTIONS = ("assigned", "revoked")
 
 
 def get_role(role_id: int) -> Role:
     """A role by id, or NotFound."""
-    role = db.session.get(Role, role_id)
-    if role is None:
-        raise NotFound(gettext("Role %(id)s does not exist.", id=role_id))
-    return role
+    return fetch(Role, role_id, lazy_gettext("Role %(id)s does not exist."))
 
 
 def list_roles() -> list[Role]:
@@ -210,23 +215,9 @@ def set_role_assignment(origin: str, role_id: int, account_id: int, assigned: bo
         role = get_role(role_id)
         _check_reserved(origin, role.code)
         get_account(account_id)
-        existing = db.session.get(RoleAssignment, (role_id, account_id))
-        if bool(existing) == assigned:
-            return False
-        if assigned:
-            db.session.add(RoleAssignment(role_id=role_id, account_id=account_id))
-        else:
-            db.session.delete(existing)
-        role.version += 1
-        record_change(
-            origin,
-            "role",
-            role.id,
-            "assigned" if assigned else "revoked",
-            role.version,
-            {"account_id": account_id},
+        return set_account_link(
+            origin, "role", role, RoleAssignment, account_id, assigned, ASSIGNMENT_ACTIONS
         )
-    return True
 
 
 def set_roles_of(origin: str, account_id: int, role_ids: Iterable[int]) -> bool:
@@ -247,20 +238,14 @@ def set_roles_of(origin: str, account_id: int, role_ids: Iterable[int]) -> bool:
         )
         changed = False
         for role_id in sorted(wanted ^ held):
-            assigned = role_id in wanted
             role = roles.get(role_id) or get_role(role_id)
-            if assigned:
-                db.session.add(RoleAssignment(role_id=role_id, account_id=account_id))
-            else:
-                db.session.delete(db.session.get(RoleAssignment, (role_id, account_id)))
-            role.version += 1
-            record_change(
+            changed |= set_account_link(
                 origin,
                 "role",
-                role.id,
-                "assigned" if assigned else "revoked",
-                role.version,
-                {"account_id": account_id},
+                role,
+                RoleAssignment,
+                account_id,
+                role_id in wanted,
+                ASSIGNMENT_ACTIONS,
             )
-            changed = True
     return changed

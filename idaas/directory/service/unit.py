@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from flask_babel import gettext
+from flask_babel import LazyString, gettext
 from sqlalchemy.exc import IntegrityError
 
 from idaas import audit
-from idaas.directory.errors import DirectoryError, SourceOwned, ValidationFailed, VersionConflict
+from idaas.directory.errors import (
+    DirectoryError,
+    NotFound,
+    SourceOwned,
+    ValidationFailed,
+    VersionConflict,
+)
 from idaas.directory.models import LOCAL_SOURCE
 from idaas.events.service import append_change, check_origin
 from idaas.extensions import db
@@ -31,6 +37,7 @@ OWNED_FIELDS: dict[str, dict[str, frozenset[str]]] = {
     },
 }
 
+T = TypeVar("T")
 _ATOMIC = "idaas.directory.atomic"
 
 # Unique constraints / indexes -> the field the person should fix.
@@ -46,6 +53,22 @@ _CONSTRAINT_FIELDS = {
     "external_identity_account_id": "account_id",
     "uq_membership_primary": "primary_department_id",
 }
+
+
+@contextmanager
+def _committed() -> Iterator[None]:
+    """Commit what the block did, or roll it all back; a unique-value clash is a field error."""
+    try:
+        yield
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValidationFailed(
+            {_field_for(exc): gettext("This value is already in use.")}
+        ) from None
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 @contextmanager
@@ -77,26 +100,10 @@ def atomic() -> Iterator[None]:
         return
     db.session.info[_ATOMIC] = True
     try:
-        with unit_of_work_outer():
+        with _committed():
             yield
     finally:
         db.session.info.pop(_ATOMIC, None)
-
-
-@contextmanager
-def unit_of_work_outer() -> Iterator[None]:
-    """The commit/rollback of `atomic()` (the flag is already set, so not `unit_of_work`)."""
-    try:
-        yield
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise ValidationFailed(
-            {_field_for(exc): gettext("This value is already in use.")}
-        ) from None
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 @contextmanager
@@ -163,6 +170,46 @@ def record_change(
         target=f"{object_type}:{object_id}",
         details={"version": version, "changes": changes or {}},
     )
+
+
+def set_account_link(
+    origin: str,
+    object_type: str,
+    owner: Any,
+    link: Any,
+    account_id: int,
+    linked: bool,
+    actions: tuple[str, str],
+) -> bool:
+    """Add (`linked`) or remove the `link` row (`<object_type>_id`, `account_id`) tying an
+    account to `owner`, a group or role; bump the owner's version and record `actions[0]`
+    (added) or `actions[1]` (removed). Whether anything changed."""
+    existing = db.session.get(link, (owner.id, account_id))
+    if bool(existing) == linked:
+        return False
+    if linked:
+        db.session.add(link(**{f"{object_type}_id": owner.id, "account_id": account_id}))
+    else:
+        db.session.delete(existing)
+    owner.version += 1
+    record_change(
+        origin,
+        object_type,
+        owner.id,
+        actions[0] if linked else actions[1],
+        owner.version,
+        {"account_id": account_id},
+    )
+    return True
+
+
+def fetch(model: type[T], object_id: int, missing: LazyString) -> T:
+    """The `model` row with primary key `object_id`; NotFound with the `%(id)s` message
+    `missing` when there is none."""
+    row = db.session.get(model, object_id)
+    if row is None:
+        raise NotFound(str(missing) % {"id": object_id})
+    return row
 
 
 def check_writable(origin: str, source: str, object_type: str, fields: Iterable[str]) -> None:
