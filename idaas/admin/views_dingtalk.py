@@ -20,7 +20,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from idaas.admin import sync_jobs
 from idaas.admin.blueprint import (
     Action,
     add_actions,
@@ -37,6 +36,7 @@ from idaas.dingtalk.sync import registration, runs, settings, status
 from idaas.dingtalk.sync.models import SyncRun
 from idaas.directory.errors import ValidationFailed
 from idaas.events import jobs
+from idaas.events.models import Job
 from idaas.extensions import db
 
 ROWS_PAGE = 200
@@ -244,7 +244,7 @@ def dingtalk_test(name: str) -> str:
 def dingtalk_import(name: str) -> Response:
     """Start an import: a preview job reads DingTalk; nothing changes until confirmed."""
     conn = _conn(name)
-    run, _job = sync_jobs.start_preview(actor(), conn)
+    run, _job = runs.preview(actor(), conn)
     return redirect(url_for(".dingtalk_run", name=conn.name, run_id=run.id))
 
 
@@ -254,7 +254,7 @@ def dingtalk_run(name: str, run_id: int) -> str:
     """A run: its job's live progress, the preview's rows (invalid first), the decisions."""
     conn = _conn(name)
     run = _run(conn, run_id)
-    job = sync_jobs.job_of(run.id)
+    job = db.session.get(Job, run.job_id) if run.job_id else None
     only_invalid = request.args.get("rows") != "all"
     rows = runs.rows_of(run, invalid=True if only_invalid else None, limit=ROWS_PAGE)
     return render_template(
@@ -300,7 +300,7 @@ add_actions(
             _l("Confirm import"),
             _l("Apply this import to the directory now?"),
             _l("Confirm and apply"),
-            lambda run: sync_jobs.confirm_and_apply(actor(), run),
+            lambda run: runs.apply(actor(), run),
             _l("Import confirmed; it is being applied."),
             danger=False,
         ),
@@ -310,7 +310,7 @@ add_actions(
                 "This import disables more accounts than delete protection allows. Apply it anyway?"
             ),
             _l("Disable them and apply"),
-            lambda run: sync_jobs.confirm_and_apply(actor(), run, accept_deletions=True),
+            lambda run: runs.apply(actor(), run, accept_deletions=True),
             _l("Import confirmed with its deletions; it is being applied."),
         ),
         "discard": Action(

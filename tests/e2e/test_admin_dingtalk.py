@@ -135,14 +135,14 @@ def test_delete_protection_holds_the_run_until_the_admin_decides(
 ) -> None:
     from idaas.dingtalk import connections
     from idaas.dingtalk.sync import runs
-    from idaas.dingtalk.sync.jobs import run_local
+    from idaas.dingtalk.sync.jobs import run_here
 
     with synced.app.app_context():  # a first import, done without the console
         conn = connections.require("corp")
-        run = runs.preview("system", conn)
+        run, job = runs.preview("system", conn)
+        run_here(job)
         runs.remove_invalid("system", run)
-        runs.confirm("system", run)
-        run_local("dingtalk.apply", run.id)
+        run_here(runs.apply("system", run))
     for person in synced.people[3:60]:  # many leave DingTalk at once
         synced.sandbox.state.delete_user(person.userid)
     watch = sign_in(page, synced.url, "en")
