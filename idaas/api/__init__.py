@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from idaas.api.blueprint import bp
     from idaas.dingtalk.sync import api as dingtalk_sync_api  # noqa: F401  (DingTalk sync)
     from idaas.extensions import csrf
+    from idaas.scim.push import api as provisioning_api  # noqa: F401  (SCIM push)
 
     csrf.exempt(bp)
     app.register_blueprint(bp)
