@@ -47,3 +47,6 @@ def drain(app: Any) -> None:
     from idaas.events.worker import Worker
 
     Worker(app).drain()
+
+
+from tests.api.conftest import api_as  # noqa: E402,F401  (the /api/v1 helper)
