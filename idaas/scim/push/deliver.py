@@ -15,7 +15,7 @@ from idaas.events.models import ChangeEvent, Delivery
 from idaas.events.service import enqueue
 from idaas.extensions import db
 from idaas.scim.push import log, push
-from idaas.scim.push.client import Session
+from idaas.scim.push.client import LogEntry, Session
 from idaas.scim.push.models import ProvisioningTarget
 
 NAME = "scim.push"
@@ -84,7 +84,9 @@ def deliver(delivery: Delivery) -> None:
     try:
         before = push.known(target, object_type, object_id) if object_type == "account" else None
         departments_before = list((before.facts or {}).get("departments") or []) if before else []
-        push.push(session, target, object_type, object_id)
+        if push.push(session, target, object_type, object_id) == "reconciled":
+            # The target had it already (a retry after a lost answer, a 409): absorbed, counted.
+            session.log.append(LogEntry("reconciled", f"{object_type}:{object_id}", None, None))
         if object_type == "account":
             after = push.known(target, "account", object_id)
             departments_after = list((after.facts or {}).get("departments") or []) if after else []
