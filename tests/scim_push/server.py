@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -55,6 +58,8 @@ class ScimTarget:
     faults: Faults = field(default_factory=Faults)
     requests: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: title -> when a User carrying it first arrived (the propagation bench's stopwatch).
+    arrivals: dict[str, float] = field(default_factory=dict)
 
     def _list(self, path: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -98,6 +103,12 @@ def _faulty(app: Any, target: ScimTarget) -> Any:
         if roll < faults.error:
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
             return [b"injected failure"]
+        if environ.get("PATH_INFO") == "/_arrivals":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            with target.lock:
+                return [json.dumps(target.arrivals).encode()]
+        if environ["REQUEST_METHOD"] in ("PUT", "POST"):
+            _remember_arrival(environ, target)
         body = list(app(environ, start_response))
         if roll < faults.error + faults.stall:
             time.sleep(faults.stall_for)  # the work is done; the answer comes too late
@@ -106,8 +117,21 @@ def _faulty(app: Any, target: ScimTarget) -> Any:
     return middleware
 
 
+def _remember_arrival(environ: dict[str, Any], target: ScimTarget) -> None:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        title = json.loads(raw or b"{}").get("title")
+    except ValueError:
+        return
+    if title:
+        with target.lock:
+            target.arrivals.setdefault(str(title), time.time())
+
+
 @contextmanager
-def scim_server() -> Iterator[ScimTarget]:
+def scim_server(port: int = 0) -> Iterator[ScimTarget]:
     """A fresh in-memory scim2-server on 127.0.0.1 (threaded), stopped at the end."""
     service = ScimService(load_default_provider())
     app = WSGIApplication(InMemoryStorage(), service.provider, service)
@@ -116,7 +140,7 @@ def scim_server() -> Iterator[ScimTarget]:
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
         return holder["app"](environ, start_response)
 
-    server = make_server("127.0.0.1", 0, wsgi, server_class=_Threaded, handler_class=_Quiet)
+    server = make_server("127.0.0.1", port, wsgi, server_class=_Threaded, handler_class=_Quiet)
     target = ScimTarget(url=f"http://127.0.0.1:{server.server_port}")
     holder["app"] = _faulty(app, target)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -126,3 +150,9 @@ def scim_server() -> Iterator[ScimTarget]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+if __name__ == "__main__":  # a server in its own process (bench): `python -m ... PORT`
+    with scim_server(int(sys.argv[1])) as running:
+        print(running.url, flush=True)
+        threading.Event().wait()
