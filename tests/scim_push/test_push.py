@@ -166,3 +166,27 @@ def test_requests_are_logged_without_secrets(make_app: Any, target: Any) -> None
         assert {r.operation for r in rows} >= {"test", "lookup", "create"}
         assert all("s3cret" not in f"{r.request}{r.error}" for r in rows)
         assert db.session.scalars(select(ProvisionedObject)).one().object_type == "account"
+
+
+def test_without_filter_or_patch_support_it_scans_and_puts(make_app: Any, target: Any) -> None:
+    import httpx
+
+    app = make_app(**FAST)
+    with app.app_context():
+        row = push_to(make_application(), target.url)
+        row.capabilities = {"filter": False, "patch": False}  # as a minimal target announces
+        db.session.commit()
+        httpx.post(
+            f"{target.url}/Users",
+            json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada"},
+        )
+        ada = service.create_account("admin:1", username="ada", title="Countess")
+        drain(app)
+        users = target.users()
+        assert len(users) == 1 and users["ada"]["title"] == "Countess"
+        service.delete_account("admin:1", ada.id)
+        drain(app)
+        assert target.users()["ada"]["active"] is False
+        operations = {r.operation: r.request for r in db.session.scalars(select(ProvisioningLog))}
+        assert operations["list"].startswith("GET Users") and "PATCH" not in str(operations)
+        assert operations["reconciled"] == f"account:{ada.id}"

@@ -100,7 +100,17 @@ def _quote(value: str) -> str:
 def locate(
     session: Session, path: str, external_id: str | None, name_attr: str, name: str | None
 ) -> dict[str, Any] | None:
-    """Find a resource by externalId, then by its name attribute; None when absent."""
+    """Find a resource by externalId, then by its name attribute; None when absent.
+
+    With a filter (RFC 7644 §3.4.2.2) when the target supports it, else by reading its pages.
+    """
+    if not (session.target.capabilities or {}).get("filter", True):
+        for resource in list_all(session, path):
+            if (external_id and resource.get("externalId") == external_id) or (
+                name and str(resource.get(name_attr) or "").lower() == name.lower()
+            ):
+                return resource
+        return None
     for attribute, value in (("externalId", external_id), (name_attr, name)):
         if not value:
             continue
@@ -114,6 +124,24 @@ def locate(
         if found:
             return dict(found[0])
     return None
+
+
+def list_all(session: Session, path: str, page_size: int = 200) -> list[dict[str, Any]]:
+    """Every resource at one endpoint of the target, page by page (RFC 7644 §3.4.2.4)."""
+    found: list[dict[str, Any]] = []
+    start = 1
+    while True:
+        response = session.request(
+            "GET", path, operation="list", params={"startIndex": start, "count": page_size}
+        )
+        if response.status_code == 404:
+            return found
+        body = _answer(response, "list")
+        page = [dict(r) for r in body.get("Resources") or []]
+        found.extend(page)
+        if not page or len(found) >= int(body.get("totalResults") or 0):
+            return found
+        start += len(page)
 
 
 def upsert(

@@ -21,28 +21,8 @@ from idaas.scim.push import log, push, resources, scope
 from idaas.scim.push.client import Session
 from idaas.scim.push.models import ProvisionedObject, ProvisioningTarget
 
-PAGE = 200
 OPERATIONS = ("created", "updated", "deactivated", "deleted", "unchanged", "failed")
 Progress = Callable[[int, int], None]
-
-
-def remote_all(session: Session, path: str) -> list[dict[str, Any]]:
-    """Every resource at one endpoint of the target, page by page (RFC 7644 §3.4.2.4)."""
-    found: list[dict[str, Any]] = []
-    start = 1
-    while True:
-        response = session.request(
-            "GET", path, operation="list", params={"startIndex": start, "count": PAGE}
-        )
-        if response.status_code == 404:
-            return found
-        body = push._answer(response, "list")
-        page = [dict(r) for r in body.get("Resources") or []]
-        found.extend(page)
-        total = int(body.get("totalResults") or 0)
-        if not page or len(found) >= total:
-            return found
-        start += len(page)
 
 
 def _values(items: Any) -> list[str]:
@@ -211,12 +191,12 @@ def _department_objects() -> list[tuple[int, str, list[int]]]:
 def plan(target: ProvisioningTarget, session: Session) -> dict[str, Any]:
     """The dry-run diff: what a full sync would do to the target, object by object."""
     items: list[dict[str, Any]] = []
-    user_rows = remote_all(session, push.USERS) if target.users else []
+    user_rows = push.list_all(session, push.USERS) if target.users else []
     users = _Index(user_rows, "userName")
     external_of_remote_user = {str(r.get("id")): str(r.get("externalId") or "") for r in user_rows}
     holding = _plan_accounts(target, users, items) if target.users else {}
     if target.groups or target.departments == "groups":
-        groups = _Index(remote_all(session, push.GROUPS), "displayName")
+        groups = _Index(push.list_all(session, push.GROUPS), "displayName")
         if target.groups:
             _plan_groups(
                 target,
@@ -238,7 +218,7 @@ def plan(target: ProvisioningTarget, session: Session) -> dict[str, Any]:
                 items,
             )
     if target.departments == "custom":
-        departments = _Index(remote_all(session, push.DEPARTMENTS), "displayName")
+        departments = _Index(push.list_all(session, push.DEPARTMENTS), "displayName")
         _plan_groups(target, "department", _department_objects(), departments, {}, holding, items)
     counts = Counter(item["op"] for item in items)
     return {
