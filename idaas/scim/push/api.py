@@ -13,6 +13,7 @@ from idaas.api.http import json_response, no_content, origin
 from idaas.api.problems import ApiProblem
 from idaas.api.spec import operation
 from idaas.events import jobs
+from idaas.events.models import Job
 from idaas.scim.push import jobs as push_jobs
 from idaas.scim.push import log, settings
 from idaas.scim.push.models import ProvisioningTarget
@@ -30,6 +31,10 @@ def _target(client_id: str) -> ProvisioningTarget:
         raise ApiProblem(
             404, "Not Found", f"Application {client_id} has no SCIM push target."
         ) from None
+
+
+def _queued(job: Job) -> Response:
+    return json_response(jobs.job_to_dict(job), 202, location=url_for("api.get_job", job_id=job.id))
 
 
 @bp.get(BASE)
@@ -91,8 +96,7 @@ def preview_provisioning(client_id: str, body: s.ProvisioningPreviewRequest) -> 
 def dry_run_provisioning(client_id: str) -> Response:
     """Queue the diff of the target against the directory (a job; its result is the diff)."""
     _target(client_id)
-    job = jobs.start(push_jobs.PLAN, {"application": client_id}, origin())
-    return json_response(jobs.job_to_dict(job), 202, location=url_for("api.get_job", job_id=job.id))
+    return _queued(jobs.start(push_jobs.PLAN, {"application": client_id}, origin()))
 
 
 @bp.post(f"{BASE}/sync")
@@ -118,10 +122,8 @@ def sync_provisioning(client_id: str, body: s.ProvisioningSyncRequest) -> Respon
             kind="validation-failed",
             fields={"plan_job": "Give a finished dry run of this application."},
         ) from None
-    job = jobs.start(
-        push_jobs.SYNC, {"application": client_id, "plan_job": body.plan_job}, origin()
-    )
-    return json_response(jobs.job_to_dict(job), 202, location=url_for("api.get_job", job_id=job.id))
+    params = {"application": client_id, "plan_job": body.plan_job}
+    return _queued(jobs.start(push_jobs.SYNC, params, origin()))
 
 
 @bp.get(f"{BASE}/deliveries")

@@ -270,31 +270,53 @@ def member_ids(target: ProvisioningTarget, accounts: list[Account], session: Ses
     return ids
 
 
+def _members(link: Any, condition: Any) -> list[Account]:
+    """The accounts linked to a group or department through `link` (in id order)."""
+    return list(
+        db.session.scalars(
+            select(Account)
+            .join(link, link.account_id == Account.id)
+            .where(condition)
+            .order_by(Account.id)
+        )
+    )
+
+
+def _drop(session: Session, path: str, row: ProvisionedObject | None) -> str:
+    """Delete a group or department at the target (and forget it); `unchanged` if unknown."""
+    if row is None:
+        return "unchanged"
+    remove(session, path, row.remote_id)
+    db.session.delete(row)
+    return "deleted"
+
+
+def _put_named(
+    session: Session,
+    target: ProvisioningTarget,
+    key: tuple[str, int],
+    path: str,
+    body: dict[str, Any],
+    row: ProvisionedObject | None,
+) -> str:
+    """Upsert a group-like resource by `displayName` and remember it."""
+    remote_id, operation = upsert(
+        session, path, body, row.remote_id if row else None, "displayName"
+    )
+    remember(target, key[0], key[1], remote_id, str(body["displayName"]))
+    return operation
+
+
 def push_group(session: Session, target: ProvisioningTarget, group_id: int) -> str:
     """Create, update or delete one group (with its in-scope members) at the target."""
     group = db.session.get(Group, group_id)
     row = known(target, "group", group_id)
     if not scope.group_in_scope(target, group):
-        if row is None:
-            return "unchanged"
-        remove(session, GROUPS, row.remote_id)
-        db.session.delete(row)
-        return "deleted"
+        return _drop(session, GROUPS, row)
     assert group is not None
-    members = list(
-        db.session.scalars(
-            select(Account)
-            .join(GroupMember, GroupMember.account_id == Account.id)
-            .where(GroupMember.group_id == group_id)
-            .order_by(Account.id)
-        )
-    )
-    body = resources.group_body(group, member_ids(target, members, session))
-    remote_id, operation = upsert(
-        session, GROUPS, body, row.remote_id if row else None, "displayName"
-    )
-    remember(target, "group", group_id, remote_id, group.name)
-    return operation
+    members = _members(GroupMember, GroupMember.group_id == group_id)
+    body = resources.group_body("group", group.id, group.name, member_ids(target, members, session))
+    return _put_named(session, target, ("group", group_id), GROUPS, body, row)
 
 
 def push_department(session: Session, target: ProvisioningTarget, department_id: int) -> str:
@@ -303,11 +325,7 @@ def push_department(session: Session, target: ProvisioningTarget, department_id:
     row = known(target, "department", department_id)
     path = endpoint(target, "department")
     if department is None or target.departments == "none":
-        if row is None:
-            return "unchanged"
-        remove(session, path, row.remote_id)
-        db.session.delete(row)
-        return "deleted"
+        return _drop(session, path, row)
     if target.departments == "custom":
         parent = known(target, "department", department.parent_id) if department.parent_id else None
         if department.parent_id and parent is None:
@@ -315,20 +333,10 @@ def push_department(session: Session, target: ProvisioningTarget, department_id:
             parent = known(target, "department", department.parent_id)
         body = resources.department_body(department, parent.remote_id if parent else None)
     else:
-        members = list(
-            db.session.scalars(
-                select(Account)
-                .join(Membership, Membership.account_id == Account.id)
-                .where(Membership.department_id == department_id)
-                .order_by(Account.id)
-            )
-        )
-        body = resources.department_group_body(department, member_ids(target, members, session))
-    remote_id, operation = upsert(
-        session, path, body, row.remote_id if row else None, "displayName"
-    )
-    remember(target, "department", department_id, remote_id, department.name)
-    return operation
+        members = _members(Membership, Membership.department_id == department_id)
+        ids = member_ids(target, members, session)
+        body = resources.group_body("department", department.id, department.name, ids)
+    return _put_named(session, target, ("department", department_id), path, body, row)
 
 
 def push(session: Session, target: ProvisioningTarget, object_type: str, object_id: str) -> str:

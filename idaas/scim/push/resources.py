@@ -12,7 +12,7 @@ from typing import Any
 
 from idaas import mapping
 from idaas.applications.models import Application
-from idaas.directory.models import Account, Department, Group
+from idaas.directory.models import Account, Department
 from idaas.extensions import db
 from idaas.scim.casting import UserFacts, account_to_json
 from idaas.scim.push.models import ProvisioningTarget
@@ -80,22 +80,12 @@ def user_body(target: ProvisioningTarget, account: Account) -> dict[str, Any]:
     return body
 
 
-def group_body(group: Group, members: list[str]) -> dict[str, Any]:
-    """A directory group as a SCIM Group with the given member ids (the target's ids)."""
+def group_body(kind: str, object_id: int, name: str, members: list[str]) -> dict[str, Any]:
+    """A group, or a department of direct members, as a SCIM Group (members: target ids)."""
     return {
         "schemas": [GROUP_SCHEMA],
-        "externalId": group_external_id("group", group.id),
-        "displayName": group.name,
-        "members": [{"value": member} for member in sorted(members)],
-    }
-
-
-def department_group_body(department: Department, members: list[str]) -> dict[str, Any]:
-    """A department as a SCIM Group of its direct members (the target's ids)."""
-    return {
-        "schemas": [GROUP_SCHEMA],
-        "externalId": group_external_id("department", department.id),
-        "displayName": department.name,
+        "externalId": group_external_id(kind, object_id),
+        "displayName": name,
         "members": [{"value": member} for member in sorted(members)],
     }
 
