@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from idaas import create_app  # noqa: E402
 from idaas.sandbox.dingtalk import create_sandbox_app  # noqa: E402
 from idaas.sandbox.dingtalk.state import Sandbox  # noqa: E402
+from tests.scim_push.server import spawn_server  # noqa: E402
 
 
 def _serve(app: object) -> tuple[str, object]:
@@ -47,21 +47,6 @@ def _serve(app: object) -> tuple[str, object]:
 def _pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[max(0, int(len(values) * p) - 1)] if values else float("nan")
-
-
-def _scim_target() -> tuple[str, subprocess.Popen[bytes]]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.scim_push.server", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-    )
-    url = (process.stdout.readline() if process.stdout else b"").decode().strip()
-    return url, process
 
 
 def _arrivals(http: httpx.Client, url: str) -> dict[str, float]:
@@ -92,7 +77,8 @@ def main() -> None:
     sandbox.seed(departments=max(1, args.people // 20), users=args.people, seed=21)
     sb_url, sb_server = _serve(create_sandbox_app(sandbox))
     sandbox.base_url = sb_url
-    scim_url, scim_process = _scim_target()
+    scim_target, scim_process = spawn_server()
+    scim_url = scim_target.url
     workdir = tempfile.mkdtemp(prefix="idaas-bench-")
     os.environ.setdefault("IDAAS_INSTANCE_PATH", workdir)
     app = create_app(

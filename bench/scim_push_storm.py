@@ -42,17 +42,18 @@ def main() -> None:
     from idaas.scim.push.models import ProvisioningLog
     from tests.events import procs
     from tests.scim_push.conftest import make_application, push_to
-    from tests.scim_push.server import Faults, scim_server
+    from tests.scim_push.server import spawn_server
     from tests.scim_push.test_storm import STORM, apply_storm, assert_converged, settled, storm
 
     app = create_app({"DATABASE_URL": args.db, "EVENTS_EMBEDDED_WORKER": "false", **STORM})
     env = procs.env_for(args.db, **STORM)
-    with scim_server() as target, app.app_context():
+    target, server = spawn_server()
+    with app.app_context():
         drop_everything()
         upgrade_database()
         push_to(make_application(), target.url)
         team = service.create_group("admin:1", name="Team")
-        target.faults = Faults(error=args.error, stall=args.stall, stall_for=0.8)
+        target.remote(error=args.error, stall=args.stall, stall_for=0.8)
         changes = storm(args.accounts)
         worker = procs.spawn(env)
         procs.wait_started(worker)
@@ -62,7 +63,7 @@ def main() -> None:
         third = len(changes) // 3
         apply_storm(changes[:third], team.id, ids, gone)
         procs.kill9(worker)
-        print(f"killed the worker after {len(target.requests)} requests", flush=True)
+        print(f"killed the worker after {target.request_count()} requests", flush=True)
         apply_storm(changes[third:], team.id, ids, gone)
         committed = time.monotonic() - started
         with procs.workers(env) as (restarted,):
@@ -74,6 +75,8 @@ def main() -> None:
             select(func.count()).select_from(Delivery).where(Delivery.status == "dead")
         )
         assert dead == 0, f"{dead} dead letters"
+        requests = target.request_count()
+        target.remote()  # reads without faults
         assert_converged(target, len(gone))
         absorbed = db.session.scalar(
             select(func.count())
@@ -83,9 +86,10 @@ def main() -> None:
         print(
             f"{len(changes)} changes ({len(ids)} accounts, {len(gone)} deleted) committed in "
             f"{committed:.0f} s, target converged exactly after {converged:.0f} s; "
-            f"{len(target.requests)} requests, {absorbed} duplicates absorbed, 0 lost"
+            f"{requests} requests, {absorbed} duplicates absorbed, 0 lost"
         )
         print(f"load average: {os.getloadavg()}")
+    server.terminate()
 
 
 if __name__ == "__main__":

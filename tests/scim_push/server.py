@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import json
 import random
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -74,6 +76,14 @@ class ScimTarget:
                 return found
             start += len(page)
 
+    def remote(self, **faults: float) -> None:
+        """Set the faults of a server running in another process (`PUT /_faults`)."""
+        httpx.put(f"{self.url}/_faults", json=faults, timeout=30).raise_for_status()
+
+    def request_count(self) -> int:
+        """How many requests the server (maybe in another process) was sent."""
+        return int(httpx.get(f"{self.url}/_requests", timeout=30).json())
+
     def users(self) -> dict[str, dict[str, Any]]:
         """The server's users by userName (read past the fault injection)."""
         with self.clean():
@@ -97,16 +107,18 @@ class ScimTarget:
 def _faulty(app: Any, target: ScimTarget) -> Any:
     def middleware(environ: dict[str, Any], start_response: Any) -> Any:
         faults = target.faults
+        if environ.get("PATH_INFO", "").startswith("/_"):
+            faults = Faults()
         with target.lock:
             target.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
             roll = faults.rng.random()
         if roll < faults.error:
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
             return [b"injected failure"]
-        if environ.get("PATH_INFO") == "/_arrivals":
+        control = _control(environ, target)
+        if control is not None:
             start_response("200 OK", [("Content-Type", "application/json")])
-            with target.lock:
-                return [json.dumps(target.arrivals).encode()]
+            return [json.dumps(control).encode()]
         if environ["REQUEST_METHOD"] in ("PUT", "POST"):
             _remember_arrival(environ, target)
         body = list(app(environ, start_response))
@@ -115,6 +127,21 @@ def _faulty(app: Any, target: ScimTarget) -> Any:
         return body
 
     return middleware
+
+
+def _control(environ: dict[str, Any], target: ScimTarget) -> Any:
+    """The test-only endpoints: `/_arrivals`, `/_requests`, `PUT /_faults` (never faulty)."""
+    path = environ.get("PATH_INFO")
+    with target.lock:
+        if path == "/_arrivals":
+            return target.arrivals
+        if path == "/_requests":
+            return len(target.requests)
+    if path == "/_faults":
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        target.faults = Faults(**json.loads(raw or b"{}"))
+        return {}
+    return None
 
 
 def _remember_arrival(environ: dict[str, Any], target: ScimTarget) -> None:
@@ -150,6 +177,23 @@ def scim_server(port: int = 0) -> Iterator[ScimTarget]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def spawn_server() -> tuple[ScimTarget, subprocess.Popen[bytes]]:
+    """A scim2-server in its own process (benches: no GIL shared with idaas); terminate it."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.scim_push.server", str(port)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+    )
+    url = (process.stdout.readline() if process.stdout else b"").decode().strip()
+    return ScimTarget(url=url), process
 
 
 if __name__ == "__main__":  # a server in its own process (bench): `python -m ... PORT`
