@@ -15,6 +15,7 @@ from idaas.directory.models import Account
 from idaas.events.models import Delivery
 from idaas.extensions import db
 from idaas.scim.push.models import ProvisioningLog
+from tests.conftest import require
 from tests.events import procs
 from tests.scim_push.conftest import make_application, push_to
 from tests.scim_push.server import Faults, ScimTarget
@@ -108,6 +109,8 @@ def assert_converged(target: ScimTarget, deleted: int) -> None:
 def test_kill_9_during_a_storm_against_a_flaky_target_converges(
     make_app: Any, target: ScimTarget, database_url: str
 ) -> None:
+    # Worker processes next to the test's: the scale-out setup, on PostgreSQL.
+    require(database_url.startswith("postgresql"), "needs IDAAS_TEST_DATABASE_URL (PostgreSQL)")
     app = make_app(**STORM)
     env = procs.env_for(database_url, **STORM)
     with app.app_context():
