@@ -16,6 +16,7 @@ delivery engine (an in-process worker, as in `idaas serve`) pushes it to the SCI
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
@@ -78,6 +79,7 @@ def main() -> None:
     sb_url, sb_server = _serve(create_sandbox_app(sandbox))
     sandbox.base_url = sb_url
     scim_target, scim_process = spawn_server()
+    atexit.register(scim_process.terminate)  # also when the bench fails half-way
     scim_url = scim_target.url
     workdir = tempfile.mkdtemp(prefix="idaas-bench-")
     os.environ.setdefault("IDAAS_INSTANCE_PATH", workdir)

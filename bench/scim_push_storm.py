@@ -12,6 +12,7 @@ time to converge, requests sent and duplicates absorbed. The database's schema i
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 import tempfile
@@ -48,6 +49,7 @@ def main() -> None:
     app = create_app({"DATABASE_URL": args.db, "EVENTS_EMBEDDED_WORKER": "false", **STORM})
     env = procs.env_for(args.db, **STORM)
     target, server = spawn_server()
+    atexit.register(server.terminate)  # also when a check fails
     with app.app_context():
         drop_everything()
         upgrade_database()
