@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from idaas.dingtalk.push import api as dingtalk_push_api  # noqa: F401  (DingTalk push)
     from idaas.dingtalk.sync import api as dingtalk_sync_api  # noqa: F401  (DingTalk sync)
     from idaas.extensions import csrf
+    from idaas.scim.push import api as provisioning_api  # noqa: F401  (SCIM push)
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

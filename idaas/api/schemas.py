@@ -30,6 +30,7 @@ ScopeName = Literal[
     "industry:roles",
     "deliveries:admin",
     "jobs:admin",
+    "provisioning:admin",
 ]
 assert set(ScopeName.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
@@ -939,3 +940,123 @@ class DingTalkConnectionDeleteQuery(Query):
     """What becomes of imported people when the connection goes."""
 
     imported: Literal["keep", "disable"] | None = None
+
+
+# -- SCIM push provisioning (issue 16) --
+
+
+class ProvisioningAuth(Strict):
+    """Non-secret authentication settings: the Basic username, or the OAuth2 client."""
+
+    username: Text128 | None = None
+    client_id: Text255 | None = None
+    token_url: Text512 | None = None
+    scope: Text255 | None = None
+
+
+class ProvisioningScope(Strict):
+    """Who is provisioned: everyone, the application's access policy, or the objects named."""
+
+    everyone: bool | None = None
+    policy: bool | None = None
+    departments: list[Id] | None = Field(default=None, max_length=1000)
+    groups: list[Id] | None = Field(default=None, max_length=1000)
+    roles: list[Id] | None = Field(default=None, max_length=1000)
+    accounts: list[Id] | None = Field(default=None, max_length=1000)
+
+
+class ProvisioningSettings(Strict):
+    """A SCIM push target's settings; omitted members keep their value. `secret` is write-only."""
+
+    enabled: bool | None = optional()
+    base_url: Text512 | None = optional()
+    users: bool | None = optional()
+    groups: bool | None = optional()
+    departments: Literal["none", "groups", "custom"] | None = optional()
+    auth_type: Literal["none", "basic", "bearer", "oauth2"] | None = optional()
+    auth: ProvisioningAuth | None = optional()
+    secret: Annotated[str, Field(max_length=4096)] | None = optional()
+    scope: ProvisioningScope | None = optional()
+    deprovision: Literal["deactivate", "delete"] | None = optional()
+    mapping: list[dict[str, Any]] | None = optional(max_length=200)
+    echo_client: Text64 | None = optional()
+
+
+class ProvisioningOut(BaseModel):
+    """A SCIM push target (the secret is never shown, only whether one is set)."""
+
+    application: str
+    enabled: bool
+    base_url: str
+    users: bool
+    groups: bool
+    departments: str
+    auth_type: str
+    auth: dict[str, str]
+    secret_set: bool
+    scope: dict[str, Any]
+    deprovision: str
+    mapping: list[dict[str, Any]]
+    echo_client: str | None
+    capabilities: dict[str, Any]
+
+
+class ProvisioningTestResult(BaseModel):
+    """What the target's ServiceProviderConfig says it supports, or why it failed."""
+
+    ok: bool
+    status: int | None = None
+    message: str | None = None
+    patch: bool | None = None
+    filter: bool | None = None
+    bulk: bool | None = None
+    resource_types: list[str] | None = None
+    checked_at: str | None = None
+
+
+class ProvisioningPreviewRequest(Strict):
+    """An account to preview, and optionally a mapping to try instead of the saved one."""
+
+    account_id: Id
+    mapping: list[dict[str, Any]] | None = Field(default=None, max_length=200)
+
+
+class ProvisioningPreview(BaseModel):
+    """What the target would receive for the account, or the mapping's per-field errors."""
+
+    resource: dict[str, Any] | None
+    values: dict[str, Any]
+    errors: list[dict[str, str]]
+
+
+class ProvisioningSyncRequest(Strict):
+    """Apply the diff of a finished dry run."""
+
+    plan_job: Id
+
+
+class ProvisioningLogQuery(Query):
+    """Which log entries: failures only, older than an id."""
+
+    failed: bool = False
+    before_id: Id | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class ProvisioningLogEntry(BaseModel):
+    """One request to the target: summary, status and the target's error text."""
+
+    id: int
+    at: str
+    delivery: str | None
+    object: str
+    operation: str
+    request: str
+    status: int | None
+    error: str | None
+
+
+class ProvisioningLogList(BaseModel):
+    """A page of a target's delivery log, newest first."""
+
+    items: list[ProvisioningLogEntry]

@@ -359,17 +359,26 @@ def delete_application(origin: str, client_id: str) -> None:
 
 def policy_refusal(app: Application, account: Account) -> str | None:
     """Why `account` may not use `app` (None when allowed): the policy's reason, for audit."""
-    from idaas.directory import service as directory
-
     if not app.enabled:
         return "application_disabled"
     if account.status != "active":
         return f"account_{account.status}"
-    policy = app.policy or {"everyone": True}
+    if policy_matches(app.policy or {"everyone": True}, account):
+        return None
+    return "not_in_access_policy"
+
+
+def policy_matches(policy: dict[str, Any], account: Account) -> bool:
+    """Whether `account` is among the people a policy names (whatever its status).
+
+    `{"everyone": true}` or any of departments (with sub-departments), groups, roles, accounts.
+    """
+    from idaas.directory import service as directory
+
     if policy.get("everyone", False):
-        return None
+        return True
     if account.id in (policy.get("accounts") or []):
-        return None
+        return True
     allowed_departments: set[int] = set()
     for department_id in policy.get("departments") or []:
         try:
@@ -377,12 +386,10 @@ def policy_refusal(app: Application, account: Account) -> str | None:
         except Exception:  # a department deleted since: it allows nobody
             continue
     if allowed_departments & {m.department_id for m in account.memberships}:
-        return None
+        return True
     if set(policy.get("groups") or []) & {g.id for g in directory.groups_of(account.id)}:
-        return None
-    if set(policy.get("roles") or []) & {r.id for r in directory.roles_of(account.id)}:
-        return None
-    return "not_in_access_policy"
+        return True
+    return bool(set(policy.get("roles") or []) & {r.id for r in directory.roles_of(account.id)})
 
 
 def apps_visible_to(account: Account) -> list[Application]:

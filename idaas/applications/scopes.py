@@ -22,6 +22,7 @@ SCOPES: dict[str, str] = {
     # Delivery engine (events)
     "deliveries:admin": "List and inspect deliveries; replay dead letters.",
     "jobs:admin": "List, start, inspect and cancel background jobs.",
+    "provisioning:admin": "Configure, test, dry-run and run SCIM push of applications.",
 }
 
 #: Scopes an OIDC application may request (OIDC Core §5.4 plus idaas claims).

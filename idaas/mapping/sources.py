@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from idaas.directory.service.accounts import PROFILE_FIELDS
 from idaas.extensions import db
 from idaas.mapping.rules import MappingContext
 
@@ -13,20 +14,7 @@ if TYPE_CHECKING:
     from idaas.applications.models import Application
     from idaas.directory.models import Account
 
-ACCOUNT_FIELDS = (
-    "uuid",
-    "username",
-    "display_name",
-    "given_name",
-    "family_name",
-    "email",
-    "mobile",
-    "employee_number",
-    "title",
-    "status",
-    "locale",
-    "source",
-)
+ACCOUNT_FIELDS = ("uuid", *PROFILE_FIELDS, "status", "source")
 
 
 def dingtalk_userid(account_id: int) -> str | None:
