@@ -1,7 +1,7 @@
 """dingtalk sync run: the engine job that works on it (its checkpoint lives on the job)
 
 Revision ID: 6b2e8f1c4a70
-Revises: 5c1d7a9e2b40
+Revises: d1a9b7e4c2f0
 Create Date: 2026-12-02 04:40:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "6b2e8f1c4a70"
-down_revision = "5c1d7a9e2b40"
+down_revision = "d1a9b7e4c2f0"
 branch_labels = None
 depends_on = None
 

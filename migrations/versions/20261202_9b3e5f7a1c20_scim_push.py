@@ -1,7 +1,7 @@
 """scim push targets and their delivery log
 
 Revision ID: 9b3e5f7a1c20
-Revises: 5c1d7a9e2b40
+Revises: 6b2e8f1c4a70
 Create Date: 2026-12-02 04:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9b3e5f7a1c20'
-down_revision = '5c1d7a9e2b40'
+down_revision = '6b2e8f1c4a70'
 branch_labels = None
 depends_on = None
 

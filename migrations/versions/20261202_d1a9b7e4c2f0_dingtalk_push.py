@@ -1,7 +1,7 @@
 """dingtalk push and work notifications
 
 Revision ID: d1a9b7e4c2f0
-Revises: 5c1d7a9e2b40
+Revises: b7a4c1d9e2f0
 Create Date: 2026-12-02 04:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd1a9b7e4c2f0'
-down_revision = '5c1d7a9e2b40'
+down_revision = 'b7a4c1d9e2f0'
 branch_labels = None
 depends_on = None
 
