@@ -38,12 +38,12 @@ from idaas.applications.models import Application
 from idaas.applications.scopes import OIDC_SCOPES
 from idaas.auth import flow, sessions
 from idaas.extensions import db, limiter
+from idaas.oidc import claims as oidc_claims
+from idaas.oidc import consent, keys, logout, tokens
 from idaas.oidc import hint as hint_check
-from idaas.oidc import keys, logout
-from idaas.oidc import service as oidc_service
 from idaas.oidc.pending import PENDING_KEY
+from idaas.oidc.principal import epoch, principal_for
 from idaas.oidc.server import AccessTokenValidator, authorization, issuer
-from idaas.oidc.service import epoch
 from idaas.web import csp_allowing_frames
 
 bp = Blueprint("oidc", __name__)
@@ -333,16 +333,16 @@ def authorize() -> Any:
     scopes = grant.request.scope.split()
     reason = apps.policy_refusal(app, account)
     if reason is not None:
-        oidc_service.record_decision(app, account, False, reason, grant.request.scope)
+        consent.record_decision(app, account, False, reason, grant.request.scope)
         return fail(AccessDeniedError, "You are not allowed to use this application.")
     _, state = apps.app_username(app, account)
     if state != "ok":
-        oidc_service.record_decision(app, account, False, f"subaccount_{state}", "")
+        consent.record_decision(app, account, False, f"subaccount_{state}", "")
         if "none" in prompts:
             return fail(AccessDeniedError, "Your account in this application is not ready.")
         return _subaccount_page(app, state, 403)
     consent_needed = app.consent_required and (
-        "consent" in prompts or not oidc_service.has_consent(account.id, app.client_id, scopes)
+        "consent" in prompts or not consent.has_consent(account.id, app.client_id, scopes)
     )
     if consent_needed:
         if "none" in prompts:
@@ -350,9 +350,9 @@ def authorize() -> Any:
         if request.method == "POST" and request.form.get("decision"):
             _check_csrf()
             if request.form["decision"] != "allow":
-                oidc_service.record_decision(app, account, False, "consent_refused", "")
+                consent.record_decision(app, account, False, "consent_refused", "")
                 return fail(AccessDeniedError, "The person refused consent.")
-            oidc_service.grant_consent(account.id, app.client_id, scopes)
+            consent.grant_consent(account.id, app.client_id, scopes)
         else:
             return render_template(
                 "oidc/consent.html",
@@ -360,9 +360,9 @@ def authorize() -> Any:
                 scopes=[(s, OIDC_SCOPES.get(s, s)) for s in scopes if s != "openid"],
                 action=request.full_path,
             )
-    principal = oidc_service.principal_for(app, account, row)
+    principal = principal_for(app, account, row)
     # committed with the code it leads to (save_authorization_code)
-    oidc_service.record_decision(app, account, True, "allowed", grant.request.scope, commit=False)
+    consent.record_decision(app, account, True, "allowed", grant.request.scope, commit=False)
     response = authorization.create_authorization_response(grant=grant, grant_user=principal)
     if response.status_code == 302:
         # RFC 9207 §2: the issuer identifier in every authorization response.
@@ -403,13 +403,13 @@ def userinfo() -> Response:
         claims = AccessTokenValidator().authenticate_token(token_string)
     except OAuth2Error:
         return _bearer_error(401, "invalid_token", "The access token is invalid or has expired.")
-    found = oidc_service.live_access_token(str(claims.get("jti")))
+    found = tokens.live_access_token(str(claims.get("jti")))
     if found is None:
         return _bearer_error(401, "invalid_token", "The access token was revoked.")
     row, account, app = found
     if "openid" not in row.scope.split():
         return _bearer_error(403, "insufficient_scope", "The openid scope is required.")
-    response = jsonify(oidc_service.user_claims(app, account, row.scope, row.subject))
+    response = jsonify(oidc_claims.user_claims(app, account, row.scope, row.subject))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -480,7 +480,7 @@ def launch(client_id: str) -> Any:
         abort(404)
     reason = apps.policy_refusal(app, account)
     if reason is not None:
-        oidc_service.record_decision(app, account, False, reason, "")
+        consent.record_decision(app, account, False, reason, "")
         abort(403)
     url = apps.launch_url_for(client_id)
     if url is None:
@@ -499,7 +499,7 @@ def consents() -> str:
 
     rows = [
         (row, app, [(s, OIDC_SCOPES.get(s, s)) for s in row.scopes if s != "openid"])
-        for row, app in oidc_service.consents_of(g.account.id)
+        for row, app in consent.consents_of(g.account.id)
         if app is not None
     ]
     return render_template("oidc/consents.html", rows=rows, form=ConfirmForm())
@@ -512,7 +512,7 @@ def revoke_consent(client_id: str) -> Response:
     from flask import flash
     from flask_babel import gettext
 
-    if oidc_service.revoke_consent(g.account.id, client_id):
+    if consent.revoke_consent(g.account.id, client_id):
         flash(gettext("Access withdrawn."), "success")
     return redirect(url_for("oidc_portal.consents"))
 
