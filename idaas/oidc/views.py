@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import time
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
@@ -39,7 +37,7 @@ from idaas.applications.scopes import OIDC_SCOPES
 from idaas.auth import flow, sessions
 from idaas.extensions import db, limiter
 from idaas.oidc import claims as oidc_claims
-from idaas.oidc import consent, keys, logout, tokens
+from idaas.oidc import consent, documents, keys, logout, tokens
 from idaas.oidc import hint as hint_check
 from idaas.oidc.pending import PENDING_KEY
 from idaas.oidc.principal import epoch, principal_for
@@ -70,14 +68,14 @@ def token() -> Response:
 def jwks() -> Response:
     """The public keys that verify our tokens (RFC 7517 §5); cached, with an ETag."""
     body, etag = keys.jwks_document()
-    return _cached_document(body, etag, max_age=60)
+    return _cached_document(body, etag, max_age=documents.JWKS_MAX_AGE)
 
 
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
     """OpenID Provider metadata (OIDC Discovery 1.0 §3), only what we implement; cached."""
-    body, etag = discovery_document()
-    return _cached_document(body, etag, max_age=300)
+    body, etag = documents.discovery_document()
+    return _cached_document(body, etag, max_age=documents.DISCOVERY_MAX_AGE)
 
 
 CORS_ENDPOINTS = frozenset(
@@ -93,8 +91,7 @@ def _cors(response: Response) -> Response:
     so any origin may call them (Fetch standard §3.2; OAuth 2.0 for Browser-Based Apps §6).
     """
     if request.endpoint in CORS_ENDPOINTS:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, ETag"
+        response.headers.update(documents.CORS_HEADERS)
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, POST"
             response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
@@ -111,86 +108,6 @@ def _cached_document(body: bytes, etag: str, max_age: int) -> Response:
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response
-
-
-def discovery_document() -> tuple[bytes, str]:
-    """The serialised discovery document and its ETag, built once per app (config only)."""
-    cached = current_app.extensions.get("idaas_discovery")
-    if cached is None:
-        body = json.dumps(_discovery(), separators=(",", ":")).encode()
-        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
-        current_app.extensions["idaas_discovery"] = cached
-    return cast(tuple[bytes, str], cached)
-
-
-def _discovery() -> dict[str, Any]:
-    """OpenID Provider metadata (OIDC Discovery 1.0 §3)."""
-    base = issuer().rstrip("/")
-    return dict(
-        issuer=issuer(),
-        authorization_endpoint=f"{base}/oauth2/authorize",
-        token_endpoint=f"{base}/oauth2/token",
-        userinfo_endpoint=f"{base}/oauth2/userinfo",
-        jwks_uri=f"{base}/oauth2/jwks",
-        revocation_endpoint=f"{base}/oauth2/revoke",
-        introspection_endpoint=f"{base}/oauth2/introspect",
-        end_session_endpoint=f"{base}/oauth2/logout",
-        scopes_supported=list(OIDC_SCOPES),
-        response_types_supported=["code"],
-        response_modes_supported=["query", "form_post"],
-        grant_types_supported=["authorization_code", "refresh_token", "client_credentials"],
-        subject_types_supported=["public", "pairwise"],
-        id_token_signing_alg_values_supported=keys.supported_algorithms(),
-        token_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        revocation_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        introspection_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-        ],
-        code_challenge_methods_supported=["S256"],
-        claims_supported=[
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "acr",
-            "amr",
-            "sid",
-            "name",
-            "preferred_username",
-            "email",
-            "email_verified",
-            "phone_number",
-            "phone_number_verified",
-            "locale",
-            "updated_at",
-            "departments",
-            "groups",
-            "roles",
-            "employee_number",
-        ],
-        acr_values_supported=["pwd", "mfa"],
-        prompt_values_supported=["none", "login", "consent"],
-        claims_parameter_supported=False,
-        request_parameter_supported=False,
-        request_uri_parameter_supported=False,
-        frontchannel_logout_supported=True,
-        frontchannel_logout_session_supported=True,
-        backchannel_logout_supported=True,
-        backchannel_logout_session_supported=True,
-        authorization_response_iss_parameter_supported=True,
-    )
 
 
 # -- authorization endpoint ------------------------------------------------------------------
