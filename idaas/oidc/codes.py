@@ -6,7 +6,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from flask import has_request_context, request
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from idaas import audit
 from idaas.applications.models import Application
@@ -65,7 +67,20 @@ def _remember_rp(principal: Principal, app: Application) -> None:
 
 
 def nonce_used(client_id: str, nonce: str) -> bool:
-    """Whether this client already used `nonce` in a code still on record (replay)."""
+    """Whether this client already used `nonce` in a code still on record (replay).
+
+    authlib asks twice per authorization request (validation, then the response): the answer
+    is remembered for the request. The lookup uses the (client_id, nonce) index.
+    """
+    if not has_request_context():
+        return _nonce_on_record(client_id, nonce)
+    asked: dict[tuple[str, str], bool] = request.environ.setdefault("idaas.nonces", {})
+    if (client_id, nonce) not in asked:
+        asked[(client_id, nonce)] = _nonce_on_record(client_id, nonce)
+    return asked[(client_id, nonce)]
+
+
+def _nonce_on_record(client_id: str, nonce: str) -> bool:
     from idaas import replay  # the shared store outlives pruned codes (Redis or database)
 
     if replay.nonce_seen(client_id, nonce):
@@ -78,6 +93,18 @@ def nonce_used(client_id: str, nonce: str) -> bool:
         )
         is not None
     )
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the loaded objects: the token request reads the code and the
+    client again at once, and nothing else wrote them in this transaction."""
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = before
 
 
 def claim_code(code: str, client: Application) -> AuthorizationCode | None:
@@ -116,13 +143,14 @@ def claim_code(code: str, client: Application) -> AuthorizationCode | None:
         return None
     # Burnt at first presentation: a failed PKCE or redirect_uri check after this point must
     # not give a stolen code another try (RFC 9700 §4.5.3), so the claim is committed now.
-    db.session.commit()
+    _commit_keeping_loaded()
     return row
 
 
 def principal_of_code(row: AuthorizationCode, app: Application) -> Principal | None:
     """The Principal behind a code, if the account is still active."""
-    account = db.session.get(Account, row.account_id)
+    # memberships are read only if the `departments` scope asks for them
+    account = db.session.get(Account, row.account_id, options=[lazyload(Account.memberships)])
     if account is None or account.status != "active":
         return None
     return principal_for(

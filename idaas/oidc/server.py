@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from authlib.common.security import generate_token
 from authlib.consts import default_json_headers
@@ -45,6 +45,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from idaas.applications import service as clients
+from idaas.applications.apps import CLIENT_ID_PREFIX as APP_CLIENT_PREFIX
 from idaas.applications.apps import find_enabled_application
 from idaas.applications.models import ApiClient, Application
 from idaas.applications.scopes import OIDC_SCOPES, SCOPES, parse_scope
@@ -160,8 +161,17 @@ class AuthorizationServer(_AuthorizationServer):
     """authlib's server wired to our client store; errors follow RFC 6749 §5.2."""
 
     def query_client(self, client_id: str) -> ApiClient | Application | None:
-        """Enabled clients only: unknown and disabled clients are both `invalid_client`."""
-        return find_enabled_application(client_id) or clients.find_enabled_client(client_id)
+        """Enabled clients only: unknown and disabled clients are both `invalid_client`.
+
+        authlib asks more than once per request (authorization: validation, then response),
+        so the answer is remembered for the request.
+        """
+        asked: dict[str, Any] = flask_request.environ.setdefault("idaas.clients", {})
+        if client_id not in asked:
+            asked[client_id] = find_enabled_application(client_id) or clients.find_enabled_client(
+                client_id
+            )
+        return cast(ApiClient | Application | None, asked[client_id])
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Apps: record the issue (hash/jti); API clients: audit and touch last-used."""
@@ -521,8 +531,10 @@ def _presented(token_string: str) -> tuple[Any, str] | None:
                 return None  # an ID or logout token is not a token of this endpoint
             key_set = keys.verification_keys(header.get("kid"))
             decoded = jwt.decode(token_string, key_set, algorithms=keys.supported_algorithms())
-            jti = decoded.claims.get("jti")
-            row = tokens.token_by_jti(str(jti)) if jti else None
+            jti, client_id = decoded.claims.get("jti"), decoded.claims.get("client_id")
+            # only applications' tokens have a row; an API client's token is self-contained
+            is_app = isinstance(client_id, str) and client_id.startswith(APP_CLIENT_PREFIX)
+            row = tokens.token_by_jti(str(jti)) if jti and is_app else None
             if row is None:
                 api_token = _api_client_token(dict(decoded.claims))
                 return (api_token, "access") if api_token is not None else None
@@ -568,7 +580,8 @@ def _api_client_token(claims: dict[str, Any]) -> ApiClientToken | None:
     client_id, generation = claims.get("client_id"), claims.get("client_gen")
     if not isinstance(client_id, str) or not isinstance(generation, int):
         return None
-    if clients.token_client(client_id, generation) is None:
+    holder = authorization.query_client(client_id)  # often the introspecting client itself
+    if not isinstance(holder, ApiClient) or holder.token_generation != generation:
         return None
     if claims.get("iss") != issuer():
         return None

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from idaas import audit
 from idaas.applications import apps
@@ -94,17 +95,22 @@ def current_generation(row: OidcToken, app: Application | None) -> bool:
 
 
 def live_access_token(jti: str) -> tuple[OidcToken, Account, Application] | None:
-    """The record, account and app of an access token that is still good.
+    """The record, account and app of an access token that is still good (one query).
 
     Not revoked, not expired, its app enabled and not disabled since (token generation), its
     account active.
     """
-    row = token_by_jti(jti)
-    if row is None or row.revoked_at is not None or row.is_expired():
+    found = db.session.execute(
+        select(OidcToken, Account, Application)
+        .join(Account, Account.id == OidcToken.account_id)
+        .join(Application, Application.client_id == OidcToken.client_id)
+        .where(OidcToken.jti == jti, Application.enabled.is_(True))
+        .options(lazyload(Account.memberships))  # read only if the `departments` scope asks
+    ).first()
+    if found is None:
         return None
-    account = db.session.get(Account, row.account_id)
-    app = apps.find_enabled_application(row.client_id)
-    if account is None or account.status != "active" or app is None:
+    row, account, app = found
+    if row.revoked_at is not None or row.is_expired() or account.status != "active":
         return None
     if not current_generation(row, app):
         return None
