@@ -12,12 +12,12 @@ at call time, so one module-level server serves every app built in a process.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from authlib.common.security import generate_token
 from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector as _ResourceProtector
@@ -94,7 +94,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
 
     def get_jti(self, client: Any, grant_type: str, user: Any, scope: str) -> str:
         """A unique token id, remembered for the audit row."""
-        jti = generate_token(24)
+        jti = secrets.token_urlsafe(18)  # 24 characters; one urandom read, not 24 choices
         g.idaas_token_jti = jti
         return jti
 
@@ -139,7 +139,7 @@ class UserAccessTokenGenerator(AccessTokenGenerator):
 
     def __init__(self) -> None:
         super().__init__()
-        self.refresh_token_generator = lambda *args, **kwargs: generate_token(48)
+        self.refresh_token_generator = lambda *args, **kwargs: secrets.token_urlsafe(36)
 
     def _get_expires_in(self, client: Any, grant_type: str) -> int:
         return int(client.access_token_lifetime)
@@ -371,6 +371,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         ):
             include_refresh_token = False
         return super().generate_token(user, scope, grant_type, expires_in, include_refresh_token)
+
+    def generate_authorization_code(self) -> str:
+        """48 URL-safe characters (288 bits) from one urandom read."""
+        return secrets.token_urlsafe(36)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         """Store the code's hash with the request's facts (RFC 6749 §4.1.2)."""
