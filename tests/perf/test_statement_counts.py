@@ -96,3 +96,20 @@ def test_code_flow_authorize_token_userinfo_introspection(app, logged_in):
     assert len(userinfo) == 1, userinfo
     # the introspecting app, the token's row, the row with its account and app
     assert len(introspection) == 3, introspection
+
+
+def test_portal_home_counts_sessions_without_loading_them(app, logged_in):
+    from tests.conftest import PASSWORD
+
+    home = "/portal/"
+    logged_in.get(home)
+    with statements(app) as one_session:
+        assert logged_in.get(home).status_code == 200
+    for _ in range(5):  # five more sign-ins of the same account elsewhere
+        other = app.test_client()
+        other.post("/login", data={"identifier": "alice", "password": PASSWORD})
+    with statements(app) as six_sessions:
+        response = logged_in.get(home)
+    assert response.status_code == 200
+    assert len(six_sessions) == len(one_session), (one_session, six_sessions)
+    assert any(s.upper().startswith("SELECT COUNT(") for s in six_sessions), six_sessions
