@@ -76,7 +76,7 @@ class ServedIdaas:
         done = subprocess.run(
             [*IDAAS, *args],
             env=self.env,
-            cwd=ROOT,
+            cwd=self.env.get("PYTHONPATH", ROOT),
             capture_output=True,
             text=True,
             timeout=120,
@@ -116,8 +116,13 @@ def served_idaas(
     threads: int = 4,
     env: dict[str, str] | None = None,
     admin_password: str = "Quiet-Falcon-Bench-9",
+    code: Path | None = None,
 ) -> Iterator[ServedIdaas]:
-    """Initialise a throwaway instance, start `idaas serve` on it, and stop it afterwards."""
+    """Initialise a throwaway instance, start `idaas serve` on it, and stop it afterwards.
+
+    `code`: another checkout of idaas to run instead of this one (same virtual environment),
+    e.g. the previous commit for a before/after comparison in one interleaved run.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="idaas-bench-") as instance:
@@ -130,6 +135,8 @@ def served_idaas(
                 **(env or {}),
             }
         )
+        if code is not None:
+            full_env["PYTHONPATH"] = str(code)
         served = ServedIdaas(url=url, env=full_env)
         served.cli("init", "--password", admin_password)
         server = subprocess.Popen(
@@ -146,7 +153,7 @@ def served_idaas(
                 str(threads),
             ],
             env=full_env,
-            cwd=ROOT,
+            cwd=code or ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

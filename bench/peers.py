@@ -13,6 +13,10 @@ the same machine load; the table shows the median rate of the rounds, p50/p99 of
 and idaas' ratio to oidc-provider and to the floor. Loopback only; each run is bounded in time.
 
     .venv/bin/python bench/peers.py [--rounds 3] [--duration 5] [--workers 2 --threads 4]
+        [--also 4x2] [--baseline /path/to/an/older/checkout]
+
+`--also` adds more idaas configurations; `--baseline` runs another checkout of idaas (same
+virtual environment) side by side, so before/after ratios come from the same rounds.
 
 Needs `wrk` (Debian package) and, for the peer, `node` and `npm`; without them the peer columns
 are left out with a note. Authorization-code flows and password sign-ins: bench/oidc_flows.py and
@@ -242,9 +246,11 @@ def node_server(script: Path, processes: int) -> Iterator[Server]:
 
 
 @contextmanager
-def idaas_server(workers: int, threads: int) -> Iterator[Server]:
+def idaas_server(
+    workers: int, threads: int, code: Path | None = None, label: str = "idaas"
+) -> Iterator[Server]:
     """`idaas serve` on a throwaway SQLite instance, with its clients and a user token."""
-    with served_idaas(workers=workers, threads=threads) as idaas:
+    with served_idaas(workers=workers, threads=threads, code=code) as idaas:
         rp, _ = prepare(idaas)
         api = idaas.api_client("tokens:introspect", name="bench-introspect")
         user_token = user_access_token(idaas.url, rp)
@@ -252,7 +258,7 @@ def idaas_server(workers: int, threads: int) -> Iterator[Server]:
             f"{idaas.url}/oauth2/token", data={"grant_type": "client_credentials"}, auth=api
         ).json()["access_token"]
         yield Server(
-            f"idaas {workers}x{threads}",
+            f"{label} {workers}x{threads}",
             idaas.url,
             {
                 "client-credentials token": Request(
@@ -280,11 +286,23 @@ def main() -> None:
     """Start the servers, run the interleaved rounds and print the table."""
     parser = arguments(__doc__, rounds=3, duration=5, connections=16, workers=2, threads=4)
     parser.add_argument("--node-cluster", action="store_true", help="also a 2-process cluster")
+    parser.add_argument(
+        "--baseline", type=Path, help="another idaas checkout to run side by side (before)"
+    )
+    parser.add_argument(
+        "--also", action="append", default=[], help="more idaas configurations, e.g. 4x2"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/peers.py needs wrk: apt-get install wrk")
     with ExitStack() as stack:
         servers = [stack.enter_context(idaas_server(args.workers, args.threads))]
+        for extra in args.also:
+            workers, threads = (int(n) for n in extra.split("x"))
+            servers.append(stack.enter_context(idaas_server(workers, threads)))
+        if args.baseline is not None:
+            before = idaas_server(args.workers, args.threads, args.baseline, "idaas before")
+            servers.append(stack.enter_context(before))
         script = _install_oidc_provider()
         if script is None:
             print("note: node/npm not found; oidc-provider columns left out")
@@ -307,9 +325,10 @@ def main() -> None:
         f"-c{args.connections} -d{args.duration}s, loopback, {os.cpu_count()} cores"
     )
     names = [s.name for s in servers]
-    header = ["scenario", *names, "idaas/oidc-provider", "idaas/floor"]
-    print(" | ".join(header))
     idaas_name = names[0]
+    peers = [name for name in names if name.startswith("idaas before")]
+    peers += ["oidc-provider", "Flask floor"]
+    print(" | ".join(["scenario", *names, *(f"{idaas_name}/{peer}" for peer in peers)]))
     for scenario in SCENARIOS:
         row, rates = [scenario], {}
         for name in names:
@@ -318,7 +337,7 @@ def main() -> None:
                 row.append(text)
             else:
                 row.append("-")
-        for peer in ("oidc-provider", "Flask floor"):
+        for peer in peers:
             ratio = rates.get(idaas_name, 0) / rates[peer] if rates.get(peer) else None
             row.append(f"{ratio:.2f}x" if ratio is not None else "-")
         print(" | ".join(row))

@@ -43,13 +43,25 @@ def init(admin_username: str, password: str | None, as_json: bool) -> None:
     emit(data, as_json, text)
 
 
+def default_workers() -> int:
+    """gunicorn processes: two per CPU core (measured in issue 18), at least 2, at most 8."""
+    import os
+
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
 @cli.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
-@click.option("--workers", default=2, type=click.IntRange(1, 64), show_default=True)
-@click.option("--threads", default=4, type=click.IntRange(1, 256), show_default=True)
+@click.option(
+    "--workers",
+    default=lambda: default_workers(),
+    type=click.IntRange(1, 64),
+    show_default="2 per CPU core, 2 to 8",
+)
+@click.option("--threads", default=2, type=click.IntRange(1, 256), show_default=True)
 def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Run the production server (gunicorn)."""
+    """Run the production server (gunicorn); sizing: docs/deployment.md."""
     import shutil
 
     from idaas.server import prepare_metrics_directory, run_gunicorn

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import get_locale, gettext
 from werkzeug.exceptions import (
     BadRequest,
@@ -53,6 +54,20 @@ class JSONProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without its per-request work when there is no cookie.
+
+    Most requests (APIs, tokens, documents) carry no session cookie: they get an empty session
+    without building a signer or raising and catching a KeyError for the missing cookie.
+    """
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        """An empty session when the request has no session cookie, else Flask's."""
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _body_limits() -> None:
@@ -135,16 +150,27 @@ def handle_unexpected_error(error: Exception) -> Response:
     return handle_http_error(internal)
 
 
+def security_headers(app: Flask) -> list[tuple[str, str]]:
+    """The security header baseline (names and values) for `app`."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    if app.config["PREFERRED_URL_SCHEME"] == "https":
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
 def add_security_headers(response: Response) -> Response:
     """Apply the security header baseline unless a view set its own value."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config["PREFERRED_URL_SCHEME"] == "https":
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    present = {name.lower() for name, _ in headers.items()}
+    for name, value in current_app.extensions["idaas_security_headers"]:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 
@@ -156,6 +182,8 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.jinja_env.globals["get_locale"] = get_locale
     app.json = JSONProvider(app)
+    app.session_interface = CookieSessionInterface()
+    app.extensions["idaas_security_headers"] = security_headers(app)
     app.before_request(_body_limits)
     app.after_request(add_security_headers)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, redirect, request, url_for
 from flask_babel import refresh
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from werkzeug.wrappers import Response
 
 from idaas import audit
@@ -281,22 +281,29 @@ def _in_request() -> bool:
     return has_request_context()
 
 
-def live_sessions(account_id: int) -> list[AuthSession]:
-    """The account's signed-in sessions that have not ended, newest first."""
+def _live(account_id: int) -> list[Any]:
+    """The conditions of an account's signed-in sessions that have not ended."""
     now = utcnow()
     idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
-    rows = db.session.scalars(
-        select(AuthSession)
-        .where(
-            AuthSession.account_id == account_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.state == "active",
-            AuthSession.expires_at > now,
-            AuthSession.last_seen_at > now - idle,
-        )
-        .order_by(AuthSession.last_seen_at.desc())
-    )
-    return list(rows)
+    return [
+        AuthSession.account_id == account_id,
+        AuthSession.revoked_at.is_(None),
+        AuthSession.state == "active",
+        AuthSession.expires_at > now,
+        AuthSession.last_seen_at > now - idle,
+    ]
+
+
+def live_sessions(account_id: int) -> list[AuthSession]:
+    """The account's signed-in sessions that have not ended, newest first."""
+    query = select(AuthSession).where(*_live(account_id))
+    return list(db.session.scalars(query.order_by(AuthSession.last_seen_at.desc())))
+
+
+def live_session_count(account_id: int) -> int:
+    """How many signed-in sessions of the account have not ended (one COUNT, no rows loaded)."""
+    query = select(func.count()).select_from(AuthSession).where(*_live(account_id))
+    return int(db.session.scalar(query) or 0)
 
 
 def get_session(session_id: int) -> AuthSession | None:

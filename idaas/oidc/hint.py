@@ -18,7 +18,7 @@ from idaas.applications.apps import find_enabled_application
 from idaas.auth.models import AuthSession
 from idaas.directory.models import Account
 from idaas.extensions import db
-from idaas.oidc import service as oidc_service
+from idaas.oidc import principal
 
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
 
@@ -45,6 +45,6 @@ def matches_session(claims: dict[str, Any], issuer: str, row: AuthSession | None
         return False  # not an ID token of one of our applications
     sid = claims.get("sid")
     if sid is not None:
-        return bool(sid == oidc_service.sid_for(row.id))
+        return bool(sid == principal.sid_for(row.id))
     account = db.session.get(Account, row.account_id)
-    return account is not None and claims.get("sub") == oidc_service.subject_for(app, account)
+    return account is not None and claims.get("sub") == principal.subject_for(app, account)

@@ -35,7 +35,8 @@ from idaas.events.service import enqueue
 from idaas.extensions import db, utcnow
 from idaas.oidc import keys
 from idaas.oidc.models import OidcToken, RpSession
-from idaas.oidc.service import rp_sessions_of, sid_for
+from idaas.oidc.principal import sid_for
+from idaas.oidc.rp_sessions import rp_sessions_of
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_LIFETIME = 120

@@ -57,10 +57,12 @@ class AuthorizationCode(db.Model):  # type: ignore[name-defined]
     """A single-use authorization code (RFC 6749 §4.1.2); only its SHA-256 is stored."""
 
     __tablename__ = "oidc_authorization_code"
+    # the nonce replay check filters on both (issue 18); client_id alone uses the same index
+    __table_args__ = (Index("ix_oidc_authorization_code_client_id_nonce", "client_id", "nonce"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     auth_session_id: Mapped[int | None] = mapped_column(Integer)
     redirect_uri: Mapped[str] = mapped_column(Text)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from idaas import audit
 from idaas.extensions import db, utcnow
 from idaas.oidc.models import OidcToken
-from idaas.oidc.service import digest, revoke_family
+from idaas.oidc.tokens import digest, revoke_family
 from idaas.security import secretbox
 
 POLL_SECONDS = 0.05

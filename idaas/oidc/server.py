@@ -12,12 +12,12 @@ at call time, so one module-level server serves every app built in a process.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from authlib.common.security import generate_token
 from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector as _ResourceProtector
@@ -45,14 +45,15 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from idaas.applications import service as clients
+from idaas.applications.apps import CLIENT_ID_PREFIX as APP_CLIENT_PREFIX
 from idaas.applications.apps import find_enabled_application
 from idaas.applications.models import ApiClient, Application
 from idaas.applications.scopes import OIDC_SCOPES, SCOPES, parse_scope
 from idaas.extensions import db
-from idaas.oidc import keys, refresh
-from idaas.oidc import service as oidc_service
+from idaas.oidc import claims as oidc_claims
+from idaas.oidc import codes, consent, keys, refresh, tokens
 from idaas.oidc.models import OidcToken
-from idaas.oidc.service import epoch
+from idaas.oidc.principal import Principal, epoch, sid_for
 
 REALM = "idaas"
 SINGLE_VALUED = ("grant_type", "scope", "client_id", "client_secret")
@@ -93,7 +94,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
 
     def get_jti(self, client: Any, grant_type: str, user: Any, scope: str) -> str:
         """A unique token id, remembered for the audit row."""
-        jti = generate_token(24)
+        jti = secrets.token_urlsafe(18)  # 24 characters; one urandom read, not 24 choices
         g.idaas_token_jti = jti
         return jti
 
@@ -138,7 +139,7 @@ class UserAccessTokenGenerator(AccessTokenGenerator):
 
     def __init__(self) -> None:
         super().__init__()
-        self.refresh_token_generator = lambda *args, **kwargs: generate_token(48)
+        self.refresh_token_generator = lambda *args, **kwargs: secrets.token_urlsafe(36)
 
     def _get_expires_in(self, client: Any, grant_type: str) -> int:
         return int(client.access_token_lifetime)
@@ -160,13 +161,22 @@ class AuthorizationServer(_AuthorizationServer):
     """authlib's server wired to our client store; errors follow RFC 6749 §5.2."""
 
     def query_client(self, client_id: str) -> ApiClient | Application | None:
-        """Enabled clients only: unknown and disabled clients are both `invalid_client`."""
-        return find_enabled_application(client_id) or clients.find_enabled_client(client_id)
+        """Enabled clients only: unknown and disabled clients are both `invalid_client`.
+
+        authlib asks more than once per request (authorization: validation, then response),
+        so the answer is remembered for the request.
+        """
+        asked: dict[str, Any] = flask_request.environ.setdefault("idaas.clients", {})
+        if client_id not in asked:
+            asked[client_id] = find_enabled_application(client_id) or clients.find_enabled_client(
+                client_id
+            )
+        return cast(ApiClient | Application | None, asked[client_id])
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Apps: record the issue (hash/jti); API clients: audit and touch last-used."""
         if isinstance(request.client, Application):
-            oidc_service.save_token(token, request, g.pop("idaas_token_jti", ""))
+            tokens.save_token(token, request, g.pop("idaas_token_jti", ""))
             return
         clients.record_token_issued(
             request.client, token.get("scope", ""), g.pop("idaas_token_jti", "")
@@ -362,22 +372,26 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             include_refresh_token = False
         return super().generate_token(user, scope, grant_type, expires_in, include_refresh_token)
 
+    def generate_authorization_code(self) -> str:
+        """48 URL-safe characters (288 bits) from one urandom read."""
+        return secrets.token_urlsafe(36)
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         """Store the code's hash with the request's facts (RFC 6749 §4.1.2)."""
-        oidc_service.save_code(code, request, request.user)
+        codes.save_code(code, request, request.user)
 
     def query_authorization_code(self, code: str, client: Any) -> Any:
         """The unused, unexpired code of this client, claimed atomically; reuse revokes."""
         if not isinstance(client, Application):
             return None
-        return oidc_service.claim_code(code, client)
+        return codes.claim_code(code, client)
 
     def delete_authorization_code(self, authorization_code: Any) -> None:
         """Codes are marked used when claimed; nothing more to do."""
 
     def authenticate_user(self, authorization_code: Any) -> Any:
         """The person behind the code, if still active."""
-        return oidc_service.principal_of_code(authorization_code, self.request.client)
+        return codes.principal_of_code(authorization_code, self.request.client)
 
     def create_token_response(self) -> Any:
         """Issue the tokens and commit the code's use with the token record."""
@@ -416,7 +430,7 @@ class OpenIDCode(oidc_grants.OpenIDCode):
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         """A nonce already used by this client is a replay (OIDC Core §15.5.2)."""
-        return oidc_service.nonce_used(request.payload.client_id, nonce)
+        return codes.nonce_used(request.payload.client_id, nonce)
 
     def resolve_client_private_key(self, client: Any) -> Any:
         """The active key of the client's ID token algorithm."""
@@ -435,14 +449,14 @@ class OpenIDCode(oidc_grants.OpenIDCode):
     def generate_user_info(self, user: Any, scope: str) -> dict[str, Any]:
         """Claims by scope plus `sid`, `auth_time`, `acr`, `amr` of the session."""
         client = g.idaas_oidc_request_client
-        claims = oidc_service.user_claims(client, user.account, scope, user.subject)
+        claims = oidc_claims.user_claims(client, user.account, scope, user.subject)
         claims["auth_time"] = user.auth_time
         if user.acr:
             claims["acr"] = user.acr
         if user.amr:
             claims["amr"] = list(user.amr)
         if user.auth_session_id is not None:
-            claims["sid"] = oidc_service.sid_for(user.auth_session_id)
+            claims["sid"] = sid_for(user.auth_session_id)
         return claims
 
     def encode_id_token(self, token: Any, request: Any) -> Any:
@@ -479,10 +493,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         reason = policy_refusal(app, account)
         if reason is not None:
-            oidc_service.revoke_family(refresh_token.family)
-            oidc_service.record_decision(app, account, False, reason, refresh_token.scope)
+            tokens.revoke_family(refresh_token.family)
+            consent.record_decision(app, account, False, reason, refresh_token.scope)
             raise InvalidGrantError("The person may no longer use this application.")
-        return oidc_service.Principal(
+        return Principal(
             account=account,
             subject=refresh_token.subject,
             auth_session_id=refresh_token.auth_session_id,
@@ -521,8 +535,10 @@ def _presented(token_string: str) -> tuple[Any, str] | None:
                 return None  # an ID or logout token is not a token of this endpoint
             key_set = keys.verification_keys(header.get("kid"))
             decoded = jwt.decode(token_string, key_set, algorithms=keys.supported_algorithms())
-            jti = decoded.claims.get("jti")
-            row = oidc_service.token_by_jti(str(jti)) if jti else None
+            jti, client_id = decoded.claims.get("jti"), decoded.claims.get("client_id")
+            # only applications' tokens have a row; an API client's token is self-contained
+            is_app = isinstance(client_id, str) and client_id.startswith(APP_CLIENT_PREFIX)
+            row = tokens.token_by_jti(str(jti)) if jti and is_app else None
             if row is None:
                 api_token = _api_client_token(dict(decoded.claims))
                 return (api_token, "access") if api_token is not None else None
@@ -530,7 +546,7 @@ def _presented(token_string: str) -> tuple[Any, str] | None:
         except (JoseError, ValueError, TypeError, KeyError, UnicodeError):
             return None
     row = db.session.scalar(
-        select(OidcToken).where(OidcToken.refresh_hash == oidc_service.digest(token_string))
+        select(OidcToken).where(OidcToken.refresh_hash == tokens.digest(token_string))
     )
     return (row, "refresh") if row is not None else None
 
@@ -568,7 +584,8 @@ def _api_client_token(claims: dict[str, Any]) -> ApiClientToken | None:
     client_id, generation = claims.get("client_id"), claims.get("client_gen")
     if not isinstance(client_id, str) or not isinstance(generation, int):
         return None
-    if clients.token_client(client_id, generation) is None:
+    holder = authorization.query_client(client_id)  # often the introspecting client itself
+    if not isinstance(holder, ApiClient) or holder.token_generation != generation:
         return None
     if claims.get("iss") != issuer():
         return None
@@ -593,7 +610,7 @@ class RevocationEndpoint(rfc7009.RevocationEndpoint):
     def revoke_token(self, token: Any, request: Any) -> None:
         """Revoke and audit (client-credentials tokens end with their client's rotation)."""
         if isinstance(token, OidcToken):
-            oidc_service.revoke_token_row(token, f"app:{token.client_id}")
+            tokens.revoke_token_row(token, f"app:{token.client_id}")
 
 
 class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
@@ -621,10 +638,10 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
             active = not token.is_expired()
             expires = token.access_expires_at
         elif kind == "refresh":
-            active = oidc_service.live_refresh_token(token)
+            active = tokens.live_refresh_token(token)
             expires = token.refresh_expires_at
         else:
-            active = oidc_service.live_access_token(token.jti) is not None
+            active = tokens.live_access_token(token.jti) is not None
             expires = token.access_expires_at
         if not active or expires is None:
             return {"active": False}

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import time
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
@@ -38,12 +36,12 @@ from idaas.applications.models import Application
 from idaas.applications.scopes import OIDC_SCOPES
 from idaas.auth import flow, sessions
 from idaas.extensions import db, limiter
+from idaas.oidc import claims as oidc_claims
+from idaas.oidc import consent, documents, keys, logout, tokens
 from idaas.oidc import hint as hint_check
-from idaas.oidc import keys, logout
-from idaas.oidc import service as oidc_service
 from idaas.oidc.pending import PENDING_KEY
+from idaas.oidc.principal import epoch, principal_for
 from idaas.oidc.server import AccessTokenValidator, authorization, issuer
-from idaas.oidc.service import epoch
 from idaas.web import csp_allowing_frames
 
 bp = Blueprint("oidc", __name__)
@@ -70,14 +68,14 @@ def token() -> Response:
 def jwks() -> Response:
     """The public keys that verify our tokens (RFC 7517 §5); cached, with an ETag."""
     body, etag = keys.jwks_document()
-    return _cached_document(body, etag, max_age=60)
+    return _cached_document(body, etag, max_age=documents.JWKS_MAX_AGE)
 
 
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
     """OpenID Provider metadata (OIDC Discovery 1.0 §3), only what we implement; cached."""
-    body, etag = discovery_document()
-    return _cached_document(body, etag, max_age=300)
+    body, etag = documents.discovery_document()
+    return _cached_document(body, etag, max_age=documents.DISCOVERY_MAX_AGE)
 
 
 CORS_ENDPOINTS = frozenset(
@@ -93,8 +91,7 @@ def _cors(response: Response) -> Response:
     so any origin may call them (Fetch standard §3.2; OAuth 2.0 for Browser-Based Apps §6).
     """
     if request.endpoint in CORS_ENDPOINTS:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, ETag"
+        response.headers.update(documents.CORS_HEADERS)
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, POST"
             response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
@@ -111,86 +108,6 @@ def _cached_document(body: bytes, etag: str, max_age: int) -> Response:
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response
-
-
-def discovery_document() -> tuple[bytes, str]:
-    """The serialised discovery document and its ETag, built once per app (config only)."""
-    cached = current_app.extensions.get("idaas_discovery")
-    if cached is None:
-        body = json.dumps(_discovery(), separators=(",", ":")).encode()
-        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
-        current_app.extensions["idaas_discovery"] = cached
-    return cast(tuple[bytes, str], cached)
-
-
-def _discovery() -> dict[str, Any]:
-    """OpenID Provider metadata (OIDC Discovery 1.0 §3)."""
-    base = issuer().rstrip("/")
-    return dict(
-        issuer=issuer(),
-        authorization_endpoint=f"{base}/oauth2/authorize",
-        token_endpoint=f"{base}/oauth2/token",
-        userinfo_endpoint=f"{base}/oauth2/userinfo",
-        jwks_uri=f"{base}/oauth2/jwks",
-        revocation_endpoint=f"{base}/oauth2/revoke",
-        introspection_endpoint=f"{base}/oauth2/introspect",
-        end_session_endpoint=f"{base}/oauth2/logout",
-        scopes_supported=list(OIDC_SCOPES),
-        response_types_supported=["code"],
-        response_modes_supported=["query", "form_post"],
-        grant_types_supported=["authorization_code", "refresh_token", "client_credentials"],
-        subject_types_supported=["public", "pairwise"],
-        id_token_signing_alg_values_supported=keys.supported_algorithms(),
-        token_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        revocation_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        introspection_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-        ],
-        code_challenge_methods_supported=["S256"],
-        claims_supported=[
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "acr",
-            "amr",
-            "sid",
-            "name",
-            "preferred_username",
-            "email",
-            "email_verified",
-            "phone_number",
-            "phone_number_verified",
-            "locale",
-            "updated_at",
-            "departments",
-            "groups",
-            "roles",
-            "employee_number",
-        ],
-        acr_values_supported=["pwd", "mfa"],
-        prompt_values_supported=["none", "login", "consent"],
-        claims_parameter_supported=False,
-        request_parameter_supported=False,
-        request_uri_parameter_supported=False,
-        frontchannel_logout_supported=True,
-        frontchannel_logout_session_supported=True,
-        backchannel_logout_supported=True,
-        backchannel_logout_session_supported=True,
-        authorization_response_iss_parameter_supported=True,
-    )
 
 
 # -- authorization endpoint ------------------------------------------------------------------
@@ -333,16 +250,16 @@ def authorize() -> Any:
     scopes = grant.request.scope.split()
     reason = apps.policy_refusal(app, account)
     if reason is not None:
-        oidc_service.record_decision(app, account, False, reason, grant.request.scope)
+        consent.record_decision(app, account, False, reason, grant.request.scope)
         return fail(AccessDeniedError, "You are not allowed to use this application.")
     _, state = apps.app_username(app, account)
     if state != "ok":
-        oidc_service.record_decision(app, account, False, f"subaccount_{state}", "")
+        consent.record_decision(app, account, False, f"subaccount_{state}", "")
         if "none" in prompts:
             return fail(AccessDeniedError, "Your account in this application is not ready.")
         return _subaccount_page(app, state, 403)
     consent_needed = app.consent_required and (
-        "consent" in prompts or not oidc_service.has_consent(account.id, app.client_id, scopes)
+        "consent" in prompts or not consent.has_consent(account.id, app.client_id, scopes)
     )
     if consent_needed:
         if "none" in prompts:
@@ -350,9 +267,9 @@ def authorize() -> Any:
         if request.method == "POST" and request.form.get("decision"):
             _check_csrf()
             if request.form["decision"] != "allow":
-                oidc_service.record_decision(app, account, False, "consent_refused", "")
+                consent.record_decision(app, account, False, "consent_refused", "")
                 return fail(AccessDeniedError, "The person refused consent.")
-            oidc_service.grant_consent(account.id, app.client_id, scopes)
+            consent.grant_consent(account.id, app.client_id, scopes)
         else:
             return render_template(
                 "oidc/consent.html",
@@ -360,9 +277,9 @@ def authorize() -> Any:
                 scopes=[(s, OIDC_SCOPES.get(s, s)) for s in scopes if s != "openid"],
                 action=request.full_path,
             )
-    principal = oidc_service.principal_for(app, account, row)
+    principal = principal_for(app, account, row)
     # committed with the code it leads to (save_authorization_code)
-    oidc_service.record_decision(app, account, True, "allowed", grant.request.scope, commit=False)
+    consent.record_decision(app, account, True, "allowed", grant.request.scope, commit=False)
     response = authorization.create_authorization_response(grant=grant, grant_user=principal)
     if response.status_code == 302:
         # RFC 9207 §2: the issuer identifier in every authorization response.
@@ -403,13 +320,13 @@ def userinfo() -> Response:
         claims = AccessTokenValidator().authenticate_token(token_string)
     except OAuth2Error:
         return _bearer_error(401, "invalid_token", "The access token is invalid or has expired.")
-    found = oidc_service.live_access_token(str(claims.get("jti")))
+    found = tokens.live_access_token(str(claims.get("jti")))
     if found is None:
         return _bearer_error(401, "invalid_token", "The access token was revoked.")
     row, account, app = found
     if "openid" not in row.scope.split():
         return _bearer_error(403, "insufficient_scope", "The openid scope is required.")
-    response = jsonify(oidc_service.user_claims(app, account, row.scope, row.subject))
+    response = jsonify(oidc_claims.user_claims(app, account, row.scope, row.subject))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -480,7 +397,7 @@ def launch(client_id: str) -> Any:
         abort(404)
     reason = apps.policy_refusal(app, account)
     if reason is not None:
-        oidc_service.record_decision(app, account, False, reason, "")
+        consent.record_decision(app, account, False, reason, "")
         abort(403)
     url = apps.launch_url_for(client_id)
     if url is None:
@@ -499,7 +416,7 @@ def consents() -> str:
 
     rows = [
         (row, app, [(s, OIDC_SCOPES.get(s, s)) for s in row.scopes if s != "openid"])
-        for row, app in oidc_service.consents_of(g.account.id)
+        for row, app in consent.consents_of(g.account.id)
         if app is not None
     ]
     return render_template("oidc/consents.html", rows=rows, form=ConfirmForm())
@@ -512,7 +429,7 @@ def revoke_consent(client_id: str) -> Response:
     from flask import flash
     from flask_babel import gettext
 
-    if oidc_service.revoke_consent(g.account.id, client_id):
+    if consent.revoke_consent(g.account.id, client_id):
         flash(gettext("Access withdrawn."), "success")
     return redirect(url_for("oidc_portal.consents"))
 

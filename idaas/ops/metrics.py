@@ -33,6 +33,12 @@ class RequestMetrics:
             registry=self.registry,
         )
 
+    def observe(self, endpoint: str, method: str, status: str, seconds: float | None) -> None:
+        """Count one request and, when timed, observe its latency."""
+        if seconds is not None:
+            self.latency.labels(endpoint, method).observe(seconds)
+        self.requests.labels(endpoint, method, status).inc()
+
     def render(self) -> bytes:
         """Exposition text; aggregates all gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -56,8 +62,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _observe(response: Response) -> Response:
         started = g.pop("request_started", None)
+        seconds = None if started is None else time.perf_counter() - started
         endpoint = request.endpoint or "unmatched"
-        if started is not None:
-            metrics.latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
-        metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        metrics.observe(endpoint, request.method, str(response.status_code), seconds)
         return response

@@ -45,7 +45,7 @@ def home() -> str:
         "portal/home.html",
         apps=apps_for(g.account),
         mfa_enrolled=mfa.is_enrolled(g.account.id),
-        session_count=len(sessions.live_sessions(g.account.id)),
+        session_count=sessions.live_session_count(g.account.id),
     )
 
 

@@ -131,7 +131,10 @@ def test_schemathesis_finds_no_server_errors_and_bodies_match_the_schema(
     assert len(seen) >= MIN_CASES
     operations = {label for label, _ in seen}
     assert len(operations) >= 40, sorted(operations)
-    assert sum(1 for _, status in seen if status < 300) >= 75
+    # Success bodies were checked too, across many operations (a count of calls would shrink as
+    # the API grows and the same number of cases spreads over more operations).
+    succeeded = {label for label, status in seen if status < 300}
+    assert len(succeeded) >= 20, sorted(succeeded)
 
 
 def test_the_body_check_rejects_an_off_schema_body(app, live_server):
