@@ -45,9 +45,9 @@ def test_nonce_window_with_a_controlled_clock(app, client):
     assert nonces.purge(stamp + WINDOW_MS) == 1
     # A nonce whose row expired may be taken again (a fresh timestamp later on).
     store = nonces.DatabaseNonces()
-    assert store.consume(key, "n-2", stamp + 10, stamp)
-    assert not store.consume(key, "n-2", stamp + 20, stamp + 5)
-    assert store.consume(key, "n-2", stamp + 30, stamp + 10)
+    assert nonces.consume(store, key, "n-2", stamp + 10, stamp)
+    assert not nonces.consume(store, key, "n-2", stamp + 20, stamp + 5)
+    assert nonces.consume(store, key, "n-2", stamp + 30, stamp + 10)
 
 
 def test_nonce_is_refused_by_another_process(make_app, app):
@@ -68,7 +68,7 @@ def test_concurrent_replays_only_one_wins(app):
     def attempt():
         with app.app_context():
             barrier.wait()
-            results.append(store.consume("ak_race", "same-nonce", 10**13, 10**12))
+            results.append(nonces.consume(store, "ak_race", "same-nonce", 10**13, 10**12))
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:

@@ -121,8 +121,8 @@ def test_changes_reach_a_warm_cache_in_another_process(make_app, app, gateway, w
     assert remote.data(ONE, check) is False
 
 
-def test_cache_is_used(app, gateway, worker):
-    """The second identical check reads only the generation: no client, account or grants."""
+def _statements_of(gateway, path, params):
+    """The SQL statements one call runs."""
     from sqlalchemy import event
 
     from idaas.extensions import db
@@ -132,15 +132,51 @@ def test_cache_is_used(app, gateway, worker):
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
-    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
-    gateway.data(ONE, check)
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        gateway.data(ONE, check)
+        gateway.data(path, params)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    reads = [s for s in statements if "industry_nonce" not in s]  # the replay store writes
-    assert len(reads) == 1 and "industry_generation" in reads[0]
+    return statements
+
+
+def test_warm_check_is_one_statement(app, gateway, worker):
+    """A warm check runs one SQL statement: the nonce insert, which returns the generation."""
+    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
+    batch = {"appId": worker["appId"], "employeeId": worker["auid"], "resCodes": ["demo_page"]}
+    gateway.data(ONE, check)
+    gateway.data(BATCH, batch)
+    for path, params in ((ONE, check), (BATCH, batch)):
+        statements = _statements_of(gateway, path, params)
+        assert len(statements) == 1, statements
+        assert "INSERT INTO industry_nonce" in statements[0]
+        assert "industry_generation" in statements[0]
+
+
+def test_warm_check_with_redis_runs_no_sql(make_app, redis_url):
+    """With Redis the nonce and the generation come from one script call: no SQL at all."""
+    other = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    with other.app_context():
+        key, secret = make_gateway_client()
+        gateway = Gateway(other.test_client(), key, secret)
+        role = gateway.data("/industry/user/role/add", {"appId": key, "roleName": "r"})
+        gateway.data(
+            "/industry/user/role/setroleperm",
+            {"appId": key, "roleCode": role, "appendResListStr": '["p"]'},
+        )
+        auid = gateway.data(
+            "/industry/user/account/add",
+            {"appId": key, "phone": "13900002222", "nickName": "w", "roleCodes": [role]},
+        )["auid"]
+        check = {"appId": key, "employeeId": auid, "resCode": "p"}
+        assert gateway.data(ONE, check) is True
+        assert _statements_of(gateway, ONE, check) == []
+        # A change made through another process reaches this warm cache at once.
+        gateway.data(
+            "/industry/user/role/setroleperm",
+            {"appId": key, "roleCode": role, "canceledResListStr": '["p"]'},
+        )
+        assert gateway.data(ONE, check) is False
 
 
 def test_administrators(gateway, worker, admin):
