@@ -95,6 +95,31 @@ def test_redis_replay_store_across_processes(make_app, redis_url):
     assert WINDOW_MS - 60_000 < ttl <= WINDOW_MS
 
 
+def test_concurrent_redis_replays_only_one_wins(make_app, redis_url):
+    """Eight processes' stores (own Redis connections) race for one nonce: one wins."""
+    import redis
+
+    store_app = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    prefix = store_app.extensions["industry"].nonces.prefix
+    stores = [nonces.RedisNonces(redis.Redis.from_url(redis_url), prefix) for _ in range(8)]
+    nonce = str(uuid.uuid4())
+    results: list[int | None] = []
+    barrier = threading.Barrier(len(stores))
+
+    def attempt(store):
+        barrier.wait()
+        results.append(store.consume_reading_generation("ak_race", nonce, 10**13, 10**12))
+
+    threads = [threading.Thread(target=attempt, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and results.count(None) == 7
+    won = next(r for r in results if r is not None)
+    assert won == stores[0].generation()  # the winner also read the cache generation
+
+
 def _token(client, key, secret, scope):
     from idaas.applications import service as clients
 

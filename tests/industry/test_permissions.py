@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -153,30 +154,67 @@ def test_warm_check_is_one_statement(app, gateway, worker):
         assert "industry_generation" in statements[0]
 
 
+def _redis_worker(gateway):
+    """A role granting `p` in the gateway's app, and an employee holding it."""
+    key = gateway.app_key
+    role = gateway.data("/industry/user/role/add", {"appId": key, "roleName": "r"})
+    gateway.data(
+        "/industry/user/role/setroleperm",
+        {"appId": key, "roleCode": role, "appendResListStr": '["p"]'},
+    )
+    auid = gateway.data(
+        "/industry/user/account/add",
+        {"appId": key, "phone": "13900002222", "nickName": "w", "roleCodes": [role]},
+    )["auid"]
+    return role, {"appId": key, "employeeId": auid, "resCode": "p"}
+
+
 def test_warm_check_with_redis_runs_no_sql(make_app, redis_url):
-    """With Redis the nonce and the generation come from one script call: no SQL at all."""
-    other = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
-    with other.app_context():
+    """With Redis the nonce and the generation come from one script call: no SQL at all, and a
+    change committed by another process (publishing to Redis after COMMIT) reaches the cache."""
+    first = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    second = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    with first.app_context():
         key, secret = make_gateway_client()
-        gateway = Gateway(other.test_client(), key, secret)
-        role = gateway.data("/industry/user/role/add", {"appId": key, "roleName": "r"})
-        gateway.data(
-            "/industry/user/role/setroleperm",
-            {"appId": key, "roleCode": role, "appendResListStr": '["p"]'},
-        )
-        auid = gateway.data(
-            "/industry/user/account/add",
-            {"appId": key, "phone": "13900002222", "nickName": "w", "roleCodes": [role]},
-        )["auid"]
-        check = {"appId": key, "employeeId": auid, "resCode": "p"}
-        assert gateway.data(ONE, check) is True
-        assert _statements_of(gateway, ONE, check) == []
-        # A change made through another process reaches this warm cache at once.
-        gateway.data(
+    here = Gateway(first.test_client(), key, secret)
+    there = Gateway(second.test_client(), key, secret)
+    with first.app_context():
+        role, check = _redis_worker(here)
+        assert here.data(ONE, check) is True
+        assert _statements_of(here, ONE, check) == []
+    with second.app_context():
+        there.data(
             "/industry/user/role/setroleperm",
             {"appId": key, "roleCode": role, "canceledResListStr": '["p"]'},
         )
-        assert gateway.data(ONE, check) is False
+    with first.app_context():
+        assert here.data(ONE, check) is False
+
+
+def test_a_lost_redis_publish_is_healed_by_the_maximum_age(make_app, redis_url):
+    """A change whose Redis increment never happened is seen within MAX_AGE_SECONDS."""
+    from idaas.industry.generation import MAX_AGE_SECONDS
+
+    cached = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    silent = make_app(INDUSTRY_API_ENABLED=True)  # commits without publishing to Redis
+    with cached.app_context():
+        key, secret = make_gateway_client()
+    here = Gateway(cached.test_client(), key, secret)
+    with cached.app_context():
+        role, check = _redis_worker(here)
+        assert here.data(ONE, check) is True
+    with silent.app_context():
+        Gateway(silent.test_client(), key, secret).data(
+            "/industry/user/role/setroleperm",
+            {"appId": key, "roleCode": role, "canceledResListStr": '["p"]'},
+        )
+    start = time.time()
+    now = [start]
+    cached.extensions["industry"].clock = lambda: now[0]
+    with cached.app_context():
+        assert here.data(ONE, check) is True  # stale: nobody told this process
+        now[0] = start + MAX_AGE_SECONDS + 1
+        assert here.data(ONE, check) is False
 
 
 def test_administrators(gateway, worker, admin):
@@ -259,3 +297,17 @@ def test_generation_moves_once_per_relevant_commit_even_concurrently(app):
     for thread in threads:
         thread.join()
     assert value() == before + 4
+
+
+def test_cold_check_loads_each_thing_with_one_query(app, gateway, worker):
+    """After a change every cache reloads: client, app, employee and grants, one row query each."""
+    from idaas.directory import service
+
+    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
+    gateway.data(ONE, check)
+    service.create_role("system", code="unrelated", name="moves the generation")
+    statements = _statements_of(gateway, ONE, check)
+    assert "INSERT INTO industry_nonce" in statements[0]
+    tables = [s.split("FROM")[1].split()[0] for s in statements[1:]]
+    assert tables == ["api_client", "application", "account", "account"], statements
+    assert "api_client" in statements[2]  # the appId is an application or an API client
