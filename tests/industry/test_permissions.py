@@ -16,8 +16,7 @@ ADMINS = "/industry/app/administrator/query"
 ALIECO = "/industry/account/alieco/get"
 
 
-@pytest.fixture
-def worker(gateway):
+def granted_worker(gateway):
     """An employee holding a role that grants `demo_page` in the gateway's app."""
     app_id = gateway.app_key
     role = gateway.data("/industry/user/role/add", {"appId": app_id, "roleName": "车间主管"})
@@ -30,6 +29,12 @@ def worker(gateway):
         {"appId": app_id, "phone": "13900001111", "nickName": "工人", "roleCodes": [role]},
     )
     return {"appId": app_id, "auid": created["auid"], "role": role}
+
+
+@pytest.fixture
+def worker(gateway):
+    """An employee holding a role that grants `demo_page` in the gateway's app."""
+    return granted_worker(gateway)
 
 
 def test_single_check(gateway, worker):
@@ -155,18 +160,10 @@ def test_warm_check_is_one_statement(app, gateway, worker):
 
 
 def _redis_worker(gateway):
-    """A role granting `p` in the gateway's app, and an employee holding it."""
-    key = gateway.app_key
-    role = gateway.data("/industry/user/role/add", {"appId": key, "roleName": "r"})
-    gateway.data(
-        "/industry/user/role/setroleperm",
-        {"appId": key, "roleCode": role, "appendResListStr": '["p"]'},
-    )
-    auid = gateway.data(
-        "/industry/user/account/add",
-        {"appId": key, "phone": "13900002222", "nickName": "w", "roleCodes": [role]},
-    )["auid"]
-    return role, {"appId": key, "employeeId": auid, "resCode": "p"}
+    """`granted_worker`: its role code and the params of a granted check."""
+    found = granted_worker(gateway)
+    check = {"appId": found["appId"], "employeeId": found["auid"], "resCode": "demo_page"}
+    return found["role"], check
 
 
 def test_warm_check_with_redis_runs_no_sql(make_app, redis_url):
@@ -185,7 +182,7 @@ def test_warm_check_with_redis_runs_no_sql(make_app, redis_url):
     with second.app_context():
         there.data(
             "/industry/user/role/setroleperm",
-            {"appId": key, "roleCode": role, "canceledResListStr": '["p"]'},
+            {"appId": key, "roleCode": role, "canceledResListStr": '["demo_page"]'},
         )
     with first.app_context():
         assert here.data(ONE, check) is False
@@ -206,7 +203,7 @@ def test_a_lost_redis_publish_is_healed_by_the_maximum_age(make_app, redis_url):
     with silent.app_context():
         Gateway(silent.test_client(), key, secret).data(
             "/industry/user/role/setroleperm",
-            {"appId": key, "roleCode": role, "canceledResListStr": '["p"]'},
+            {"appId": key, "roleCode": role, "canceledResListStr": '["demo_page"]'},
         )
     start = time.time()
     now = [start]
