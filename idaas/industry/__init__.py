@@ -17,7 +17,8 @@ from idaas.industry.nonces import NonceStore
 
 @dataclass
 class IndustryState:
-    """Per-app state: the clock (tests control it), the replay store and the caches."""
+    """Per-app state: the clock (tests control it), the replay store (with the cache generation)
+    and the caches."""
 
     nonces: NonceStore
     clients: GenerationCache

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from idaas.applications.models import ApiClient, Application
 from idaas.directory import service as directory
@@ -52,10 +52,9 @@ def known_app(app_id: str) -> bool:
     """Whether `app_id` names an idaas application or API client (cached per generation)."""
 
     def load() -> bool:
-        found = db.session.scalar(
-            select(Application.id).where(Application.client_id == app_id).limit(1)
-        ) or db.session.scalar(select(ApiClient.id).where(ApiClient.client_id == app_id).limit(1))
-        return found is not None
+        application = exists().where(Application.client_id == app_id)
+        api_client = exists().where(ApiClient.client_id == app_id)
+        return bool(db.session.scalar(select(application | api_client)))
 
     return bool(_cache().get(("app", app_id), load))
 
@@ -101,13 +100,14 @@ def employee_id(ctx: Context, name: str = "employeeId", *, required: bool = Fals
         if required:
             raise errors.ParameterError(f"{name}: {gettext('This parameter is required.')}")
         return None
-    auid = value
+    account_uuid = mapping.uuid_of_auid(value)
+    if account_uuid is None:
+        return None
 
     def load() -> int | None:
-        account = mapping.account_by_auid(auid)
-        return account.id if account is not None else None
+        return db.session.scalar(select(Account.id).where(Account.uuid == account_uuid))
 
-    return _cache().get(("auid", auid), load)
+    return _cache().get(("auid", account_uuid), load)
 
 
 def account(account_id: int) -> Account | None:

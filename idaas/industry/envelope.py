@@ -26,12 +26,18 @@ class Envelope:
     language: str | None
 
 
-def parse(body: bytes) -> Envelope:
-    """Parse the body as the JSON envelope whatever its Content-Type (§2.1)."""
+def load(body: bytes) -> Any:
+    """The body as JSON, or None when it is not UTF-8 JSON (parsed once per request)."""
     try:
-        document = json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise RequestFormatError("Body is not UTF-8 JSON.") from None
+        return None
+
+
+def parse(document: Any) -> Envelope:
+    """Check the loaded body against the JSON envelope, whatever the Content-Type (§2.1)."""
+    if document is None:
+        raise RequestFormatError("Body is not UTF-8 JSON.")
     if not isinstance(document, dict):
         raise RequestFormatError("Body must be a JSON object.")
     request_id = document.get("id")
@@ -45,18 +51,19 @@ def parse(body: bytes) -> Envelope:
         raise RequestFormatError("request.apiVer: required.")
     if not isinstance(params, dict):
         raise RequestFormatError("params: must be a JSON object.")
-    language = meta.get("language") or meta.get("locale")
-    return Envelope(
-        request_id, meta["apiVer"], params, language if isinstance(language, str) else None
-    )
+    return Envelope(request_id, meta["apiVer"], params, language_of(document))
 
 
-def request_id_of(body: bytes) -> str:
+def language_of(document: Any) -> str | None:
+    """The envelope's `request.language` (or `locale`), if any."""
+    meta = document.get("request") if isinstance(document, dict) else None
+    language = (meta.get("language") or meta.get("locale")) if isinstance(meta, dict) else None
+    return language if isinstance(language, str) else None
+
+
+def request_id_of(document: Any) -> str:
     """The request's tracing id if the body has one, else a fresh one (echoed, §2.3)."""
-    try:
-        value = json.loads(body.decode("utf-8")).get("id")
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        value = None
+    value = document.get("id") if isinstance(document, dict) else None
     if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
         return value
     return uuid.uuid4().hex

@@ -2,7 +2,8 @@
 
 Gateway errors answer with their HTTP status; business errors with HTTP 200 and the code in the
 body. `message` is the contract's fixed English text; `localizedMsg` is rendered in the caller's
-language from the catalogue, followed by what exactly was wrong.
+language from the catalogue, followed by what exactly was wrong. Each error is one line of the
+contract's tables: `class Name(Base, code=..., message=...)` and its catalogue text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ class IndustryError(Exception):
     message = "server error."
     localized: Any = _l("Server error.")
 
+    def __init_subclass__(cls, code: int | None = None, message: str | None = None) -> None:
+        super().__init_subclass__()
+        cls.code = cls.code if code is None else code
+        cls.message = cls.message if message is None else message
+
     def __init__(self, detail: str | None = None, *, header: str | None = None) -> None:
         super().__init__(detail or self.message)
         self.detail = detail
@@ -31,119 +37,87 @@ class IndustryError(Exception):
         return f"{text} {self.detail}" if self.detail else text
 
 
+class GatewayError(IndustryError):
+    """Refused by the gateway checks before any business logic ran: HTTP status = code."""
+
+    def __init_subclass__(cls, code: int | None = None, message: str | None = None) -> None:
+        super().__init_subclass__(code, message)
+        cls.http_status = cls.code
+
+
 # -- gateway errors (HTTP status = code) ------------------------------------------------------
 
 
-class GatewayError(IndustryError):
-    """Refused by the gateway checks before any business logic ran."""
-
-
-class EmptySignature(GatewayError):
-    http_status = code = 401
-    message = "Empty Signature"
+class EmptySignature(GatewayError, code=401, message="Empty Signature"):
     localized = _l("The request carries no X-Ca-Signature or bearer token.")
 
 
-class InvalidSignature(GatewayError):
-    http_status = code = 401
-    message = "Invalid Signature"
+class InvalidSignature(GatewayError, code=401, message="Invalid Signature"):
     localized = _l("The signature does not match the request.")
 
 
-class InvalidAppKey(GatewayError):
-    http_status = code = 400
-    message = "Invalid AppKey"
+class InvalidAppKey(GatewayError, code=400, message="Invalid AppKey"):
     localized = _l("Unknown or disabled AppKey, or it has no gateway secret.")
 
 
-class InvalidTimestamp(GatewayError):
-    http_status = code = 400
-    message = "Invalid Timestamp"
+class InvalidTimestamp(GatewayError, code=400, message="Invalid Timestamp"):
     localized = _l("X-Ca-Timestamp must be signed epoch milliseconds.")
 
 
-class TimestampExpired(GatewayError):
-    http_status = code = 400
-    message = "Timestamp Expired"
+class TimestampExpired(GatewayError, code=400, message="Timestamp Expired"):
     localized = _l("X-Ca-Timestamp is outside the accepted window.")
 
 
-class InvalidNonce(GatewayError):
-    http_status = code = 400
-    message = "Invalid Nonce"
+class InvalidNonce(GatewayError, code=400, message="Invalid Nonce"):
     localized = _l("X-Ca-Nonce must be a signed value of 1-128 characters.")
 
 
-class NonceUsed(GatewayError):
-    http_status = code = 400
-    message = "Nonce Used"
+class NonceUsed(GatewayError, code=400, message="Nonce Used"):
     localized = _l("This X-Ca-Nonce was already used: the request is a replay.")
 
 
-class InvalidContentMd5(GatewayError):
-    http_status = code = 400
-    message = "Invalid Content-MD5"
+class InvalidContentMd5(GatewayError, code=400, message="Invalid Content-MD5"):
     localized = _l("Content-MD5 is missing or does not match the body.")
 
 
-class RequestFormatError(GatewayError):
-    http_status = code = 400
-    message = "Request Format Error"
+class RequestFormatError(GatewayError, code=400, message="Request Format Error"):
     localized = _l("The body is not the contract's JSON envelope.")
 
 
-class InternalError(GatewayError):
-    http_status = code = 500
-    message = "Internal Error"
+class InternalError(GatewayError, code=500, message="Internal Error"):
     localized = _l("Server error.")
 
 
 # -- business errors (HTTP 200) -----------------------------------------------------------------
 
 
-class RequestAuthorizedError(IndustryError):
-    code = 401
-    message = "Request Authorized Error"
+class RequestAuthorizedError(IndustryError, code=401, message="Request Authorized Error"):
     localized = _l("The bearer token is invalid, expired or its client is disabled.")
 
 
-class Forbidden(IndustryError):
-    code = 403
-    message = "request forbidden."
+class Forbidden(IndustryError, code=403, message="request forbidden."):
     localized = _l("Request forbidden.")
 
 
-class ParameterError(IndustryError):
-    code = 460
-    message = "request parameter error."
+class ParameterError(IndustryError, code=460, message="request parameter error."):
     localized = _l("Request parameter error.")
 
 
-class ServerError(IndustryError):
-    code = 500
-    message = "server error."
+class ServerError(IndustryError, code=500, message="server error."):
     localized = _l("Server error.")
 
 
-class EmptyResult(IndustryError):
-    code = 22000
-    message = "Query Result is Empty"
+class EmptyResult(IndustryError, code=22000, message="Query Result is Empty"):
     localized = _l("Query result is empty.")
 
 
-class OrganizationNotExist(IndustryError):
-    code = 2115
-    message = "organization not exist"
+class OrganizationNotExist(IndustryError, code=2115, message="organization not exist"):
     localized = _l("The organization does not exist or was deleted.")
 
 
-class UserNotExist(IndustryError):
-    code = 107313
-    message = "the user is not exist"
+class UserNotExist(IndustryError, code=107313, message="the user is not exist"):
     localized = _l("The person does not exist or was deleted.")
 
 
-class TenantNotFound(IndustryError):
-    code = 102126
-    message = "tenant not fund"
+class TenantNotFound(IndustryError, code=102126, message="tenant not fund"):
     localized = _l("Tenant not found.")

@@ -2,11 +2,14 @@
 
 Every directory write appends a change event in its own transaction (`directory.service`), and API
 clients, applications and gateway keys are rows of their own; a transaction that flushed any of
-them also increments one counter row, as its last statement before COMMIT. Readers fetch the
-counter (one primary key lookup) and drop their per-process caches when it moved, so a change
-made by any process or host is seen by every other one as soon as it commits: the counter and
-the change become visible together. The row lock orders concurrent bumps (none is lost) and,
-taken last, cannot join a lock-order deadlock.
+them also increments one counter row, as its last statement before COMMIT. Readers get the
+counter from the replay store (`industry.nonces`) in the same round trip that consumes the
+request's nonce, and drop their per-process caches when it moved, so a change made by any
+process or host is seen by every other one as soon as it commits: the counter and the change
+become visible together. The row lock orders concurrent bumps (none is lost) and, taken last,
+cannot join a lock-order deadlock. With Redis, the Redis counter is incremented after the
+COMMIT; should that one step be lost (a crash in between, Redis briefly away), the caches'
+maximum age bounds how long a process serves what it had.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from idaas.extensions import db
 from idaas.industry.models import CacheGeneration, GatewayKey
 
 T = TypeVar("T")
 _FLAG = "industry_generation_pending"
+_BUMPED = "industry_generation_bumped"
+MAX_AGE_SECONDS = 60
 _ENVIRON_KEY = "idaas.industry.generation"
-_READ = "SELECT value FROM industry_generation WHERE id = 1"
 _WATCHED_EVENTS = frozenset({"role", "account"})
 
 
@@ -53,6 +56,7 @@ def bump(session: Session) -> None:
         index_elements=[CacheGeneration.id], set_={"value": CacheGeneration.value + 1}
     )
     connection.execute(statement)
+    session.info[_BUMPED] = True
 
 
 def _enabled() -> bool:
@@ -75,8 +79,16 @@ def _before_commit(session: Session) -> None:
         bump(session)
 
 
+def _after_commit(session: Session) -> None:
+    """Tell the store (Redis) that the committed counter moved."""
+    session.info.pop(_FLAG, None)
+    if session.info.pop(_BUMPED, False) and _enabled():
+        _state().nonces.publish()
+
+
 def _reset(session: Session, *_args: Any) -> None:
     session.info.pop(_FLAG, None)
+    session.info.pop(_BUMPED, None)
 
 
 _registered = False
@@ -89,39 +101,59 @@ def register() -> None:
         return
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "before_commit", _before_commit)
-    event.listen(Session, "after_commit", _reset)
+    event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _reset)
     _registered = True
 
 
+def _state() -> Any:
+    return current_app.extensions["industry"]
+
+
+def remember(value: int) -> None:
+    """Use `value` (read with the request's nonce) as this request's generation."""
+    if has_request_context():
+        request.environ[_ENVIRON_KEY] = value
+
+
 def current() -> int:
-    """The committed generation, read once per request."""
+    """The committed generation, read at most once per request."""
     holder = request.environ if has_request_context() else {}
     cached = holder.get(_ENVIRON_KEY)
     if cached is None:
-        # Plain SQL on the session's connection: this runs on every request, the ORM adds ~1 ms.
-        value = db.session.connection().exec_driver_sql(_READ).scalar()
-        cached = holder[_ENVIRON_KEY] = int(value or 0)
+        cached = holder[_ENVIRON_KEY] = _state().nonces.generation()
     return int(cached)
 
 
 class GenerationCache:
-    """A bounded per-process cache that empties itself when the generation moves."""
+    """A bounded per-process cache that empties itself when the generation moves, and at the
+    latest `MAX_AGE_SECONDS` after it was last emptied."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._generation = -1
+        self._since = 0.0
         self._entries: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+
+    def peek(self, key: Hashable) -> tuple[int, Any] | None:
+        """`(generation, value)` if cached, without reading the generation (check it after)."""
+        now = _state().clock()
+        with self._lock:
+            if key in self._entries and now - self._since <= MAX_AGE_SECONDS:
+                return self._generation, self._entries[key]
+        return None
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         """The cached value for `key` at the current generation, loading it on a miss."""
         generation = current()
+        now = _state().clock()
         with self._lock:
-            if generation > self._generation:
+            if generation > self._generation or now - self._since > MAX_AGE_SECONDS:
                 self._entries = {}
-                self._generation = generation
-            elif generation == self._generation and key in self._entries:
+                self._generation = max(generation, self._generation)
+                self._since = now
+            if generation == self._generation and key in self._entries:
                 return self._entries[key]
         value = load()
         with self._lock:

@@ -69,15 +69,15 @@ def revoke_secret(origin: str, client_id: str) -> bool:
 
 def _load(client_id: str) -> GatewayClient | None:
     row = db.session.execute(
-        select(ApiClient, GatewayKey.secret_encrypted)
+        select(ApiClient.client_id, ApiClient.scopes, GatewayKey.secret_encrypted)
         .outerjoin(GatewayKey, GatewayKey.api_client_id == ApiClient.id)
         .where(ApiClient.client_id == client_id, ApiClient.enabled.is_(True))
     ).first()
     if row is None:
         return None
-    client, encrypted = row
+    found, scopes, encrypted = row
     secret = secretbox.decrypt(encrypted) if encrypted else None
-    return GatewayClient(client.client_id, frozenset(client.scopes or []), secret)
+    return GatewayClient(found, frozenset(scopes or []), secret)
 
 
 def gateway_client(client_id: str) -> GatewayClient | None:
@@ -86,3 +86,11 @@ def gateway_client(client_id: str) -> GatewayClient | None:
         return None
     cache = current_app.extensions["industry"].clients
     return cache.get(("client", client_id), lambda: _load(client_id))
+
+
+def cached_gateway_client(client_id: str) -> tuple[int, GatewayClient] | None:
+    """`(generation, client)` as this process last loaded it, if it can sign; no store read."""
+    found = current_app.extensions["industry"].clients.peek(("client", client_id))
+    if found is None or found[1] is None or found[1].secret is None:
+        return None
+    return found

@@ -38,13 +38,21 @@ def auid_of(account: Account) -> str:
     return hex_uuid + _check(hex_uuid)
 
 
-def account_by_auid(auid: str | None) -> Account | None:
-    """The account behind an auid/employeeId, or None for anything else."""
+def uuid_of_auid(auid: str | None) -> str | None:
+    """The account uuid inside an auid/employeeId (checksum verified), or None."""
     value = (auid or "").strip().lower()
     if not _AUID.match(value) or _check(value[:32]) != value[32:]:
         return None
+    return str(uuid.UUID(value[:32]))
+
+
+def account_by_auid(auid: str | None) -> Account | None:
+    """The account behind an auid/employeeId, or None for anything else."""
+    account_uuid = uuid_of_auid(auid)
+    if account_uuid is None:
+        return None
     try:
-        return directory.get_account_by_uuid(str(uuid.UUID(value[:32])))
+        return directory.get_account_by_uuid(account_uuid)
     except NotFound:
         return None
 

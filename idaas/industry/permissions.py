@@ -17,7 +17,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from idaas.directory import service as directory
-from idaas.directory.models import Account, Role, RoleAssignment
+from idaas.directory.models import Account, ApplicationPermission, Role, RoleAssignment
 from idaas.extensions import db
 from idaas.industry import errors, mapping, params
 from idaas.industry.context import DINGTALK, Context, account, employee_id, required_app
@@ -50,18 +50,25 @@ class Grants:
 
 
 def _load_grants(account_id: int, app_id: str) -> Grants:
-    status = db.session.scalar(select(Account.status).where(Account.id == account_id))
-    admin = db.session.scalar(
-        select(RoleAssignment.role_id)
-        .join(Role, Role.id == RoleAssignment.role_id)
-        .where(
-            RoleAssignment.account_id == account_id,
-            Role.code.in_(mapping.admin_role_codes()),
+    """One indexed query: the account's status, its roles' codes and their resources here."""
+    rows = db.session.execute(
+        select(Account.status, Role.code, ApplicationPermission.resource)
+        .select_from(Account)
+        .outerjoin(RoleAssignment, RoleAssignment.account_id == Account.id)
+        .outerjoin(Role, Role.id == RoleAssignment.role_id)
+        .outerjoin(
+            ApplicationPermission,
+            (ApplicationPermission.role_id == RoleAssignment.role_id)
+            & (ApplicationPermission.application == app_id),
         )
-        .limit(1)
+        .where(Account.id == account_id)
+    ).all()
+    admin_codes = set(mapping.admin_role_codes())
+    return Grants(
+        bool(rows) and rows[0].status == "active",
+        any(row.code in admin_codes for row in rows),
+        frozenset(row.resource for row in rows if row.resource is not None),
     )
-    resources = frozenset(directory.resources_of(account_id, app_id))
-    return Grants(status == "active", admin is not None, resources)
 
 
 def grants(account_id: int, app_id: str) -> Grants:

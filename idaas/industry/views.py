@@ -63,14 +63,12 @@ ENDPOINTS = (
 def serve(endpoint: Endpoint) -> Response:
     """Authenticate, parse the envelope, check apiVer and scopes, run the handler, answer."""
     body = request.get_data(cache=True)
-    request_id = envelope.request_id_of(body)
-    locale = envelope.choose_locale(None)
-    try:
-        with force_locale(locale):
+    document = envelope.load(body)
+    request_id = envelope.request_id_of(document)
+    with force_locale(envelope.choose_locale(envelope.language_of(document))):
+        try:
             caller = authenticate(body)
-            parsed = envelope.parse(body)
-        locale = envelope.choose_locale(parsed.language)
-        with force_locale(locale):
+            parsed = envelope.parse(document)
             if parsed.api_ver != endpoint.api_ver:
                 raise errors.ParameterError(
                     gettext("request.apiVer must be %(version)s.", version=endpoint.api_ver)
@@ -85,14 +83,12 @@ def serve(endpoint: Endpoint) -> Response:
                 )
             data = endpoint.handler(Context(caller, parsed.params))
             return envelope.success(parsed.id, data)
-    except errors.IndustryError as error:
-        db.session.rollback()
-        with force_locale(locale):
+        except errors.IndustryError as error:
+            db.session.rollback()
             return envelope.failure(request_id, error)
-    except Exception:
-        db.session.rollback()
-        log.exception("industry endpoint %s failed", endpoint.path)
-        with force_locale(locale):
+        except Exception:
+            db.session.rollback()
+            log.exception("industry endpoint %s failed", endpoint.path)
             return envelope.failure(request_id, errors.InternalError())
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -57,10 +58,46 @@ def make_gateway_client(
 
 
 @dataclass
-class Gateway:
-    """Signed calls from one API client through the Flask test client."""
+class HttpResponse:
+    """An httpx response with the Flask test-client accessors the tests use."""
 
-    client: FlaskClient
+    response: httpx.Response
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status."""
+        return self.response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        return self.response.headers
+
+    def get_data(self, as_text: bool = False) -> Any:
+        """The body."""
+        return self.response.text if as_text else self.response.content
+
+    def get_json(self, force: bool = False) -> Any:
+        """The body as JSON."""
+        return self.response.json()
+
+
+@dataclass
+class HttpClient:
+    """POSTs over real HTTP to a live server (what a factory application does)."""
+
+    url: str
+
+    def post(self, path: str, data: bytes, headers: dict[str, str]) -> HttpResponse:
+        """POST `data` to `path`."""
+        return HttpResponse(httpx.post(self.url + path, content=data, headers=headers, timeout=30))
+
+
+@dataclass
+class Gateway:
+    """Signed calls from one API client, over real HTTP or through the Flask test client."""
+
+    client: FlaskClient | HttpClient
     app_key: str
     app_secret: str
 
@@ -89,8 +126,9 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(app: Flask, client: FlaskClient, leak_guard: Any) -> Gateway:
-    """A fully granted API client (`industry`, `industry:write`, `industry:roles`)."""
+def gateway(app: Flask, live_server: Any, leak_guard: Any) -> Gateway:
+    """A fully granted API client (`industry`, `industry:write`, `industry:roles`), calling the
+    app over real HTTP."""
     key, secret = make_gateway_client()
     leak_guard.register(secret)
-    return Gateway(client, key, secret)
+    return Gateway(HttpClient(live_server.url), key, secret)

@@ -45,9 +45,9 @@ def test_nonce_window_with_a_controlled_clock(app, client):
     assert nonces.purge(stamp + WINDOW_MS) == 1
     # A nonce whose row expired may be taken again (a fresh timestamp later on).
     store = nonces.DatabaseNonces()
-    assert store.consume(key, "n-2", stamp + 10, stamp)
-    assert not store.consume(key, "n-2", stamp + 20, stamp + 5)
-    assert store.consume(key, "n-2", stamp + 30, stamp + 10)
+    assert nonces.consume(store, key, "n-2", stamp + 10, stamp)
+    assert not nonces.consume(store, key, "n-2", stamp + 20, stamp + 5)
+    assert nonces.consume(store, key, "n-2", stamp + 30, stamp + 10)
 
 
 def test_nonce_is_refused_by_another_process(make_app, app):
@@ -68,7 +68,7 @@ def test_concurrent_replays_only_one_wins(app):
     def attempt():
         with app.app_context():
             barrier.wait()
-            results.append(store.consume("ak_race", "same-nonce", 10**13, 10**12))
+            results.append(nonces.consume(store, "ak_race", "same-nonce", 10**13, 10**12))
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:
@@ -93,6 +93,31 @@ def test_redis_replay_store_across_processes(make_app, redis_url):
     assert replay.get_json()["message"] == "Nonce Used"
     ttl = redis.Redis.from_url(redis_url).pttl(f"idaas:industry:nonce:{key}:{nonce}")
     assert WINDOW_MS - 60_000 < ttl <= WINDOW_MS
+
+
+def test_concurrent_redis_replays_only_one_wins(make_app, redis_url):
+    """Eight processes' stores (own Redis connections) race for one nonce: one wins."""
+    import redis
+
+    store_app = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    prefix = store_app.extensions["industry"].nonces.prefix
+    stores = [nonces.RedisNonces(redis.Redis.from_url(redis_url), prefix) for _ in range(8)]
+    nonce = str(uuid.uuid4())
+    results: list[int | None] = []
+    barrier = threading.Barrier(len(stores))
+
+    def attempt(store):
+        barrier.wait()
+        results.append(store.consume_reading_generation("ak_race", nonce, 10**13, 10**12))
+
+    threads = [threading.Thread(target=attempt, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and results.count(None) == 7
+    won = next(r for r in results if r is not None)
+    assert won == stores[0].generation()  # the winner also read the cache generation
 
 
 def _token(client, key, secret, scope):

@@ -52,7 +52,7 @@ def test_purge_nonces(app, runner):
     from idaas.industry import nonces
 
     store = nonces.DatabaseNonces()
-    assert store.consume("ak_x", "old", 1000, 0)
+    assert nonces.consume(store, "ak_x", "old", 1000, 0)
     result = runner.invoke(args=["industry", "purge-nonces", "--json"])
     assert json.loads(result.output) == {"purged": 1}
 

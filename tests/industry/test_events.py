@@ -85,3 +85,41 @@ def test_changes_are_events_with_the_industry_origin_and_show_in_api_v1(
     assert account.uuid.replace("-", "") == created["auid"][:32]
     roles = httpx.get(f"{url}/api/v1/accounts/{account.id}/roles", headers=bearer(token)).json()
     assert role in str(roles)
+
+
+def test_changes_show_in_scim_and_are_delivered_like_any_other(make_app, leak_guard):
+    """The account created here is a SCIM User, and the delivery engine (the machinery of every
+    push target) delivers its change event, with the `industry:<client>` origin, to a receiver."""
+    from idaas.directory import service
+    from idaas.events.worker import Worker
+    from tests.events.conftest import FAST_RETRIES, hook
+    from tests.events.recorder import Recorder, serve
+    from tests.support.live import LiveServer
+
+    recorder = Recorder()
+    with serve(recorder) as receiver:
+        app = make_app(
+            INDUSTRY_API_ENABLED=True, EVENTS_WEBHOOKS=hook(receiver.url), **FAST_RETRIES
+        )
+        with app.app_context(), LiveServer(app) as server:
+            key, secret = make_gateway_client()
+            leak_guard.register(secret)
+            created = _call(
+                server.url,
+                key,
+                secret,
+                "/industry/user/account/add",
+                {"appId": key, "phone": "13900003333", "nickName": "赵六"},
+                "1.0.1",
+            )
+            account = service.find_by_identifier("13900003333")
+            reader, reader_secret = make_client("scim:read", leak_guard=leak_guard)
+            token = fetch_token(app.test_client(), reader, reader_secret)
+            user = httpx.get(f"{server.url}/scim/v2/Users/{account.uuid}", headers=bearer(token))
+            assert user.status_code == 200, user.text
+            assert user.json()["displayName"] == "赵六"
+            assert account.uuid.replace("-", "") == created["auid"][:32]
+            Worker(app).drain()
+    [hit] = [h for h in recorder.delivered() if h.body["type"] == "account.created"]
+    assert hit.body["origin"] == f"industry:{key}"
+    assert hit.body["changes"]["display_name"] == "赵六"

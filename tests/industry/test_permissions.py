@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -15,8 +16,7 @@ ADMINS = "/industry/app/administrator/query"
 ALIECO = "/industry/account/alieco/get"
 
 
-@pytest.fixture
-def worker(gateway):
+def granted_worker(gateway):
     """An employee holding a role that grants `demo_page` in the gateway's app."""
     app_id = gateway.app_key
     role = gateway.data("/industry/user/role/add", {"appId": app_id, "roleName": "车间主管"})
@@ -29,6 +29,12 @@ def worker(gateway):
         {"appId": app_id, "phone": "13900001111", "nickName": "工人", "roleCodes": [role]},
     )
     return {"appId": app_id, "auid": created["auid"], "role": role}
+
+
+@pytest.fixture
+def worker(gateway):
+    """An employee holding a role that grants `demo_page` in the gateway's app."""
+    return granted_worker(gateway)
 
 
 def test_single_check(gateway, worker):
@@ -121,8 +127,8 @@ def test_changes_reach_a_warm_cache_in_another_process(make_app, app, gateway, w
     assert remote.data(ONE, check) is False
 
 
-def test_cache_is_used(app, gateway, worker):
-    """The second identical check reads only the generation: no client, account or grants."""
+def _statements_of(gateway, path, params):
+    """The SQL statements one call runs."""
     from sqlalchemy import event
 
     from idaas.extensions import db
@@ -132,15 +138,80 @@ def test_cache_is_used(app, gateway, worker):
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
-    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
-    gateway.data(ONE, check)
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        gateway.data(ONE, check)
+        gateway.data(path, params)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    reads = [s for s in statements if "industry_nonce" not in s]  # the replay store writes
-    assert len(reads) == 1 and "industry_generation" in reads[0]
+    return statements
+
+
+def test_warm_check_is_one_statement(app, gateway, worker):
+    """A warm check runs one SQL statement: the nonce insert, which returns the generation."""
+    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
+    batch = {"appId": worker["appId"], "employeeId": worker["auid"], "resCodes": ["demo_page"]}
+    gateway.data(ONE, check)
+    gateway.data(BATCH, batch)
+    for path, params in ((ONE, check), (BATCH, batch)):
+        statements = _statements_of(gateway, path, params)
+        assert len(statements) == 1, statements
+        assert "INSERT INTO industry_nonce" in statements[0]
+        assert "industry_generation" in statements[0]
+
+
+def _redis_worker(gateway):
+    """`granted_worker`: its role code and the params of a granted check."""
+    found = granted_worker(gateway)
+    check = {"appId": found["appId"], "employeeId": found["auid"], "resCode": "demo_page"}
+    return found["role"], check
+
+
+def test_warm_check_with_redis_runs_no_sql(make_app, redis_url):
+    """With Redis the nonce and the generation come from one script call: no SQL at all, and a
+    change committed by another process (publishing to Redis after COMMIT) reaches the cache."""
+    first = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    second = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    with first.app_context():
+        key, secret = make_gateway_client()
+    here = Gateway(first.test_client(), key, secret)
+    there = Gateway(second.test_client(), key, secret)
+    with first.app_context():
+        role, check = _redis_worker(here)
+        assert here.data(ONE, check) is True
+        assert _statements_of(here, ONE, check) == []
+    with second.app_context():
+        there.data(
+            "/industry/user/role/setroleperm",
+            {"appId": key, "roleCode": role, "canceledResListStr": '["demo_page"]'},
+        )
+    with first.app_context():
+        assert here.data(ONE, check) is False
+
+
+def test_a_lost_redis_publish_is_healed_by_the_maximum_age(make_app, redis_url):
+    """A change whose Redis increment never happened is seen within MAX_AGE_SECONDS."""
+    from idaas.industry.generation import MAX_AGE_SECONDS
+
+    cached = make_app(INDUSTRY_API_ENABLED=True, REDIS_URL=redis_url)
+    silent = make_app(INDUSTRY_API_ENABLED=True)  # commits without publishing to Redis
+    with cached.app_context():
+        key, secret = make_gateway_client()
+    here = Gateway(cached.test_client(), key, secret)
+    with cached.app_context():
+        role, check = _redis_worker(here)
+        assert here.data(ONE, check) is True
+    with silent.app_context():
+        Gateway(silent.test_client(), key, secret).data(
+            "/industry/user/role/setroleperm",
+            {"appId": key, "roleCode": role, "canceledResListStr": '["demo_page"]'},
+        )
+    start = time.time()
+    now = [start]
+    cached.extensions["industry"].clock = lambda: now[0]
+    with cached.app_context():
+        assert here.data(ONE, check) is True  # stale: nobody told this process
+        now[0] = start + MAX_AGE_SECONDS + 1
+        assert here.data(ONE, check) is False
 
 
 def test_administrators(gateway, worker, admin):
@@ -223,3 +294,17 @@ def test_generation_moves_once_per_relevant_commit_even_concurrently(app):
     for thread in threads:
         thread.join()
     assert value() == before + 4
+
+
+def test_cold_check_loads_each_thing_with_one_query(app, gateway, worker):
+    """After a change every cache reloads: client, app, employee and grants, one row query each."""
+    from idaas.directory import service
+
+    check = {"appId": worker["appId"], "employeeId": worker["auid"], "resCode": "demo_page"}
+    gateway.data(ONE, check)
+    service.create_role("system", code="unrelated", name="moves the generation")
+    statements = _statements_of(gateway, ONE, check)
+    assert "INSERT INTO industry_nonce" in statements[0]
+    tables = [s.split("FROM")[1].split()[0] for s in statements[1:]]
+    assert tables == ["api_client", "application", "account", "account"], statements
+    assert "api_client" in statements[2]  # the appId is an application or an API client
