@@ -1,7 +1,7 @@
 """Authorization codes: one index on (client_id, nonce) for the nonce replay check (issue 18).
 
 Revision ID: 9d3e5f7a1b20
-Revises: 5c1d7a9e2b40
+Revises: 9b3e5f7a1c20
 Create Date: 2026-12-02 04:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9d3e5f7a1b20'
-down_revision = '5c1d7a9e2b40'
+down_revision = '9b3e5f7a1c20'
 branch_labels = None
 depends_on = None
 
