@@ -37,7 +37,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator, JWTBearerTokenValida
 from authlib.oauth2.rfc9068.claims import JWTAccessTokenClaims
 from authlib.oidc.core import grants as oidc_grants
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
-from flask import current_app, g
+from flask import current_app, g, has_request_context
 from flask import request as flask_request
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -157,6 +157,10 @@ class UserAccessTokenGenerator(AccessTokenGenerator):
         return list(user.amr) or None
 
 
+def _enabled_client(client_id: str) -> ApiClient | Application | None:
+    return find_enabled_application(client_id) or clients.find_enabled_client(client_id)
+
+
 class AuthorizationServer(_AuthorizationServer):
     """authlib's server wired to our client store; errors follow RFC 6749 §5.2."""
 
@@ -166,11 +170,11 @@ class AuthorizationServer(_AuthorizationServer):
         authlib asks more than once per request (authorization: validation, then response),
         so the answer is remembered for the request.
         """
+        if not has_request_context():
+            return _enabled_client(client_id)
         asked: dict[str, Any] = flask_request.environ.setdefault("idaas.clients", {})
         if client_id not in asked:
-            asked[client_id] = find_enabled_application(client_id) or clients.find_enabled_client(
-                client_id
-            )
+            asked[client_id] = _enabled_client(client_id)
         return cast(ApiClient | Application | None, asked[client_id])
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:

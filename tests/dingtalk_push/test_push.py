@@ -215,7 +215,7 @@ def test_an_import_from_dingtalk_is_not_pushed_back(
     )
     creates = sandbox.state.calls["topapi/v2/user/create"]
     done = push_app.test_cli_runner().invoke(
-        args=["sync", "dingtalk", "apply", "corp", "--skip-invalid"]
+        args=["sync", "dingtalk", "apply", "corp", "--skip-invalid", "--here"]
     )
     assert done.exit_code == 0, done.output
     imported = db.session.scalars(select(ChangeEvent).where(ChangeEvent.origin == "dingtalk:corp"))

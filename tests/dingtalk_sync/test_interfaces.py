@@ -55,7 +55,8 @@ def test_api_preview_remove_confirm_status_and_source_owned(
     assert preview.status_code == 202, preview.json
     job = preview.json["job"]
     assert preview.headers["Location"] == job["url"] == f"/api/v1/jobs/{job['id']}"
-    assert job["kind"] == "dingtalk.preview" and job["status"] == "queued"
+    assert job["kind"] == "dingtalk.preview"
+    assert job["status"] in ("queued", "running", "succeeded")  # the worker may have it already
     work(sync_app)
     assert api("GET", f"/jobs/{job['id']}").json["status"] == "succeeded"
     run = api("GET", f"/dingtalk/connections/corp/sync/runs/{preview.json['id']}").json
