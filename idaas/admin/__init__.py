@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         views_directory,
         views_groups,
         views_misc,
+        views_provisioning,
         views_scim,
     )
     from idaas.admin.blueprint import bp

@@ -50,6 +50,7 @@ ALLOWED = {
 for _family in ALLOWED.values():
     _family["dingtalk"] = _family["directory"]
     _family["scim"] = _family["applications"]
+    _family["provisioning"] = _family["applications"]
 
 
 def _count(db: Any, model: Any) -> int:
@@ -98,6 +99,22 @@ def _scim(client: Any, db: Any) -> tuple[int, int, bool]:
     return read, write, _count(db, ScimToken) > before
 
 
+def _provisioning(client: Any, db: Any) -> tuple[int, int, bool]:
+    from idaas.applications import apps
+    from idaas.scim.push.models import ProvisioningTarget
+
+    app_row = apps.create_application(
+        "system", name="Probe app", redirect_uris=["https://app.example.com/cb"]
+    )[0]
+    page = f"/admin/applications/{app_row.client_id}/provisioning"
+    read = client.get(page).status_code
+    before = _count(db, ProvisioningTarget)
+    form = {"base_url": "https://scim.example.com", "users": "y", "auth_type": "none"}
+    form |= {"departments": "none", "deprovision": "deactivate", "mapping": "[]"}
+    write = client.post(page, data=form).status_code
+    return read, write, _count(db, ProvisioningTarget) > before
+
+
 def _settings(client: Any, db: Any) -> tuple[int, int, bool]:
     read = client.get("/admin/keys").status_code
     before = _count(db, SigningKey)
@@ -132,6 +149,7 @@ FAMILIES = {
     "admins": _admins,
     "dingtalk": _dingtalk,
     "scim": _scim,
+    "provisioning": _provisioning,
 }
 
 
