@@ -51,6 +51,7 @@ for _family in ALLOWED.values():
     _family["dingtalk"] = _family["directory"]
     _family["scim"] = _family["applications"]
     _family["provisioning"] = _family["applications"]
+    _family["dingtalk_push"] = _family["directory"]
 
 
 def _count(db: Any, model: Any) -> int:
@@ -115,6 +116,23 @@ def _provisioning(client: Any, db: Any) -> tuple[int, int, bool]:
     return read, write, _count(db, ProvisioningTarget) > before
 
 
+def _dingtalk_push(client: Any, db: Any) -> tuple[int, int, bool]:
+    from idaas.dingtalk import connections
+    from idaas.dingtalk.push.models import NotifySettings
+
+    connections.save(
+        "system",
+        "pushprobe",
+        corp_id="dingpush",
+        app_key="keyprobe01",
+        app_secret="secretprobe0123456",
+    )
+    read = client.get("/admin/dingtalk/pushprobe/push").status_code
+    before = _count(db, NotifySettings)
+    write = client.post("/admin/dingtalk/pushprobe/notifications", data={"events": []}).status_code
+    return read, write, _count(db, NotifySettings) > before
+
+
 def _settings(client: Any, db: Any) -> tuple[int, int, bool]:
     read = client.get("/admin/keys").status_code
     before = _count(db, SigningKey)
@@ -150,6 +168,7 @@ FAMILIES = {
     "dingtalk": _dingtalk,
     "scim": _scim,
     "provisioning": _provisioning,
+    "dingtalk_push": _dingtalk_push,
 }
 
 
