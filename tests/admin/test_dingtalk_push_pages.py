@@ -11,15 +11,12 @@ import pytest
 
 from tests.admin.conftest import sign_in
 from tests.conftest import ADMIN_PASSWORD
-from tests.dingtalk_push.conftest import (  # noqa: F401  (fixtures)
-    conn,
-    drain,
-    dt_children,
-    hq,
-    push_app,
-    root_dept,
-    sandbox,
-)
+from tests.dingtalk_push import conftest as fixtures
+from tests.dingtalk_push.conftest import drain, dt_children
+
+# the push tests' fixtures: a live sandbox corp, idaas connected to it, a pushed subtree
+sandbox, push_app, conn = fixtures.sandbox, fixtures.push_app, fixtures.conn
+root_dept, hq = fixtures.root_dept, fixtures.hq
 
 PAGE = "/admin/dingtalk/corp/push"
 
