@@ -120,9 +120,8 @@ def test_preview_shows_what_the_application_would_receive(
     missing = admin_client.post(
         _url(application, "/preview"), data=_form("https://x.example", preview_account="999999")
     )
-    assert missing.status_code == 422 and "No account with this id" in missing.get_data(
-        as_text=True
-    )
+    assert missing.status_code == 422
+    assert 'id="preview_account-error"' in missing.get_data(as_text=True)
 
 
 def test_test_dry_run_sync_and_log(
