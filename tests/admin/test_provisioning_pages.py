@@ -181,3 +181,31 @@ def test_remove_asks_first(admin_client: Any, application: Any, db: Any, scim: S
     assert asked.status_code == 200 and _target(db, application) is not None
     removed = admin_client.post(_url(application, "/remove"), data={"confirm": "yes"})
     assert removed.status_code == 302 and _target(db, application) is None
+
+
+def test_application_admin_follows_its_jobs_without_jobs_admin(
+    role_client: Any, application: Any, scim: ScimTarget
+) -> None:
+    from idaas.scim.push import settings
+
+    settings.save("system", application.client_id, {"base_url": scim.url})
+    client, _ = role_client("application_admin")
+    started = client.post(_url(application, "/dry-run"))
+    plan_id = int(re.search(r"plan=(\d+)", started.location).group(1))
+    assert client.get(_url(application, f"/jobs/{plan_id}")).get_json()["id"] == plan_id
+    assert client.get(f"/api/v1/jobs/{plan_id}").status_code == 403  # no jobs:admin
+
+
+def test_auditor_sees_the_page_read_only(
+    role_client: Any, application: Any, db: Any, scim: ScimTarget
+) -> None:
+    from idaas.scim.push import settings
+
+    settings.save("system", application.client_id, {"base_url": scim.url})
+    client, _ = role_client("auditor")
+    html = client.get(_url(application)).get_data(as_text=True)
+    assert "<fieldset disabled" in html
+    assert 'id="save-provisioning"' not in html and 'id="dry-run"' not in html
+    assert client.post(_url(application, "/dry-run")).status_code == 403
+    assert client.post(_url(application, "/remove"), data={"confirm": "yes"}).status_code == 403
+    assert _target(db, application) is not None
