@@ -70,7 +70,7 @@ def _page(conn: DingTalkConnection, status: int = 200, **extra: Any) -> Any:
         "mapping": json.dumps(described["mapping"], ensure_ascii=False, indent=2),
     }
     job = None
-    if request.values.get("job", "").isdigit():
+    if request.values.get("job", "").isdigit() and 0 < int(request.values["job"]) < 2**63:
         try:
             found = jobs.get(int(request.values["job"]))
         except jobs.JobNotFound:

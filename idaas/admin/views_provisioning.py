@@ -185,7 +185,10 @@ def _crumbs(app: Application) -> list[tuple[str, str | None]]:
 def _job(job_id: Any, kind: str, app: Application) -> dict[str, Any] | None:
     """A SCIM push job of this application as the API shows it, or None."""
     try:
-        job = jobs.get(int(job_id))
+        number = int(job_id)
+        if not 0 < number < 2**63:  # beyond the id column: no such job (not a database error)
+            return None
+        job = jobs.get(number)
     except (jobs.JobNotFound, TypeError, ValueError):
         return None
     if job.kind != kind or (job.params or {}).get("application") != app.client_id:
@@ -299,12 +302,11 @@ def provisioning_sync(client_id: str) -> Any:
     app = _app(client_id)
     if settings.find(app) is None:
         abort(404)
-    plan_job = request.form.get("plan", "")
-    try:
-        push_jobs.planned_by(int(plan_job), app.client_id)
-    except (push_jobs.PlanNotReady, ValueError):
+    plan = _job(request.form.get("plan"), push_jobs.PLAN, app)
+    if plan is None or plan["status"] != "succeeded":
         return _page(app, refused=gettext("Run a dry run and wait until it has finished first."))
-    params = {"application": app.client_id, "plan_job": int(plan_job)}
+    plan_job = plan["id"]
+    params = {"application": app.client_id, "plan_job": plan_job}
     job = jobs.start(push_jobs.SYNC, params, actor())
     return done(
         gettext("Sync started."),

@@ -160,8 +160,9 @@ def test_sync_needs_a_finished_dry_run(
     from idaas.events.models import Job
 
     admin_client.post(_url(application), data=_form(scim.url))
-    refused = admin_client.post(_url(application, "/sync"), data={"plan": "12345"})
-    assert refused.status_code == 200 and 'id="sync-refused"' in refused.get_data(as_text=True)
+    for plan in ("12345", str(10**20), "x"):
+        refused = admin_client.post(_url(application, "/sync"), data={"plan": plan})
+        assert refused.status_code == 200 and 'id="sync-refused"' in refused.get_data(as_text=True)
     db.session.rollback()
     assert db.session.query(Job).filter(Job.kind == "scim.push.sync").count() == 0
 
@@ -173,6 +174,9 @@ def test_job_of_another_application_is_not_shown(
 
     other = jobs.start("scim.push.plan", {"application": "someone-else"}, "system")
     assert admin_client.get(_url(application, f"/jobs/{other.id}")).status_code == 404
+    huge = 10**20  # past the id column: a 404 and a plain page, never a database error
+    assert admin_client.get(_url(application, f"/jobs/{huge}")).status_code == 404
+    assert admin_client.get(_url(application, f"?plan={huge}&sync=x")).status_code == 200
 
 
 def test_remove_asks_first(admin_client: Any, application: Any, db: Any, scim: ScimTarget) -> None:
