@@ -13,7 +13,6 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import (
     BooleanField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -33,8 +32,9 @@ from idaas.admin.blueprint import (
 )
 from idaas.admin.guard import actor, require
 from idaas.applications.apps import get_application
-from idaas.applications.errors import ApplicationError, InvalidInput
+from idaas.applications.errors import ApplicationError
 from idaas.applications.models import Application
+from idaas.directory.service import find_by_identifier
 from idaas.events import jobs
 from idaas.scim.push import jobs as push_jobs
 from idaas.scim.push import log, settings
@@ -65,7 +65,7 @@ class TargetForm(FlaskForm):
     scope_groups = StringField("scope_groups", validators=[Optional()])
     deprovision = SelectField("deprovision")
     mapping = TextAreaField("mapping", validators=[Optional()])
-    preview_account = IntegerField("preview_account", validators=[Optional()])
+    preview_account = StringField("preview_account", validators=[Optional()])
 
     def relabel(self) -> TargetForm:
         """Labels and choices in the reader's language."""
@@ -101,7 +101,7 @@ class TargetForm(FlaskForm):
             SelectChoice("delete", gettext("Delete them from the application")),
         ]
         self.mapping.label.text = gettext("Attribute mapping rules (JSON)")
-        self.preview_account.label.text = gettext("Account id to preview")
+        self.preview_account.label.text = gettext("Account to preview")
         return self
 
 
@@ -248,6 +248,15 @@ def provisioning_save(client_id: str) -> Any:
     return _page(app, form)
 
 
+def _account_id(text: str | None) -> int | None:
+    """The account a username, email, mobile or id names, or None."""
+    text = (text or "").strip()
+    account = find_by_identifier(text) if text else None
+    if account is not None:
+        return int(account.id)
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+
+
 @bp.post("/applications/<client_id>/provisioning/preview")
 @require("applications.write")
 def provisioning_preview(client_id: str) -> Any:
@@ -256,17 +265,14 @@ def provisioning_preview(client_id: str) -> Any:
     form = TargetForm().relabel()
     form.validate_on_submit()
     rules = _rules(form)
-    if form.preview_account.data is None:
-        form.preview_account.errors = [gettext("Give an account id.")]
-    if rules is None or form.preview_account.errors:
+    account_id = _account_id(form.preview_account.data)
+    if account_id is None:
+        form.preview_account.errors = [gettext("No such account.")]
+    if rules is None or account_id is None:
         return _page(app, form)
-    account_id = int(form.preview_account.data)
     shown, error = run_service(lambda: preview(app.client_id, account_id, rules))
     if error is not None:
-        if isinstance(error, InvalidInput):
-            apply_field_errors(form, error.fields)
-        else:
-            form.preview_account.errors = [gettext("No account with this id.")]
+        apply_field_errors(form, getattr(error, "fields", None) or {"preview_account": str(error)})
         return _page(app, form)
     return _page(app, form, shown=shown)
 

@@ -112,16 +112,22 @@ def test_preview_shows_what_the_application_would_receive(
     rules = '[{"source": "username", "target": "externalId", "transform": "uppercase"}]'
     shown = admin_client.post(
         _url(application, "/preview"),
-        data=_form("https://scim.example.com", mapping=rules, preview_account=str(account.id)),
+        data=_form("https://scim.example.com", mapping=rules, preview_account="alice"),
     )
     assert shown.status_code == 200
     resource = re.search(r'id="preview-resource">(.*?)</pre>', shown.get_data(as_text=True), re.S)
     assert resource and "ALICE" in resource.group(1)
-    missing = admin_client.post(
-        _url(application, "/preview"), data=_form("https://x.example", preview_account="999999")
+    by_id = admin_client.post(
+        _url(application, "/preview"), data=_form("https://x.example", preview_account=account.id)
     )
-    assert missing.status_code == 422
-    assert 'id="preview_account-error"' in missing.get_data(as_text=True)
+    assert "ALICE" not in by_id.get_data(as_text=True)  # the saved (empty) mapping: no rule
+    assert 'id="preview-resource"' in by_id.get_data(as_text=True)
+    for unknown in ("999999", str(10**20), "nobody"):
+        missing = admin_client.post(
+            _url(application, "/preview"), data=_form("https://x.example", preview_account=unknown)
+        )
+        assert missing.status_code == 422
+        assert 'id="preview_account-error"' in missing.get_data(as_text=True)
 
 
 def test_test_dry_run_sync_and_log(
