@@ -43,7 +43,8 @@ def _settings(push_app: Any) -> Any:
 
 
 def test_page_and_link(root_client: Any) -> None:
-    assert 'id="push-link"' in root_client.get("/admin/dingtalk/corp").get_data(as_text=True)
+    summary = root_client.get("/admin/dingtalk/corp").get_data(as_text=True)
+    assert 'id="push-summary"' in summary and 'id="push-open"' in summary
     html = root_client.get(PAGE).get_data(as_text=True)
     assert 'id="push-settings-form"' in html and 'id="notify-form"' in html
     assert root_client.get(f"{PAGE}?job={10**20}").status_code == 200  # no such job
