@@ -12,9 +12,11 @@ def init_app(app: Flask) -> None:
         views_apps,
         views_audit,
         views_dingtalk,
+        views_dingtalk_push,
         views_directory,
         views_groups,
         views_misc,
+        views_provisioning,
         views_scim,
     )
     from idaas.admin.blueprint import bp

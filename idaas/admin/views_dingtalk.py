@@ -32,6 +32,8 @@ from idaas.admin.blueprint import (
 from idaas.admin.guard import actor, can, require
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
+from idaas.dingtalk.notify import settings as notify_settings
+from idaas.dingtalk.push import settings as push_settings
 from idaas.dingtalk.sync import registration, runs, settings, status
 from idaas.dingtalk.sync.models import SyncRun
 from idaas.directory.errors import ValidationFailed
@@ -202,6 +204,8 @@ def _connection_page(conn: DingTalkConnection, **extra: Any) -> str:
         else None,
         form=form.relabel(),
         runs=recent,
+        push=push_settings.describe(push_settings.get(conn)),
+        notifications=notify_settings.events_of(conn),
         crumbs=_crumbs(conn),
         **extra,
     )

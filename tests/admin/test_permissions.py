@@ -50,6 +50,8 @@ ALLOWED = {
 for _family in ALLOWED.values():
     _family["dingtalk"] = _family["directory"]
     _family["scim"] = _family["applications"]
+    _family["provisioning"] = _family["applications"]
+    _family["dingtalk_push"] = _family["directory"]
 
 
 def _count(db: Any, model: Any) -> int:
@@ -98,6 +100,39 @@ def _scim(client: Any, db: Any) -> tuple[int, int, bool]:
     return read, write, _count(db, ScimToken) > before
 
 
+def _provisioning(client: Any, db: Any) -> tuple[int, int, bool]:
+    from idaas.applications import apps
+    from idaas.scim.push.models import ProvisioningTarget
+
+    app_row = apps.create_application(
+        "system", name="Probe app", redirect_uris=["https://app.example.com/cb"]
+    )[0]
+    page = f"/admin/applications/{app_row.client_id}/provisioning"
+    read = client.get(page).status_code
+    before = _count(db, ProvisioningTarget)
+    form = {"base_url": "https://scim.example.com", "users": "y", "auth_type": "none"}
+    form |= {"departments": "none", "deprovision": "deactivate", "mapping": "[]"}
+    write = client.post(page, data=form).status_code
+    return read, write, _count(db, ProvisioningTarget) > before
+
+
+def _dingtalk_push(client: Any, db: Any) -> tuple[int, int, bool]:
+    from idaas.dingtalk import connections
+    from idaas.dingtalk.push.models import NotifySettings
+
+    connections.save(
+        "system",
+        "pushprobe",
+        corp_id="dingpush",
+        app_key="keyprobe01",
+        app_secret="secretprobe0123456",
+    )
+    read = client.get("/admin/dingtalk/pushprobe/push").status_code
+    before = _count(db, NotifySettings)
+    write = client.post("/admin/dingtalk/pushprobe/notifications", data={"events": []}).status_code
+    return read, write, _count(db, NotifySettings) > before
+
+
 def _settings(client: Any, db: Any) -> tuple[int, int, bool]:
     read = client.get("/admin/keys").status_code
     before = _count(db, SigningKey)
@@ -132,6 +167,8 @@ FAMILIES = {
     "admins": _admins,
     "dingtalk": _dingtalk,
     "scim": _scim,
+    "provisioning": _provisioning,
+    "dingtalk_push": _dingtalk_push,
 }
 
 
