@@ -134,15 +134,10 @@ def test_delete_protection_holds_the_run_until_the_admin_decides(
     page: Any, synced: SimpleNamespace
 ) -> None:
     from idaas.dingtalk import connections
-    from idaas.dingtalk.sync import runs
-    from idaas.dingtalk.sync.jobs import run_here
+    from tests.dingtalk_sync.support import full_import
 
     with synced.app.app_context():  # a first import, done without the console
-        conn = connections.require("corp")
-        run, job = runs.preview("system", conn)
-        run_here(job)
-        runs.remove_invalid("system", run)
-        run_here(runs.apply("system", run))
+        full_import(connections.require("corp"), "system")
     for person in synced.people[3:60]:  # many leave DingTalk at once
         synced.sandbox.state.delete_user(person.userid)
     watch = sign_in(page, synced.url, "en")
