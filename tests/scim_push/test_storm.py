@@ -105,6 +105,7 @@ def assert_converged(target: ScimTarget, deleted: int) -> None:
     assert {m["value"] for m in target.groups()[team.name].get("members") or []} == wanted
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.slow
 def test_kill_9_during_a_storm_against_a_flaky_target_converges(
     make_app: Any, target: ScimTarget, database_url: str
