@@ -142,6 +142,9 @@ EVENT_TYPES = {
 def every_change(sandbox: LiveSandbox) -> str:
     """Make a change of every §6.5 type in the sandbox (which fires its events); the leaver."""
     state = sandbox.state
+    # Chosen before the new person exists: a random userid could sort before it and shift the pick
+    # to someone the import left out.
+    leaver = sorted(state.users)[9]
     dept = sandbox.post("/departments", {"name": "新部门", "parent_id": 1})
     sandbox.control.patch(f"/departments/{dept['dept_id']}", json={"name": "新部门二"})
     user = sandbox.post(
@@ -156,7 +159,6 @@ def every_change(sandbox: LiveSandbox) -> str:
     state.emit("org_admin_remove", user_ids=[some])
     state.emit("user_active_org", user_ids=[user["userid"]])
     state.emit("org_change")
-    leaver = sorted(state.users)[9]
     sandbox.control.delete(f"/users/{leaver}")
     empty = sandbox.post("/departments", {"name": "临时", "parent_id": 1})
     sandbox.control.delete(f"/departments/{empty['dept_id']}")
