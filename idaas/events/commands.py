@@ -222,6 +222,40 @@ def _bar(data: dict[str, Any], width: int = 30) -> str:
     )
 
 
+def follow_job(
+    job_id: int, *, show: bool, timeout: float = 0.0, err: bool = False
+) -> dict[str, Any]:
+    """Poll a job until it ends (its bar drawn when `show`); its final JSON.
+
+    Gives up with a ClickException after `timeout` seconds (0: never).
+    """
+    from idaas.events import jobs
+    from idaas.extensions import db
+
+    started = time.monotonic()
+    hinted = False
+    while True:
+        db.session.expire_all()
+        data = jobs.job_to_dict(_job(job_id))
+        if show:
+            click.echo(_bar(data), nl=False, err=err)
+        if data["status"] in jobs.FINAL:
+            break
+        waited = time.monotonic() - started
+        if show and not hinted and waited >= 5 and not data["started_at"]:
+            click.echo("\nwaiting for a worker (`idaas worker`)", err=err)
+            hinted = True
+        if timeout and waited > timeout:
+            if show:
+                click.echo(err=err)
+            raise click.ClickException(f"job {job_id} still {data['status']} after {timeout:g} s")
+        db.session.rollback()
+        time.sleep(0.25)
+    if show:
+        click.echo(err=err)
+    return data
+
+
 @json_command(jobs_group, "wait")
 @click.argument("job_id", type=int)
 @click.option(
@@ -229,26 +263,7 @@ def _bar(data: dict[str, Any], width: int = 30) -> str:
 )
 def wait_job(job_id: int, timeout: float, as_json: bool) -> None:
     """Wait for a job to end (a live progress bar on a terminal); exit 1 unless it succeeded."""
-    from idaas.events import jobs
-    from idaas.extensions import db
-
-    tty = sys.stdout.isatty() and not as_json
-    started = time.monotonic()
-    while True:
-        db.session.expire_all()
-        data = jobs.job_to_dict(_job(job_id))
-        if tty:
-            click.echo(_bar(data), nl=False)
-        if data["status"] in jobs.FINAL:
-            break
-        if timeout and time.monotonic() - started > timeout:
-            if tty:
-                click.echo()
-            raise click.ClickException(f"job {job_id} still {data['status']} after {timeout:g} s")
-        db.session.rollback()
-        time.sleep(0.25)
-    if tty:
-        click.echo()
+    data = follow_job(job_id, show=sys.stdout.isatty() and not as_json, timeout=timeout)
     emit(
         data,
         as_json,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import sys
 from typing import Any
 
 import click
@@ -16,7 +16,7 @@ from idaas.dingtalk.push import service, settings
 from idaas.dingtalk.sync.commands import _conn
 from idaas.directory.errors import DirectoryError
 from idaas.events import jobs
-from idaas.extensions import db
+from idaas.events.commands import follow_job
 
 push_group = AppGroup("push", help="Directory -> DingTalk: push departments and people.")
 notify_group = AppGroup("notify", help="DingTalk work notifications for account events.")
@@ -121,20 +121,11 @@ def sync(connection: str, wait: bool, timeout: float, as_json: bool) -> None:
         job = service.start_sync(cli_origin(), _conn(connection))
     except DirectoryError as error:
         raise _fail(error) from None
-    job_id = job.id
+    data = jobs.job_to_dict(job)
     if wait:
-        deadline = time.monotonic() + timeout
-        with click.progressbar(length=1, label=f"job {job_id}", file=None) as bar:
-            while time.monotonic() < deadline:
-                db.session.expire_all()
-                job = jobs.get(job_id)
-                if job.total:
-                    bar.length = job.total
-                    bar.update(job.done - bar.pos)
-                if job.status in jobs.FINAL:
-                    break
-                time.sleep(0.5)
-    emit(jobs.job_to_dict(job), as_json, f"Job {job_id}: {job.status}")
+        show = sys.stderr.isatty() and not as_json
+        data = follow_job(job.id, show=show, timeout=timeout, err=True)
+    emit(data, as_json, f"Job {job.id}: {data['status']}")
 
 
 @push_group.command("deliveries")

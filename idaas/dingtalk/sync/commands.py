@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from typing import Any
 
 import click
@@ -27,9 +26,8 @@ from idaas.dingtalk.sync import (
 from idaas.dingtalk.sync.api import run_to_dict
 from idaas.directory.errors import DirectoryError
 from idaas.events import jobs as engine
-from idaas.events.commands import _bar as job_bar
+from idaas.events.commands import follow_job
 from idaas.events.models import Job
-from idaas.extensions import db
 
 sync_group = AppGroup("sync", help="Synchronise the directory from external sources.")
 dingtalk = AppGroup("dingtalk", help="DingTalk -> directory: import, events, reconciliation.")
@@ -65,25 +63,9 @@ def follow(job: Job, *, here: bool, as_json: bool) -> str:
 
         runner = threading.Thread(target=work, name=f"idaas-job-{job_id}-here", daemon=True)
         runner.start()
-    tty = sys.stderr.isatty() and not as_json
-    waited = 0.0
-    while True:
-        db.session.expire_all()
-        data = engine.job_to_dict(engine.get(job_id))
-        if tty:
-            click.echo(job_bar(data), nl=False, err=True)
-        if data["status"] in engine.FINAL:
-            break
-        if not here and waited >= 5 and not data["started_at"] and tty:
-            click.echo("\nwaiting for a worker (`idaas worker`), or use --here", err=True)
-            waited = -1e9
-        db.session.rollback()
-        time.sleep(0.2)
-        waited += 0.2
+    data = follow_job(job_id, show=sys.stderr.isatty() and not as_json, err=True)
     if runner is not None:
         runner.join()
-    if tty:
-        click.echo(err=True)
     return str(data["status"])
 
 
