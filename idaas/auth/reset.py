@@ -37,7 +37,6 @@ TICKET_KEY = "idaas_reset_ticket"
 PROVIDER = "dingtalk"
 CODE_DIGITS = 6
 #: Expired codes and tickets are deleted on about one in this many code requests.
-PURGE_ONE_IN = 50
 METHODS = ("dingtalk_qr", "dingtalk_workbench", "dingtalk_code")
 
 
@@ -136,8 +135,6 @@ def request_code(identifier: str, ip: str, message: Any) -> tuple[str, Notificat
     `message(code, link_token)` builds the notification text in the person's language. An
     unknown, inactive or unlinked account gets a decoy row and no notification.
     """
-    if secrets.randbelow(PURGE_ONE_IN) == 0:
-        purge_expired()
     account = directory.find_by_identifier(identifier)
     target = _notification_target(account)
     request_id = secrets.token_urlsafe(24)
@@ -172,7 +169,7 @@ def request_code(identifier: str, ip: str, message: Any) -> tuple[str, Notificat
 
 
 def purge_expired() -> int:
-    """Delete expired codes and tickets (housekeeping); return how many rows went."""
+    """Delete expired codes and tickets (the housekeeping job); return how many rows went."""
     now = utcnow()
     gone = 0
     for model in (PasswordResetCode, PasswordResetTicket):

@@ -4,7 +4,8 @@ Pruning deletes rows that can no longer be used by anyone, after a grace period
 (`EVENTS_PRUNE_GRACE_SECONDS`) so that investigations and reuse detection still see them for a
 while: authorization codes, token rows whose refresh (or access) token expired, ended or
 expired sign-in sessions and the RP sessions hanging off them, DingTalk sign-in states and
-redeemed codes, replay entries, delivered deliveries, finished jobs and old change events.
+redeemed codes, password-reset codes and tickets, digital-factory nonces, replay entries,
+delivered deliveries, finished jobs and old change events.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def prune(ctx: jobs.JobContext) -> dict[str, Any]:
     """Delete expired codes, tokens, sessions, sign-in states, replay entries, old engine rows.
 
     Each owner prunes its own rows; the events engine's rows are pruned here."""
-    from idaas.auth import sessions
+    from idaas.auth import reset, sessions
     from idaas.dingtalk import signin
+    from idaas.industry import nonces
     from idaas.oidc import housekeeping as oidc
 
     config = current_app.config
@@ -82,6 +84,8 @@ def prune(ctx: jobs.JobContext) -> dict[str, Any]:
             partial(_delete, delete(ChangeEvent).where(ChangeEvent.occurred_at < kept)),
         ),
         ("dingtalk_signin_states", signin.purge_expired),
+        ("password_reset_codes", reset.purge_expired),
+        ("industry_nonces", partial(nonces.purge, int(now.timestamp() * 1000))),
     ]
     ctx.progress(total=len(steps), done=0)
     result: dict[str, Any] = {}

@@ -11,20 +11,17 @@ permission check costs one request to the store and nothing else.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from typing import Any, Protocol
 
 import redis
 from flask import Flask
 from sqlalchemy import delete, text
-from sqlalchemy.engine import Connection
 
 from idaas.extensions import db
 from idaas.industry.models import UsedNonce
 
 log = logging.getLogger(__name__)
-PURGE_ONE_IN = 256
 GENERATION_SQL = "SELECT value FROM industry_generation WHERE id = 1"
 # One statement: take the nonce (or an expired row of it) and read the generation as committed.
 CONSUME_SQL = text(
@@ -79,8 +76,6 @@ class DatabaseNonces:
         values = {"client": client_id, "nonce": nonce, "expires": expires_at_ms, "now": now_ms}
         with db.engine.begin() as connection:
             row = connection.execute(CONSUME_SQL, values).first()
-            if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 - housekeeping, not security
-                purge(now_ms, connection)
         return None if row is None else int(row[0])
 
     def generation(self) -> int:
@@ -92,13 +87,12 @@ class DatabaseNonces:
         """Nothing to do: the counter row committed with the change."""
 
 
-def purge(now_ms: int, connection: Connection | None = None) -> int:
-    """Delete expired nonces; return how many."""
-    statement = delete(UsedNonce).where(UsedNonce.expires_at <= now_ms)
-    if connection is not None:
-        return int(connection.execute(statement).rowcount)
-    with db.engine.begin() as own:
-        return int(own.execute(statement).rowcount)
+def purge(now_ms: int) -> int:
+    """Delete expired nonces (the housekeeping job, `idaas industry purge-nonces`); how many."""
+    with db.engine.begin() as connection:
+        return int(
+            connection.execute(delete(UsedNonce).where(UsedNonce.expires_at <= now_ms)).rowcount
+        )
 
 
 def _seed() -> str:

@@ -61,9 +61,11 @@ def test_exactly_one_leader_starts_each_due_job_once(make_app: Any) -> None:
 
 def test_prune_deletes_only_what_expired_past_the_grace_period(make_app: Any) -> None:
     from idaas.auth.models import AuthSession
+    from idaas.auth.reset_models import PasswordResetCode
     from idaas.directory import service
     from idaas.events.models import ReplayEntry
     from idaas.extensions import db, utcnow
+    from idaas.industry.models import UsedNonce
     from idaas.oidc.models import AuthorizationCode, OidcToken, RpSession
 
     app = make_app()
@@ -109,6 +111,22 @@ def test_prune_deletes_only_what_expired_past_the_grace_period(make_app: Any) ->
                 live_session,
                 ReplayEntry(key="x" * 64, namespace="t", expires_at=old),
                 ReplayEntry(key="y" * 64, namespace="t", expires_at=now + timedelta(hours=1)),
+                UsedNonce(client_id="c", nonce="old", expires_at=int(old.timestamp() * 1000)),
+                UsedNonce(
+                    client_id="c", nonce="live", expires_at=int(now.timestamp() * 1000) + 900_000
+                ),
+                *(
+                    PasswordResetCode(
+                        id=tag,
+                        account_id=None,
+                        code_hash=tag * 64,
+                        link_hash=tag * 64,
+                        created_at=old,
+                        expires_at=expires,
+                        attempts=0,
+                    )
+                    for tag, expires in (("r", old), ("s", now + timedelta(minutes=5)))
+                ),
             ]
         )
         db.session.flush()
@@ -138,11 +156,14 @@ def test_prune_deletes_only_what_expired_past_the_grace_period(make_app: Any) ->
         assert counts["authorization_codes"] == 1 and counts["tokens"] == 1
         assert counts["sessions"] == 1 and counts["rp_sessions"] == 1
         assert counts["replay_entries"] == 1
+        assert counts["industry_nonces"] == 1 and counts["password_reset_codes"] == 1
         assert (job.total, job.done) == (len(counts), len(counts))
         assert db.session.scalars(select(AuthorizationCode.code_hash)).all() == ["b" * 64]
         assert db.session.scalars(select(OidcToken.jti)).all() == ["t-refresh"]
         assert db.session.scalars(select(RpSession.client_id)).all() == ["d"]
         assert db.session.scalars(select(ReplayEntry.key)).all() == ["y" * 64]
+        assert db.session.scalars(select(UsedNonce.nonce)).all() == ["live"]
+        assert db.session.scalars(select(PasswordResetCode.id)).all() == ["s"]
 
 
 def test_key_rotation_and_audit_retention_jobs(make_app: Any) -> None:
