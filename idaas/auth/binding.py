@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from idaas import audit
 from idaas.auth import mfa
+from idaas.auth.denials import record_denial
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
@@ -151,14 +152,10 @@ def _auto_link_candidate(source: Any, person: Person) -> Account | None:
         elif _linked_in_corp(candidate.id, person.corp_id):
             reason, candidate = "account_already_linked", None
     if reason:
-        audit.record(
-            f"dingtalk:{source.connection_name}",
-            "auth.dingtalk.auto_link_skipped",
-            None,
-            outcome="denied",
-            details={"source": source.name, "userid": person.userid, "reason": reason},
+        details = {"source": source.name, "userid": person.userid, "reason": reason}
+        record_denial(
+            f"dingtalk:{source.connection_name}", "auth.dingtalk.auto_link_skipped", details
         )
-        db.session.commit()
     return candidate
 
 
@@ -333,14 +330,8 @@ def finish_deferred_link() -> None:
 
 
 def _refuse(actor: str, account_id: int, source: Any, person: Person, reason: str) -> None:
-    audit.record(
-        actor,
-        "auth.dingtalk.bind",
-        f"account:{account_id}",
-        outcome="denied",
-        details={"source": source.name, "userid": person.userid, "reason": reason},
-    )
-    db.session.commit()
+    details = {"source": source.name, "userid": person.userid, "reason": reason}
+    record_denial(actor, "auth.dingtalk.bind", details, f"account:{account_id}")
     raise BindingRefused(
         gettext(
             "This account is already linked to another DingTalk user. Unlink it in the portal "

@@ -25,6 +25,7 @@ from limits import parse
 from sqlalchemy import delete, select, update
 
 from idaas import audit
+from idaas.auth.denials import record_denial
 from idaas.auth.reset_models import PasswordResetCode, PasswordResetTicket
 from idaas.directory import service as directory
 from idaas.directory.models import Account
@@ -226,14 +227,7 @@ def _redeem(condition: Any, request_id: str | None, ip: str) -> int:
                 .where(PasswordResetCode.id == request_id)
                 .values(attempts=PasswordResetCode.attempts + 1)
             )
-        audit.record(
-            "anonymous",
-            "auth.password_reset.code_refused",
-            None,
-            outcome="denied",
-            details={"ip": ip},
-        )
-        db.session.commit()
+        record_denial("anonymous", "auth.password_reset.code_refused", {"ip": ip})
         raise ResetRefused("code")
     db.session.commit()
     return int(account_id)
@@ -258,14 +252,8 @@ def redeem_link(link_token: str, ip: str) -> int:
 
 def refuse_unlinked(actor: str, method: str) -> None:
     """Record that a DingTalk identity with no linked account asked to reset a password."""
-    audit.record(
-        actor,
-        "auth.password_reset.refused",
-        None,
-        outcome="denied",
-        details={"reason": "not_linked", "method": method},
-    )
-    db.session.commit()
+    details = {"reason": "not_linked", "method": method}
+    record_denial(actor, "auth.password_reset.refused", details)
 
 
 def start_ticket(account_id: int, method: str) -> None:

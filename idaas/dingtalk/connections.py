@@ -249,15 +249,18 @@ def check(origin: str, row: DingTalkConnection) -> CheckResult:
         result = CheckResult(False, str(error), error.errcode, error.code)
     except httpx.HTTPError as error:
         result = CheckResult(False, f"could not reach DingTalk: {type(error).__name__}: {error}")
-    audit.record(
-        origin,
-        "dingtalk.connection.tested",
-        f"dingtalk_connection:{row.id}",
-        outcome="success" if result.ok else "failure",
-        details={"name": row.name, "message": result.message[:300]},
-    )
-    db.session.commit()
+    details = {"name": row.name, "message": result.message[:300]}
+    record_test(origin, row, "dingtalk.connection.tested", result.ok, details)
     return result
+
+
+def record_test(
+    origin: str, row: DingTalkConnection, action: str, ok: bool, details: dict[str, Any] | None
+) -> None:
+    """Audit (and commit) the outcome of a test of `row` as `action`."""
+    target = f"dingtalk_connection:{row.id}"
+    audit.record(origin, action, target, outcome="success" if ok else "failure", details=details)
+    db.session.commit()
 
 
 def describe(row: DingTalkConnection) -> dict[str, Any]:

@@ -207,16 +207,28 @@ def callback(source: str) -> Any:
     src, conn = _source(source)
     if request.args.get("error"):
         return _problem_page(SignInProblem("denied", "denied", 400), src.name)
+    code = request.args.get("authCode") or request.args.get("code") or ""
+    return _finish(src, conn, request.args.get("state"), signin.person_from_qr, code, "dingtalk_qr")
+
+
+def _finish(
+    src: DingTalkSourceBase,
+    conn: DingTalkConnection,
+    state_value: str | None,
+    person_from: Callable[[DingTalkConnection, str, str], Person],
+    code: str,
+    channel: str,
+) -> Any:
+    """Consume the state, redeem the code with `person_from`, then reset a password or sign in."""
     try:
-        state = signin.consume_state(request.args.get("state"), src.name)
-        code = request.args.get("authCode") or request.args.get("code") or ""
-        person = signin.person_from_qr(conn, src.name, code)
+        state = signin.consume_state(state_value, src.name)
+        person = person_from(conn, src.name, code)
     except SignInProblem as problem:
         return _problem_page(problem, src.name)
     if reset.is_reset_state(state):
-        return _proven_for_reset(src, person, "dingtalk_qr")
+        return _proven_for_reset(src, person, channel)
     flow.remember_next(state["next"] or None)
-    return _sign_in(src, conn, person, "dingtalk_qr")
+    return _sign_in(src, conn, person, channel)
 
 
 def _inside_dingtalk() -> bool:
@@ -242,15 +254,14 @@ def micro(source: str) -> Any:
         form = MicroForm()
         if not form.validate_on_submit():
             return _problem_page(SignInProblem("code", "missing"), src.name)
-        try:
-            state = signin.consume_state(form.state.data, src.name)
-            person = signin.person_from_micro(conn, src.name, form.code.data)
-        except SignInProblem as problem:
-            return _problem_page(problem, src.name)
-        if reset.is_reset_state(state):
-            return _proven_for_reset(src, person, "dingtalk_workbench")
-        flow.remember_next(state["next"] or None)
-        return _sign_in(src, conn, person, "dingtalk_workbench")
+        return _finish(
+            src,
+            conn,
+            form.state.data,
+            signin.person_from_micro,
+            form.code.data,
+            "dingtalk_workbench",
+        )
     next_target = _continue_path(app) or flow.clean_next(request.args.get("next"))
     if not _inside_dingtalk():
         if app:

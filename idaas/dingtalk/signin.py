@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idaas import audit
 from idaas.auth.binding import Person
+from idaas.auth.denials import record_denial
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.errors import DingTalkError, InvalidCode, NotFound
@@ -82,14 +83,8 @@ def make_state(source: str, next_target: str | None, app: str | None) -> str:
 
 
 def _refuse_state(reason: str, source: str) -> SignInProblem:
-    audit.record(
-        "anonymous",
-        "auth.dingtalk.state_refused",
-        None,
-        outcome="denied",
-        details={"source": source, "reason": reason},
-    )
-    db.session.commit()
+    details = {"source": source, "reason": reason}
+    record_denial("anonymous", "auth.dingtalk.state_refused", details)
     return SignInProblem("state", reason)
 
 
@@ -139,14 +134,7 @@ def redeem_once(code: str, source: str) -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        audit.record(
-            "anonymous",
-            "auth.dingtalk.code_replayed",
-            None,
-            outcome="denied",
-            details={"source": source},
-        )
-        db.session.commit()
+        record_denial("anonymous", "auth.dingtalk.code_replayed", {"source": source})
         raise SignInProblem("code", "replayed") from None
 
 
@@ -171,14 +159,8 @@ def authorize_url(conn: DingTalkConnection, source: str, state: str) -> str:
 
 
 def _outsider(conn: DingTalkConnection, source: str, detail: str) -> SignInProblem:
-    audit.record(
-        f"dingtalk:{conn.name}",
-        "auth.dingtalk.outsider_refused",
-        None,
-        outcome="denied",
-        details={"source": source, "corp_id": conn.corp_id, "reason": detail},
-    )
-    db.session.commit()
+    details = {"source": source, "corp_id": conn.corp_id, "reason": detail}
+    record_denial(f"dingtalk:{conn.name}", "auth.dingtalk.outsider_refused", details)
     return SignInProblem("outsider", detail, 403)
 
 

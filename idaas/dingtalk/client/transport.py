@@ -352,36 +352,27 @@ class DingTalkTransport:
 
     def fetch_token(self) -> tuple[str, float]:
         """Fetch a fresh token from the configured endpoint."""
+        app = self.app
         try:
             if self.token_source == "oapi":
-                body = self.oapi(
-                    "GET",
-                    "gettoken",
-                    params={"appkey": self.app.app_key, "appsecret": self.app.app_secret},
-                    auth=False,
-                )
-                return str(body["access_token"]), float(body.get("expires_in", 7200))
-            if self.token_source == "api":
-                body = self.api(
-                    "POST",
-                    "v1.0/oauth2/accessToken",
-                    json={"appKey": self.app.app_key, "appSecret": self.app.app_secret},
-                    auth=False,
-                )
-                return str(body["accessToken"]), float(body.get("expireIn", 7200))
-            if not self.app.corp_id:
-                raise ValueError("the unified token endpoint needs the app's corp_id")
-            body = self.api(
-                "POST",
-                f"v1.0/oauth2/{self.app.corp_id}/token",
-                json={
-                    "client_id": self.app.app_key,
-                    "client_secret": self.app.app_secret,
+                params = {"appkey": app.app_key, "appsecret": app.app_secret}
+                body = self.oapi("GET", "gettoken", params=params, auth=False)
+                token_field, lifetime_field = "access_token", "expires_in"
+            elif self.token_source == "api":
+                credentials = {"appKey": app.app_key, "appSecret": app.app_secret}
+                body = self.api("POST", "v1.0/oauth2/accessToken", json=credentials, auth=False)
+                token_field, lifetime_field = "accessToken", "expireIn"
+            else:
+                if not app.corp_id:
+                    raise ValueError("the unified token endpoint needs the app's corp_id")
+                grant = {
+                    "client_id": app.app_key,
+                    "client_secret": app.app_secret,
                     "grant_type": "client_credentials",
-                },
-                auth=False,
-            )
-            return str(body["access_token"]), float(body.get("expires_in", 7200))
+                }
+                body = self.api("POST", f"v1.0/oauth2/{app.corp_id}/token", json=grant, auth=False)
+                token_field, lifetime_field = "access_token", "expires_in"
+            return str(body[token_field]), float(body.get(lifetime_field, 7200))
         except TokenInvalid as error:
             raise InvalidCredentials(
                 f"check the AppKey and AppSecret of this DingTalk app: {error.detail}",

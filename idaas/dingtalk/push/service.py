@@ -9,7 +9,7 @@ import httpx
 from flask_babel import gettext
 from sqlalchemy import select
 
-from idaas import audit
+from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.errors import DingTalkError
 from idaas.dingtalk.push import full, settings
@@ -60,13 +60,7 @@ def test(origin: str, conn: DingTalkConnection) -> dict[str, Any]:
             }
         )
     ok = all(c["ok"] for c in checks)
-    audit.record(
-        origin,
-        "dingtalk.push.tested",
-        f"dingtalk_connection:{conn.id}",
-        outcome="success" if ok else "failure",
-    )
-    db.session.commit()
+    connections.record_test(origin, conn, "dingtalk.push.tested", ok, None)
     return {"ok": ok, "checks": checks}
 
 

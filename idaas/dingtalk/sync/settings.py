@@ -236,12 +236,6 @@ def test_connection(origin: str, conn: DingTalkConnection) -> dict[str, Any]:
     except httpx.HTTPError as error:
         outcome("network", False, gettext("Could not reach DingTalk: %(e)s", e=str(error)))
     ok = all(c["ok"] for c in checks)
-    audit.record(
-        origin,
-        "dingtalk.sync.tested",
-        f"dingtalk_connection:{conn.id}",
-        outcome="success" if ok else "failure",
-        details={"checks": [c["check"] for c in checks if not c["ok"]]},
-    )
-    db.session.commit()
+    failed = {"checks": [c["check"] for c in checks if not c["ok"]]}
+    connections.record_test(origin, conn, "dingtalk.sync.tested", ok, failed)
     return {"ok": ok, "checks": checks}

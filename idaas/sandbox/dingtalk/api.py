@@ -33,23 +33,23 @@ def _json_body() -> dict[str, Any]:
     return data
 
 
-def _client(key: Any, secret: Any, code: str, message: str) -> App:
-    app = sandbox().apps.get(str(key or ""))
-    if app is None or not hmac.compare_digest(app.app_secret, str(secret or "")):
-        raise ApiError(400, code, message)
+def _client(
+    data: dict[str, Any],
+    key_field: str = "clientId",
+    secret_field: str = "clientSecret",
+    refusal: tuple[str, str] = ("invalidClientIdOrSecret", "无效的clientId或者clientSecret"),
+) -> App:
+    """The app whose key and secret are in the body's `key_field`/`secret_field`; 400 else."""
+    app = sandbox().apps.get(str(data.get(key_field) or ""))
+    if app is None or not hmac.compare_digest(app.app_secret, str(data.get(secret_field) or "")):
+        raise ApiError(400, *refusal)
     return app
 
 
 @bp.post("/v1.0/oauth2/accessToken")
 def access_token() -> Response:
     """§1.2: {appKey, appSecret} -> {accessToken, expireIn}; same token while valid (§1.4)."""
-    data = _json_body()
-    app = _client(
-        data.get("appKey"),
-        data.get("appSecret"),
-        "invalidClientIdOrSecret",
-        "无效的clientId或者clientSecret",
-    )
+    app = _client(_json_body(), "appKey", "appSecret")
     sb = sandbox()
     token = sb.issue_app_token(app)
     return api_ok({"accessToken": token.value, "expireIn": sb.token_lifetime_left(token)})
@@ -63,10 +63,7 @@ def unified_token(corp_id: str) -> Response:
         raise ApiError(400, "unsupported.grant.type", "不支持的grant_type")
     sb = sandbox()
     app = _client(
-        data.get("client_id"),
-        data.get("client_secret"),
-        "invalid.client",
-        "无效的client_id或client_secret",
+        data, "client_id", "client_secret", ("invalid.client", "无效的client_id或client_secret")
     )
     if corp_id != sb.corp_id:
         raise ApiError(401, "unauthorized.client", "应用未授权该组织")
@@ -79,12 +76,7 @@ def user_access_token() -> Response:
     """§2.2: authorization_code (single use) or refresh_token (30 days) grants."""
     data = _json_body()
     sb = sandbox()
-    app = _client(
-        data.get("clientId"),
-        data.get("clientSecret"),
-        "invalidClientIdOrSecret",
-        "无效的clientId或者clientSecret",
-    )
+    app = _client(data)
     status = int(sb.variants["invalid_code_status"])
     grant = data.get("grantType")
     if grant == "authorization_code":
@@ -160,12 +152,7 @@ def stream_open() -> Response:
     Bad credentials are 400 invalidClientIdOrSecret (§8.2); the ticket is single-use.
     """
     data = _json_body()
-    app = _client(
-        data.get("clientId"),
-        data.get("clientSecret"),
-        "invalidClientIdOrSecret",
-        "无效的clientId或者clientSecret",
-    )
+    app = _client(data)
     subscriptions = data.get("subscriptions")
     if (
         not isinstance(subscriptions, list)
