@@ -27,6 +27,7 @@ from idaas.applications.models import (
     hash_secret,
 )
 from idaas.applications.scopes import unknown_oidc_scopes
+from idaas.applications.service import delete_with_audit
 from idaas.directory.models import Account
 from idaas.extensions import db, utcnow
 
@@ -349,9 +350,7 @@ def delete_application(origin: str, client_id: str) -> None:
     """Delete an application; its tokens stop working with it."""
     app = get_application(client_id)
     details = _details(app)
-    db.session.delete(app)
-    audit.record(origin, "application.deleted", f"application:{client_id}", details=details)
-    db.session.commit()
+    delete_with_audit(origin, app, "application.deleted", f"application:{client_id}", details)
 
 
 # -- access policy ------------------------------------------------------------------------

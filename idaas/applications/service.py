@@ -78,6 +78,30 @@ def _scopes(value: Any, errors: dict[str, str], field: str = "scopes") -> list[s
     return scopes
 
 
+def _validated(
+    fields: dict[str, tuple[Any, int]], required: set[str], scopes: Any
+) -> tuple[dict[str, str | None], list[str]]:
+    """The text fields cleaned to their length limits, and the scopes; InvalidInput lists every
+    problem at once."""
+    errors: dict[str, str] = {}
+    values = {name: value for name, (value, _) in fields.items()}
+    clean = {
+        name: _text(values, name, limit, errors, required=name in required)
+        for name, (_, limit) in fields.items()
+    }
+    clean_scopes = _scopes(scopes, errors)
+    if errors:
+        raise InvalidInput(errors)
+    return clean, clean_scopes
+
+
+def delete_with_audit(origin: str, row: Any, action: str, target: str, details: Any) -> None:
+    """Delete `row` and record `action` on `target` in one commit."""
+    db.session.delete(row)
+    audit.record(origin, action, target, details=details)
+    db.session.commit()
+
+
 def _client_details(client: ApiClient) -> dict[str, Any]:
     return {"client_id": client.client_id, "name": client.name, "scopes": client.scopes}
 
@@ -102,20 +126,17 @@ def create_client(
 def _add_client(
     origin: str, *, name: str, scopes: Iterable[str], note: str | None, owner: str | None
 ) -> tuple[ApiClient, str]:
-    errors: dict[str, str] = {}
-    fields = {"name": name, "note": note, "owner": owner}
-    clean_name = _text(fields, "name", 128, errors, required=True)
-    clean_note = _text(fields, "note", 1024, errors)
-    clean_owner = _text(fields, "owner", 128, errors)
-    clean_scopes = _scopes(list(scopes) if not isinstance(scopes, str) else scopes, errors)
-    if errors:
-        raise InvalidInput(errors)
+    clean, clean_scopes = _validated(
+        {"name": (name, 128), "note": (note, 1024), "owner": (owner, 128)},
+        {"name"},
+        list(scopes) if not isinstance(scopes, str) else scopes,
+    )
     secret = new_secret()
     client = ApiClient(
         client_id=new_client_id(),
-        name=clean_name,
-        note=clean_note,
-        owner=clean_owner,
+        name=clean["name"],
+        note=clean["note"],
+        owner=clean["owner"],
         scopes=clean_scopes,
         secret_hash=hash_secret(secret),
         enabled=True,
@@ -192,9 +213,7 @@ def delete_client(origin: str, client_id: str) -> None:
     """Delete a client; its tokens stop working because the client no longer exists."""
     client = get_client(client_id)
     details = _client_details(client)
-    db.session.delete(client)
-    audit.record(origin, "api_client.deleted", f"api_client:{client_id}", details=details)
-    db.session.commit()
+    delete_with_audit(origin, client, "api_client.deleted", f"api_client:{client_id}", details)
 
 
 def token_client(client_id: str, generation: int) -> ApiClient | None:
@@ -262,20 +281,14 @@ def submit_request(
     *, name: str, contact: str, scopes: Iterable[str], reason: str
 ) -> IntegrationRequest:
     """Record a third party's request for access; it waits for an administrator."""
-    errors: dict[str, str] = {}
-    fields = {"name": name, "contact": contact, "reason": reason}
-    clean_name = _text(fields, "name", 128, errors, required=True)
-    clean_contact = _text(fields, "contact", 254, errors, required=True)
-    clean_reason = _text(fields, "reason", 2000, errors, required=True)
-    clean_scopes = _scopes(scopes, errors)
-    if errors:
-        raise InvalidInput(errors)
+    fields = {"name": (name, 128), "contact": (contact, 254), "reason": (reason, 2000)}
+    clean, clean_scopes = _validated(fields, set(fields), scopes)
     request = IntegrationRequest(
         reference=new_reference(),
-        name=clean_name,
-        contact=clean_contact,
+        name=clean["name"],
+        contact=clean["contact"],
         scopes=clean_scopes,
-        reason=clean_reason,
+        reason=clean["reason"],
         status="pending",
     )
     db.session.add(request)
@@ -284,7 +297,7 @@ def submit_request(
         "anonymous",
         "integration_request.submitted",
         f"integration_request:{request.id}",
-        details={"name": clean_name, "contact": clean_contact, "scopes": clean_scopes},
+        details={"name": clean["name"], "contact": clean["contact"], "scopes": clean_scopes},
     )
     db.session.commit()
     return request
