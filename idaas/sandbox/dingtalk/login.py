@@ -93,17 +93,25 @@ def _start(flow: str, app_key: str, redirect_uri: str, state: str | None, scope:
     return _render(session)
 
 
-def _sns_start() -> Any:
-    sb = sandbox()
+def _authorize_refusal(key_param: str, checks: list[tuple[bool, str]]) -> tuple[str, int] | None:
+    """The error page for the first failed check of an authorize request (§2.1, §2.2): the app
+    key in `key_param`, response_type=code, the (ok, message) `checks`, an absolute redirect_uri."""
     args = request.args
-    if args.get("appid") not in sb.apps:
-        return _error_page("appid 不存在：请检查应用的 AppKey")
-    if args.get("response_type") != "code":
-        return _error_page("response_type 必须为 code")
-    if args.get("scope") not in ("snsapi_login", "snsapi_auth"):
-        return _error_page("scope 必须为 snsapi_login")
-    if not args.get("redirect_uri", "").startswith(("http://", "https://")):
-        return _error_page("redirect_uri 无效")
+    ordered = [
+        (args.get(key_param) in sandbox().apps, f"{key_param} 不存在：请检查应用的 AppKey"),
+        (args.get("response_type") == "code", "response_type 必须为 code"),
+        *checks,
+        (args.get("redirect_uri", "").startswith(("http://", "https://")), "redirect_uri 无效"),
+    ]
+    return next((_error_page(message) for ok, message in ordered if not ok), None)
+
+
+def _sns_start() -> Any:
+    args = request.args
+    scope_ok = args.get("scope") in ("snsapi_login", "snsapi_auth")
+    refusal = _authorize_refusal("appid", [(scope_ok, "scope 必须为 snsapi_login")])
+    if refusal:
+        return refusal
     return _start("sns", args["appid"], args["redirect_uri"], args.get("state"), args["scope"])
 
 
@@ -122,21 +130,25 @@ def sns_authorize() -> Any:
 @bp.get("/oauth2/auth")
 def oauth2_auth() -> Any:
     """§2.2: the new OAuth authorize page (redirect_uri, client_id, scope, prompt=consent)."""
-    sb = sandbox()
     args = request.args
-    if args.get("client_id") not in sb.apps:
-        return _error_page("client_id 不存在：请检查应用的 AppKey")
-    if args.get("response_type") != "code":
-        return _error_page("response_type 必须为 code")
     scopes = args.get("scope", "").split()
-    if "openid" not in scopes or any(s not in ("openid", "corpid") for s in scopes):
-        return _error_page("scope 必须为 openid 或 openid corpid")
-    if args.get("prompt") != "consent":
-        return _error_page("prompt 必须为 consent")
-    if "corpid" in scopes and args.get("corpId") and args.get("corpId") != sb.corp_id:
-        return _error_page("当前用户不属于指定的组织 corpId")
-    if not args.get("redirect_uri", "").startswith(("http://", "https://")):
-        return _error_page("redirect_uri 无效")
+    corp_id = args.get("corpId")
+    refusal = _authorize_refusal(
+        "client_id",
+        [
+            (
+                "openid" in scopes and all(s in ("openid", "corpid") for s in scopes),
+                "scope 必须为 openid 或 openid corpid",
+            ),
+            (args.get("prompt") == "consent", "prompt 必须为 consent"),
+            (
+                not ("corpid" in scopes and corp_id and corp_id != sandbox().corp_id),
+                "当前用户不属于指定的组织 corpId",
+            ),
+        ],
+    )
+    if refusal:
+        return refusal
     return _start(
         "oauth2", args["client_id"], args["redirect_uri"], args.get("state"), " ".join(scopes)
     )
