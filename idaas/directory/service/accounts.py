@@ -31,6 +31,7 @@ from idaas.directory.normalise import (
     email_key,
     username_key,
 )
+from idaas.directory.service import unit
 from idaas.directory.service.attributes import merge_values, validate_values
 from idaas.directory.service.departments import subtree_ids
 from idaas.directory.service.unit import (
@@ -348,12 +349,8 @@ def update_account(
     origin: str, account_id: int, *, expected_version: int | None = None, **fields: Any
 ) -> Account:
     """Change profile fields, custom attributes or memberships of an account."""
-    unknown = set(fields) - set(UPDATABLE)
-    if unknown:
-        raise ValidationFailed({name: gettext("This field cannot be changed.") for name in unknown})
-    with unit_of_work():
-        account = get_account(account_id)
-        check_version(account.version, expected_version)
+    unit.refuse_unknown_fields(fields, UPDATABLE)
+    with unit.writing(get_account, account_id, expected_version) as account:
         errors: dict[str, str] = {}
         clean = _clean_profile(fields, errors)
         if "username" in fields and clean.get("username") is None and "username" not in errors:

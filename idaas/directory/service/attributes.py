@@ -12,8 +12,8 @@ from sqlalchemy import select
 from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import Account, AttributeDefinition, Department
 from idaas.directory.normalise import EMAIL_PATTERN
+from idaas.directory.service import unit
 from idaas.directory.service.unit import (
-    check_version,
     fetch,
     raise_if,
     record_change,
@@ -214,24 +214,13 @@ def update_definition(
         errors[name] = gettext("This field cannot be changed.")
     clean = _clean_definition(fields, errors)
     raise_if(errors)
-    with unit_of_work():
-        definition = get_definition(definition_id)
-        check_version(definition.version, expected_version)
+    with unit.writing(get_definition, definition_id, expected_version) as definition:
         changes = {k: v for k, v in clean.items() if getattr(definition, k) != v}
         for name, value in changes.items():
             setattr(definition, name, value)
         if definition.type == "enum" and not definition.options:
             raise ValidationFailed({"options": gettext("An enum needs at least one option.")})
-        if changes:
-            definition.version += 1
-            record_change(
-                origin,
-                "attribute_definition",
-                definition.id,
-                "updated",
-                definition.version,
-                changes,
-            )
+        unit.record_new_version(origin, "attribute_definition", definition, "updated", changes)
     return definition
 
 
@@ -239,9 +228,7 @@ def delete_definition(
     origin: str, definition_id: int, *, expected_version: int | None = None
 ) -> None:
     """Remove an attribute definition (stored values stay until the object is next saved)."""
-    with unit_of_work():
-        definition = get_definition(definition_id)
-        check_version(definition.version, expected_version)
+    with unit.writing(get_definition, definition_id, expected_version) as definition:
         db.session.delete(definition)
         record_change(
             origin,

@@ -10,9 +10,9 @@ from sqlalchemy import func, literal, select, update
 from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import LOCAL_SOURCE, Department, Membership
 from idaas.directory.normalise import InvalidValue, clean_text
+from idaas.directory.service import unit
 from idaas.directory.service.attributes import merge_values, validate_values
 from idaas.directory.service.unit import (
-    check_version,
     check_writable,
     fetch,
     raise_if,
@@ -134,12 +134,8 @@ def update_department(
     origin: str, department_id: int, *, expected_version: int | None = None, **fields: Any
 ) -> Department:
     """Change a department's name, sort order or custom attributes."""
-    unknown = set(fields) - set(UPDATABLE)
-    if unknown:
-        raise ValidationFailed({name: gettext("This field cannot be changed.") for name in unknown})
-    with unit_of_work():
-        department = get_department(department_id)
-        check_version(department.version, expected_version)
+    unit.refuse_unknown_fields(fields, UPDATABLE)
+    with unit.writing(get_department, department_id, expected_version) as department:
         check_writable(origin, department.source, "department", fields)
         errors: dict[str, str] = {}
         changes: dict[str, Any] = {}
@@ -156,11 +152,7 @@ def update_department(
             if values != department.attributes:
                 department.attributes = changes["attributes"] = values
         raise_if(errors)
-        if changes:
-            department.version += 1
-            record_change(
-                origin, "department", department.id, "updated", department.version, changes
-            )
+        unit.record_new_version(origin, "department", department, "updated", changes)
     return department
 
 
@@ -172,9 +164,7 @@ def move_department(
     expected_version: int | None = None,
 ) -> Department:
     """Move a department (and its whole subtree) under another parent, in one transaction."""
-    with unit_of_work():
-        department = get_department(department_id)
-        check_version(department.version, expected_version)
+    with unit.writing(get_department, department_id, expected_version) as department:
         check_writable(origin, department.source, "department", ["parent_id"])
         if new_parent_id == department.parent_id:
             return department
@@ -199,15 +189,8 @@ def move_department(
         db.session.expire_all()
         department = get_department(department_id)
         department.parent_id = new_parent_id
-        department.version += 1
-        record_change(
-            origin,
-            "department",
-            department.id,
-            "moved",
-            department.version,
-            {"parent_id": new_parent_id, "previous_parent_id": old_parent},
-        )
+        moved = {"parent_id": new_parent_id, "previous_parent_id": old_parent}
+        unit.record_new_version(origin, "department", department, "moved", moved)
     return department
 
 
@@ -215,9 +198,7 @@ def delete_department(
     origin: str, department_id: int, *, expected_version: int | None = None
 ) -> None:
     """Delete an empty department (no sub-departments, no members)."""
-    with unit_of_work():
-        department = get_department(department_id)
-        check_version(department.version, expected_version)
+    with unit.writing(get_department, department_id, expected_version) as department:
         check_writable(origin, department.source, "department", ["parent_id"])
         has_children = db.session.scalar(
             select(Department.id).where(Department.parent_id == department.id).limit(1)

@@ -7,12 +7,11 @@ from typing import Any
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 
-from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import LOCAL_SOURCE, Account, Group, GroupMember
 from idaas.directory.normalise import InvalidValue, clean_text
+from idaas.directory.service import unit
 from idaas.directory.service.accounts import get_account
 from idaas.directory.service.unit import (
-    check_version,
     check_writable,
     fetch,
     raise_if,
@@ -95,31 +94,23 @@ def update_group(
     origin: str, group_id: int, *, expected_version: int | None = None, **fields: Any
 ) -> Group:
     """Rename a group or change its description."""
-    unknown = set(fields) - {"name", "description"}
-    if unknown:
-        raise ValidationFailed({name: gettext("This field cannot be changed.") for name in unknown})
-    with unit_of_work():
-        group = get_group(group_id)
-        check_version(group.version, expected_version)
+    unit.refuse_unknown_fields(fields, {"name", "description"})
+    with unit.writing(get_group, group_id, expected_version) as group:
         errors: dict[str, str] = {}
         changes = {
             k: v for k, v in _clean(fields, errors, group.id).items() if getattr(group, k) != v
         }
         raise_if(errors)
         check_writable(origin, group.source, "group", changes)
-        if changes:
-            for name, value in changes.items():
-                setattr(group, name, value)
-            group.version += 1
-            record_change(origin, "group", group.id, "updated", group.version, changes)
+        for name, value in changes.items():
+            setattr(group, name, value)
+        unit.record_new_version(origin, "group", group, "updated", changes)
     return group
 
 
 def delete_group(origin: str, group_id: int, *, expected_version: int | None = None) -> None:
     """Delete a group (its members stay as accounts)."""
-    with unit_of_work():
-        group = get_group(group_id)
-        check_version(group.version, expected_version)
+    with unit.writing(get_group, group_id, expected_version) as group:
         check_writable(origin, group.source, "group", ["name"])
         db.session.delete(group)
         record_change(origin, "group", group_id, "deleted", group.version + 1, {"name": group.name})

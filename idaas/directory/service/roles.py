@@ -12,9 +12,9 @@ from sqlalchemy import select
 from idaas.directory.errors import NotFound, ValidationFailed
 from idaas.directory.models import Permission, Role, RoleAssignment
 from idaas.directory.normalise import InvalidValue, clean_text
+from idaas.directory.service import unit
 from idaas.directory.service.accounts import get_account
 from idaas.directory.service.unit import (
-    check_version,
     fetch,
     raise_if,
     record_change,
@@ -170,12 +170,8 @@ def update_role(
     origin: str, role_id: int, *, expected_version: int | None = None, **fields: Any
 ) -> Role:
     """Change a role's code, name, description or permissions."""
-    unknown = set(fields) - {"code", "name", "description", "permissions"}
-    if unknown:
-        raise ValidationFailed({name: gettext("This field cannot be changed.") for name in unknown})
-    with unit_of_work():
-        role = get_role(role_id)
-        check_version(role.version, expected_version)
+    unit.refuse_unknown_fields(fields, {"code", "name", "description", "permissions"})
+    with unit.writing(get_role, role_id, expected_version) as role:
         _check_reserved(origin, role.code)
         _check_reserved(origin, fields.get("code"))
         errors: dict[str, str] = {}
@@ -193,17 +189,13 @@ def update_role(
         for name, value in changes.items():
             if name != "permissions":
                 setattr(role, name, value)
-        if changes:
-            role.version += 1
-            record_change(origin, "role", role.id, "updated", role.version, changes)
+        unit.record_new_version(origin, "role", role, "updated", changes)
     return role
 
 
 def delete_role(origin: str, role_id: int, *, expected_version: int | None = None) -> None:
     """Delete a role and its assignments."""
-    with unit_of_work():
-        role = get_role(role_id)
-        check_version(role.version, expected_version)
+    with unit.writing(get_role, role_id, expected_version) as role:
         _check_reserved(origin, role.code)
         db.session.delete(role)
         record_change(origin, "role", role_id, "deleted", role.version + 1, {"code": role.code})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask_babel import LazyString, gettext
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +38,16 @@ OWNED_FIELDS: dict[str, dict[str, frozenset[str]]] = {
 }
 
 T = TypeVar("T")
+
+
+class Versioned(Protocol):
+    """A directory row with an id and an optimistic-lock version."""
+
+    id: Any
+    version: Any
+
+
+V = TypeVar("V", bound=Versioned)
 _ATOMIC = "idaas.directory.atomic"
 
 # Unique constraints / indexes -> the field the person should fix.
@@ -85,6 +95,15 @@ def unit_of_work() -> Iterator[None]:
         return
     with atomic():
         yield
+
+
+@contextmanager
+def writing(get: Callable[[int], V], object_id: int, expected_version: int | None) -> Iterator[V]:
+    """A unit of work on the row `get` loads, refused when `expected_version` is stale."""
+    with unit_of_work():
+        row = get(object_id)
+        check_version(row.version, expected_version)
+        yield row
 
 
 @contextmanager
@@ -170,6 +189,22 @@ def record_change(
         target=f"{object_type}:{object_id}",
         details={"version": version, "changes": changes or {}},
     )
+
+
+def record_new_version(
+    origin: str, object_type: str, row: Versioned, action: str, changes: dict[str, Any]
+) -> None:
+    """When there are `changes`, bump the row's version and record them as `action`."""
+    if changes:
+        row.version += 1
+        record_change(origin, object_type, row.id, action, row.version, changes)
+
+
+def refuse_unknown_fields(fields: Iterable[str], allowed: Iterable[str]) -> None:
+    """Refuse (ValidationFailed) every field that is not one of `allowed`."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationFailed({name: gettext("This field cannot be changed.") for name in unknown})
 
 
 def set_account_link(
