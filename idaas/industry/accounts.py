@@ -72,9 +72,7 @@ def query(ctx: Context) -> Any:
     """A page of employees by keyword, organisation and role (§4.2)."""
     p = ctx.params
     optional_app(ctx)
-    keyword = params.text(p, "keyWord")
-    org = params.text(p, "organizationId")
-    role_code = params.text(p, "roleCode")
+    keyword, org, role_code = (params.text(p, k) for k in ("keyWord", "organizationId", "roleCode"))
     page_no = params.integer(p, "pageNo", default=1, low=1, high=1_000_000)
     limit = int(current_app.config["INDUSTRY_PAGE_SIZE_MAX"])
     page_size = params.integer(p, "pageSize", default=10, low=1, high=limit)

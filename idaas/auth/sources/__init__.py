@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from sqlalchemy import select
 
@@ -57,25 +59,20 @@ def get(name: str) -> AuthSource | None:
     return next((source for source in enabled() if source.name == name), None)
 
 
-def save(
-    name: str,
-    type_: str,
-    display_name: str,
-    *,
-    enabled: bool = True,
-    show_on_login: bool = True,
-    order: int = 0,
-    settings: dict[str, object] | None = None,
-) -> AuthSourceConfig:
-    """Create or update a configured source (admin/CLI); commits."""
-    if type_ not in _TYPES:
+def save(name: str, type_: str, display_name: str, **options: Any) -> AuthSourceConfig:
+    """Create or update a configured source (admin/CLI); commits. `options` are those the
+    source type's constructor takes (enabled, show_on_login, order, settings)."""
+    cls = _TYPES.get(type_)
+    if cls is None:
         raise ValueError(f"unknown auth source type {type_!r}")
+    source = cls(name, display_name, **options)
     row = db.session.scalar(select(AuthSourceConfig).where(AuthSourceConfig.name == name))
     if row is None:
         row = AuthSourceConfig(name=name, type=type_)
         db.session.add(row)
-    row.type, row.display_name, row.enabled = type_, display_name, enabled
-    row.show_on_login, row.sort_order, row.settings = show_on_login, order, dict(settings or {})
+    row.type, row.display_name, row.enabled = type_, display_name, source.enabled
+    row.show_on_login, row.sort_order = source.show_on_login, source.order
+    row.settings = source.settings
     db.session.commit()
     return row
 
