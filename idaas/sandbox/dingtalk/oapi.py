@@ -5,23 +5,50 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from idaas.sandbox.dingtalk.state import OapiError, Subscription, User, _bool, _int
+from idaas.sandbox.dingtalk.state import (
+    App,
+    OapiError,
+    Sandbox,
+    Subscription,
+    User,
+    _bool,
+    _int,
+)
 from idaas.sandbox.dingtalk.web import methods, oapi_app, ok, payload, sandbox
 
 bp = Blueprint("oapi", __name__)
 BOTH = ["GET", "POST"]
 NOTIFY_MSG_TYPES = {"text", "image", "voice", "file", "link", "oa", "markdown", "action_card"}
+View = Callable[..., Response]
+
+
+def route(*paths: str, method: str, token: bool = True) -> Callable[[View], View]:
+    """Serve a view at `paths` on GET and POST, refusing the wrong method as oapi does (§8.1);
+    with `token`, the view is called with the app its access_token authenticates (§1.4)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def authenticated(*args: Any, **kwargs: Any) -> Response:
+            return view(oapi_app(), *args, **kwargs)
+
+        served = methods(method)(authenticated if token else view)
+        for path in paths:
+            bp.add_url_rule(path, view_func=served, methods=BOTH)
+        return view
+
+    return decorate
 
 
 # ---------------------------------------------------------------------- §1 tokens
 
 
-@bp.route("/gettoken", methods=BOTH)
-@methods("GET")
+@route("/gettoken", method="GET", token=False)
 def gettoken() -> Response:
     """§1.1: same token while valid (renewed), 7200 s; bad key/secret per the §1.1 variant."""
     sb = sandbox()
@@ -36,8 +63,7 @@ def gettoken() -> Response:
 # ---------------------------------------------------------------------- §2.1 SNS login
 
 
-@bp.route("/sns/getuserinfo_bycode", methods=BOTH)
-@methods("POST")
+@route("/sns/getuserinfo_bycode", method="POST", token=False)
 def sns_getuserinfo_bycode() -> Response:
     """§2.1 step 3: HMAC-SHA256(appSecret, ms timestamp) signature, ±60 s window, 8530xx."""
     sb = sandbox()
@@ -84,11 +110,9 @@ def _micro_code_user(code_value: Any, app_key: str) -> User:
     return sb.users[code.userid]
 
 
-@bp.route("/topapi/v2/user/getuserinfo", methods=BOTH)
-@methods("POST")
-def v2_user_getuserinfo() -> Response:
+@route("/topapi/v2/user/getuserinfo", method="POST")
+def v2_user_getuserinfo(app: App) -> Response:
     """§3.2: a single-use, 5-minute micro-app code -> {userid, unionid, name, sys_level, …}."""
-    app = oapi_app()
     user = _micro_code_user(payload().get("code"), app.app_key)
     return ok(
         result={
@@ -103,11 +127,9 @@ def v2_user_getuserinfo() -> Response:
     )
 
 
-@bp.route("/user/getuserinfo", methods=BOTH)
-@methods("GET")
-def legacy_user_getuserinfo() -> Response:
+@route("/user/getuserinfo", method="GET")
+def legacy_user_getuserinfo(app: App) -> Response:
     """§3.2 (archived): GET with ?code=, flat fields."""
-    app = oapi_app()
     user = _micro_code_user(request.args.get("code"), app.app_key)
     return ok(
         userid=user.userid,
@@ -118,11 +140,9 @@ def legacy_user_getuserinfo() -> Response:
     )
 
 
-@bp.route("/get_jsapi_ticket", methods=BOTH)
-@methods("GET")
-def get_jsapi_ticket() -> Response:
+@route("/get_jsapi_ticket", method="GET")
+def get_jsapi_ticket(app: App) -> Response:
     """§3.3: one ticket per app, same ticket renewed for 2 h while valid, at most 24 h old."""
-    app = oapi_app()
     sb = sandbox()
     ticket = sb.issue_ticket(app.app_key)
     return ok(ticket=ticket.value, expires_in=max(0, int(ticket.expires_at - sb.now())))
@@ -144,11 +164,9 @@ def _dept_arg(data: dict[str, Any], required: bool = True) -> int:
     return dept_id
 
 
-@bp.route("/topapi/v2/department/listsub", methods=BOTH)
-@methods("POST")
-def department_listsub() -> Response:
+@route("/topapi/v2/department/listsub", method="POST")
+def department_listsub(app: App) -> Response:
     """§4.1: direct children only; `result` is an array; omitted dept_id per the §4.1 variant."""
-    oapi_app()
     sb = sandbox()
     data = payload()
     if data.get("dept_id") in (None, "") and sb.variants["listsub_default"] == "error":
@@ -159,32 +177,26 @@ def department_listsub() -> Response:
     return ok(result=result)
 
 
-@bp.route("/topapi/v2/department/get", methods=BOTH)
-@methods("POST")
-def department_get() -> Response:
+@route("/topapi/v2/department/get", method="POST")
+def department_get(app: App) -> Response:
     """§4.2: one department's details with member counts."""
-    oapi_app()
     sb = sandbox()
     dept_id = _dept_arg(payload())
     with sb.lock:
         return ok(result=sb.dept_json(sb.departments[dept_id], detail=True))
 
 
-@bp.route("/topapi/v2/department/listsubid", methods=BOTH)
-@methods("POST")
-def department_listsubid() -> Response:
+@route("/topapi/v2/department/listsubid", method="POST")
+def department_listsubid(app: App) -> Response:
     """§4.3: ids of direct child departments."""
-    oapi_app()
     sb = sandbox()
     dept_id = _dept_arg(payload())
     return ok(result={"dept_id_list": list(sb.children[dept_id])})
 
 
-@bp.route("/topapi/user/listid", methods=BOTH)
-@methods("POST")
-def user_listid() -> Response:
+@route("/topapi/user/listid", method="POST")
+def user_listid(app: App) -> Response:
     """§4.4: userids directly in a department."""
-    oapi_app()
     sb = sandbox()
     dept_id = _dept_arg(payload())
     return ok(result={"userid_list": list(sb.members[dept_id])})
@@ -193,11 +205,9 @@ def user_listid() -> Response:
 ORDER_FIELDS = {"entry_asc", "entry_desc", "modify_asc", "modify_desc", "custom"}
 
 
-@bp.route("/topapi/v2/user/list", methods=BOTH)
-@methods("POST")
-def user_list() -> Response:
+@route("/topapi/v2/user/list", method="POST")
+def user_list(app: App) -> Response:
     """§4.5: one department (not sub-departments), cursor paging, size 1..100, order_field."""
-    oapi_app()
     sb = sandbox()
     data = payload()
     dept_id = _dept_arg(data)
@@ -225,11 +235,9 @@ def user_list() -> Response:
     return ok(result=result)
 
 
-@bp.route("/topapi/v2/user/get", methods=BOTH)
-@methods("POST")
-def user_get() -> Response:
+@route("/topapi/v2/user/get", method="POST")
+def user_get(app: App) -> Response:
     """§4.6: one user's details; 33012 for an unknown userid."""
-    oapi_app()
     sb = sandbox()
     userid = str(payload().get("userid") or "")
     if not userid or len(userid) > 64:
@@ -241,11 +249,9 @@ def user_get() -> Response:
         return ok(result=sb.user_json(user, detail=True))
 
 
-@bp.route("/topapi/user/getbyunionid", methods=BOTH)
-@methods("POST")
-def user_getbyunionid() -> Response:
+@route("/topapi/user/getbyunionid", method="POST")
+def user_getbyunionid(app: App) -> Response:
     """§4.7: unionid -> {contact_type, userid}; 60121 when the person is not in the corp."""
-    oapi_app()
     sb = sandbox()
     unionid = str(payload().get("unionid") or "")
     if not unionid:
@@ -256,11 +262,9 @@ def user_getbyunionid() -> Response:
     return ok(result={"contact_type": 0, "userid": userid})
 
 
-@bp.route("/topapi/v2/user/getbymobile", methods=BOTH)
-@methods("POST")
-def user_getbymobile() -> Response:
+@route("/topapi/v2/user/getbymobile", method="POST")
+def user_getbymobile(app: App) -> Response:
     """§4.8: mobile -> userid of an active employee; 40104 invalid mobile, 60121 not found."""
-    oapi_app()
     sb = sandbox()
     mobile = str(payload().get("mobile") or "")
     if not mobile.lstrip("+").replace("-", "").isdigit():
@@ -271,11 +275,9 @@ def user_getbymobile() -> Response:
     return ok(result={"userid": userid})
 
 
-@bp.route("/topapi/user/count", methods=BOTH)
-@methods("POST")
-def user_count() -> Response:
+@route("/topapi/user/count", method="POST")
+def user_count(app: App) -> Response:
     """§4.9: number of employees (`only_active` required)."""
-    oapi_app()
     sb = sandbox()
     data = payload()
     if "only_active" not in data:
@@ -289,59 +291,38 @@ def user_count() -> Response:
 # ---------------------------------------------------------------------- §5 contacts write
 
 
-@bp.route("/topapi/v2/department/create", methods=BOTH)
-@methods("POST")
-def department_create() -> Response:
+@route("/topapi/v2/department/create", method="POST")
+def department_create(app: App) -> Response:
     """§5.1: name 1-64 without `-`/`,`/`，`, parent exists (60004), unique under it (60021)."""
-    oapi_app()
     data = payload()
     data.pop("dept_id", None)
     dept = sandbox().create_department(data)
     return ok(result={"dept_id": dept.dept_id})
 
 
-@bp.route("/topapi/v2/department/update", methods=BOTH)
-@methods("POST")
-def department_update() -> Response:
-    """§5.2: root not updatable (60018), cycles refused (60010), omitted fields unchanged."""
-    oapi_app()
-    sandbox().update_department(payload())
-    return ok()
-
-
-@bp.route("/topapi/v2/department/delete", methods=BOTH)
-@methods("POST")
-def department_delete() -> Response:
-    """§5.3: not the root (60007), no sub-departments (60006), no members (60005)."""
-    oapi_app()
-    sandbox().delete_department(payload().get("dept_id"))
-    return ok()
-
-
-@bp.route("/topapi/v2/user/create", methods=BOTH)
-@methods("POST")
-def user_create() -> Response:
+@route("/topapi/v2/user/create", method="POST")
+def user_create(app: App) -> Response:
     """§5.4: mobile required, comma-string dept_id_list; answers camelCase `unionId`."""
-    oapi_app()
     user = sandbox().create_user(payload())
     return ok(result={"userid": user.userid, "unionId": user.unionid})
 
 
-@bp.route("/topapi/v2/user/update", methods=BOTH)
-@methods("POST")
-def user_update() -> Response:
-    """§5.5: omitted fields unchanged; dept_id_list a comma string (up to 300)."""
-    oapi_app()
-    sandbox().update_user(payload())
-    return ok()
+# The §5 writes that answer a bare ok(): what each does with the request body.
+PLAIN_WRITES: dict[str, Callable[[Sandbox, dict[str, Any]], object]] = {
+    "/topapi/v2/department/update": Sandbox.update_department,
+    "/topapi/v2/department/delete": lambda sb, data: sb.delete_department(data.get("dept_id")),
+    "/topapi/v2/user/update": Sandbox.update_user,
+    "/topapi/v2/user/delete": lambda sb, data: sb.delete_user(data.get("userid")),
+}
 
 
-@bp.route("/topapi/v2/user/delete", methods=BOTH)
-@methods("POST")
-def user_delete() -> Response:
-    """§5.6: 33012 for an unknown userid."""
-    oapi_app()
-    sandbox().delete_user(payload().get("userid"))
+@route(*PLAIN_WRITES, method="POST")
+def plain_write(app: App) -> Response:
+    """§5.2 department update: root not updatable (60018), cycles refused (60010); §5.3
+    department delete: not the root (60007), no sub-departments (60006), no members (60005);
+    §5.5 user update: dept_id_list a comma string (up to 300); §5.6 user delete: 33012 for an
+    unknown userid. Omitted fields stay unchanged."""
+    PLAIN_WRITES[request.path](sandbox(), payload())
     return ok()
 
 
@@ -372,8 +353,11 @@ def _callback_fields(data: dict[str, Any]) -> tuple[list[str], str, str, str]:
     return [str(t) for t in tags], token, aes_key, url
 
 
-def _register(update: bool) -> Response:
-    app = oapi_app()
+@route("/call_back/register_call_back", "/call_back/update_call_back", method="POST")
+def register_call_back(app: App) -> Response:
+    """§6.1 B: register (71006 when one exists) or update (71007 when none) the corp-level
+    callback, same body; owner key = corpId; `check_url` is pushed and answered first."""
+    update = request.path.endswith("/update_call_back")
     sb = sandbox()
     tags, token, aes_key, url = _callback_fields(payload())
     with sb.lock:
@@ -401,25 +385,9 @@ def _register(update: bool) -> Response:
     return ok()
 
 
-@bp.route("/call_back/register_call_back", methods=BOTH)
-@methods("POST")
-def register_call_back() -> Response:
-    """§6.1 B: owner key = corpId; `check_url` is pushed and answered before this returns."""
-    return _register(update=False)
-
-
-@bp.route("/call_back/update_call_back", methods=BOTH)
-@methods("POST")
-def update_call_back() -> Response:
-    """§6.1 B: same body as register; check_url again."""
-    return _register(update=True)
-
-
-@bp.route("/call_back/get_call_back", methods=BOTH)
-@methods("GET")
-def get_call_back() -> Response:
+@route("/call_back/get_call_back", method="GET")
+def get_call_back(app: App) -> Response:
     """§6.1 B: {call_back_tag[], token, aes_key, url}."""
-    oapi_app()
     sb = sandbox()
     sub = sb.subscriptions.get(sb.legacy_subscription or "")
     if sub is None:
@@ -427,11 +395,9 @@ def get_call_back() -> Response:
     return ok(call_back_tag=sub.tags or [], token=sub.token, aes_key=sub.aes_key, url=sub.url)
 
 
-@bp.route("/call_back/delete_call_back", methods=BOTH)
-@methods("GET")
-def delete_call_back() -> Response:
+@route("/call_back/delete_call_back", method="GET")
+def delete_call_back(app: App) -> Response:
     """§6.1 B: remove the corp-level registration."""
-    oapi_app()
     sb = sandbox()
     with sb.lock:
         if sb.legacy_subscription:
@@ -440,11 +406,9 @@ def delete_call_back() -> Response:
     return ok()
 
 
-@bp.route("/call_back/get_call_back_failed_result", methods=BOTH)
-@methods("GET")
-def get_call_back_failed_result() -> Response:
+@route("/call_back/get_call_back_failed_result", method="GET")
+def get_call_back_failed_result(app: App) -> Response:
     """§6.1 B: failed pushes, at most 200 per call (returned ones are removed)."""
-    oapi_app()
     sb = sandbox()
     with sb.lock:
         batch, sb.failed_events = sb.failed_events[:200], sb.failed_events[200:]
@@ -455,11 +419,9 @@ def get_call_back_failed_result() -> Response:
 # ---------------------------------------------------------------------- §7 work notifications
 
 
-@bp.route("/topapi/message/corpconversation/asyncsend_v2", methods=BOTH)
-@methods("POST")
-def asyncsend_v2() -> Response:
+@route("/topapi/message/corpconversation/asyncsend_v2", method="POST")
+def asyncsend_v2(app: App) -> Response:
     """§7: agent_id required, comma-string lists, one msg type, recorded for inspection."""
-    app = oapi_app()
     sb = sandbox()
     data = payload()
     agent_id = _int(data.get("agent_id"), 40056)
@@ -526,11 +488,9 @@ def asyncsend_v2() -> Response:
     return ok(task_id=task_id)
 
 
-@bp.route("/topapi/message/corpconversation/getsendresult", methods=BOTH)
-@methods("POST")
-def getsendresult() -> Response:
+@route("/topapi/message/corpconversation/getsendresult", method="POST")
+def getsendresult(app: App) -> Response:
     """§7: per-recipient result of a send (everyone unread in the sandbox)."""
-    app = oapi_app()
     sb = sandbox()
     data = payload()
     task_id = _int(data.get("task_id"), 400002)
