@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
@@ -130,13 +132,23 @@ def create_department(
     return department
 
 
+@contextmanager
+def _writing(
+    origin: str, department_id: int, expected_version: int | None, fields: Iterable[str]
+) -> Iterator[Department]:
+    """A unit of work on a department, refused when stale or when `origin` may not change
+    `fields` (the department's source owns them)."""
+    with unit.writing(get_department, department_id, expected_version) as department:
+        check_writable(origin, department.source, "department", fields)
+        yield department
+
+
 def update_department(
     origin: str, department_id: int, *, expected_version: int | None = None, **fields: Any
 ) -> Department:
     """Change a department's name, sort order or custom attributes."""
     unit.refuse_unknown_fields(fields, UPDATABLE)
-    with unit.writing(get_department, department_id, expected_version) as department:
-        check_writable(origin, department.source, "department", fields)
+    with _writing(origin, department_id, expected_version, fields) as department:
         errors: dict[str, str] = {}
         changes: dict[str, Any] = {}
         if "name" in fields:
@@ -164,8 +176,7 @@ def move_department(
     expected_version: int | None = None,
 ) -> Department:
     """Move a department (and its whole subtree) under another parent, in one transaction."""
-    with unit.writing(get_department, department_id, expected_version) as department:
-        check_writable(origin, department.source, "department", ["parent_id"])
+    with _writing(origin, department_id, expected_version, ["parent_id"]) as department:
         if new_parent_id == department.parent_id:
             return department
         parent = get_department(new_parent_id) if new_parent_id is not None else None
@@ -198,8 +209,7 @@ def delete_department(
     origin: str, department_id: int, *, expected_version: int | None = None
 ) -> None:
     """Delete an empty department (no sub-departments, no members)."""
-    with unit.writing(get_department, department_id, expected_version) as department:
-        check_writable(origin, department.source, "department", ["parent_id"])
+    with _writing(origin, department_id, expected_version, ["parent_id"]) as department:
         has_children = db.session.scalar(
             select(Department.id).where(Department.parent_id == department.id).limit(1)
         )
