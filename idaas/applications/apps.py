@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from idaas import audit
+from idaas.applications.audited import delete_with_audit
 from idaas.applications.errors import ClientNotFound, InvalidInput
 from idaas.applications.models import (
     ID_TOKEN_ALGS,
@@ -27,7 +28,6 @@ from idaas.applications.models import (
     hash_secret,
 )
 from idaas.applications.scopes import unknown_oidc_scopes
-from idaas.applications.service import delete_with_audit
 from idaas.directory.models import Account
 from idaas.extensions import db, utcnow
 

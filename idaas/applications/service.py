@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from idaas import audit
+from idaas.applications.audited import delete_with_audit
 from idaas.applications.errors import AlreadyDecided, ClientNotFound, InvalidInput
 from idaas.applications.models import ApiClient, IntegrationRequest, hash_secret
 from idaas.applications.scopes import unknown_scopes
@@ -93,13 +94,6 @@ def _validated(
     if errors:
         raise InvalidInput(errors)
     return clean, clean_scopes
-
-
-def delete_with_audit(origin: str, row: Any, action: str, target: str, details: Any) -> None:
-    """Delete `row` and record `action` on `target` in one commit."""
-    db.session.delete(row)
-    audit.record(origin, action, target, details=details)
-    db.session.commit()
 
 
 def _client_details(client: ApiClient) -> dict[str, Any]:
