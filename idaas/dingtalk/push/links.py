@@ -9,15 +9,15 @@ from idaas.dingtalk.push.models import PushLink
 from idaas.extensions import db
 
 
+def _key(connection: str, object_type: str, object_id: object) -> dict[str, str]:
+    """The columns that name one link (its unique key)."""
+    return {"connection": connection, "object_type": object_type, "object_id": str(object_id)}
+
+
 def find(connection: str, object_type: str, object_id: object) -> PushLink | None:
     """The link of one of our objects."""
-    return db.session.scalar(
-        select(PushLink).where(
-            PushLink.connection == connection,
-            PushLink.object_type == object_type,
-            PushLink.object_id == str(object_id),
-        )
-    )
+    key = _key(connection, object_type, object_id)
+    return db.session.scalar(select(PushLink).filter_by(**key))
 
 
 def dingtalk_id(connection: str, object_type: str, object_id: object) -> str | None:
@@ -40,7 +40,7 @@ def all_of(connection: str, object_type: str) -> list[PushLink]:
 def _row(connection: str, object_type: str, object_id: object) -> PushLink:
     link = find(connection, object_type, object_id)
     if link is None:
-        link = PushLink(connection=connection, object_type=object_type, object_id=str(object_id))
+        link = PushLink(**_key(connection, object_type, object_id))
         db.session.add(link)
     return link
 
