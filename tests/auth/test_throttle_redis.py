@@ -36,31 +36,28 @@ def other_process(redis_url, database_url, instance_dir):
         "IDAAS_WTF_CSRF_ENABLED": "false",
         **{f"IDAAS_{key}": str(value) for key, value in CHEAP_ARGON2.items()},
     }
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = instance_dir / "other-process.log"
+    with log.open("wb") as output:  # a file, not a pipe: a full pipe would stall the server
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(port)], env=env, stdout=output, stderr=output
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded CI machine imports slowly
         while True:
             try:
                 httpx.get(f"{url}/login", timeout=1)
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        process.stderr.read().decode() if process.stderr else "server did not start"
-                    ) from None
+                    process.kill()
+                    process.wait(timeout=10)
+                    raise RuntimeError(log.read_text() or "server did not start") from None
                 time.sleep(0.1)
         yield url, prefix
     finally:
         process.terminate()
         process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 def test_throttling_is_shared_between_two_app_processes(make_app, redis_url, other_process):
