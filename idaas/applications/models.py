@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import CreatedAt, IntPk, UpdatedAt
 from idaas.extensions import db, utcnow
 
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -32,7 +33,7 @@ class ApiClient(ClientMixin, db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "api_client"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(String(1024))
@@ -41,8 +42,8 @@ class ApiClient(ClientMixin, db.Model):  # type: ignore[name-defined]
     secret_hash: Mapped[str] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
     secret_rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Bumped on rotation and disabling; access tokens carry it (`client_gen`) and older
     # generations are refused, so those tokens stop working at once.
@@ -93,7 +94,7 @@ class IntegrationRequest(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "integration_request"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     contact: Mapped[str] = mapped_column(String(254))
@@ -106,7 +107,7 @@ class IntegrationRequest(db.Model):  # type: ignore[name-defined]
     api_client_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_client.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 SUBJECT_TYPES = ("public", "pairwise")
@@ -122,7 +123,7 @@ class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "application"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(String(1024))
@@ -158,8 +159,8 @@ class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
     claim_mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     token_generation: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     @property
@@ -224,7 +225,7 @@ class SubAccount(db.Model):  # type: ignore[name-defined]
     __tablename__ = "application_subaccount"
     __table_args__ = (UniqueConstraint("application_id", "account_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     application_id: Mapped[int] = mapped_column(
         ForeignKey("application.id", ondelete="CASCADE"), index=True
     )
@@ -233,5 +234,5 @@ class SubAccount(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), default="pending")
     proposed_by: Mapped[str] = mapped_column(String(128))
     decided_by: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     decided_at: Mapped[datetime | None]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import AccountFk, CreatedAt, IntPk, TokenHash, UpdatedAt
 from idaas.extensions import db, utcnow
 
 #: Session states: a sign-in in progress (`mfa`, `mfa_enrol`, `password`) or complete (`active`).
@@ -19,13 +20,11 @@ class AuthSession(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "auth_session"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    token_hash: Mapped[TokenHash]
+    account_id: Mapped[AccountFk]
     state: Mapped[str] = mapped_column(String(16), default="active")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     authenticated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -69,7 +68,7 @@ class AccountMfa(db.Model):  # type: ignore[name-defined]
     totp_secret: Mapped[str | None] = mapped_column(String(512))
     totp_confirmed_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
 
 
 class RecoveryCode(db.Model):  # type: ignore[name-defined]
@@ -77,12 +76,10 @@ class RecoveryCode(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "mfa_recovery_code"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    id: Mapped[IntPk]
+    account_id: Mapped[AccountFk]
+    code_hash: Mapped[TokenHash]
+    created_at: Mapped[CreatedAt]
     used_at: Mapped[datetime | None]
 
 
@@ -91,12 +88,10 @@ class RememberedDevice(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "mfa_remembered_device"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    id: Mapped[IntPk]
+    account_id: Mapped[AccountFk]
+    token_hash: Mapped[TokenHash]
+    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime]
     user_agent: Mapped[str | None] = mapped_column(String(256))
 
@@ -106,7 +101,7 @@ class AuthSourceConfig(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "auth_source"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(64), unique=True)
     type: Mapped[str] = mapped_column(String(32))
     display_name: Mapped[str] = mapped_column(String(128))
@@ -114,4 +109,4 @@ class AuthSourceConfig(db.Model):  # type: ignore[name-defined]
     show_on_login: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.extensions import db, utcnow
+from idaas.columns import CreatedAt
+from idaas.extensions import db
 
 
 class DingTalkSingleUse(db.Model):  # type: ignore[name-defined]
@@ -17,6 +18,6 @@ class DingTalkSingleUse(db.Model):  # type: ignore[name-defined]
 
     value_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import CreatedAt, IntPk
 from idaas.extensions import db, utcnow
 
 
@@ -17,7 +18,7 @@ class ChangeEvent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "change_event"
     __table_args__ = (Index("ix_change_event_object", "object_type", "object_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64))
@@ -53,7 +54,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
         Index("ix_delivery_status", "status"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     uid: Mapped[str] = mapped_column(String(36), unique=True)
     target_type: Mapped[str] = mapped_column(String(64))
     target_key: Mapped[str] = mapped_column(String(200))
@@ -67,7 +68,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     replays: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
@@ -88,7 +89,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     __tablename__ = "job"
     __table_args__ = (Index("ix_job_due", "status", "lease_until"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     kind: Mapped[str] = mapped_column(String(64), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     origin: Mapped[str] = mapped_column(String(128), default="system")
@@ -103,7 +104,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]

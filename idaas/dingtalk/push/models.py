@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.extensions import db, utcnow
+from idaas.columns import IntPk, UpdatedAt
+from idaas.extensions import db
 
 
 class PushSettings(db.Model):  # type: ignore[name-defined]
@@ -28,7 +28,7 @@ class PushSettings(db.Model):  # type: ignore[name-defined]
     disabled: Mapped[str] = mapped_column(String(16), default="delete")
     #: field-mapping rules (idaas account field -> DingTalk user field)
     mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
 
 
 class PushLink(db.Model):  # type: ignore[name-defined]
@@ -43,13 +43,13 @@ class PushLink(db.Model):  # type: ignore[name-defined]
         UniqueConstraint("connection", "object_type", "dingtalk_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     connection: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64))
     dingtalk_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
 
 
 class NotifySettings(db.Model):  # type: ignore[name-defined]
@@ -59,4 +59,4 @@ class NotifySettings(db.Model):  # type: ignore[name-defined]
 
     connection: Mapped[str] = mapped_column(String(64), primary_key=True)
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]

@@ -1,0 +1,22 @@
+"""Column types the models share: `Annotated` declarations for `Mapped[...]` (SQLAlchemy 2.0)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import mapped_column
+
+from idaas.extensions import utcnow
+
+#: An integer surrogate primary key.
+IntPk = Annotated[int, mapped_column(primary_key=True)]
+#: When the row was written.
+CreatedAt = Annotated[datetime, mapped_column(default=utcnow)]
+#: When the row was last changed.
+UpdatedAt = Annotated[datetime, mapped_column(default=utcnow, onupdate=utcnow)]
+#: The account a row belongs to (indexed; the row goes with the account).
+AccountFk = Annotated[int, mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)]
+#: The SHA-256 (hex) of a random token; the token itself is never stored.
+TokenHash = Annotated[str, mapped_column(String(64), unique=True)]
