@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.extensions import utcnow
 
@@ -20,3 +20,11 @@ UpdatedAt = Annotated[datetime, mapped_column(default=utcnow, onupdate=utcnow)]
 AccountFk = Annotated[int, mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)]
 #: The SHA-256 (hex) of a random token; the token itself is never stored.
 TokenHash = Annotated[str, mapped_column(String(64), unique=True)]
+
+
+class AccountRow:
+    """A row that belongs to one account and goes with it: its id, the account, when written."""
+
+    id: Mapped[IntPk]
+    account_id: Mapped[AccountFk]
+    created_at: Mapped[CreatedAt]

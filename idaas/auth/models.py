@@ -8,23 +8,20 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.columns import AccountFk, CreatedAt, IntPk, TokenHash, UpdatedAt
+from idaas.columns import AccountRow, CreatedAt, IntPk, TokenHash, UpdatedAt
 from idaas.extensions import db, utcnow
 
 #: Session states: a sign-in in progress (`mfa`, `mfa_enrol`, `password`) or complete (`active`).
 SESSION_STATES = ("mfa", "mfa_enrol", "password", "active")
 
 
-class AuthSession(db.Model):  # type: ignore[name-defined]
+class AuthSession(AccountRow, db.Model):  # type: ignore[name-defined]
     """One sign-in: the cookie carries a signed random token; we store only its SHA-256."""
 
     __tablename__ = "auth_session"
 
-    id: Mapped[IntPk]
     token_hash: Mapped[TokenHash]
-    account_id: Mapped[AccountFk]
     state: Mapped[str] = mapped_column(String(16), default="active")
-    created_at: Mapped[CreatedAt]
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     authenticated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -71,27 +68,21 @@ class AccountMfa(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[UpdatedAt]
 
 
-class RecoveryCode(db.Model):  # type: ignore[name-defined]
+class RecoveryCode(AccountRow, db.Model):  # type: ignore[name-defined]
     """A single-use MFA recovery code, stored as SHA-256 (the code itself is high-entropy)."""
 
     __tablename__ = "mfa_recovery_code"
 
-    id: Mapped[IntPk]
-    account_id: Mapped[AccountFk]
     code_hash: Mapped[TokenHash]
-    created_at: Mapped[CreatedAt]
     used_at: Mapped[datetime | None]
 
 
-class RememberedDevice(db.Model):  # type: ignore[name-defined]
+class RememberedDevice(AccountRow, db.Model):  # type: ignore[name-defined]
     """A browser that passed MFA and asked to be remembered (skips the MFA step until expiry)."""
 
     __tablename__ = "mfa_remembered_device"
 
-    id: Mapped[IntPk]
-    account_id: Mapped[AccountFk]
     token_hash: Mapped[TokenHash]
-    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime]
     user_agent: Mapped[str | None] = mapped_column(String(256))
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.columns import AccountFk, CreatedAt, IntPk, TokenHash
+from idaas.columns import AccountRow, CreatedAt, TokenHash
 from idaas.extensions import db
 
 
@@ -33,16 +33,13 @@ class PasswordResetCode(db.Model):  # type: ignore[name-defined]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class PasswordResetTicket(db.Model):  # type: ignore[name-defined]
+class PasswordResetTicket(AccountRow, db.Model):  # type: ignore[name-defined]
     """Proof that a browser showed who it is (through DingTalk): lets it set a new password once."""
 
     __tablename__ = "password_reset_ticket"
 
-    id: Mapped[IntPk]
     token_hash: Mapped[TokenHash]
-    account_id: Mapped[AccountFk]
     method: Mapped[str] = mapped_column(String(32))
     mfa_done: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

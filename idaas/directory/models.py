@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from idaas.columns import AccountFk, CreatedAt, IntPk, UpdatedAt
+from idaas.columns import AccountRow, CreatedAt, IntPk, UpdatedAt
 from idaas.extensions import db, utcnow
 
 ACCOUNT_STATUSES = ("active", "disabled", "left")
@@ -117,15 +117,12 @@ class Account(Timestamped, db.Model):  # type: ignore[name-defined]
     )
 
 
-class PasswordHistory(db.Model):  # type: ignore[name-defined]
+class PasswordHistory(AccountRow, db.Model):  # type: ignore[name-defined]
     """Hashes of an account's previous passwords, for the history rule."""
 
     __tablename__ = "password_history"
 
-    id: Mapped[IntPk]
-    account_id: Mapped[AccountFk]
     password_hash: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[CreatedAt]
 
 
 class Membership(db.Model):  # type: ignore[name-defined]
