@@ -1,11 +1,11 @@
-"""Column types the models share: `Annotated` declarations for `Mapped[...]` (SQLAlchemy 2.0)."""
+"""Column types, a mixin and an index helper the models share (SQLAlchemy 2.0 declarations)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.extensions import utcnow
@@ -28,3 +28,9 @@ class AccountRow:
     id: Mapped[IntPk]
     account_id: Mapped[AccountFk]
     created_at: Mapped[CreatedAt]
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of only the rows matching `where`, made the same on SQLite and PostgreSQL."""
+    condition = text(where)
+    return Index(name, *columns, unique=unique, sqlite_where=condition, postgresql_where=condition)

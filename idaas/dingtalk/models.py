@@ -1,10 +1,11 @@
-"""Single-use values of DingTalk sign-in: `state` nonces and already-redeemed login codes."""
+"""DingTalk tables: single-use sign-in values, and what the per-connection settings share."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.columns import CreatedAt
@@ -21,3 +22,12 @@ class DingTalkSingleUse(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class ConnectionFlowSettings:
+    """Key, switch and field mapping of a flow between the directory and a DingTalk connection."""
+
+    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: field-mapping rules between idaas account fields and DingTalk user fields
+    mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

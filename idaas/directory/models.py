@@ -23,12 +23,11 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
-    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from idaas.columns import AccountRow, CreatedAt, IntPk, UpdatedAt
+from idaas.columns import AccountRow, CreatedAt, IntPk, UpdatedAt, partial_index
 from idaas.extensions import db, utcnow
 
 ACCOUNT_STATUSES = ("active", "disabled", "left")
@@ -130,13 +129,7 @@ class Membership(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "membership"
     __table_args__ = (
-        Index(
-            "uq_membership_primary",
-            "account_id",
-            unique=True,
-            sqlite_where=text("is_primary"),
-            postgresql_where=text("is_primary"),
-        ),
+        partial_index("uq_membership_primary", "account_id", where="is_primary", unique=True),
     )
 
     account_id: Mapped[int] = mapped_column(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.columns import CreatedAt, IntPk
+from idaas.columns import CreatedAt, IntPk, partial_index
 from idaas.extensions import db, utcnow
 
 
@@ -30,7 +30,7 @@ class ChangeEvent(db.Model):  # type: ignore[name-defined]
 
 #: Delivery states: waiting (`pending`), claimed by a worker (`running`), `delivered`, `dead`.
 DELIVERY_STATES = ("pending", "running", "delivered", "dead")
-LIVE = text("status IN ('pending', 'running')")
+LIVE = "status IN ('pending', 'running')"
 
 
 class Delivery(db.Model):  # type: ignore[name-defined]
@@ -40,16 +40,15 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     # Partial indexes over the live rows only: claims and coalescing never wade through the
     # (many) delivered rows kept for inspection.
     __table_args__ = (
-        Index("ix_delivery_live", "id", postgresql_where=LIVE, sqlite_where=LIVE),
-        Index(
+        partial_index("ix_delivery_live", "id", where=LIVE),
+        partial_index(
             "ix_delivery_stream",
             "target_type",
             "target_key",
             "object_type",
             "object_id",
             "id",
-            postgresql_where=LIVE,
-            sqlite_where=LIVE,
+            where=LIVE,
         ),
         Index("ix_delivery_status", "status"),
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.columns import AccountFk, CreatedAt, IntPk, TokenHash
+from idaas.columns import AccountFk, CreatedAt, IntPk, TokenHash, partial_index
 from idaas.extensions import db, utcnow
 
 KEY_STATUSES = ("next", "active", "retired", "expired")
@@ -20,13 +20,7 @@ class SigningKey(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "signing_key"
     __table_args__ = (
-        Index(
-            "uq_signing_key_active_alg",
-            "alg",
-            unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
-        ),
+        partial_index("uq_signing_key_active_alg", "alg", where="status = 'active'", unique=True),
     )
 
     id: Mapped[IntPk]

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.columns import IntPk, UpdatedAt
+from idaas.dingtalk.models import ConnectionFlowSettings
 from idaas.extensions import db
 
 
-class PushSettings(db.Model):  # type: ignore[name-defined]
+class PushSettings(ConnectionFlowSettings, db.Model):  # type: ignore[name-defined]
     """Which local subtree one connection pushes, under which DingTalk department (issue 16.3)."""
 
     __tablename__ = "dingtalk_push_settings"
 
-    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the local department whose subtree is pushed (its members and sub-departments)
     source_department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL")
@@ -26,8 +23,6 @@ class PushSettings(db.Model):  # type: ignore[name-defined]
     root_dept_id: Mapped[int | None] = mapped_column(BigInteger)
     #: what a disabled account becomes in DingTalk: removed (`delete`) or left as it is (`keep`)
     disabled: Mapped[str] = mapped_column(String(16), default="delete")
-    #: field-mapping rules (idaas account field -> DingTalk user field)
-    mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[UpdatedAt]
 
 

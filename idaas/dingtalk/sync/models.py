@@ -18,16 +18,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.columns import CreatedAt, IntPk, UpdatedAt
+from idaas.dingtalk.models import ConnectionFlowSettings
 from idaas.extensions import db, utcnow
 
 
-class SyncSettings(db.Model):  # type: ignore[name-defined]
+class SyncSettings(ConnectionFlowSettings, db.Model):  # type: ignore[name-defined]
     """How one DingTalk connection feeds the directory (issue 15 item 1)."""
 
     __tablename__ = "dingtalk_sync_settings"
 
-    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     target_department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL")
     )
@@ -38,7 +37,6 @@ class SyncSettings(db.Model):  # type: ignore[name-defined]
     leavers: Mapped[str] = mapped_column(String(16), default="disable")
     leaver_delete_days: Mapped[int] = mapped_column(Integer, default=30)
     unlink_leavers: Mapped[bool] = mapped_column(Boolean, default=True)
-    mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     transport: Mapped[str] = mapped_column(String(16), default="stream")
     callback_token: Mapped[str | None] = mapped_column(String(64))
     callback_aes_key_enc: Mapped[str | None] = mapped_column(String(1024))
