@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.extensions import utcnow
@@ -28,6 +28,21 @@ class AccountRow:
     id: Mapped[IntPk]
     account_id: Mapped[AccountFk]
     created_at: Mapped[CreatedAt]
+
+
+class ObjectReference:
+    """A directory object (its type and id) as known in another system."""
+
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+
+    @staticmethod
+    def one_to_one(scope: str, external_id: str) -> tuple[UniqueConstraint, UniqueConstraint]:
+        """Within `scope`: one row per object, and one object per id in the other system."""
+        return (
+            UniqueConstraint(scope, "object_type", "object_id"),
+            UniqueConstraint(scope, "object_type", external_id),
+        )
 
 
 def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:

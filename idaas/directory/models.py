@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from idaas.columns import AccountRow, CreatedAt, IntPk, UpdatedAt, partial_index
+from idaas.columns import AccountRow, CreatedAt, IntPk, ObjectReference, UpdatedAt, partial_index
 from idaas.extensions import db, utcnow
 
 ACCOUNT_STATUSES = ("active", "disabled", "left")
@@ -251,19 +251,14 @@ class ExternalIdentity(db.Model):  # type: ignore[name-defined]
     last_used_at: Mapped[datetime | None]
 
 
-class ExternalReference(db.Model):  # type: ignore[name-defined]
+class ExternalReference(ObjectReference, db.Model):  # type: ignore[name-defined]
     """Our object <-> its id in another system (a DingTalk dept_id, a SCIM target's id)."""
 
     __tablename__ = "external_reference"
-    __table_args__ = (
-        UniqueConstraint("system", "object_type", "object_id"),
-        UniqueConstraint("system", "object_type", "external_id"),
-    )
+    __table_args__ = ObjectReference.one_to_one("system", "external_id")
 
     id: Mapped[IntPk]
     system: Mapped[str] = mapped_column(String(128))
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[CreatedAt]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas.columns import CreatedAt, IntPk, partial_index
@@ -140,3 +140,17 @@ class ReplayEntry(db.Model):  # type: ignore[name-defined]
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     namespace: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+_Listed = TypeVar("_Listed", "Delivery", "Job")
+
+
+def newest_first(
+    model: type[_Listed], limit: int, **equal_to: str | None
+) -> Select[tuple[_Listed]]:
+    """The query of `model`'s newest rows (1 to 500) whose named columns equal the values given."""
+    query = select(model).order_by(model.id.desc()).limit(max(1, min(limit, 500)))
+    for column, value in equal_to.items():
+        if value:
+            query = query.where(getattr(model, column) == value)
+    return query

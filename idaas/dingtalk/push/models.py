@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.columns import IntPk, UpdatedAt
+from idaas.columns import IntPk, ObjectReference, UpdatedAt
 from idaas.dingtalk.models import ConnectionFlowSettings
 from idaas.extensions import db
 
@@ -26,22 +26,17 @@ class PushSettings(ConnectionFlowSettings, db.Model):  # type: ignore[name-defin
     updated_at: Mapped[UpdatedAt]
 
 
-class PushLink(db.Model):  # type: ignore[name-defined]
+class PushLink(ObjectReference, db.Model):  # type: ignore[name-defined]
     """Our object <-> its DingTalk id for one connection, and the last per-object error.
 
     Kept by push itself (the directory's external references go with a deleted account, and
     push still has to delete the DingTalk user afterwards)."""
 
     __tablename__ = "dingtalk_push_link"
-    __table_args__ = (
-        UniqueConstraint("connection", "object_type", "object_id"),
-        UniqueConstraint("connection", "object_type", "dingtalk_id"),
-    )
+    __table_args__ = ObjectReference.one_to_one("connection", "dingtalk_id")
 
     id: Mapped[IntPk]
     connection: Mapped[str] = mapped_column(String(64))
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
     dingtalk_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[UpdatedAt]

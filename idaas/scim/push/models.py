@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.columns import CreatedAt, IntPk, UpdatedAt
+from idaas.columns import CreatedAt, IntPk, ObjectReference, UpdatedAt
 from idaas.extensions import db, utcnow
 
 AUTH_TYPES = ("none", "basic", "bearer", "oauth2")
@@ -65,7 +65,7 @@ class ProvisioningLog(db.Model):  # type: ignore[name-defined]
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class ProvisionedObject(db.Model):  # type: ignore[name-defined]
+class ProvisionedObject(ObjectReference, db.Model):  # type: ignore[name-defined]
     """A directory object as provisioned in one target: its id there (kept after our delete)."""
 
     __tablename__ = "provisioned_object"
@@ -75,8 +75,6 @@ class ProvisionedObject(db.Model):  # type: ignore[name-defined]
     target_id: Mapped[int] = mapped_column(
         ForeignKey("provisioning_target.id", ondelete="CASCADE"), index=True
     )
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
     remote_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
