@@ -1,4 +1,4 @@
-"""Column types, a mixin and an index helper the models share (SQLAlchemy 2.0 declarations)."""
+"""Column types, mixins and an index helper the models share (SQLAlchemy 2.0 declarations)."""
 
 from __future__ import annotations
 
