@@ -15,3 +15,10 @@ class ServiceError(Exception):
     def summary(fields: dict[str, str]) -> str:
         """`field: message; ...`, the message of an error about several fields."""
         return "; ".join(f"{name}: {message}" for name, message in fields.items())
+
+
+class InvalidFields(ServiceError):
+    """One or more fields are invalid; `fields` maps each to its message."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(self.summary(fields), fields)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from idaas.errors import ServiceError
+from idaas.errors import InvalidFields, ServiceError
 
 
 class ApplicationError(ServiceError):
     """Base class: a change to API clients or integration requests was refused."""
 
 
-class InvalidInput(ApplicationError):
+class InvalidInput(InvalidFields, ApplicationError):
     """One or more fields are invalid; `fields` maps each to its message."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(self.summary(fields), fields)
 
 
 class ClientNotFound(ApplicationError):

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import CreatedAt, IntPk, UpdatedAt
 from idaas.extensions import db, utcnow
 
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -27,43 +28,48 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class ApiClient(ClientMixin, db.Model):  # type: ignore[name-defined]
+class RegisteredClient(ClientMixin):
+    """What every OAuth client here has: identity, scopes, on/off, token generation, history."""
+
+    id: Mapped[IntPk]
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on secret rotation (API clients) and disabling; tokens carry it and older
+    # generations are refused, so those tokens stop working at once.
+    token_generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    def get_client_id(self) -> str:
+        """The client identifier (RFC 6749 §2.2; an API client's AppKey)."""
+        return self.client_id
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        """The part of the requested `scope` this client was granted (RFC 6749 §3.3)."""
+        granted = set(self.scopes or [])
+        return " ".join(s for s in (scope or "").split() if s in granted)
+
+
+class ApiClient(RegisteredClient, db.Model):  # type: ignore[name-defined]
     """A machine client using the client-credentials grant (RFC 6749 §4.4)."""
 
     __tablename__ = "api_client"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(String(1024))
     owner: Mapped[str | None] = mapped_column(String(128))
-    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     secret_hash: Mapped[str] = mapped_column(String(64))
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     secret_rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Bumped on rotation and disabling; access tokens carry it (`client_gen`) and older
-    # generations are refused, so those tokens stop working at once.
-    token_generation: Mapped[int] = mapped_column(Integer, default=1)
     last_used_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
     # -- authlib ClientMixin (RFC 6749 §2, §3.2.1) --
-
-    def get_client_id(self) -> str:
-        """The public client identifier (the AppKey)."""
-        return self.client_id
 
     def get_default_redirect_uri(self) -> str | None:
         """API clients never redirect."""
         return None
-
-    def get_allowed_scope(self, scope: str | None) -> str:
-        """The part of `scope` this client was granted (RFC 6749 §3.3)."""
-        granted = set(self.scopes or [])
-        return " ".join(s for s in (scope or "").split() if s in granted)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         """API clients have no redirect URIs."""
@@ -93,7 +99,7 @@ class IntegrationRequest(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "integration_request"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     contact: Mapped[str] = mapped_column(String(254))
@@ -106,7 +112,7 @@ class IntegrationRequest(db.Model):  # type: ignore[name-defined]
     api_client_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_client.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 SUBJECT_TYPES = ("public", "pairwise")
@@ -117,19 +123,15 @@ OIDC_GRANT_TYPES = ("authorization_code", "refresh_token")
 ID_TOKEN_ALGS = ("ES256", "RS256")
 
 
-class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
+class Application(RegisteredClient, db.Model):  # type: ignore[name-defined]
     """A downstream application and its OIDC client (OIDC Core §2, RFC 7591 §2 metadata)."""
 
     __tablename__ = "application"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(String(1024))
     icon_url: Mapped[str | None] = mapped_column(String(512))
     #: The name per language ({"en": "Expenses", "zh_CN": "报销"}); `name` when none fits.
     display_names: Mapped[dict[str, str] | None] = mapped_column(JSON)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     show_in_portal: Mapped[bool] = mapped_column(Boolean, default=True)
     initiate_login_uri: Mapped[str | None] = mapped_column(String(512))
     # {"everyone": true} or any of {"departments": [...], "groups": [...], "roles": [...],
@@ -139,7 +141,6 @@ class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
     id_token_alg: Mapped[str] = mapped_column(String(8), default="ES256")
     access_token_lifetime: Mapped[int] = mapped_column(Integer, default=3600)
@@ -156,11 +157,6 @@ class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
     subaccount_as_sub: Mapped[bool] = mapped_column(Boolean, default=False)
     # {"claim name": "custom attribute key"}, released with the `profile` scope.
     claim_mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    token_generation: Mapped[int] = mapped_column(Integer, default=1)
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
     @property
     def is_public(self) -> bool:
@@ -177,19 +173,10 @@ class Application(ClientMixin, db.Model):  # type: ignore[name-defined]
         """The client's ID token algorithm (OIDC Registration §2)."""
         return self.id_token_alg
 
-    def get_client_id(self) -> str:
-        """The client identifier (RFC 6749 §2.2)."""
-        return self.client_id
-
     def get_default_redirect_uri(self) -> str | None:
         """The only redirect URI when exactly one is registered (RFC 6749 §3.1.2.3)."""
         uris = list(self.redirect_uris or [])
         return uris[0] if len(uris) == 1 else None
-
-    def get_allowed_scope(self, scope: str | None) -> str:
-        """The requested scopes this client may have (RFC 6749 §3.3)."""
-        allowed = set(self.scopes or [])
-        return " ".join(s for s in (scope or "").split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         """Exact string match with a registered URI (RFC 6749 §3.1.2.3, no prefixes)."""
@@ -224,7 +211,7 @@ class SubAccount(db.Model):  # type: ignore[name-defined]
     __tablename__ = "application_subaccount"
     __table_args__ = (UniqueConstraint("application_id", "account_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     application_id: Mapped[int] = mapped_column(
         ForeignKey("application.id", ondelete="CASCADE"), index=True
     )
@@ -233,5 +220,5 @@ class SubAccount(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), default="pending")
     proposed_by: Mapped[str] = mapped_column(String(128))
     decided_by: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     decided_at: Mapped[datetime | None]

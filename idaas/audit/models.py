@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import IntPk
 from idaas.extensions import db, utcnow
 
 
@@ -17,7 +18,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_target", "target_type", "target_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64), index=True)

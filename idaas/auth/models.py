@@ -8,24 +8,20 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import AccountRow, CreatedAt, IntPk, TokenHash, UpdatedAt
 from idaas.extensions import db, utcnow
 
 #: Session states: a sign-in in progress (`mfa`, `mfa_enrol`, `password`) or complete (`active`).
 SESSION_STATES = ("mfa", "mfa_enrol", "password", "active")
 
 
-class AuthSession(db.Model):  # type: ignore[name-defined]
+class AuthSession(AccountRow, db.Model):  # type: ignore[name-defined]
     """One sign-in: the cookie carries a signed random token; we store only its SHA-256."""
 
     __tablename__ = "auth_session"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
+    token_hash: Mapped[TokenHash]
     state: Mapped[str] = mapped_column(String(16), default="active")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     authenticated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -69,34 +65,24 @@ class AccountMfa(db.Model):  # type: ignore[name-defined]
     totp_secret: Mapped[str | None] = mapped_column(String(512))
     totp_confirmed_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
 
 
-class RecoveryCode(db.Model):  # type: ignore[name-defined]
+class RecoveryCode(AccountRow, db.Model):  # type: ignore[name-defined]
     """A single-use MFA recovery code, stored as SHA-256 (the code itself is high-entropy)."""
 
     __tablename__ = "mfa_recovery_code"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    code_hash: Mapped[TokenHash]
     used_at: Mapped[datetime | None]
 
 
-class RememberedDevice(db.Model):  # type: ignore[name-defined]
+class RememberedDevice(AccountRow, db.Model):  # type: ignore[name-defined]
     """A browser that passed MFA and asked to be remembered (skips the MFA step until expiry)."""
 
     __tablename__ = "mfa_remembered_device"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    token_hash: Mapped[TokenHash]
     expires_at: Mapped[datetime]
     user_agent: Mapped[str | None] = mapped_column(String(256))
 
@@ -106,7 +92,7 @@ class AuthSourceConfig(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "auth_source"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(64), unique=True)
     type: Mapped[str] = mapped_column(String(32))
     display_name: Mapped[str] = mapped_column(String(128))
@@ -114,4 +100,4 @@ class AuthSourceConfig(db.Model):  # type: ignore[name-defined]
     show_on_login: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.extensions import db, utcnow
+from idaas.columns import AccountRow, CreatedAt, TokenHash
+from idaas.extensions import db
 
 
 class PasswordResetCode(db.Model):  # type: ignore[name-defined]
@@ -25,25 +26,20 @@ class PasswordResetCode(db.Model):  # type: ignore[name-defined]
         ForeignKey("account.id", ondelete="CASCADE"), index=True
     )
     code_hash: Mapped[str] = mapped_column(String(64))
-    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    link_hash: Mapped[TokenHash]
+    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class PasswordResetTicket(db.Model):  # type: ignore[name-defined]
+class PasswordResetTicket(AccountRow, db.Model):  # type: ignore[name-defined]
     """Proof that a browser showed who it is (through DingTalk): lets it set a new password once."""
 
     __tablename__ = "password_reset_ticket"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
+    token_hash: Mapped[TokenHash]
     method: Mapped[str] = mapped_column(String(32))
     mfa_done: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,9 +23,10 @@ from sqlalchemy import BigInteger, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idaas import audit
+from idaas.columns import CreatedAt, IntPk, UpdatedAt
 from idaas.dingtalk.client import DingTalkApp, DingTalkClient
 from idaas.dingtalk.errors import DingTalkError
-from idaas.extensions import db, utcnow
+from idaas.extensions import db
 from idaas.security import secretbox
 
 GENERATIONS = ("oauth2", "sns")
@@ -49,7 +49,7 @@ class DingTalkConnection(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "dingtalk_connection"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(64), unique=True)
     corp_id: Mapped[str] = mapped_column(String(128))
     app_key: Mapped[str] = mapped_column(String(128))
@@ -58,8 +58,8 @@ class DingTalkConnection(db.Model):  # type: ignore[name-defined]
     login_generation: Mapped[str] = mapped_column(String(16), default="oauth2")
     sns_app_id: Mapped[str | None] = mapped_column(String(128))
     sns_app_secret_enc: Mapped[str | None] = mapped_column(String(1024))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
 
     @property
     def app_secret(self) -> str:

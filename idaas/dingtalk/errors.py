@@ -10,6 +10,7 @@ DingTalk docs (under https://open.dingtalk.com/document/development/):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 TOKEN_ERRCODES = {40001, 40014, 42001, 33001}
@@ -23,29 +24,21 @@ THROTTLE_CODES = {
 _IP_RE = re.compile(r"request ip=\s*([0-9A-Fa-f.:]+)")
 
 
+@dataclass(eq=False, repr=False)
 class DingTalkError(Exception):
     """A DingTalk call failed; `str(error)` is an actionable one-line message."""
 
     hint = "see https://open.dingtalk.com/document/development/server-api-error-codes-1"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        errcode: int | None = None,
-        code: str | None = None,
-        status: int | None = None,
-        request_id: str | None = None,
-        api: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        self.errcode = errcode
-        self.code = code
-        self.status = status
-        self.request_id = request_id
-        self.api = api
-        self.detail = detail
-        self.message = message
+    message: str
+    errcode: int | None = field(default=None, kw_only=True)
+    code: str | None = field(default=None, kw_only=True)
+    status: int | None = field(default=None, kw_only=True)
+    request_id: str | None = field(default=None, kw_only=True)
+    api: str | None = field(default=None, kw_only=True)
+    detail: str | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -98,20 +91,18 @@ class QuotaExceeded(DingTalkError):
     """The monthly call quota is used up (90020, ApiCountLimitForOrg); waiting will not help."""
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class IpNotWhitelisted(DingTalkError):
     """60020 / IpNotInWhiteList: this server's egress IP is not on the app's whitelist."""
 
-    def __init__(self, message: str, *, request_ip: str | None = None, **kwargs: Any) -> None:
-        self.request_ip = request_ip
-        super().__init__(message, **kwargs)
+    request_ip: str | None = None
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class IpBanned(DingTalkError):
     """The egress IP is banned for 5 minutes (HTML page or `{status:1111}`)."""
 
-    def __init__(self, message: str, *, wait: float | None = None, **kwargs: Any) -> None:
-        self.wait = wait
-        super().__init__(message, **kwargs)
+    wait: float | None = None
 
 
 class ServerBusy(DingTalkError):

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from idaas.errors import ServiceError
+from idaas.errors import InvalidFields, ServiceError
 
 
 class DirectoryError(ServiceError):
     """Base class: a directory write was refused and nothing was changed."""
 
 
-class ValidationFailed(DirectoryError):
+class ValidationFailed(InvalidFields, DirectoryError):
     """One or more fields are invalid; `fields` maps each to its message."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(self.summary(fields), fields)
 
 
 class NotFound(DirectoryError):

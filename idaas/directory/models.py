@@ -23,11 +23,11 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
-    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from idaas.columns import AccountRow, CreatedAt, IntPk, ObjectReference, UpdatedAt, partial_index
 from idaas.extensions import db, utcnow
 
 ACCOUNT_STATUSES = ("active", "disabled", "left")
@@ -38,8 +38,8 @@ class Timestamped:
     """Created/updated times and the version counter used for ETags."""
 
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
 
 
 class Department(Timestamped, db.Model):  # type: ignore[name-defined]
@@ -51,7 +51,7 @@ class Department(Timestamped, db.Model):  # type: ignore[name-defined]
         Index("ix_department_parent_id_name", "parent_id", "name"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(128))
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="RESTRICT"), index=True
@@ -86,7 +86,7 @@ class Account(Timestamped, db.Model):  # type: ignore[name-defined]
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
     username: Mapped[str] = mapped_column(String(64))
     username_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -116,17 +116,12 @@ class Account(Timestamped, db.Model):  # type: ignore[name-defined]
     )
 
 
-class PasswordHistory(db.Model):  # type: ignore[name-defined]
+class PasswordHistory(AccountRow, db.Model):  # type: ignore[name-defined]
     """Hashes of an account's previous passwords, for the history rule."""
 
     __tablename__ = "password_history"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
     password_hash: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Membership(db.Model):  # type: ignore[name-defined]
@@ -134,13 +129,7 @@ class Membership(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "membership"
     __table_args__ = (
-        Index(
-            "uq_membership_primary",
-            "account_id",
-            unique=True,
-            sqlite_where=text("is_primary"),
-            postgresql_where=text("is_primary"),
-        ),
+        partial_index("uq_membership_primary", "account_id", where="is_primary", unique=True),
     )
 
     account_id: Mapped[int] = mapped_column(
@@ -161,7 +150,7 @@ class Group(Timestamped, db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "account_group"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(128), unique=True)
     description: Mapped[str | None] = mapped_column(String(512))
     source: Mapped[str] = mapped_column(String(64), default=LOCAL_SOURCE)
@@ -185,7 +174,7 @@ class Role(Timestamped, db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "role"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(String(512))
@@ -201,7 +190,7 @@ class Permission(db.Model):  # type: ignore[name-defined]
     __tablename__ = "permission"
     __table_args__ = (UniqueConstraint("role_id", "resource", "action"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     role_id: Mapped[int] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"))
     resource: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
@@ -229,7 +218,7 @@ class AttributeDefinition(Timestamped, db.Model):  # type: ignore[name-defined]
         CheckConstraint("target IN ('account', 'department')", name="target"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     target: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(128))
@@ -251,7 +240,7 @@ class ExternalIdentity(db.Model):  # type: ignore[name-defined]
         UniqueConstraint("account_id", "provider", "tenant"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(32))
     tenant: Mapped[str] = mapped_column(String(128))
@@ -262,21 +251,16 @@ class ExternalIdentity(db.Model):  # type: ignore[name-defined]
     last_used_at: Mapped[datetime | None]
 
 
-class ExternalReference(db.Model):  # type: ignore[name-defined]
+class ExternalReference(ObjectReference, db.Model):  # type: ignore[name-defined]
     """Our object <-> its id in another system (a DingTalk dept_id, a SCIM target's id)."""
 
     __tablename__ = "external_reference"
-    __table_args__ = (
-        UniqueConstraint("system", "object_type", "object_id"),
-        UniqueConstraint("system", "object_type", "external_id"),
-    )
+    __table_args__ = ObjectReference.one_to_one("system", "external_id")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     system: Mapped[str] = mapped_column(String(128))
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class ApplicationPermission(db.Model):  # type: ignore[name-defined]
@@ -288,7 +272,7 @@ class ApplicationPermission(db.Model):  # type: ignore[name-defined]
         Index("ix_application_permission_lookup", "application", "resource"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     role_id: Mapped[int] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"), index=True)
     application: Mapped[str] = mapped_column(String(64))
     resource: Mapped[str] = mapped_column(String(255))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from idaas import audit
 from idaas.events import leases, targets, wake
-from idaas.events.models import Delivery
+from idaas.events.models import Delivery, newest_first
 from idaas.extensions import db
 from idaas.serialise import columns
 
@@ -245,11 +245,7 @@ def list_deliveries(
     limit: int = 100,
 ) -> list[Delivery]:
     """Deliveries, newest first, optionally of one status and target type."""
-    query = select(Delivery).order_by(Delivery.id.desc()).limit(max(1, min(limit, 500)))
-    if status:
-        query = query.where(Delivery.status == status)
-    if target_type:
-        query = query.where(Delivery.target_type == target_type)
+    query = newest_first(Delivery, limit, status=status, target_type=target_type)
     if after_id:
         query = query.where(Delivery.id < after_id)
     return list(db.session.scalars(query))

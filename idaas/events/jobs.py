@@ -27,14 +27,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from flask import Flask, current_app
 from sqlalchemy import and_, func, or_, select, update
 
 from idaas import audit
 from idaas.events import leases, wake
-from idaas.events.models import Job
+from idaas.events.models import Job, newest_first
 from idaas.extensions import db, utcnow
 from idaas.serialise import columns
 
@@ -107,12 +107,7 @@ def list_jobs(
     status: str | None = None, kind_name: str | None = None, limit: int = 50
 ) -> list[Job]:
     """Jobs, newest first."""
-    query = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 500)))
-    if status:
-        query = query.where(Job.status == status)
-    if kind_name:
-        query = query.where(Job.kind == kind_name)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(newest_first(Job, limit, status=status, kind=kind_name)))
 
 
 def cancel(job_id: int, actor: str) -> Job:
@@ -139,6 +134,16 @@ def cancel(job_id: int, actor: str) -> Job:
     return job
 
 
+class Progress(TypedDict, total=False):
+    """The progress a handler reports: counts, the current step and a message for people."""
+
+    total: int | None
+    done: int | None
+    failed: int | None
+    step: str | None
+    message: str | None
+
+
 class JobContext:
     """What a handler gets: its params, the saved checkpoint, progress and cancel."""
 
@@ -163,27 +168,9 @@ class JobContext:
             if not result.rowcount:
                 self.lost = True
 
-    def progress(
-        self,
-        *,
-        total: int | None = None,
-        done: int | None = None,
-        failed: int | None = None,
-        step: str | None = None,
-        message: str | None = None,
-    ) -> None:
+    def progress(self, **changes: Unpack[Progress]) -> None:
         """Report progress (only the fields given change)."""
-        values = {
-            key: value
-            for key, value in {
-                "total": total,
-                "done": done,
-                "failed": failed,
-                "step": step,
-                "message": message,
-            }.items()
-            if value is not None
-        }
+        values = {key: value for key, value in changes.items() if value is not None}
         if values:
             self._write(**values)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Index, Integer, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import CreatedAt, IntPk, partial_index
 from idaas.extensions import db, utcnow
 
 
@@ -17,7 +18,7 @@ class ChangeEvent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "change_event"
     __table_args__ = (Index("ix_change_event_object", "object_type", "object_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64))
@@ -29,7 +30,7 @@ class ChangeEvent(db.Model):  # type: ignore[name-defined]
 
 #: Delivery states: waiting (`pending`), claimed by a worker (`running`), `delivered`, `dead`.
 DELIVERY_STATES = ("pending", "running", "delivered", "dead")
-LIVE = text("status IN ('pending', 'running')")
+LIVE = "status IN ('pending', 'running')"
 
 
 class Delivery(db.Model):  # type: ignore[name-defined]
@@ -39,21 +40,20 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     # Partial indexes over the live rows only: claims and coalescing never wade through the
     # (many) delivered rows kept for inspection.
     __table_args__ = (
-        Index("ix_delivery_live", "id", postgresql_where=LIVE, sqlite_where=LIVE),
-        Index(
+        partial_index("ix_delivery_live", "id", where=LIVE),
+        partial_index(
             "ix_delivery_stream",
             "target_type",
             "target_key",
             "object_type",
             "object_id",
             "id",
-            postgresql_where=LIVE,
-            sqlite_where=LIVE,
+            where=LIVE,
         ),
         Index("ix_delivery_status", "status"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     uid: Mapped[str] = mapped_column(String(36), unique=True)
     target_type: Mapped[str] = mapped_column(String(64))
     target_key: Mapped[str] = mapped_column(String(200))
@@ -67,7 +67,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     replays: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
@@ -88,7 +88,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     __tablename__ = "job"
     __table_args__ = (Index("ix_job_due", "status", "lease_until"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     kind: Mapped[str] = mapped_column(String(64), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     origin: Mapped[str] = mapped_column(String(128), default="system")
@@ -103,7 +103,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
@@ -140,3 +140,17 @@ class ReplayEntry(db.Model):  # type: ignore[name-defined]
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     namespace: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+_Listed = TypeVar("_Listed", "Delivery", "Job")
+
+
+def newest_first(
+    model: type[_Listed], limit: int, **equal_to: str | None
+) -> Select[tuple[_Listed]]:
+    """The query of `model`'s newest rows (1 to 500) whose named columns equal the values given."""
+    query = select(model).order_by(model.id.desc()).limit(max(1, min(limit, 500)))
+    for column, value in equal_to.items():
+        if value:
+            query = query.where(getattr(model, column) == value)
+    return query

@@ -103,18 +103,19 @@ def enqueue(
     behind it, so order per (target, object) holds.
     """
     payload = payload or {}
+    # The stream a delivery belongs to: deliveries of one stream go out in order.
+    stream = {
+        "target_type": target_type,
+        "target_key": target_key,
+        "object_type": object_type,
+        "object_id": str(object_id),
+    }
     wake.mark_dirty(db.session)
     if coalesce:
         pending = db.session.execute(
             select(Delivery.id, Delivery.action, Delivery.payload)
-            .where(
-                Delivery.target_type == target_type,
-                Delivery.target_key == target_key,
-                Delivery.object_type == object_type,
-                Delivery.object_id == str(object_id),
-                Delivery.status == "pending",
-                Delivery.status.in_(("pending", "running")),  # lets the partial index serve
-            )
+            .filter_by(**stream, status="pending")
+            .where(Delivery.status.in_(("pending", "running")))  # lets the partial index serve
             .order_by(Delivery.id.desc())
             .limit(1)
         ).first()
@@ -140,10 +141,7 @@ def enqueue(
                 return None
     delivery = Delivery(
         uid=str(uuid.uuid4()),
-        target_type=target_type,
-        target_key=target_key,
-        object_type=object_type,
-        object_id=str(object_id),
+        **stream,
         action=action,
         origin=origin,
         event_id=event_id,

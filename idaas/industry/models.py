@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import CreatedAt, IntPk
 from idaas.extensions import db, utcnow
 
 
@@ -15,12 +16,12 @@ class GatewayKey(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "industry_gateway_key"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     api_client_id: Mapped[int] = mapped_column(
         ForeignKey("api_client.id", ondelete="CASCADE"), unique=True
     )
     secret_encrypted: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

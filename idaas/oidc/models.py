@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import AccountFk, CreatedAt, IntPk, TokenHash, partial_index
 from idaas.extensions import db, utcnow
 
 KEY_STATUSES = ("next", "active", "retired", "expired")
@@ -19,22 +20,16 @@ class SigningKey(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "signing_key"
     __table_args__ = (
-        Index(
-            "uq_signing_key_active_alg",
-            "alg",
-            unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
-        ),
+        partial_index("uq_signing_key_active_alg", "alg", where="status = 'active'", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     alg: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     private_jwk_encrypted: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     retired_at: Mapped[datetime | None]
     # A `next` key is published in the JWKS now and starts signing at `activates_at`.
     activates_at: Mapped[datetime | None]
@@ -49,7 +44,7 @@ class KeyState(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "oidc_key_state"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -60,8 +55,8 @@ class AuthorizationCode(db.Model):  # type: ignore[name-defined]
     # the nonce replay check filters on both (issue 18); client_id alone uses the same index
     __table_args__ = (Index("ix_oidc_authorization_code_client_id_nonce", "client_id", "nonce"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id: Mapped[IntPk]
+    code_hash: Mapped[TokenHash]
     client_id: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     auth_session_id: Mapped[int | None] = mapped_column(Integer)
@@ -73,7 +68,7 @@ class AuthorizationCode(db.Model):  # type: ignore[name-defined]
     auth_time: Mapped[int] = mapped_column(Integer)
     acr: Mapped[str | None] = mapped_column(String(32))
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 
@@ -108,12 +103,10 @@ class OidcToken(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "oidc_token"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     family: Mapped[str] = mapped_column(String(64), index=True)
     client_id: Mapped[str] = mapped_column(String(64), index=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
+    account_id: Mapped[AccountFk]
     auth_session_id: Mapped[int | None] = mapped_column(Integer, index=True)
     code_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     jti: Mapped[str] = mapped_column(String(64), unique=True)
@@ -158,7 +151,7 @@ class Consent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "oidc_consent"
     __table_args__ = (UniqueConstraint("account_id", "client_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     client_id: Mapped[str] = mapped_column(String(64), index=True)
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -171,9 +164,9 @@ class RpSession(db.Model):  # type: ignore[name-defined]
     __tablename__ = "oidc_rp_session"
     __table_args__ = (UniqueConstraint("auth_session_id", "client_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     auth_session_id: Mapped[int] = mapped_column(Integer, index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     client_id: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]

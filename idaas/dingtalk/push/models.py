@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idaas.extensions import db, utcnow
+from idaas.columns import IntPk, ObjectReference, UpdatedAt
+from idaas.dingtalk.models import ConnectionFlowSettings
+from idaas.extensions import db
 
 
-class PushSettings(db.Model):  # type: ignore[name-defined]
+class PushSettings(ConnectionFlowSettings, db.Model):  # type: ignore[name-defined]
     """Which local subtree one connection pushes, under which DingTalk department (issue 16.3)."""
 
     __tablename__ = "dingtalk_push_settings"
 
-    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the local department whose subtree is pushed (its members and sub-departments)
     source_department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL")
@@ -26,30 +23,23 @@ class PushSettings(db.Model):  # type: ignore[name-defined]
     root_dept_id: Mapped[int | None] = mapped_column(BigInteger)
     #: what a disabled account becomes in DingTalk: removed (`delete`) or left as it is (`keep`)
     disabled: Mapped[str] = mapped_column(String(16), default="delete")
-    #: field-mapping rules (idaas account field -> DingTalk user field)
-    mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
 
 
-class PushLink(db.Model):  # type: ignore[name-defined]
+class PushLink(ObjectReference, db.Model):  # type: ignore[name-defined]
     """Our object <-> its DingTalk id for one connection, and the last per-object error.
 
     Kept by push itself (the directory's external references go with a deleted account, and
     push still has to delete the DingTalk user afterwards)."""
 
     __tablename__ = "dingtalk_push_link"
-    __table_args__ = (
-        UniqueConstraint("connection", "object_type", "object_id"),
-        UniqueConstraint("connection", "object_type", "dingtalk_id"),
-    )
+    __table_args__ = ObjectReference.one_to_one("connection", "dingtalk_id")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     connection: Mapped[str] = mapped_column(String(64))
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
     dingtalk_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
 
 
 class NotifySettings(db.Model):  # type: ignore[name-defined]
@@ -59,4 +49,4 @@ class NotifySettings(db.Model):  # type: ignore[name-defined]
 
     connection: Mapped[str] = mapped_column(String(64), primary_key=True)
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]

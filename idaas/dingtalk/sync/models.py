@@ -17,16 +17,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import CreatedAt, IntPk, UpdatedAt
+from idaas.dingtalk.models import ConnectionFlowSettings
 from idaas.extensions import db, utcnow
 
 
-class SyncSettings(db.Model):  # type: ignore[name-defined]
+class SyncSettings(ConnectionFlowSettings, db.Model):  # type: ignore[name-defined]
     """How one DingTalk connection feeds the directory (issue 15 item 1)."""
 
     __tablename__ = "dingtalk_sync_settings"
 
-    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     target_department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL")
     )
@@ -37,7 +37,6 @@ class SyncSettings(db.Model):  # type: ignore[name-defined]
     leavers: Mapped[str] = mapped_column(String(16), default="disable")
     leaver_delete_days: Mapped[int] = mapped_column(Integer, default=30)
     unlink_leavers: Mapped[bool] = mapped_column(Boolean, default=True)
-    mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     transport: Mapped[str] = mapped_column(String(16), default="stream")
     callback_token: Mapped[str | None] = mapped_column(String(64))
     callback_aes_key_enc: Mapped[str | None] = mapped_column(String(1024))
@@ -48,7 +47,7 @@ class SyncSettings(db.Model):  # type: ignore[name-defined]
     #: DingTalk calls made while applying events, per API, on `calls_day` (UTC date)
     event_calls: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     calls_day: Mapped[str | None] = mapped_column(String(10))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
 
 
 class SyncRun(db.Model):  # type: ignore[name-defined]
@@ -57,7 +56,7 @@ class SyncRun(db.Model):  # type: ignore[name-defined]
     __tablename__ = "dingtalk_sync_run"
     __table_args__ = (Index("ix_dingtalk_sync_run_connection", "connection", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     connection: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # import | events | reconcile
     status: Mapped[str] = mapped_column(String(16), default="previewing")
@@ -72,7 +71,7 @@ class SyncRun(db.Model):  # type: ignore[name-defined]
     message: Mapped[str | None] = mapped_column(String(1024))
     calls: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     finished_at: Mapped[datetime | None]
 
 
@@ -82,7 +81,7 @@ class SyncRow(db.Model):  # type: ignore[name-defined]
     __tablename__ = "dingtalk_sync_row"
     __table_args__ = (UniqueConstraint("run_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     run_id: Mapped[int] = mapped_column(
         ForeignKey("dingtalk_sync_run.id", ondelete="CASCADE"), index=True
     )
@@ -109,7 +108,7 @@ class SyncEvent(db.Model):  # type: ignore[name-defined]
         Index("ix_dingtalk_sync_event_pending", "connection", "status", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     connection: Mapped[str] = mapped_column(String(64))
     transport: Mapped[str] = mapped_column(String(16))  # http | stream | recovery
     dedupe_key: Mapped[str] = mapped_column(String(128))
@@ -133,6 +132,6 @@ class RateCall(db.Model):  # type: ignore[name-defined]
     __tablename__ = "dingtalk_rate_call"
     __table_args__ = (Index("ix_dingtalk_rate_call_bucket_at", "bucket", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     bucket: Mapped[str] = mapped_column(String(255))
     at: Mapped[float] = mapped_column(db.Float)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idaas.columns import CreatedAt, IntPk, ObjectReference, UpdatedAt
 from idaas.extensions import db, utcnow
 
 AUTH_TYPES = ("none", "basic", "bearer", "oauth2")
@@ -20,7 +21,7 @@ class ProvisioningTarget(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "provisioning_target"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     application_id: Mapped[int] = mapped_column(
         ForeignKey("application.id", ondelete="CASCADE"), unique=True
     )
@@ -41,8 +42,8 @@ class ProvisioningTarget(db.Model):  # type: ignore[name-defined]
     echo_client: Mapped[str | None] = mapped_column(String(64))
     # What the target's ServiceProviderConfig said: {"patch", "filter", "checked_at"}.
     capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
 
 
 class ProvisioningLog(db.Model):  # type: ignore[name-defined]
@@ -50,7 +51,7 @@ class ProvisioningLog(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "provisioning_log"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     target_id: Mapped[int] = mapped_column(
         ForeignKey("provisioning_target.id", ondelete="CASCADE"), index=True
     )
@@ -64,21 +65,19 @@ class ProvisioningLog(db.Model):  # type: ignore[name-defined]
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class ProvisionedObject(db.Model):  # type: ignore[name-defined]
+class ProvisionedObject(ObjectReference, db.Model):  # type: ignore[name-defined]
     """A directory object as provisioned in one target: its id there (kept after our delete)."""
 
     __tablename__ = "provisioned_object"
     __table_args__ = (UniqueConstraint("target_id", "object_type", "object_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     target_id: Mapped[int] = mapped_column(
         ForeignKey("provisioning_target.id", ondelete="CASCADE"), index=True
     )
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
     remote_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # What was pushed that a later push must undo: {"departments": [ids]} for an account.
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[UpdatedAt]
