@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request
 from flask_babel import gettext
@@ -14,6 +14,7 @@ from wtforms import Form
 from wtforms.validators import ValidationError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
 
 
 def confirmed() -> bool:
@@ -105,11 +106,29 @@ def done(message: str, target: str) -> Response:
     return redirect(target)
 
 
-def not_found_unless(value: Any) -> Any:
-    """404 unless `value` is truthy."""
-    if not value:
+def or_404(missing: type[Exception], load: Callable[..., T], *args: Any) -> T:
+    """`load(*args)`, or a 404 when it raises `missing` (the object does not exist)."""
+    try:
+        return load(*args)
+    except missing:
         abort(404)
-    return value
+
+
+def job_of(job_id: Any, kind: str, **params: Any) -> dict[str, Any] | None:
+    """The job `job_id` as the API shows it if it is of `kind` with these params, else None."""
+    from idaas.events import jobs
+
+    try:
+        number = int(job_id)
+        if not 0 < number < 2**63:  # beyond the id column: no such job (not a database error)
+            return None
+        job = jobs.get(number)
+    except (jobs.JobNotFound, TypeError, ValueError):
+        return None
+    given = job.params or {}
+    if job.kind != kind or any(given.get(key) != value for key, value in params.items()):
+        return None
+    return jobs.job_to_dict(job)
 
 
 def run_service(call: Callable[[], Any]) -> tuple[Any, Any]:

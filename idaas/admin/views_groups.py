@@ -14,6 +14,7 @@ from idaas.admin.blueprint import (
     confirmed,
     done,
     error_message,
+    or_404,
     run_service,
 )
 from idaas.admin.guard import actor, require
@@ -25,13 +26,6 @@ def _flash_error(error: Any) -> None:
     fields = getattr(error, "fields", None) or {}
     message = "; ".join(fields.values()) if fields else error_message(error)
     flash(message, "error")
-
-
-def _get(getter: Any, object_id: int) -> Any:
-    try:
-        return getter(object_id)
-    except NotFound:
-        abort(404)
 
 
 @bp.post("/groups")
@@ -56,7 +50,7 @@ def group_create() -> Response:
 @require("directory.write")
 def group_delete(group_id: int) -> Response:
     """Delete a group (its members stay; only the grouping goes)."""
-    group = _get(service.get_group, group_id)
+    group = or_404(NotFound, service.get_group, group_id)
     if confirmed():
         _, error = run_service(lambda: service.delete_group(actor(), group.id))
         if error is None:
@@ -98,7 +92,7 @@ def role_create() -> Response:
 @require("directory.write")
 def role_delete(role_id: int) -> Response:
     """Delete a role and its assignments (not the built-in admin roles unless super admin)."""
-    role = _get(service.get_role, role_id)
+    role = or_404(NotFound, service.get_role, role_id)
     if confirmed():
         _, error = run_service(lambda: service.delete_role(actor(), role.id))
         if error is None:
@@ -149,7 +143,7 @@ def attribute_create() -> Response:
 @require("directory.write")
 def attribute_delete(definition_id: int) -> Response:
     """Remove an attribute definition."""
-    definition = _get(service.get_definition, definition_id)
+    definition = or_404(NotFound, service.get_definition, definition_id)
     if confirmed():
         _, error = run_service(lambda: service.delete_definition(actor(), definition.id))
         if error is None:
@@ -193,8 +187,8 @@ def account_group_add(account_id: int) -> Response:
 @require("directory.write")
 def account_group_remove(account_id: int, group_id: int) -> Response:
     """Take the account out of a group."""
-    group = _get(service.get_group, group_id)
-    account = _get(service.get_account, account_id)
+    group = or_404(NotFound, service.get_group, group_id)
+    account = or_404(NotFound, service.get_account, account_id)
     if confirmed():
         _, error = run_service(
             lambda: service.set_group_membership(actor(), group.id, account.id, False)
@@ -232,8 +226,8 @@ def account_role_add(account_id: int) -> Response:
 @require("directory.write")
 def account_role_remove(account_id: int, role_id: int) -> Response:
     """Take a role away from the account."""
-    role = _get(service.get_role, role_id)
-    account = _get(service.get_account, account_id)
+    role = or_404(NotFound, service.get_role, role_id)
+    account = or_404(NotFound, service.get_account, account_id)
     if confirmed():
         _, error = run_service(
             lambda: service.set_role_assignment(actor(), role.id, account.id, False)
@@ -273,7 +267,7 @@ def account_attributes(account_id: int) -> Response:
 def account_memberships(account_id: int) -> Response:
     """Replace the account's departments (ids; the first is the primary one)."""
     confirmed()
-    account = _get(service.get_account, account_id)
+    account = or_404(NotFound, service.get_account, account_id)
     raw = (request.form.get("departments") or "").replace(",", " ").split()
     if not all(part.isdigit() for part in raw):
         flash(gettext("Use department ids separated by spaces."), "error")
