@@ -152,23 +152,24 @@ def confirmed_action(
     label: str,
     run: Callable[[Any], Any],
     success: str,
-    next_url: Callable[[Any], str],
     cancel_url: str,
     crumbs: Sequence[tuple[str, str | None]],
     details: Sequence[tuple[str, Any]],
+    next_url: Callable[[Any], str] | None = None,
     danger: bool = True,
 ) -> Response:
     """Ask first (GET, or POST without `confirm`), then run the service on `target`.
 
     `run` may return a Response (e.g. a secret shown once); otherwise the admin goes to
-    `next_url(result)` with `success` flashed. A service error is shown on the confirm page.
+    `next_url(result)` (default: back to `cancel_url`) with `success` flashed. A service error is
+    shown on the confirm page.
     """
     if confirmed():
         result, error = run_service(lambda: run(target))
         if error is None:
             if isinstance(result, Response):
                 return result
-            return done(success, next_url(result))
+            return done(success, next_url(result) if next_url else cancel_url)
         flash(error_message(error), "error")
     return confirm_page(
         title=title,

@@ -299,14 +299,8 @@ def account_subaccount(account_id: int, client_id: str) -> Response:
 def _account_action(account_id: int, **action: Any) -> Response:
     acc = _account(account_id)
     page = url_for("admin.account", account_id=acc.id)
-    return confirmed_action(
-        acc,
-        next_url=lambda _: page,
-        cancel_url=page,
-        crumbs=_crumbs(acc),
-        details=[(gettext("Account"), f"{acc.display_name} ({acc.username})")],
-        **action,
-    )
+    details = [(gettext("Account"), f"{acc.display_name} ({acc.username})")]
+    return confirmed_action(acc, cancel_url=page, crumbs=_crumbs(acc), details=details, **action)
 
 
 def _disable(acc: Account) -> None:

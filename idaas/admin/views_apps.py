@@ -498,14 +498,9 @@ def client_new() -> Any:
 def _client_action(client_id: str, **action: Any) -> Response:
     client = or_404(ClientNotFound, service.get_client, client_id)
     listing = url_for("admin.clients")
-    return confirmed_action(
-        client,
-        next_url=lambda _: listing,
-        cancel_url=listing,
-        crumbs=[(gettext("API clients"), listing)],
-        details=[(gettext("API client"), f"{client.name} ({client.client_id})")],
-        **action,
-    )
+    crumbs = [(gettext("API clients"), listing)]
+    details = [(gettext("API client"), f"{client.name} ({client.client_id})")]
+    return confirmed_action(client, cancel_url=listing, crumbs=crumbs, details=details, **action)
 
 
 @bp.route("/clients/<client_id>/rotate", methods=["GET", "POST"])

@@ -265,14 +265,8 @@ def _run_action(name: str, run_id: int, **action: Any) -> Response:
     conn = _conn(name)
     run = _run(conn, run_id)
     here = url_for(".dingtalk_run", name=conn.name, run_id=run.id)
-    return confirmed_action(
-        run,
-        next_url=lambda _result: here,
-        cancel_url=here,
-        crumbs=_crumbs(conn),
-        details=[(gettext("Run"), run.id), (gettext("Status"), run.status)],
-        **action,
-    )
+    details = [(gettext("Run"), run.id), (gettext("Status"), run.status)]
+    return confirmed_action(run, cancel_url=here, crumbs=_crumbs(conn), details=details, **action)
 
 
 add_actions(

@@ -309,14 +309,8 @@ def provisioning_job(client_id: str, job_id: int) -> Response:
 def _target_action(client_id: str, **action: Any) -> Response:
     app = _target_app(client_id)
     here = url_for("admin.provisioning", client_id=app.client_id)
-    return confirmed_action(
-        app,
-        next_url=lambda _result: here,
-        cancel_url=here,
-        crumbs=_crumbs(app),
-        details=[(gettext("Application"), app.name)],
-        **action,
-    )
+    details = [(gettext("Application"), app.name)]
+    return confirmed_action(app, cancel_url=here, crumbs=_crumbs(app), details=details, **action)
 
 
 add_actions(

@@ -82,7 +82,6 @@ def scim_token_revoke(client_id: str, token_id: int) -> Any:
         label=gettext("Revoke"),
         run=lambda c: tokens.revoke(actor(), c.client_id, token_id),
         success=gettext("The token has been revoked."),
-        next_url=lambda _row: url_for(".scim"),
         cancel_url=url_for(".scim"),
         crumbs=_crumbs(),
         details=[(gettext("API client"), client.name), (gettext("Token"), token_id)],
