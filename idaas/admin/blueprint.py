@@ -187,6 +187,50 @@ def error_message(error: Any) -> str:
     return str(getattr(error, "message", None) or error) or gettext("That did not work.")
 
 
+def refusal_text(error: Any) -> str:
+    """A service's refusal in words: its field messages, or its message when it has none."""
+    fields = getattr(error, "fields", None) or {}
+    return "; ".join(fields.values()) if fields else error_message(error)
+
+
+def write_then_go(call: Callable[[], Any], success: str, target: str) -> Response:
+    """Run a console write, then go to `target` with `success` or the service's refusal."""
+    _, error = run_service(call)
+    if error is not None:
+        flash(refusal_text(error), "error")
+        return redirect(target)
+    return done(success, target)
+
+
+def ask_then_write(
+    call: Callable[[], Any],
+    success: str,
+    target: str,
+    *,
+    title: str,
+    question: str,
+    label: str,
+    crumbs: Sequence[tuple[str, str | None]],
+    cancel_url: str | None = None,
+) -> Response:
+    """Ask on a confirm page; once confirmed, run the write and go to `target`.
+
+    Cancel goes to `cancel_url` (default `target`); a refusal is flashed on the confirm page.
+    """
+    if confirmed():
+        _, error = run_service(call)
+        if error is None:
+            return done(success, target)
+        flash(refusal_text(error), "error")
+    return confirm_page(
+        title=title,
+        question=question,
+        confirm_label=label,
+        cancel_url=cancel_url or target,
+        crumbs=crumbs,
+    )
+
+
 @dataclass(frozen=True)
 class Action:
     """A confirm-then-run console action: its words and the service call on the loaded object."""

@@ -19,6 +19,7 @@ from idaas.admin.blueprint import (
     Action,
     add_actions,
     apply_field_errors,
+    ask_then_write,
     bp,
     confirm_page,
     confirmed,
@@ -356,17 +357,15 @@ add_actions(
 def account_delete(account_id: int) -> Response:
     """Delete an account for good."""
     acc = _account(account_id)
-    if confirmed():
-        _, error = run_service(lambda: service.delete_account(actor(), acc.id))
-        if error is None:
-            return done(gettext("The account has been deleted."), url_for("admin.accounts"))
-        flash(error_message(error), "error")
-    return confirm_page(
+    return ask_then_write(
+        lambda: service.delete_account(actor(), acc.id),
+        gettext("The account has been deleted."),
+        url_for("admin.accounts"),
         title=gettext("Delete account"),
         question=gettext("Delete %(name)s for good? This cannot be undone.", name=acc.username),
-        confirm_label=gettext("Delete"),
-        cancel_url=url_for("admin.account", account_id=acc.id),
+        label=gettext("Delete"),
         crumbs=_crumbs(acc),
+        cancel_url=url_for("admin.account", account_id=acc.id),
     )
 
 

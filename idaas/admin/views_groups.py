@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,54 +11,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from idaas.admin.blueprint import (
-    bp,
-    confirm_page,
-    confirmed,
-    done,
-    error_message,
-    or_404,
-    run_service,
-)
+from idaas.admin.blueprint import ask_then_write, bp, confirmed, or_404, write_then_go
 from idaas.admin.guard import actor, require
 from idaas.directory import service
 from idaas.directory.errors import NotFound
-
-
-def _flash_error(error: Any) -> None:
-    fields = getattr(error, "fields", None) or {}
-    message = "; ".join(fields.values()) if fields else error_message(error)
-    flash(message, "error")
-
-
-def _write(call: Callable[[], Any], success: str, target: str) -> Response:
-    """Run a console write, then go to `target` with `success` or the service's refusal."""
-    _, error = run_service(call)
-    if error is not None:
-        _flash_error(error)
-        return redirect(target)
-    return done(success, target)
-
-
-def _ask_then_write(
-    call: Callable[[], Any],
-    success: str,
-    target: str,
-    *,
-    title: str,
-    question: str,
-    label: str,
-    crumbs: Sequence[tuple[str, str | None]],
-) -> Response:
-    """Ask on a confirm page (Cancel goes back to `target`); once confirmed, run the write."""
-    if confirmed():
-        _, error = run_service(call)
-        if error is None:
-            return done(success, target)
-        _flash_error(error)
-    return confirm_page(
-        title=title, question=question, confirm_label=label, cancel_url=target, crumbs=crumbs
-    )
 
 
 @bp.post("/groups")
@@ -66,7 +22,7 @@ def _ask_then_write(
 def group_create() -> Response:
     """Create a group (name and description)."""
     confirmed()  # CSRF
-    return _write(
+    return write_then_go(
         lambda: service.create_group(
             actor(),
             name=request.form.get("name", ""),
@@ -83,7 +39,7 @@ def group_delete(group_id: int) -> Response:
     """Delete a group (its members stay; only the grouping goes)."""
     group = or_404(NotFound, service.get_group, group_id)
     listing = url_for("admin.groups")
-    return _ask_then_write(
+    return ask_then_write(
         lambda: service.delete_group(actor(), group.id),
         gettext("The group has been deleted."),
         listing,
@@ -102,7 +58,7 @@ def role_create() -> Response:
     """Create a role with permissions written as `resource:action`, one per line or space."""
     confirmed()
     permissions = (request.form.get("permissions") or "").split()
-    return _write(
+    return write_then_go(
         lambda: service.create_role(
             actor(),
             code=request.form.get("code", ""),
@@ -121,7 +77,7 @@ def role_delete(role_id: int) -> Response:
     """Delete a role and its assignments (not the built-in admin roles unless super admin)."""
     role = or_404(NotFound, service.get_role, role_id)
     listing = url_for("admin.roles")
-    return _ask_then_write(
+    return ask_then_write(
         lambda: service.delete_role(actor(), role.id),
         gettext("The role has been deleted."),
         listing,
@@ -148,7 +104,7 @@ def attribute_create() -> Response:
     }
     if options:
         flags["options"] = options
-    return _write(
+    return write_then_go(
         lambda: service.define_attribute(
             actor(),
             target=form.get("target", ""),
@@ -168,7 +124,7 @@ def attribute_delete(definition_id: int) -> Response:
     """Remove an attribute definition."""
     definition = or_404(NotFound, service.get_definition, definition_id)
     listing = url_for("admin.attributes")
-    return _ask_then_write(
+    return ask_then_write(
         lambda: service.delete_definition(actor(), definition.id),
         gettext("The attribute has been removed."),
         listing,
@@ -229,7 +185,7 @@ def _add_holding(kind: str, account_id: int) -> Response:
     held_id = request.form.get(holding.id_field, type=int)
     if not held_id:
         abort(400)
-    return _write(
+    return write_then_go(
         lambda: holding.set_held(actor(), held_id, account_id, True),
         str(holding.added),
         _account_url(account_id),
@@ -241,7 +197,7 @@ def _remove_holding(kind: str, account_id: int, **route: int) -> Response:
     holding = HOLDINGS[kind]
     held = or_404(NotFound, holding.load, route[holding.id_field])
     account = or_404(NotFound, service.get_account, account_id)
-    return _ask_then_write(
+    return ask_then_write(
         lambda: holding.set_held(actor(), held.id, account.id, False),
         str(holding.removed),
         _account_url(account.id),
@@ -291,7 +247,7 @@ def account_attributes(account_id: int) -> Response:
         d.key: (request.form.get(f"attr-{d.key}") or None)
         for d in service.definitions("account", enabled_only=True)
     }
-    return _write(
+    return write_then_go(
         lambda: service.update_account(actor(), account_id, attributes=values),
         gettext("The attributes have been saved."),
         _account_url(account_id),
@@ -311,7 +267,7 @@ def account_memberships(account_id: int) -> Response:
     specs = [
         {"department_id": int(part), "is_primary": index == 0} for index, part in enumerate(raw)
     ]
-    return _write(
+    return write_then_go(
         lambda: service.update_account(actor(), account.id, memberships=specs),
         gettext("The departments have been saved."),
         _account_url(account.id),
