@@ -183,11 +183,5 @@ def init_app(app: Flask) -> None:
             "reset_enabled": bool(current_app.config["PASSWORD_RESET_ENABLED"]),
         }
     )
-    app.jinja_env.globals.update(
-        source_label=source_label,
-        channel_label=channel_label,
-        app_name=app_name,
-        oidc_error_text=oidc_error_text,
-        inside_dingtalk=inside_dingtalk,
-        pending_app=pending_app,
-    )
+    helpers = (source_label, channel_label, app_name, oidc_error_text, inside_dingtalk, pending_app)
+    app.jinja_env.globals.update({helper.__name__: helper for helper in helpers})

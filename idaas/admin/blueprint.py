@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request
 from flask_babel import gettext
@@ -14,6 +14,7 @@ from wtforms import Form
 from wtforms.validators import ValidationError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
 
 
 def confirmed() -> bool:
@@ -105,11 +106,29 @@ def done(message: str, target: str) -> Response:
     return redirect(target)
 
 
-def not_found_unless(value: Any) -> Any:
-    """404 unless `value` is truthy."""
-    if not value:
+def or_404(missing: type[Exception], load: Callable[..., T], *args: Any) -> T:
+    """`load(*args)`, or a 404 when it raises `missing` (the object does not exist)."""
+    try:
+        return load(*args)
+    except missing:
         abort(404)
-    return value
+
+
+def job_of(job_id: Any, kind: str, **params: Any) -> dict[str, Any] | None:
+    """The job `job_id` as the API shows it if it is of `kind` with these params, else None."""
+    from idaas.events import jobs
+
+    try:
+        number = int(job_id)
+        if not 0 < number < 2**63:  # beyond the id column: no such job (not a database error)
+            return None
+        job = jobs.get(number)
+    except (jobs.JobNotFound, TypeError, ValueError):
+        return None
+    given = job.params or {}
+    if job.kind != kind or any(given.get(key) != value for key, value in params.items()):
+        return None
+    return jobs.job_to_dict(job)
 
 
 def run_service(call: Callable[[], Any]) -> tuple[Any, Any]:
@@ -133,23 +152,24 @@ def confirmed_action(
     label: str,
     run: Callable[[Any], Any],
     success: str,
-    next_url: Callable[[Any], str],
     cancel_url: str,
     crumbs: Sequence[tuple[str, str | None]],
     details: Sequence[tuple[str, Any]],
+    next_url: Callable[[Any], str] | None = None,
     danger: bool = True,
 ) -> Response:
     """Ask first (GET, or POST without `confirm`), then run the service on `target`.
 
     `run` may return a Response (e.g. a secret shown once); otherwise the admin goes to
-    `next_url(result)` with `success` flashed. A service error is shown on the confirm page.
+    `next_url(result)` (default: back to `cancel_url`) with `success` flashed. A service error is
+    shown on the confirm page.
     """
     if confirmed():
         result, error = run_service(lambda: run(target))
         if error is None:
             if isinstance(result, Response):
                 return result
-            return done(success, next_url(result))
+            return done(success, next_url(result) if next_url else cancel_url)
         flash(error_message(error), "error")
     return confirm_page(
         title=title,
@@ -165,6 +185,50 @@ def confirmed_action(
 def error_message(error: Any) -> str:
     """The person-readable message of a service error."""
     return str(getattr(error, "message", None) or error) or gettext("That did not work.")
+
+
+def refusal_text(error: Any) -> str:
+    """A service's refusal in words: its field messages, or its message when it has none."""
+    fields = getattr(error, "fields", None) or {}
+    return "; ".join(fields.values()) if fields else error_message(error)
+
+
+def write_then_go(call: Callable[[], Any], success: str, target: str) -> Response:
+    """Run a console write, then go to `target` with `success` or the service's refusal."""
+    _, error = run_service(call)
+    if error is not None:
+        flash(refusal_text(error), "error")
+        return redirect(target)
+    return done(success, target)
+
+
+def ask_then_write(
+    call: Callable[[], Any],
+    success: str,
+    target: str,
+    *,
+    title: str,
+    question: str,
+    label: str,
+    crumbs: Sequence[tuple[str, str | None]],
+    cancel_url: str | None = None,
+) -> Response:
+    """Ask on a confirm page; once confirmed, run the write and go to `target`.
+
+    Cancel goes to `cancel_url` (default `target`); a refusal is flashed on the confirm page.
+    """
+    if confirmed():
+        _, error = run_service(call)
+        if error is None:
+            return done(success, target)
+        flash(refusal_text(error), "error")
+    return confirm_page(
+        title=title,
+        question=question,
+        confirm_label=label,
+        cancel_url=cancel_url or target,
+        crumbs=crumbs,
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from idaas.applications.models import Application
+from idaas.directory import service
 from idaas.directory.models import Account, Department, Membership
 from idaas.extensions import db
 
@@ -38,51 +39,30 @@ def member_counts(ids: list[int]) -> dict[int, int]:
     return {int(d): int(n) for d, n in rows}
 
 
+def _containing(
+    model: Any, columns: tuple[Any, ...], order: tuple[Any, ...], q: str, limit: int
+) -> list[Any]:
+    """Rows of `model` where any of `columns` contains `q` (case-insensitive), in `order`."""
+    pattern = f"%{q.strip()}%"
+    condition = or_(*(column.ilike(pattern) for column in columns))
+    return list(db.session.scalars(select(model).where(condition).order_by(*order).limit(limit)))
+
+
 def search_departments(q: str, limit: int = 20) -> list[Department]:
     """Departments whose name contains `q` (case-insensitive), shallowest first."""
-    pattern = f"%{q.strip()}%"
-    return list(
-        db.session.scalars(
-            select(Department)
-            .where(Department.name.ilike(pattern))
-            .order_by(Department.depth, Department.name, Department.id)
-            .limit(limit)
-        )
-    )
+    order = (Department.depth, Department.name, Department.id)
+    return _containing(Department, (Department.name,), order, q, limit)
 
 
 def search_accounts(q: str, limit: int = 20) -> list[Account]:
     """Accounts matching `q` in username, email, name, mobile or employee number."""
-    pattern = f"%{q.strip().lower()}%"
-    return list(
-        db.session.scalars(
-            select(Account)
-            .where(
-                or_(
-                    Account.username_key.like(pattern),
-                    Account.email_key.like(pattern),
-                    Account.display_name.ilike(pattern),
-                    Account.mobile.like(pattern),
-                    Account.employee_number.ilike(pattern),
-                )
-            )
-            .order_by(Account.id)
-            .limit(limit)
-        )
-    )
+    return service.list_accounts(limit=limit, q=q)
 
 
 def search_applications(q: str, limit: int = 20) -> list[Application]:
     """Applications whose name or client id contains `q`."""
-    pattern = f"%{q.strip()}%"
-    return list(
-        db.session.scalars(
-            select(Application)
-            .where(or_(Application.name.ilike(pattern), Application.client_id.ilike(pattern)))
-            .order_by(Application.id)
-            .limit(limit)
-        )
-    )
+    columns = (Application.name, Application.client_id)
+    return _containing(Application, columns, (Application.id,), q, limit)
 
 
 def departments_by_id(ids: set[int]) -> dict[int, Department]:

@@ -19,12 +19,14 @@ from idaas.admin.blueprint import (
     Action,
     add_actions,
     apply_field_errors,
+    ask_then_write,
     bp,
     confirm_page,
     confirmed,
     confirmed_action,
     done,
     error_message,
+    or_404,
     run_service,
     secret_page,
 )
@@ -45,28 +47,16 @@ BULK_LIMIT = 200
 class AccountForm(FlaskForm):
     """The profile fields of an account."""
 
-    username = StringField("username", validators=[InputRequired(), Length(max=64)])
-    display_name = StringField("display_name", validators=[InputRequired(), Length(max=128)])
-    email = EmailField("email", validators=[Optional(), Length(max=254)])
-    mobile = StringField("mobile", validators=[Optional(), Length(max=32)])
-    employee_number = StringField("employee_number", validators=[Optional(), Length(max=64)])
-    title = StringField("title", validators=[Optional(), Length(max=128)])
-
-
-def _labels(form: AccountForm) -> None:
-    form.username.label.text = gettext("Username")
-    form.display_name.label.text = gettext("Name")
-    form.email.label.text = gettext("Email")
-    form.mobile.label.text = gettext("Mobile")
-    form.employee_number.label.text = gettext("Employee number")
-    form.title.label.text = gettext("Job title")
+    username = StringField(_l("Username"), validators=[InputRequired(), Length(max=64)])
+    display_name = StringField(_l("Name"), validators=[InputRequired(), Length(max=128)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=32)])
+    employee_number = StringField(_l("Employee number"), validators=[Optional(), Length(max=64)])
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=128)])
 
 
 def _account(account_id: int) -> Account:
-    try:
-        return service.get_account(account_id)
-    except NotFound:
-        abort(404)
+    return or_404(NotFound, service.get_account, account_id)
 
 
 def owned_fields(account: Account) -> frozenset[str]:
@@ -80,6 +70,17 @@ def _crumbs(account: Account | None = None) -> list[tuple[str, str | None]]:
     if account is not None:
         crumbs.append((account.display_name, url_for("admin.account", account_id=account.id)))
     return crumbs
+
+
+def _password_page(account: Account, password: str, title: str, label: str) -> Response:
+    """Show an account's new password once, then back to the account."""
+    return secret_page(
+        title=title,
+        secret=password,
+        secret_label=label,
+        next_url=url_for("admin.account", account_id=account.id),
+        crumbs=_crumbs(account),
+    )
 
 
 def _filters() -> tuple[dict[str, Any], str | None]:
@@ -190,7 +191,6 @@ def account_new() -> Any:
     department_id = request.args.get("department", type=int)
     department = db.session.get(Department, department_id) if department_id else None
     form = AccountForm()
-    _labels(form)
     if form.validate_on_submit():
         from idaas.directory.bootstrap import generate_password
 
@@ -206,13 +206,8 @@ def account_new() -> Any:
             )
         )
         if error is None:
-            return secret_page(
-                title=gettext("Account created"),
-                secret=password,
-                secret_label=gettext("First password of %(name)s", name=created.username),
-                next_url=url_for("admin.account", account_id=created.id),
-                crumbs=_crumbs(created),
-            )
+            label = gettext("First password of %(name)s", name=created.username)
+            return _password_page(created, password, gettext("Account created"), label)
         apply_field_errors(form, error.fields or {"username": error_message(error)})
     return render_template(
         "admin/account_new.html",
@@ -261,7 +256,6 @@ def account(account_id: int) -> Any:
     """One account: profile, memberships, groups, roles, attributes, identities, sessions, audit."""
     acc = _account(account_id)
     form = AccountForm(obj=acc)
-    _labels(form)
     return _detail(acc, form)
 
 
@@ -271,7 +265,6 @@ def account_update(account_id: int) -> Any:
     """Save the profile fields this console may change (not those an external source owns)."""
     acc = _account(account_id)
     form = AccountForm()
-    _labels(form)
     owned = owned_fields(acc)
     if form.validate_on_submit():
         changes = {
@@ -307,14 +300,8 @@ def account_subaccount(account_id: int, client_id: str) -> Response:
 def _account_action(account_id: int, **action: Any) -> Response:
     acc = _account(account_id)
     page = url_for("admin.account", account_id=acc.id)
-    return confirmed_action(
-        acc,
-        next_url=lambda _: page,
-        cancel_url=page,
-        crumbs=_crumbs(acc),
-        details=[(gettext("Account"), f"{acc.display_name} ({acc.username})")],
-        **action,
-    )
+    details = [(gettext("Account"), f"{acc.display_name} ({acc.username})")]
+    return confirmed_action(acc, cancel_url=page, crumbs=_crumbs(acc), details=details, **action)
 
 
 def _disable(acc: Account) -> None:
@@ -370,17 +357,15 @@ add_actions(
 def account_delete(account_id: int) -> Response:
     """Delete an account for good."""
     acc = _account(account_id)
-    if confirmed():
-        _, error = run_service(lambda: service.delete_account(actor(), acc.id))
-        if error is None:
-            return done(gettext("The account has been deleted."), url_for("admin.accounts"))
-        flash(error_message(error), "error")
-    return confirm_page(
+    return ask_then_write(
+        lambda: service.delete_account(actor(), acc.id),
+        gettext("The account has been deleted."),
+        url_for("admin.accounts"),
         title=gettext("Delete account"),
         question=gettext("Delete %(name)s for good? This cannot be undone.", name=acc.username),
-        confirm_label=gettext("Delete"),
-        cancel_url=url_for("admin.account", account_id=acc.id),
+        label=gettext("Delete"),
         crumbs=_crumbs(acc),
+        cancel_url=url_for("admin.account", account_id=acc.id),
     )
 
 
@@ -391,13 +376,8 @@ def account_password_reset(account_id: int) -> Response:
 
     def run(acc: Account) -> Response:
         password = services.reset_password(actor(), acc.id)
-        return secret_page(
-            title=gettext("Password reset"),
-            secret=password,
-            secret_label=gettext("One-time password of %(name)s", name=acc.username),
-            next_url=url_for("admin.account", account_id=acc.id),
-            crumbs=_crumbs(acc),
-        )
+        label = gettext("One-time password of %(name)s", name=acc.username)
+        return _password_page(acc, password, gettext("Password reset"), label)
 
     return _account_action(
         account_id,

@@ -33,6 +33,7 @@ from idaas.admin.blueprint import (
     confirmed_action,
     done,
     error_message,
+    or_404,
     run_service,
     secret_page,
 )
@@ -209,10 +210,7 @@ def _fill(form: ApplicationForm, app: Application) -> None:
 
 
 def _app(client_id: str) -> Application:
-    try:
-        return apps.get_application(client_id)
-    except ClientNotFound:
-        abort(404)
+    return or_404(ClientNotFound, apps.get_application, client_id)
 
 
 def _crumbs(app: Application | None = None) -> list[tuple[str, str | None]]:
@@ -444,9 +442,9 @@ def application_subaccount(client_id: str, subaccount_id: int, decision: str) ->
 class ClientForm(FlaskForm):
     """A new API client."""
 
-    name = StringField("name", validators=[InputRequired(), Length(max=128)])
-    scopes = CheckboxesField("scopes", choices=[SelectChoice(s, s) for s in SCOPES])
-    note = TextAreaField("note", validators=[Optional(), Length(max=1024)])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=128)])
+    scopes = CheckboxesField(_l("Scopes"), choices=[SelectChoice(s, s) for s in SCOPES])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1024)])
 
 
 @bp.get("/clients")
@@ -466,9 +464,6 @@ def clients() -> str:
 def client_new() -> Any:
     """Create an API client; its secret is shown once."""
     form = ClientForm()
-    form.name.label.text = gettext("Name")
-    form.scopes.label.text = gettext("Scopes")
-    form.note.label.text = gettext("Note")
     if form.validate_on_submit():
         result, error = run_service(
             lambda: service.create_client(
@@ -501,19 +496,11 @@ def client_new() -> Any:
 
 
 def _client_action(client_id: str, **action: Any) -> Response:
-    try:
-        client = service.get_client(client_id)
-    except ClientNotFound:
-        abort(404)
+    client = or_404(ClientNotFound, service.get_client, client_id)
     listing = url_for("admin.clients")
-    return confirmed_action(
-        client,
-        next_url=lambda _: listing,
-        cancel_url=listing,
-        crumbs=[(gettext("API clients"), listing)],
-        details=[(gettext("API client"), f"{client.name} ({client.client_id})")],
-        **action,
-    )
+    crumbs = [(gettext("API clients"), listing)]
+    details = [(gettext("API client"), f"{client.name} ({client.client_id})")]
+    return confirmed_action(client, cancel_url=listing, crumbs=crumbs, details=details, **action)
 
 
 @bp.route("/clients/<client_id>/rotate", methods=["GET", "POST"])
@@ -590,10 +577,7 @@ def requests() -> str:
 
 
 def _request(reference: str) -> Any:
-    try:
-        return service.get_request(reference)
-    except ClientNotFound:
-        abort(404)
+    return or_404(ClientNotFound, service.get_request, reference)
 
 
 @bp.route("/requests/<reference>/approve", methods=["GET", "POST"])

@@ -28,6 +28,7 @@ from idaas.admin.blueprint import (
     confirmed_action,
     done,
     error_message,
+    or_404,
 )
 from idaas.admin.guard import actor, can, require
 from idaas.dingtalk import connections
@@ -47,20 +48,11 @@ ROWS_PAGE = 200
 class ConnectionForm(FlaskForm):
     """CorpID, AppKey, AppSecret and agent id of a DingTalk connection."""
 
-    name = StringField("name", validators=[Optional(), Length(max=64)])
-    corp_id = StringField("corp_id", validators=[InputRequired(), Length(max=128)])
-    app_key = StringField("app_key", validators=[InputRequired(), Length(max=128)])
-    app_secret = PasswordField("app_secret", validators=[Optional(), Length(max=256)])
-    agent_id = StringField("agent_id", validators=[Optional(), Length(max=20)])
-
-    def relabel(self) -> ConnectionForm:
-        """Labels in the reader's language."""
-        self.name.label.text = gettext("Connection name")
-        self.corp_id.label.text = "CorpID"
-        self.app_key.label.text = "AppKey"
-        self.app_secret.label.text = "AppSecret"
-        self.agent_id.label.text = "AgentId"
-        return self
+    name = StringField(_l("Connection name"), validators=[Optional(), Length(max=64)])
+    corp_id = StringField("CorpID", validators=[InputRequired(), Length(max=128)])
+    app_key = StringField("AppKey", validators=[InputRequired(), Length(max=128)])
+    app_secret = PasswordField("AppSecret", validators=[Optional(), Length(max=256)])
+    agent_id = StringField("AgentId", validators=[Optional(), Length(max=20)])
 
 
 class SyncSettingsForm(FlaskForm):
@@ -68,28 +60,27 @@ class SyncSettingsForm(FlaskForm):
 
     FIELDS = ("enabled", "transport", "leavers", "delete_percent", "delete_minimum")
 
-    enabled = BooleanField("enabled")
-    transport = SelectField("transport", choices=[SelectChoice(t, t) for t in settings.TRANSPORTS])
-    leavers = SelectField("leavers", choices=[SelectChoice(t, t) for t in settings.LEAVER_POLICIES])
-    delete_percent = IntegerField("delete_percent", validators=[NumberRange(0, 100)])
-    delete_minimum = IntegerField("delete_minimum", validators=[NumberRange(0, 10**7)])
-
-    def relabel(self) -> SyncSettingsForm:
-        """Labels and choices in the reader's language."""
-        self.enabled.label.text = gettext("Keep the directory in step with DingTalk")
-        self.transport.label.text = gettext("Event transport")
-        self.transport.choices = [
-            SelectChoice("stream", gettext("Stream (no public URL needed)")),
-            SelectChoice("http", gettext("HTTP callback")),
-        ]
-        self.leavers.label.text = gettext("When someone leaves DingTalk")
-        self.leavers.choices = [
-            SelectChoice("disable", gettext("Disable the account")),
-            SelectChoice("delete", gettext("Delete the account after a grace period")),
-        ]
-        self.delete_percent.label.text = gettext("Delete protection: percent of imported accounts")
-        self.delete_minimum.label.text = gettext("Delete protection: at least this many accounts")
-        return self
+    enabled = BooleanField(_l("Keep the directory in step with DingTalk"))
+    transport = SelectField(
+        _l("Event transport"),
+        choices=[
+            SelectChoice("stream", _l("Stream (no public URL needed)")),
+            SelectChoice("http", _l("HTTP callback")),
+        ],
+    )
+    leavers = SelectField(
+        _l("When someone leaves DingTalk"),
+        choices=[
+            SelectChoice("disable", _l("Disable the account")),
+            SelectChoice("delete", _l("Delete the account after a grace period")),
+        ],
+    )
+    delete_percent = IntegerField(
+        _l("Delete protection: percent of imported accounts"), validators=[NumberRange(0, 100)]
+    )
+    delete_minimum = IntegerField(
+        _l("Delete protection: at least this many accounts"), validators=[NumberRange(0, 10**7)]
+    )
 
 
 def _conn(name: str) -> DingTalkConnection:
@@ -100,10 +91,7 @@ def _conn(name: str) -> DingTalkConnection:
 
 
 def _run(conn: DingTalkConnection, run_id: int) -> SyncRun:
-    try:
-        return runs.get_run(run_id, conn.name)
-    except runs.RunError:
-        abort(404)
+    return or_404(runs.RunError, runs.get_run, run_id, conn.name)
 
 
 def _crumbs(conn: DingTalkConnection | None = None) -> list[tuple[str, str | None]]:
@@ -144,7 +132,7 @@ def _save_connection(form: ConnectionForm, name: str, creating: bool) -> Respons
 @require("directory.write")
 def dingtalk_new() -> Any:
     """Add a connection: CorpID, AppKey and AppSecret from the DingTalk developer console."""
-    form = ConnectionForm().relabel()
+    form = ConnectionForm()
     if form.validate_on_submit():
         if not (form.name.data or "").strip():
             form.name.errors = [gettext("Give the connection a name.")]
@@ -165,7 +153,7 @@ def dingtalk_edit(name: str) -> Any:
     conn = _conn(name)
     form = ConnectionForm(
         data={"corp_id": conn.corp_id, "app_key": conn.app_key, "agent_id": conn.agent_id or ""}
-    ).relabel()
+    )
     if form.validate_on_submit() and (answer := _save_connection(form, conn.name, False)):
         return answer
     return render_template(
@@ -202,7 +190,7 @@ def _connection_page(conn: DingTalkConnection, **extra: Any) -> str:
         described=settings.describe(conn, row, registration.callback_url(conn))
         if can("directory.write")
         else None,
-        form=form.relabel(),
+        form=form,
         runs=recent,
         push=push_settings.describe(push_settings.get(conn)),
         notifications=notify_settings.events_of(conn),
@@ -223,7 +211,7 @@ def dingtalk_connection(name: str) -> str:
 def dingtalk_settings(name: str) -> Any:
     """Save the sync settings (the service validates; errors go on the fields)."""
     conn = _conn(name)
-    form = SyncSettingsForm().relabel()
+    form = SyncSettingsForm()
     if form.validate_on_submit():
         data = {key: getattr(form, key).data for key in SyncSettingsForm.FIELDS}
         try:
@@ -277,14 +265,8 @@ def _run_action(name: str, run_id: int, **action: Any) -> Response:
     conn = _conn(name)
     run = _run(conn, run_id)
     here = url_for(".dingtalk_run", name=conn.name, run_id=run.id)
-    return confirmed_action(
-        run,
-        next_url=lambda _result: here,
-        cancel_url=here,
-        crumbs=_crumbs(conn),
-        details=[(gettext("Run"), run.id), (gettext("Status"), run.status)],
-        **action,
-    )
+    details = [(gettext("Run"), run.id), (gettext("Status"), run.status)]
+    return confirmed_action(run, cancel_url=here, crumbs=_crumbs(conn), details=details, **action)
 
 
 add_actions(

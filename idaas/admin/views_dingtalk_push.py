@@ -12,7 +12,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from idaas.admin.blueprint import bp, done
+from idaas.admin.blueprint import bp, done, job_of
 from idaas.admin.guard import actor, can, require
 from idaas.admin.views_dingtalk import _conn, _crumbs
 from idaas.dingtalk.connections import DingTalkConnection
@@ -22,7 +22,6 @@ from idaas.dingtalk.notify.messages import EVENTS
 from idaas.dingtalk.push import full, service, settings
 from idaas.dingtalk.push.actions import message_for
 from idaas.directory.errors import ValidationFailed
-from idaas.events import jobs
 
 EVENT_LABELS = {
     "account_linked": _l("A DingTalk identity is linked to the account"),
@@ -69,14 +68,7 @@ def _page(conn: DingTalkConnection, status: int = 200, **extra: Any) -> Any:
         **described,
         "mapping": json.dumps(described["mapping"], ensure_ascii=False, indent=2),
     }
-    job = None
-    if request.values.get("job", "").isdigit() and 0 < int(request.values["job"]) < 2**63:
-        try:
-            found = jobs.get(int(request.values["job"]))
-        except jobs.JobNotFound:
-            found = None
-        if found and found.kind == full.JOB_KIND and found.params.get("connection") == conn.name:
-            job = jobs.job_to_dict(found)
+    job = job_of(request.values.get("job"), full.JOB_KIND, connection=conn.name)
     return render_template(
         "admin/dingtalk_push.html",
         conn=conn,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import IntegerField, StringField
@@ -19,6 +20,7 @@ from idaas.admin.blueprint import (
     confirmed,
     done,
     error_message,
+    or_404,
     run_service,
 )
 from idaas.admin.guard import actor, require
@@ -31,21 +33,13 @@ class DepartmentForm(FlaskForm):
     """Name and display order of a department."""
 
     name = StringField(
-        "name", validators=[InputRequired(), Length(max=128)], render_kw={"autocomplete": "off"}
+        _l("Name"), validators=[InputRequired(), Length(max=128)], render_kw={"autocomplete": "off"}
     )
-    sort_order = IntegerField("sort_order", validators=[Optional()], default=0)
-
-
-def _labels(form: DepartmentForm) -> None:
-    form.name.label.text = gettext("Name")
-    form.sort_order.label.text = gettext("Display order")
+    sort_order = IntegerField(_l("Display order"), validators=[Optional()], default=0)
 
 
 def _department(department_id: int) -> Department:
-    try:
-        return service.get_department(department_id)
-    except NotFound:
-        abort(404)
+    return or_404(NotFound, service.get_department, department_id)
 
 
 def _crumbs(department: Department | None) -> list[tuple[str, str | None]]:
@@ -92,7 +86,6 @@ def department(department_id: int) -> str:
     """A department: its sub-departments, its members, edit, move and delete."""
     dept = _department(department_id)
     form = DepartmentForm(obj=dept)
-    _labels(form)
     return render_template(
         "admin/department.html",
         dept=dept,
@@ -109,7 +102,6 @@ def department_update(department_id: int) -> Any:
     """Rename or reorder a department."""
     dept = _department(department_id)
     form = DepartmentForm()
-    _labels(form)
     if form.validate_on_submit():
         _, error = run_service(
             lambda: service.update_department(
@@ -140,7 +132,6 @@ def department_new() -> Any:
     parent_id = request.args.get("parent", type=int)
     parent = _department(parent_id) if parent_id else None
     form = DepartmentForm()
-    _labels(form)
     if form.validate_on_submit():
         created, error = run_service(
             lambda: service.create_department(

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from idaas.admin.blueprint import (
-    bp,
-    confirm_page,
-    confirmed,
-    done,
-    error_message,
-    run_service,
-)
+from idaas.admin.blueprint import ask_then_write, bp, confirmed, or_404, write_then_go
 from idaas.admin.guard import actor, require
 from idaas.directory import service
 from idaas.directory.errors import NotFound
-
-
-def _flash_error(error: Any) -> None:
-    fields = getattr(error, "fields", None) or {}
-    message = "; ".join(fields.values()) if fields else error_message(error)
-    flash(message, "error")
-
-
-def _get(getter: Any, object_id: int) -> Any:
-    try:
-        return getter(object_id)
-    except NotFound:
-        abort(404)
 
 
 @bp.post("/groups")
@@ -39,37 +22,33 @@ def _get(getter: Any, object_id: int) -> Any:
 def group_create() -> Response:
     """Create a group (name and description)."""
     confirmed()  # CSRF
-    _, error = run_service(
+    return write_then_go(
         lambda: service.create_group(
             actor(),
             name=request.form.get("name", ""),
             description=request.form.get("description") or None,
-        )
+        ),
+        gettext("The group has been created."),
+        url_for("admin.groups"),
     )
-    if error is not None:
-        _flash_error(error)
-        return redirect(url_for("admin.groups"))
-    return done(gettext("The group has been created."), url_for("admin.groups"))
 
 
 @bp.route("/groups/<int:group_id>/delete", methods=["GET", "POST"])
 @require("directory.write")
 def group_delete(group_id: int) -> Response:
     """Delete a group (its members stay; only the grouping goes)."""
-    group = _get(service.get_group, group_id)
-    if confirmed():
-        _, error = run_service(lambda: service.delete_group(actor(), group.id))
-        if error is None:
-            return done(gettext("The group has been deleted."), url_for("admin.groups"))
-        _flash_error(error)
-    return confirm_page(
+    group = or_404(NotFound, service.get_group, group_id)
+    listing = url_for("admin.groups")
+    return ask_then_write(
+        lambda: service.delete_group(actor(), group.id),
+        gettext("The group has been deleted."),
+        listing,
         title=gettext("Delete group"),
         question=gettext(
             "Delete the group %(name)s? Its members are not deleted.", name=group.name
         ),
-        confirm_label=gettext("Delete"),
-        cancel_url=url_for("admin.groups"),
-        crumbs=[(gettext("Groups"), url_for("admin.groups"))],
+        label=gettext("Delete"),
+        crumbs=[(gettext("Groups"), listing)],
     )
 
 
@@ -79,39 +58,35 @@ def role_create() -> Response:
     """Create a role with permissions written as `resource:action`, one per line or space."""
     confirmed()
     permissions = (request.form.get("permissions") or "").split()
-    _, error = run_service(
+    return write_then_go(
         lambda: service.create_role(
             actor(),
             code=request.form.get("code", ""),
             name=request.form.get("name", ""),
             description=request.form.get("description") or None,
             permissions=permissions,
-        )
+        ),
+        gettext("The role has been created."),
+        url_for("admin.roles"),
     )
-    if error is not None:
-        _flash_error(error)
-        return redirect(url_for("admin.roles"))
-    return done(gettext("The role has been created."), url_for("admin.roles"))
 
 
 @bp.route("/roles/<int:role_id>/delete", methods=["GET", "POST"])
 @require("directory.write")
 def role_delete(role_id: int) -> Response:
     """Delete a role and its assignments (not the built-in admin roles unless super admin)."""
-    role = _get(service.get_role, role_id)
-    if confirmed():
-        _, error = run_service(lambda: service.delete_role(actor(), role.id))
-        if error is None:
-            return done(gettext("The role has been deleted."), url_for("admin.roles"))
-        _flash_error(error)
-    return confirm_page(
+    role = or_404(NotFound, service.get_role, role_id)
+    listing = url_for("admin.roles")
+    return ask_then_write(
+        lambda: service.delete_role(actor(), role.id),
+        gettext("The role has been deleted."),
+        listing,
         title=gettext("Delete role"),
         question=gettext(
             "Delete the role %(name)s? Everyone holding it loses its permissions.", name=role.name
         ),
-        confirm_label=gettext("Delete"),
-        cancel_url=url_for("admin.roles"),
-        crumbs=[(gettext("Roles"), url_for("admin.roles"))],
+        label=gettext("Delete"),
+        crumbs=[(gettext("Roles"), listing)],
     )
 
 
@@ -129,7 +104,7 @@ def attribute_create() -> Response:
     }
     if options:
         flags["options"] = options
-    _, error = run_service(
+    return write_then_go(
         lambda: service.define_attribute(
             actor(),
             target=form.get("target", ""),
@@ -137,34 +112,30 @@ def attribute_create() -> Response:
             label=form.get("label", ""),
             type=form.get("type", ""),
             **flags,
-        )
+        ),
+        gettext("The attribute has been defined."),
+        url_for("admin.attributes"),
     )
-    if error is not None:
-        _flash_error(error)
-        return redirect(url_for("admin.attributes"))
-    return done(gettext("The attribute has been defined."), url_for("admin.attributes"))
 
 
 @bp.route("/attributes/<int:definition_id>/delete", methods=["GET", "POST"])
 @require("directory.write")
 def attribute_delete(definition_id: int) -> Response:
     """Remove an attribute definition."""
-    definition = _get(service.get_definition, definition_id)
-    if confirmed():
-        _, error = run_service(lambda: service.delete_definition(actor(), definition.id))
-        if error is None:
-            return done(gettext("The attribute has been removed."), url_for("admin.attributes"))
-        _flash_error(error)
-    return confirm_page(
+    definition = or_404(NotFound, service.get_definition, definition_id)
+    listing = url_for("admin.attributes")
+    return ask_then_write(
+        lambda: service.delete_definition(actor(), definition.id),
+        gettext("The attribute has been removed."),
+        listing,
         title=gettext("Remove attribute"),
         question=gettext(
             "Remove the attribute %(key)s? "
             "Stored values are dropped when each object is next saved.",
             key=definition.key,
         ),
-        confirm_label=gettext("Remove"),
-        cancel_url=url_for("admin.attributes"),
-        crumbs=[(gettext("Attributes"), url_for("admin.attributes"))],
+        label=gettext("Remove"),
+        crumbs=[(gettext("Attributes"), listing)],
     )
 
 
@@ -172,84 +143,99 @@ def _account_url(account_id: int) -> str:
     return url_for("admin.account", account_id=account_id)
 
 
-@bp.post("/accounts/<int:account_id>/groups")
-@require("directory.write")
-def account_group_add(account_id: int) -> Response:
-    """Add the account to a group."""
-    confirmed()
-    group_id = request.form.get("group_id", type=int)
-    if not group_id:
+@dataclass(frozen=True)
+class Holding:
+    """What an account can hold (a group or a role): its loader, setter and page words."""
+
+    id_field: str
+    load: Callable[[int], Any]
+    set_held: Callable[[str, int, int, bool], Any]
+    added: Any
+    removed: Any
+    title: Any
+    question: Any  # formatted with the account's `name` and the holding's `group` or `role`
+
+
+HOLDINGS = {
+    "group": Holding(
+        "group_id",
+        service.get_group,
+        service.set_group_membership,
+        _l("Added to the group."),
+        _l("Removed from the group."),
+        _l("Remove from group"),
+        _l("Remove %(name)s from the group %(group)s?"),
+    ),
+    "role": Holding(
+        "role_id",
+        service.get_role,
+        service.set_role_assignment,
+        _l("The role has been assigned."),
+        _l("The role has been removed."),
+        _l("Remove role"),
+        _l("Take the role %(role)s away from %(name)s?"),
+    ),
+}
+
+
+def _add_holding(kind: str, account_id: int) -> Response:
+    """Give the account the group or role whose id is posted."""
+    confirmed()  # CSRF
+    holding = HOLDINGS[kind]
+    held_id = request.form.get(holding.id_field, type=int)
+    if not held_id:
         abort(400)
-    _, error = run_service(
-        lambda: service.set_group_membership(actor(), group_id, account_id, True)
+    return write_then_go(
+        lambda: holding.set_held(actor(), held_id, account_id, True),
+        str(holding.added),
+        _account_url(account_id),
     )
-    if error is not None:
-        _flash_error(error)
-        return redirect(_account_url(account_id))
-    return done(gettext("Added to the group."), _account_url(account_id))
 
 
-@bp.route("/accounts/<int:account_id>/groups/<int:group_id>/remove", methods=["GET", "POST"])
-@require("directory.write")
-def account_group_remove(account_id: int, group_id: int) -> Response:
-    """Take the account out of a group."""
-    group = _get(service.get_group, group_id)
-    account = _get(service.get_account, account_id)
-    if confirmed():
-        _, error = run_service(
-            lambda: service.set_group_membership(actor(), group.id, account.id, False)
-        )
-        if error is None:
-            return done(gettext("Removed from the group."), _account_url(account.id))
-        _flash_error(error)
-    return confirm_page(
-        title=gettext("Remove from group"),
-        question=gettext(
-            "Remove %(name)s from the group %(group)s?", name=account.username, group=group.name
-        ),
-        confirm_label=gettext("Remove"),
-        cancel_url=_account_url(account.id),
+def _remove_holding(kind: str, account_id: int, **route: int) -> Response:
+    """Take a group or role away from the account (asks first)."""
+    holding = HOLDINGS[kind]
+    held = or_404(NotFound, holding.load, route[holding.id_field])
+    account = or_404(NotFound, service.get_account, account_id)
+    return ask_then_write(
+        lambda: holding.set_held(actor(), held.id, account.id, False),
+        str(holding.removed),
+        _account_url(account.id),
+        title=str(holding.title),
+        question=str(holding.question) % {"name": account.username, kind: held.name},
+        label=gettext("Remove"),
         crumbs=[(gettext("Accounts"), url_for("admin.accounts"))],
     )
 
 
-@bp.post("/accounts/<int:account_id>/roles")
-@require("directory.write")
-def account_role_add(account_id: int) -> Response:
-    """Give the account a role (built-in admin roles: super admins only, see Administrators)."""
-    confirmed()
-    role_id = request.form.get("role_id", type=int)
-    if not role_id:
-        abort(400)
-    _, error = run_service(lambda: service.set_role_assignment(actor(), role_id, account_id, True))
-    if error is not None:
-        _flash_error(error)
-        return redirect(_account_url(account_id))
-    return done(gettext("The role has been assigned."), _account_url(account_id))
+def _register_holdings() -> None:
+    """`account_<kind>_add` (POST) and `account_<kind>_remove` (asks first) for each holding."""
+    for kind, holding in HOLDINGS.items():
 
+        def add(account_id: int, _kind: str = kind) -> Response:
+            return _add_holding(_kind, account_id)
 
-@bp.route("/accounts/<int:account_id>/roles/<int:role_id>/remove", methods=["GET", "POST"])
-@require("directory.write")
-def account_role_remove(account_id: int, role_id: int) -> Response:
-    """Take a role away from the account."""
-    role = _get(service.get_role, role_id)
-    account = _get(service.get_account, account_id)
-    if confirmed():
-        _, error = run_service(
-            lambda: service.set_role_assignment(actor(), role.id, account.id, False)
+        def remove(account_id: int, _kind: str = kind, **route: int) -> Response:
+            return _remove_holding(_kind, account_id, **route)
+
+        for view, action in ((add, "add"), (remove, "remove")):
+            view.__name__ = f"account_{kind}_{action}"
+            view.__doc__ = (_add_holding if action == "add" else _remove_holding).__doc__
+        bp.add_url_rule(
+            f"/accounts/<int:account_id>/{kind}s",
+            endpoint=add.__name__,
+            view_func=require("directory.write")(add),
+            methods=["POST"],
         )
-        if error is None:
-            return done(gettext("The role has been removed."), _account_url(account.id))
-        _flash_error(error)
-    return confirm_page(
-        title=gettext("Remove role"),
-        question=gettext(
-            "Take the role %(role)s away from %(name)s?", role=role.name, name=account.username
-        ),
-        confirm_label=gettext("Remove"),
-        cancel_url=_account_url(account.id),
-        crumbs=[(gettext("Accounts"), url_for("admin.accounts"))],
-    )
+        bp.add_url_rule(
+            f"/accounts/<int:account_id>/{kind}s/<int:{holding.id_field}>/remove",
+            endpoint=remove.__name__,
+            view_func=require("directory.write")(remove),
+            methods=["GET", "POST"],
+        )
+
+
+_register_holdings()
 
 
 @bp.post("/accounts/<int:account_id>/attributes")
@@ -261,11 +247,11 @@ def account_attributes(account_id: int) -> Response:
         d.key: (request.form.get(f"attr-{d.key}") or None)
         for d in service.definitions("account", enabled_only=True)
     }
-    _, error = run_service(lambda: service.update_account(actor(), account_id, attributes=values))
-    if error is not None:
-        _flash_error(error)
-        return redirect(_account_url(account_id))
-    return done(gettext("The attributes have been saved."), _account_url(account_id))
+    return write_then_go(
+        lambda: service.update_account(actor(), account_id, attributes=values),
+        gettext("The attributes have been saved."),
+        _account_url(account_id),
+    )
 
 
 @bp.post("/accounts/<int:account_id>/memberships")
@@ -273,7 +259,7 @@ def account_attributes(account_id: int) -> Response:
 def account_memberships(account_id: int) -> Response:
     """Replace the account's departments (ids; the first is the primary one)."""
     confirmed()
-    account = _get(service.get_account, account_id)
+    account = or_404(NotFound, service.get_account, account_id)
     raw = (request.form.get("departments") or "").replace(",", " ").split()
     if not all(part.isdigit() for part in raw):
         flash(gettext("Use department ids separated by spaces."), "error")
@@ -281,8 +267,8 @@ def account_memberships(account_id: int) -> Response:
     specs = [
         {"department_id": int(part), "is_primary": index == 0} for index, part in enumerate(raw)
     ]
-    _, error = run_service(lambda: service.update_account(actor(), account.id, memberships=specs))
-    if error is not None:
-        _flash_error(error)
-        return redirect(_account_url(account.id))
-    return done(gettext("The departments have been saved."), _account_url(account.id))
+    return write_then_go(
+        lambda: service.update_account(actor(), account.id, memberships=specs),
+        gettext("The departments have been saved."),
+        _account_url(account.id),
+    )

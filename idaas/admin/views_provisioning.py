@@ -28,6 +28,8 @@ from idaas.admin.blueprint import (
     bp,
     confirmed_action,
     done,
+    job_of,
+    or_404,
     run_service,
 )
 from idaas.admin.guard import actor, require
@@ -38,7 +40,7 @@ from idaas.directory.service import find_by_identifier
 from idaas.events import jobs
 from idaas.scim.push import jobs as push_jobs
 from idaas.scim.push import log, settings
-from idaas.scim.push.models import AUTH_TYPES, ProvisioningTarget
+from idaas.scim.push.models import ProvisioningTarget
 from idaas.scim.push.preview import preview
 
 LOG_PAGE = 50
@@ -48,61 +50,45 @@ AUTH_FIELDS = ("username", "client_id", "token_url", "scope")
 class TargetForm(FlaskForm):
     """The SCIM target's settings as the console edits them (the API has the same fields)."""
 
-    enabled = BooleanField("enabled")
-    base_url = StringField("base_url")
-    users = BooleanField("users")
-    groups = BooleanField("groups")
-    departments = SelectField("departments")
-    auth_type = SelectField("auth_type", choices=[SelectChoice(a, a) for a in AUTH_TYPES])
-    username = StringField("username", validators=[Optional()])
-    client_id = StringField("client_id", validators=[Optional()])
-    token_url = StringField("token_url", validators=[Optional()])
-    scope = StringField("scope", validators=[Optional()])
-    secret = PasswordField("secret", validators=[Optional()])
-    everyone = BooleanField("everyone")
-    policy = BooleanField("policy")
-    scope_departments = StringField("scope_departments", validators=[Optional()])
-    scope_groups = StringField("scope_groups", validators=[Optional()])
-    deprovision = SelectField("deprovision")
-    mapping = TextAreaField("mapping", validators=[Optional()])
-    preview_account = StringField("preview_account", validators=[Optional()])
-
-    def relabel(self) -> TargetForm:
-        """Labels and choices in the reader's language."""
-        self.enabled.label.text = gettext("Push changes to this application")
-        self.base_url.label.text = gettext("SCIM base URL")
-        self.users.label.text = gettext("Users")
-        self.groups.label.text = gettext("Groups")
-        self.departments.label.text = gettext("Departments")
-        self.departments.choices = [
-            SelectChoice("none", gettext("Not pushed")),
-            SelectChoice("groups", gettext("As Groups")),
-            SelectChoice("custom", gettext("As the custom Department resource")),
-        ]
-        self.auth_type.label.text = gettext("Authentication")
-        self.auth_type.choices = [
-            SelectChoice("none", gettext("None")),
-            SelectChoice("basic", gettext("Basic (username and password)")),
-            SelectChoice("bearer", gettext("Static bearer token")),
-            SelectChoice("oauth2", gettext("OAuth2 client credentials")),
-        ]
-        self.username.label.text = gettext("Username (Basic)")
-        self.client_id.label.text = gettext("Client ID (OAuth2)")
-        self.token_url.label.text = gettext("Token URL (OAuth2)")
-        self.scope.label.text = gettext("Scope (OAuth2)")
-        self.secret.label.text = gettext("Password, token or client secret")
-        self.everyone.label.text = gettext("Everyone")
-        self.policy.label.text = gettext("Who the application's access policy lets in")
-        self.scope_departments.label.text = gettext("Department ids")
-        self.scope_groups.label.text = gettext("Group ids")
-        self.deprovision.label.text = gettext("When someone leaves the scope")
-        self.deprovision.choices = [
-            SelectChoice("deactivate", gettext("Deactivate them in the application")),
-            SelectChoice("delete", gettext("Delete them from the application")),
-        ]
-        self.mapping.label.text = gettext("Attribute mapping rules (JSON)")
-        self.preview_account.label.text = gettext("Account to preview")
-        return self
+    enabled = BooleanField(_l("Push changes to this application"))
+    base_url = StringField(_l("SCIM base URL"))
+    users = BooleanField(_l("Users"))
+    groups = BooleanField(_l("Groups"))
+    departments = SelectField(
+        _l("Departments"),
+        choices=[
+            SelectChoice("none", _l("Not pushed")),
+            SelectChoice("groups", _l("As Groups")),
+            SelectChoice("custom", _l("As the custom Department resource")),
+        ],
+    )
+    auth_type = SelectField(
+        _l("Authentication"),
+        choices=[
+            SelectChoice("none", _l("None")),
+            SelectChoice("basic", _l("Basic (username and password)")),
+            SelectChoice("bearer", _l("Static bearer token")),
+            SelectChoice("oauth2", _l("OAuth2 client credentials")),
+        ],
+    )
+    username = StringField(_l("Username (Basic)"), validators=[Optional()])
+    client_id = StringField(_l("Client ID (OAuth2)"), validators=[Optional()])
+    token_url = StringField(_l("Token URL (OAuth2)"), validators=[Optional()])
+    scope = StringField(_l("Scope (OAuth2)"), validators=[Optional()])
+    secret = PasswordField(_l("Password, token or client secret"), validators=[Optional()])
+    everyone = BooleanField(_l("Everyone"))
+    policy = BooleanField(_l("Who the application's access policy lets in"))
+    scope_departments = StringField(_l("Department ids"), validators=[Optional()])
+    scope_groups = StringField(_l("Group ids"), validators=[Optional()])
+    deprovision = SelectField(
+        _l("When someone leaves the scope"),
+        choices=[
+            SelectChoice("deactivate", _l("Deactivate them in the application")),
+            SelectChoice("delete", _l("Delete them from the application")),
+        ],
+    )
+    mapping = TextAreaField(_l("Attribute mapping rules (JSON)"), validators=[Optional()])
+    preview_account = StringField(_l("Account to preview"), validators=[Optional()])
 
 
 def _ids(text: str | None) -> list[int] | None:
@@ -168,10 +154,15 @@ def _data(form: TargetForm) -> dict[str, Any] | None:
 
 
 def _app(client_id: str) -> Application:
-    try:
-        return get_application(client_id)
-    except ApplicationError:
+    return or_404(ApplicationError, get_application, client_id)
+
+
+def _target_app(client_id: str) -> Application:
+    """The application, or a 404 when it has no SCIM target yet."""
+    app = _app(client_id)
+    if settings.find(app) is None:
         abort(404)
+    return app
 
 
 def _crumbs(app: Application) -> list[tuple[str, str | None]]:
@@ -184,16 +175,7 @@ def _crumbs(app: Application) -> list[tuple[str, str | None]]:
 
 def _job(job_id: Any, kind: str, app: Application) -> dict[str, Any] | None:
     """A SCIM push job of this application as the API shows it, or None."""
-    try:
-        number = int(job_id)
-        if not 0 < number < 2**63:  # beyond the id column: no such job (not a database error)
-            return None
-        job = jobs.get(number)
-    except (jobs.JobNotFound, TypeError, ValueError):
-        return None
-    if job.kind != kind or (job.params or {}).get("application") != app.client_id:
-        return None
-    return jobs.job_to_dict(job)
+    return job_of(job_id, kind, application=app.client_id)
 
 
 def _page(app: Application, form: TargetForm | None = None, **extra: Any) -> Any:
@@ -202,19 +184,16 @@ def _page(app: Application, form: TargetForm | None = None, **extra: Any) -> Any
         form = TargetForm()
         _fill(form, target)
     failed_only = request.args.get("log") == "failed"
-    entries = log.entries(target, failed_only=failed_only, limit=LOG_PAGE) if target else []
-    plan = _job(request.values.get("plan"), push_jobs.PLAN, app)
-    sync = _job(request.values.get("sync"), push_jobs.SYNC, app)
     status = 422 if form.errors else 200
     return render_template(
         "admin/provisioning.html",
         app=app,
         target=target,
-        form=form.relabel(),
-        entries=entries,
+        form=form,
+        entries=log.entries(target, failed_only=failed_only, limit=LOG_PAGE) if target else [],
         failed_only=failed_only,
-        plan=plan,
-        sync=sync,
+        plan=_job(request.values.get("plan"), push_jobs.PLAN, app),
+        sync=_job(request.values.get("sync"), push_jobs.SYNC, app),
         job_url=lambda job: url_for(
             "admin.provisioning_job", client_id=app.client_id, job_id=job["id"]
         ),
@@ -235,7 +214,7 @@ def provisioning(client_id: str) -> Any:
 def provisioning_save(client_id: str) -> Any:
     """Save the target's settings (secrets write-only); the service's errors go on the fields."""
     app = _app(client_id)
-    form = TargetForm().relabel()
+    form = TargetForm()
     if form.validate_on_submit() and (data := _data(form)) is not None:
         _, error = run_service(lambda: settings.save(actor(), app.client_id, data))
         if error is None:
@@ -262,7 +241,7 @@ def _account_id(text: str | None) -> int | None:
 def provisioning_preview(client_id: str) -> Any:
     """The User the target would receive for an account under the mapping in the form."""
     app = _app(client_id)
-    form = TargetForm().relabel()
+    form = TargetForm()
     form.validate_on_submit()
     rules = _rules(form)
     account_id = _account_id(form.preview_account.data)
@@ -281,9 +260,7 @@ def provisioning_preview(client_id: str) -> Any:
 @require("applications.write")
 def provisioning_test(client_id: str) -> Any:
     """Read the target's ServiceProviderConfig; show what it supports or why it failed."""
-    app = _app(client_id)
-    if settings.find(app) is None:
-        abort(404)
+    app = _target_app(client_id)
     return _page(app, tested=settings.test_connection(actor(), app.client_id))
 
 
@@ -291,9 +268,7 @@ def provisioning_test(client_id: str) -> Any:
 @require("applications.write")
 def provisioning_dry_run(client_id: str) -> Response:
     """Queue the dry run (a job); the page follows it and then shows the diff."""
-    app = _app(client_id)
-    if settings.find(app) is None:
-        abort(404)
+    app = _target_app(client_id)
     job = jobs.start(push_jobs.PLAN, {"application": app.client_id}, actor())
     return done(
         gettext("Dry run started."),
@@ -305,9 +280,7 @@ def provisioning_dry_run(client_id: str) -> Response:
 @require("applications.write")
 def provisioning_sync(client_id: str) -> Any:
     """Queue the sync that does exactly what the finished dry run listed."""
-    app = _app(client_id)
-    if settings.find(app) is None:
-        abort(404)
+    app = _target_app(client_id)
     plan = _job(request.form.get("plan"), push_jobs.PLAN, app)
     if plan is None or plan["status"] != "succeeded":
         return _page(app, refused=gettext("Run a dry run and wait until it has finished first."))
@@ -334,18 +307,10 @@ def provisioning_job(client_id: str, job_id: int) -> Response:
 
 
 def _target_action(client_id: str, **action: Any) -> Response:
-    app = _app(client_id)
-    if settings.find(app) is None:
-        abort(404)
+    app = _target_app(client_id)
     here = url_for("admin.provisioning", client_id=app.client_id)
-    return confirmed_action(
-        app,
-        next_url=lambda _result: here,
-        cancel_url=here,
-        crumbs=_crumbs(app),
-        details=[(gettext("Application"), app.name)],
-        **action,
-    )
+    details = [(gettext("Application"), app.name)]
+    return confirmed_action(app, cancel_url=here, crumbs=_crumbs(app), details=details, **action)
 
 
 add_actions(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from idaas.admin.blueprint import bp, confirmed_action, error_message, secret_page
+from idaas.admin.blueprint import bp, confirmed_action, error_message, or_404, secret_page
 from idaas.admin.guard import actor, require
 from idaas.applications import service as clients
 from idaas.applications.errors import ApplicationError
@@ -45,10 +45,7 @@ def scim() -> str:
 @require("applications.write")
 def scim_token_new(client_id: str) -> Response:
     """Issue a static bearer token for a console that cannot do OAuth; shown once."""
-    try:
-        client = clients.get_client(client_id)
-    except ApplicationError:
-        abort(404)
+    client = or_404(ApplicationError, clients.get_client, client_id)
     wanted = [s for s in request.form.getlist("scopes") if s in tokens.SCIM_SCOPES]
     try:
         _row, token = tokens.issue(
@@ -71,10 +68,7 @@ def scim_token_new(client_id: str) -> Response:
 @require("applications.write")
 def scim_token_revoke(client_id: str, token_id: int) -> Any:
     """Revoke a static token at once (asks first)."""
-    try:
-        client = clients.get_client(client_id)
-    except ApplicationError:
-        abort(404)
+    client = or_404(ApplicationError, clients.get_client, client_id)
     return confirmed_action(
         client,
         title=gettext("Revoke SCIM token"),
@@ -82,7 +76,6 @@ def scim_token_revoke(client_id: str, token_id: int) -> Any:
         label=gettext("Revoke"),
         run=lambda c: tokens.revoke(actor(), c.client_id, token_id),
         success=gettext("The token has been revoked."),
-        next_url=lambda _row: url_for(".scim"),
         cancel_url=url_for(".scim"),
         crumbs=_crumbs(),
         details=[(gettext("API client"), client.name), (gettext("Token"), token_id)],

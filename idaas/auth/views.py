@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import (
@@ -40,6 +42,50 @@ def _pending(state: str) -> AuthSession | Response:
     if row.state != state:
         return flow.redirect_for(row)
     return row
+
+
+def pending_step(state: str) -> Callable[[Callable[[AuthSession], Any]], Callable[[], Any]]:
+    """Run the view with the sign-in session in `state`; elsewhere, send the browser on."""
+
+    def decorate(view: Callable[[AuthSession], Any]) -> Callable[[], Any]:
+        @wraps(view)
+        def step() -> Any:
+            row = _pending(state)
+            return row if isinstance(row, Response) else view(row)
+
+        return step
+
+    return decorate
+
+
+def _account_of(row: AuthSession) -> Account:
+    """The account a pending sign-in session belongs to."""
+    account = db.session.get(Account, row.account_id)
+    assert account is not None
+    return account
+
+
+def enrolment_page(
+    account: Account, actor: str, *, endpoint: str, forced: bool, finished: Callable[[], str]
+) -> str:
+    """Add an authenticator: the QR code page, then the recovery codes (continue: `finished()`)."""
+    form = EnrolForm()
+    error = None
+    if form.validate_on_submit():
+        codes = mfa.confirm_enrolment(account.id, form.code.data, actor)
+        if codes is not None:
+            return render_template("auth/recovery_codes.html", codes=codes, continue_url=finished())
+        error = gettext("That code is not valid. Try the current code from your app.")
+    secret = mfa.start_enrolment(account.id)
+    return render_template(
+        "auth/mfa_enrol.html",
+        form=form,
+        error=error,
+        secret=secret,
+        qr=mfa.qr_data_uri(mfa.provisioning_uri(account, secret)),
+        action=url_for(endpoint),
+        forced=forced,
+    )
 
 
 @bp.get("/")
@@ -91,11 +137,9 @@ def login() -> Any:
 
 
 @bp.route("/login/mfa", methods=["GET", "POST"])
-def mfa_step() -> Any:
+@pending_step("mfa")
+def mfa_step(row: AuthSession) -> Any:
     """Second step: a TOTP code or a recovery code."""
-    row = _pending("mfa")
-    if isinstance(row, Response):
-        return row
     form = MfaForm()
     error, status = None, 200
     if form.validate_on_submit():
@@ -136,44 +180,24 @@ def mfa_step() -> Any:
 
 
 @bp.route("/login/mfa/enrol", methods=["GET", "POST"])
-def mfa_enrol() -> Any:
+@pending_step("mfa_enrol")
+def mfa_enrol(row: AuthSession) -> Any:
     """Forced enrolment: MFA is required and the account has no authenticator yet."""
-    row = _pending("mfa_enrol")
-    if isinstance(row, Response):
-        return row
-    account = db.session.get(Account, row.account_id)
-    assert account is not None
-    form = EnrolForm()
-    error = None
-    if form.validate_on_submit():
-        codes = mfa.confirm_enrolment(account.id, form.code.data, f"user:{account.id}")
-        if codes is not None:
-            response = flow.complete_step(row, "otp")
-            return render_template(
-                "auth/recovery_codes.html", codes=codes, continue_url=response.location
-            )
-        error = gettext("That code is not valid. Try the current code from your app.")
-    secret = mfa.start_enrolment(account.id)
-    uri = mfa.provisioning_uri(account, secret)
-    return render_template(
-        "auth/mfa_enrol.html",
-        form=form,
-        error=error,
-        secret=secret,
-        qr=mfa.qr_data_uri(uri),
-        action=url_for("auth.mfa_enrol"),
+    account = _account_of(row)
+    return enrolment_page(
+        account,
+        f"user:{account.id}",
+        endpoint="auth.mfa_enrol",
         forced=True,
+        finished=lambda: str(flow.complete_step(row, "otp").location),
     )
 
 
 @bp.route("/login/password", methods=["GET", "POST"])
-def change_password() -> Any:
+@pending_step("password")
+def change_password(row: AuthSession) -> Any:
     """Forced password change (first sign-in, admin reset, or expiry)."""
-    row = _pending("password")
-    if isinstance(row, Response):
-        return row
-    account = db.session.get(Account, row.account_id)
-    assert account is not None
+    account = _account_of(row)
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:

@@ -9,9 +9,10 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from idaas.auth import mfa, own_password, sessions
-from idaas.auth.forms import ChangePasswordForm, ConfirmForm, EnrolForm
+from idaas.auth.forms import ChangePasswordForm, ConfirmForm
 from idaas.auth.sessions import login_required
 from idaas.auth.sources.password import locked_failure
+from idaas.auth.views import enrolment_page
 from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
 from idaas.portal.apps import apps_for
@@ -187,28 +188,15 @@ def mfa_setup() -> Any:
     """Add an authenticator app: scan the QR code, confirm with a code, get recovery codes."""
     if mfa.is_enrolled(g.account.id):
         return redirect(url_for("portal.mfa_settings"))
-    form = EnrolForm()
-    error = None
-    if form.validate_on_submit():
-        codes = mfa.confirm_enrolment(g.account.id, form.code.data, _actor())
-        if codes is not None:
-            row = sessions.current()
-            if row is not None:
-                sessions.add_method(row, "otp")
-            return render_template(
-                "auth/recovery_codes.html", codes=codes, continue_url=url_for("portal.mfa_settings")
-            )
-        error = gettext("That code is not valid. Try the current code from your app.")
-    secret = mfa.start_enrolment(g.account.id)
-    uri = mfa.provisioning_uri(g.account, secret)
-    return render_template(
-        "auth/mfa_enrol.html",
-        form=form,
-        error=error,
-        secret=secret,
-        qr=mfa.qr_data_uri(uri),
-        action=url_for("portal.mfa_setup"),
-        forced=False,
+
+    def finished() -> str:
+        row = sessions.current()
+        if row is not None:
+            sessions.add_method(row, "otp")
+        return url_for("portal.mfa_settings")
+
+    return enrolment_page(
+        g.account, _actor(), endpoint="portal.mfa_setup", forced=False, finished=finished
     )
 
 
