@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 
 from idaas.directory import service
 from idaas.directory.models import Account, Department, Group, GroupMember
+from idaas.directory.service.accounts import PROFILE_FIELDS
 from idaas.directory.service.unit import atomic
 from idaas.extensions import db
 from idaas.scim import casting, facts
@@ -31,16 +32,6 @@ from idaas.scim.server.http import base_url, origin, system
 _MISSING = object()
 # Always decided from the new state (they are compared with the current one below).
 _ALWAYS = ("active",)
-PROFILE = (
-    "username",
-    "display_name",
-    "given_name",
-    "family_name",
-    "email",
-    "mobile",
-    "title",
-    "locale",
-)
 
 
 class Kind(ABC):
@@ -128,6 +119,27 @@ def _int_id(kind: str, resource_id: str) -> int:
     return int(resource_id)
 
 
+def _account_ids(uuids: list[str], attribute: str) -> list[int]:
+    """The account ids of the users with these SCIM ids, or 400 naming the unknown ones."""
+    if not uuids:
+        return []
+    found = dict(
+        db.session.execute(select(Account.uuid, Account.id).where(Account.uuid.in_(uuids)))
+        .tuples()
+        .all()
+    )
+    missing = [u for u in uuids if u not in found]
+    if missing:
+        raise InvalidValueException(
+            detail=gettext(
+                "%(attribute)s: no user with id %(ids)s.",
+                attribute=attribute,
+                ids=", ".join(missing[:5]),
+            )
+        )
+    return [found[u] for u in uuids]
+
+
 def _set_external_id(object_type: str, object_id: int, wanted: str | None) -> None:
     """Record the client's externalId, or forget it when the resource has none."""
     current = service.reference_of(system(), object_type, object_id)
@@ -182,6 +194,8 @@ class Users(Kind):
         kwargs = {k: v for k, v in fields.items() if v is not None}
         if not kwargs.get("username"):
             raise InvalidValueException(detail=gettext("userName is required."))
+        if "manager" in kwargs:
+            kwargs["manager_id"] = _account_ids([kwargs.pop("manager")], "manager")[0]
         return service.create_account(
             origin(),
             status="active" if active else "disabled",
@@ -205,11 +219,12 @@ class Users(Kind):
             fields = {k: v for k, v in fields.items() if k in _ALWAYS or old.get(k, _MISSING) != v}
         if "username" in fields and not fields["username"]:
             raise InvalidValueException(detail=gettext("userName is required."))
-        changes: dict[str, Any] = {name: fields[name] for name in PROFILE if name in fields}
-        if "employee_number" in fields:
-            changes["employee_number"] = fields["employee_number"]
-        if "memberships" in fields:
-            changes["memberships"] = fields["memberships"]
+        changes: dict[str, Any] = {
+            name: fields[name] for name in (*PROFILE_FIELDS, "memberships") if name in fields
+        }
+        if "manager" in fields:
+            manager = fields["manager"]
+            changes["manager_id"] = _account_ids([manager], "manager")[0] if manager else None
         if "attributes" in fields:
             wanted = fields["attributes"]
             stale = {key: None for key in (obj.attributes or {}) if key not in wanted}
@@ -266,25 +281,10 @@ class Groups(Kind):
         url = base_url()
         return [casting.group_to_json(g, found[g.id], url) for g in objects]
 
-    def _member_ids(self, uuids: list[str]) -> list[int]:
-        if not uuids:
-            return []
-        found = dict(
-            db.session.execute(select(Account.uuid, Account.id).where(Account.uuid.in_(uuids)))
-            .tuples()
-            .all()
-        )
-        missing = [u for u in uuids if u not in found]
-        if missing:
-            raise InvalidValueException(
-                detail=gettext("members: no user with id %(ids)s.", ids=", ".join(missing[:5]))
-            )
-        return [found[u] for u in uuids]
-
     def create(self, resource: Any) -> Group:
         """See `Kind.create`."""
         fields = casting.group_from_scim(resource)
-        members = self._member_ids(fields["members"])
+        members = _account_ids(fields["members"], "members")
         with atomic():
             group = service.create_group(origin(), name=fields["name"] or "")
             _set_external_id("group", group.id, fields["external_id"])
@@ -302,7 +302,7 @@ class Groups(Kind):
     ) -> Group:
         """See `Kind.replace`: rename, then add and remove the members that differ."""
         fields = casting.group_from_scim(resource)
-        wanted = set(self._member_ids(fields["members"]))
+        wanted = set(_account_ids(fields["members"], "members"))
         group_id = obj.id
         current = set(
             db.session.scalars(

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, case, cast, func, literal_column, select
+from sqlalchemy.orm import aliased
 
 from idaas.directory.models import (
     Account,
@@ -129,9 +130,18 @@ def users(system: str, dialect: str) -> SqlTranslator:
         Membership.account_id == Account.id,
         Membership.is_primary.is_(True),
     )
+    manager = aliased(Account, name="manager")
     enterprise: Mapping = {
         "employeenumber": StringField(Account.employee_number, case_exact=True),
         "department": MultiValued(primary_department, {"value": StringField(Department.name)}),
+        # `manager_id IN (the managers that match)`: the uuid and manager_id indexes.
+        "manager": MultiValued(
+            lambda condition: Account.manager_id.in_(select(manager.id).where(condition)),
+            {
+                "value": StringField(manager.uuid, case_exact=True),
+                "displayname": StringField(manager.display_name),
+            },
+        ),
     }
     idaas: Mapping = {
         "departments": MultiValued(
