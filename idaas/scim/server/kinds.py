@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask_babel import gettext
 from scim2_models import InvalidValueException, NotFoundException
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from idaas.directory import service
 from idaas.directory.models import Account, Department, Group, GroupMember
@@ -42,10 +43,13 @@ class Kind(ABC):
     model: Any
     row: Any
 
-    @abstractmethod
+    # The calling client's (system's) filter/sort translation, and the facts loader.
+    translators: Callable[[str], SqlTranslator]
+    load_facts: Callable[[Sequence[Any], str], dict[int, Any]]
+
     def translator(self) -> SqlTranslator:
         """Filter/sort translation for the calling client."""
-        ...
+        return self.translators(system())
 
     def query(self) -> Select[Any]:
         """All resources of this type."""
@@ -55,20 +59,33 @@ class Kind(ABC):
         """The unique column giving a stable order (tie-breaker of sortBy)."""
         return self.row.id
 
-    @abstractmethod
     def find(self, resource_id: str) -> Any:
-        """The object with that SCIM id, or 404."""
-        ...
+        """The object with that SCIM id (its integer primary key), or 404."""
+        found = db.session.get(self.row, _int_id(self.name, resource_id))
+        if found is None:
+            raise _not_found(self.name, resource_id)
+        return found
 
-    @abstractmethod
+    def facts(self, objects: Sequence[Any]) -> dict[int, Any]:
+        """What the representations need from other tables, by object id (loaded in bulk)."""
+        return self.load_facts(objects, system())
+
+    # (object, its facts, base URL) -> its scim2-models resource, and the response JSON of that
+    # resource with default attributes, built directly (see the casting module's fast path).
+    to_scim: Callable[[Any, Any, str], Any]
+    to_json: Callable[[Any, Any, str], dict[str, Any]]
+
     def render(self, objects: Sequence[Any]) -> list[Any]:
         """SCIM resources for objects (facts loaded in bulk)."""
-        ...
+        found = self.facts(objects)
+        url = base_url()
+        return [self.to_scim(obj, found[obj.id], url) for obj in objects]
 
-    @abstractmethod
     def render_json(self, objects: Sequence[Any]) -> list[dict[str, Any]]:
-        """The response JSON of `render(objects)` with default attributes, built directly."""
-        ...
+        """The response JSON of `render(objects)` with default attributes."""
+        found = self.facts(objects)
+        url = base_url()
+        return [self.to_json(obj, found[obj.id], url) for obj in objects]
 
     def public_id(self, obj: Any) -> str:
         """The SCIM `id` of an object."""
@@ -169,22 +186,21 @@ class Users(Kind):
 
     def find(self, resource_id: str) -> Account:
         """See `Kind.find`."""
-        account = db.session.scalar(select(Account).where(Account.uuid == resource_id))
+        # One statement with the memberships (a write and the representation both need them).
+        query = (
+            select(Account)
+            .options(joinedload(Account.memberships))
+            .where(Account.uuid == resource_id)
+        )
+        account = db.session.scalars(query).unique().one_or_none()
         if account is None:
             raise _not_found("User", resource_id)
         return account
 
-    def render(self, objects: Sequence[Account]) -> list[Any]:
-        """See `Kind.render`."""
-        found = facts.user_facts(objects, system())
-        url = base_url()
-        return [casting.account_to_scim(a, found[a.id], url) for a in objects]
+    load_facts = staticmethod(facts.user_facts)
 
-    def render_json(self, objects: Sequence[Account]) -> list[dict[str, Any]]:
-        """See `Kind.render_json`."""
-        found = facts.user_facts(objects, system())
-        url = base_url()
-        return [casting.account_to_json(a, found[a.id], url) for a in objects]
+    to_scim = staticmethod(casting.account_to_scim)
+    to_json = staticmethod(casting.account_to_json)
 
     def create(self, resource: Any) -> Account:
         """See `Kind.create`."""
@@ -258,28 +274,10 @@ class Groups(Kind):
     model = ScimGroup
     row = Group
 
-    def translator(self) -> SqlTranslator:
-        """See `Kind.translator`."""
-        return mappings.groups(system())
-
-    def find(self, resource_id: str) -> Group:
-        """See `Kind.find`."""
-        group = db.session.get(Group, _int_id("Group", resource_id))
-        if group is None:
-            raise _not_found("Group", resource_id)
-        return group
-
-    def render(self, objects: Sequence[Group]) -> list[Any]:
-        """See `Kind.render`."""
-        found = facts.group_facts(objects, system())
-        url = base_url()
-        return [casting.group_to_scim(g, found[g.id], url) for g in objects]
-
-    def render_json(self, objects: Sequence[Group]) -> list[dict[str, Any]]:
-        """See `Kind.render_json`."""
-        found = facts.group_facts(objects, system())
-        url = base_url()
-        return [casting.group_to_json(g, found[g.id], url) for g in objects]
+    translators = staticmethod(mappings.groups)
+    load_facts = staticmethod(facts.group_facts)
+    to_scim = staticmethod(casting.group_to_scim)
+    to_json = staticmethod(casting.group_to_json)
 
     def create(self, resource: Any) -> Group:
         """See `Kind.create`."""
@@ -333,16 +331,8 @@ class Departments(Kind):
     model = ScimDepartment
     row = Department
 
-    def translator(self) -> SqlTranslator:
-        """See `Kind.translator`."""
-        return mappings.departments(system())
-
-    def find(self, resource_id: str) -> Department:
-        """See `Kind.find`."""
-        department = db.session.get(Department, _int_id("Department", resource_id))
-        if department is None:
-            raise _not_found("Department", resource_id)
-        return department
+    translators = staticmethod(mappings.departments)
+    load_facts = staticmethod(facts.department_facts)
 
     def etag(self, obj: Department) -> str:
         """Version plus a checksum of the path, which changes when an ancestor moves."""
@@ -351,17 +341,13 @@ class Departments(Kind):
     def _tag(self, obj: Department) -> str:
         return f"{obj.version}.{zlib.crc32(obj.path.encode()):08x}"
 
-    def render(self, objects: Sequence[Department]) -> list[Any]:
-        """See `Kind.render`."""
-        found = facts.department_facts(objects, system())
-        url = base_url()
-        return [casting.department_to_scim(d, found[d.id], url, self._tag(d)) for d in objects]
+    def to_scim(self, obj: Department, facts: Any, url: str) -> Any:
+        """See `Kind.to_scim`: the ETag's tag is the department's version."""
+        return casting.department_to_scim(obj, facts, url, self._tag(obj))
 
-    def render_json(self, objects: Sequence[Department]) -> list[dict[str, Any]]:
-        """See `Kind.render_json`."""
-        found = facts.department_facts(objects, system())
-        url = base_url()
-        return [casting.department_to_json(d, found[d.id], url, self._tag(d)) for d in objects]
+    def to_json(self, obj: Department, facts: Any, url: str) -> dict[str, Any]:
+        """See `Kind.to_json`."""
+        return casting.department_to_json(obj, facts, url, self._tag(obj))
 
     def create(self, resource: Any) -> Department:
         """See `Kind.create`."""
