@@ -3,6 +3,7 @@ shapes, filtered in SQL, refused when it would make a loop, cleared when the man
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -214,3 +215,35 @@ def test_directory_service_refuses_loops_directly(app, db):
     assert service.update_account("system", c.id, manager_id=a.id).manager_id == a.id
     assert service.update_account("system", c.id, manager_id=None).manager_id is None
     english.pop()
+
+
+def test_concurrent_opposite_manager_changes_cannot_make_a_loop(app, db):
+    """A under B and B under A at the same moment: one wins, the other is refused."""
+    first = service.create_account("system", username="first").id
+    second = service.create_account("system", username="second").id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def manage(account_id: int, manager_id: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                service.update_account("system", account_id, manager_id=manager_id)
+                outcomes.append("set")
+            except ValidationFailed:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=manage, args=(first, second)),
+        threading.Thread(target=manage, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "set"]
+    db.session.expire_all()
+    managers = {a.id: a.manager_id for a in db.session.scalars(select(Account))}
+    assert (managers[first], managers[second]) in ((second, None), (None, first))

@@ -34,6 +34,7 @@ from idaas.directory.normalise import (
 from idaas.directory.service.attributes import merge_values, validate_values
 from idaas.directory.service.departments import subtree_ids
 from idaas.directory.service.unit import (
+    _hold_write_lock,
     check_version,
     check_writable,
     fetch,
@@ -253,9 +254,12 @@ def _manager_problem(account_id: int | None, manager_id: Any) -> str | None:
         return None
     if manager_id == account_id:
         return str(gettext("An account cannot be its own manager."))
+    # Two concurrent changes (A under B, B under A) would each miss the other's loop: they take
+    # turns (SQLite: the write lock; PostgreSQL: an advisory lock), then read the chain.
     if db.session.get_bind().dialect.name == "postgresql":
-        # Two concurrent changes (A under B, B under A) would each miss the other's loop.
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MANAGER_LOCK})
+    else:
+        _hold_write_lock()
     chain = (
         select(Account.manager_id.label("id"))
         .where(Account.id == manager_id)
