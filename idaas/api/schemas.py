@@ -168,6 +168,7 @@ class AccountCreate(Strict):
     must_change_password: bool | None = None
     memberships: list[MembershipSpec] = Field(default_factory=list, max_length=50)
     attributes: Attributes = Field(default_factory=dict)
+    manager_id: Id | None = Field(None, description="The account's manager (another account).")
 
 
 class AccountUpdate(Strict):
@@ -182,6 +183,7 @@ class AccountUpdate(Strict):
     locale: Text16 | None = optional()
     memberships: list[MembershipSpec] = optional(max_length=50)
     attributes: Attributes = optional()
+    manager_id: Id | None = optional(description="The account's manager; `null` clears it.")
 
 
 class MembershipsReplace(Strict):
@@ -356,6 +358,7 @@ class Account(BaseModel):
     password_changed_at: str | None
     memberships: list[Membership]
     attributes: dict[str, Any]
+    manager_id: int | None
     version: int
     created_at: str
     updated_at: str

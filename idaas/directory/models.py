@@ -110,6 +110,10 @@ class Account(Timestamped, db.Model):  # type: ignore[name-defined]
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(64), default=LOCAL_SOURCE)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The person's manager (SCIM enterprise `manager`); deleting the manager clears it.
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), index=True
+    )
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="account", cascade="all, delete-orphan", lazy="selectin"

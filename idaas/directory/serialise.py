@@ -40,7 +40,7 @@ def account_to_dict(account: Account) -> dict[str, Any]:
         "memberships": [
             columns(m, "department_id is_primary sort_order title") for m in memberships
         ],
-        **columns(account, "attributes version", times=STAMPS),
+        **columns(account, "attributes manager_id version", times=STAMPS),
     }
 
 

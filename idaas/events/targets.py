@@ -31,10 +31,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from idaas.events.models import ChangeEvent, Delivery
+
+T = TypeVar("T")
+_MEMO = "idaas.events.targets.per_transaction"
 
 
 @dataclass(frozen=True)
@@ -125,3 +131,37 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         moment = moment.replace(tzinfo=UTC)
     current = (now or datetime.now(UTC).replace(tzinfo=None)).replace(tzinfo=UTC)
     return max(0.0, (moment - current).total_seconds())
+
+
+def per_transaction(name: str, load: Callable[[], T], depends_on: tuple[type, ...]) -> T:
+    """`load()` once per database transaction: every change of a transaction (1,000 in a SCIM
+    Bulk) fans out to the same targets, so they are read once, not once per change. Forgotten
+    when the transaction ends, a savepoint rolls back, or a flush writes a `depends_on` row."""
+    from idaas.extensions import db
+
+    memo = db.session().info.setdefault(_MEMO, {})
+    if name not in memo:
+        memo[name] = (load(), depends_on)
+    return memo[name][0]  # type: ignore[no-any-return]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the transaction itself, not a savepoint inside it
+        session.info.pop(_MEMO, None)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, *_: Any) -> None:
+    session.info.pop(_MEMO, None)
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _forget_written(session: Session, *_: Any) -> None:
+    memo = session.info.get(_MEMO)
+    if not memo:
+        return
+    written = [*session.new, *session.dirty, *session.deleted]
+    for name, (_, depends_on) in list(memo.items()):
+        if any(isinstance(row, depends_on) for row in written):
+            del memo[name]

@@ -29,6 +29,7 @@ from idaas.scim.resources import (
     EnterpriseUser,
     GroupMember,
     IdaasUser,
+    Manager,
     Name,
     ParentReference,
     PhoneNumber,
@@ -57,6 +58,8 @@ class UserFacts:
     departments: dict[int, str] = field(default_factory=dict)
     organization: str | None = None
     dingtalk: list[tuple[str, str, str | None]] = field(default_factory=list)
+    manager: tuple[str, str] | None = None
+    """The manager's uuid and display name."""
 
 
 @dataclass
@@ -130,6 +133,15 @@ def account_to_scim(account: Account, facts: UserFacts, base_url: str) -> Any:
         employee_number=account.employee_number,
         department=facts.departments.get(primary.department_id) if primary else None,
         organization=facts.organization,
+        manager=(
+            Manager(
+                value=facts.manager[0],
+                ref=f"{base_url}/Users/{facts.manager[0]}",  # type: ignore[arg-type]
+                display_name=facts.manager[1],
+            )
+            if facts.manager
+            else None
+        ),
     )
     user[IdaasUser] = IdaasUser(
         departments=[
@@ -208,6 +220,9 @@ def account_from_scim(user: Any, *, complete: bool = False) -> dict[str, Any]:
     enterprise = user[EnterpriseUser]
     if complete or enterprise is not None or str(EnterpriseUser.__schema__).lower() in schemas:
         fields["employee_number"] = enterprise.employee_number if enterprise else None
+        manager = enterprise.manager if enterprise else None
+        # The manager's SCIM id (Kind.replace finds the account); empty means none.
+        fields["manager"] = (manager.value or None) if manager else None
     idaas = user[IdaasUser]
     if complete or idaas is not None or str(IdaasUser.__schema__).lower() in schemas:
         fields["memberships"] = _memberships(idaas.departments if idaas else None)
@@ -381,7 +396,13 @@ def account_to_json(account: Account, facts: UserFacts, base_url: str) -> dict[s
         }
     )
     schemas = [USER_SCHEMA_URN]
-    enterprise = _compact({"employeeNumber": account.employee_number})
+    manager = facts.manager
+    enterprise = _compact(
+        {
+            "employeeNumber": account.employee_number,
+            "manager": {"value": manager[0]} if manager else None,
+        }
+    )
     if enterprise:
         schemas.append(ENTERPRISE_SCHEMA_URN)
         user[ENTERPRISE_SCHEMA_URN] = enterprise

@@ -132,10 +132,25 @@ class User(Resource[Any]):
     Groups: ClassVar[type[ComplexAttribute]] = UserGroup
 
 
+class Manager(ComplexAttribute):
+    """The user's manager, another User (RFC 7643 §4.3)."""
+
+    value: Annotated[str | None, CaseExact.true] = None
+    """The manager's id (always returned); an empty value removes the manager."""
+
+    ref: Annotated[Reference[User] | None, Mutability.read_only, Returned.request] = Field(
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
+    """The manager's URI (returned when asked for; set the manager by its `value`)."""
+
+    display_name: Annotated[str | None, Mutability.read_only, Returned.request] = None
+    """The manager's display name (returned when asked for)."""
+
+
 class EnterpriseUser(Extension):
     """The enterprise extension (RFC 7643 §4.3), limited to what the directory holds: not
-    manager, costCenter or division, which idaas does not store (sent values are ignored, or
-    refused with 400 when SCIM_UNKNOWN_ATTRIBUTES is forbid)."""
+    costCenter or division, which idaas does not store (sent values are ignored, or refused
+    with 400 when SCIM_UNKNOWN_ATTRIBUTES is forbid)."""
 
     __schema__ = URN(ENTERPRISE_SCHEMA)
 
@@ -149,11 +164,16 @@ class EnterpriseUser(Extension):
     """The primary department's name (returned when asked for; set departments in the idaas
     extension)."""
 
+    manager: Manager | None = None
+    """The user's manager (not one of the users who report to this one)."""
 
-class DepartmentMembership(ComplexAttribute):
-    """A department the user belongs to."""
+    Manager: ClassVar[type[ComplexAttribute]] = Manager
 
-    value: Annotated[str | None, Required.true, CaseExact.true] = None
+
+class DepartmentReference(ComplexAttribute):
+    """A reference to a department: its id, with its URI and name when asked for."""
+
+    value: Annotated[str | None, CaseExact.true] = None
     """The department's id."""
 
     ref: Annotated[
@@ -165,6 +185,13 @@ class DepartmentMembership(ComplexAttribute):
 
     display: Annotated[str | None, Mutability.read_only, Returned.request] = None
     """The department's name (returned when asked for)."""
+
+
+class DepartmentMembership(DepartmentReference):
+    """A department the user belongs to."""
+
+    value: Annotated[str | None, Required.true, CaseExact.true] = None
+    """The department's id."""
 
     primary: bool | None = None
     """True for the primary department (exactly one): the one marked, else the first listed."""
@@ -246,21 +273,8 @@ class Group(Resource[Any]):
     Members: ClassVar[type[ComplexAttribute]] = GroupMember
 
 
-class ParentReference(ComplexAttribute):
+class ParentReference(DepartmentReference):
     """The parent of a department."""
-
-    value: Annotated[str | None, CaseExact.true] = None
-    """The parent department's id."""
-
-    ref: Annotated[
-        Reference[Department] | None,
-        Mutability.read_only,
-        Returned.request,
-    ] = Field(None, serialization_alias="$ref", validation_alias="$ref")
-    """The parent's URI (returned when asked for)."""
-
-    display: Annotated[str | None, Mutability.read_only, Returned.request] = None
-    """The parent's name (returned when asked for)."""
 
 
 class Department(Resource[Any]):
@@ -287,6 +301,9 @@ UserResource = User[EnterpriseUser | IdaasUser]  # type: ignore[type-arg]
 # name; rebuilding them once everything exists completes their SCIM attribute table.
 for _model in (
     UserGroup,
+    Manager,
+    EnterpriseUser,
+    DepartmentReference,
     DepartmentMembership,
     GroupMember,
     ParentReference,

@@ -277,3 +277,25 @@ def test_fields_owned_by_dingtalk_are_a_409(api):
     assert refused.status_code == 409
     assert refused.get_json()["type"] == "urn:idaas:problem:source-owned"
     assert "display_name" in refused.get_json()["fields"]
+
+
+def test_account_manager_is_read_and_written_by_id(api, db):
+    boss = api("POST", "/accounts", {"username": "boss"}).get_json()
+    assert boss["manager_id"] is None
+    report = api("POST", "/accounts", {"username": "report", "manager_id": boss["id"]})
+    assert report.status_code == 201 and report.get_json()["manager_id"] == boss["id"]
+    report_id = report.get_json()["id"]
+    english = {"Accept-Language": "en"}
+    loop = api("PATCH", f"/accounts/{boss['id']}", {"manager_id": report_id}, headers=english)
+    assert loop.status_code == 422
+    assert "cannot form a loop" in loop.get_json()["fields"]["manager_id"]
+    own = api("PATCH", f"/accounts/{boss['id']}", {"manager_id": boss["id"]})
+    assert own.status_code == 422 and "manager_id" in own.get_json()["fields"]
+    unknown = api("POST", "/accounts", {"username": "x", "manager_id": 999999})
+    assert unknown.status_code == 422 and "manager_id" in unknown.get_json()["fields"]
+    cleared = api("PATCH", f"/accounts/{report_id}", {"manager_id": None})
+    assert cleared.status_code == 200 and cleared.get_json()["manager_id"] is None
+    changes = db.session.scalars(
+        select(ChangeEvent.changes).where(ChangeEvent.object_id == str(report_id))
+    ).all()
+    assert changes[-1] == {"manager_id": None} and changes[0]["manager_id"] == boss["id"]

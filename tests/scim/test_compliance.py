@@ -17,6 +17,7 @@ from idaas.scim.resources import (
     EnterpriseUser,
     Group,
     IdaasUser,
+    Manager,
     ParentReference,
     User,
 )
@@ -38,12 +39,12 @@ def _token(live_url: str, client_id: str, secret: str) -> str:
     return str(response.json()["access_token"])
 
 
-def _hinted_provider(department_id: int, attribute_key: str) -> ScimProvider:
+def _hinted_provider(department_id: int, attribute_key: str, manager_id: str) -> ScimProvider:
     """The server's models, with value hints for the ids and keys the directory checks.
 
-    scim2-tester invents random strings for every writable attribute; department ids and
-    custom attribute keys must name things that exist, and a sole membership must be the
-    primary one, so the client-side models carry such values as pydantic `examples` (what
+    scim2-tester invents random strings for every writable attribute; department ids, custom
+    attribute keys and managers must name things that exist, and a sole membership must be
+    the primary one, so the client-side models carry such values as pydantic `examples` (what
     scim2-tester draws from). The schemas and attributes are the server's own.
     """
 
@@ -69,9 +70,15 @@ def _hinted_provider(department_id: int, attribute_key: str) -> ScimProvider:
     class HintedDepartment(Department):
         parent: HintedParent | None = None
 
-    user = User[EnterpriseUser | HintedIdaasUser]  # type: ignore[misc]
+    class HintedManager(Manager):
+        value: Annotated[str | None, CaseExact.true] = Field(None, examples=[manager_id])
+
+    class HintedEnterpriseUser(EnterpriseUser):
+        manager: HintedManager | None = None
+
+    user = User[HintedEnterpriseUser | HintedIdaasUser]  # type: ignore[misc]
     return ScimProvider(
-        models=[User, EnterpriseUser, HintedIdaasUser, Group, HintedDepartment],
+        models=[User, HintedEnterpriseUser, HintedIdaasUser, Group, HintedDepartment],
         resource_types=[
             ResourceType.from_resource(user),
             ResourceType.from_resource(Group),
@@ -90,7 +97,8 @@ def _client(app: Any, live_server: Any, leak_guard: Any) -> tuple[HttpxSCIMClien
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )
-    described = _hinted_provider(root.id, "grade")
+    manager = service.create_account("system", username="tester-manager")
+    described = _hinted_provider(root.id, "grade", manager.uuid)
     with app.test_request_context():
         tolerant = policy()
     scim = HttpxSCIMClient(

@@ -104,7 +104,21 @@ def test_okta_sequence(app, db, live_server, leak_guard):
     assert db.session.scalar(select(GroupMember)) is None
 
 
-@pytest.mark.parametrize("fixture", ["entra.json", "okta.json"])
+@pytest.mark.parametrize(
+    "fixture", ["entra.json", "okta.json", "entra_manager.json", "okta_manager.json"]
+)
 def test_fixtures_cite_their_source(fixture):
     source = json.loads((FIXTURES / fixture).read_text())["source"]
     assert "https://" in source
+
+
+@pytest.mark.parametrize("fixture", ["entra_manager.json", "okta_manager.json"])
+def test_manager_sequences(app, db, live_server, leak_guard, fixture):
+    """Entra sets the enterprise manager with a bare id string, Okta with an object."""
+    _, token = _token(live_server.url, leak_guard)
+    ids = _replay(live_server.url, token, fixture)
+    db.session.expire_all()
+    report = db.session.scalar(select(Account).where(Account.uuid == ids["user"]))
+    manager = db.session.scalar(select(Account).where(Account.uuid == ids["manager"]))
+    expected = manager.id if fixture.startswith("okta") else None
+    assert report.manager_id == expected

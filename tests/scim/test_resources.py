@@ -252,17 +252,17 @@ def test_discovery_tells_what_the_server_does(scim, client):
     assert {s["name"] for s in member["subAttributes"]} == {"value", "$ref", "type", "display"}
 
 
-def test_manager_is_announced_as_not_stored_and_never_half_kept(scim, client, app):
-    """idaas has no manager field: /Schemas says so, a sent manager is ignored by default
-    (Entra's and Okta's mappings send one) and refused with SCIM_UNKNOWN_ATTRIBUTES=forbid."""
+def test_cost_center_is_announced_as_not_stored_and_never_half_kept(scim, client, app):
+    """idaas has no costCenter: /Schemas says so, a sent one is ignored by default (Entra's
+    and Okta's mappings may send one) and refused with SCIM_UNKNOWN_ATTRIBUTES=forbid."""
     enterprise = client.get(f"/scim/v2/Schemas/{ENTERPRISE}").get_json()
-    assert "manager" not in {a["name"] for a in enterprise["attributes"]}
-    assert "not manager" in enterprise["description"]
+    assert "costCenter" not in {a["name"] for a in enterprise["attributes"]}
+    assert "not costCenter" in enterprise["description"]
     body = new_user("managed", active=True, schemas=[USER, ENTERPRISE])
-    body[ENTERPRISE] = {"employeeNumber": "M-1", "manager": {"value": "someone"}}
+    body[ENTERPRISE] = {"employeeNumber": "M-1", "costCenter": "4130"}
     created = scim("POST", "/Users", body)
     assert created.status_code == 201, created.get_data(as_text=True)
-    assert "manager" not in created.get_json()[ENTERPRISE]
+    assert "costCenter" not in created.get_json()[ENTERPRISE]
     app.config["SCIM_UNKNOWN_ATTRIBUTES"] = "forbid"
     body["userName"] = "refused"
     _error(scim("POST", "/Users", body), 400, "invalidSyntax")

@@ -16,6 +16,7 @@ from idaas.dingtalk.sync.settings import system_of
 from idaas.directory import service as directory
 from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import Department
+from idaas.events import targets
 from idaas.extensions import db
 
 EDITABLE = ("enabled", "source_department_id", "root_dept_id", "disabled", "mapping")
@@ -29,7 +30,11 @@ def get(conn: DingTalkConnection) -> PushSettings:
 
 
 def enabled() -> list[PushSettings]:
-    """Settings of every connection that pushes."""
+    """Settings of every connection that pushes (read once per transaction)."""
+    return list(targets.per_transaction("dingtalk.push", _enabled, (PushSettings,)))
+
+
+def _enabled() -> list[PushSettings]:
     return list(db.session.scalars(select(PushSettings).where(PushSettings.enabled.is_(True))))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import BindParameter, Select, bindparam, delete, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, literal, or_, select, text
 
 from idaas.directory import signals
 from idaas.directory.errors import NotFound, ValidationFailed
@@ -35,6 +35,7 @@ from idaas.directory.service import unit
 from idaas.directory.service.attributes import merge_values, validate_values
 from idaas.directory.service.departments import subtree_ids
 from idaas.directory.service.unit import (
+    _hold_write_lock,
     check_version,
     check_writable,
     fetch,
@@ -57,7 +58,9 @@ PROFILE_FIELDS = (
     "title",
     "locale",
 )
-UPDATABLE = (*PROFILE_FIELDS, "attributes", "memberships")
+UPDATABLE = (*PROFILE_FIELDS, "attributes", "memberships", "manager_id")
+# Any number: it only has to be the same in every process that changes a manager.
+MANAGER_LOCK = 0x6D616E61
 MembershipSpec = dict[str, Any]
 
 
@@ -240,6 +243,41 @@ def _clean_memberships(
     return cleaned
 
 
+def _manager_problem(account_id: int | None, manager_id: Any) -> str | None:
+    """Why `manager_id` cannot be the manager of `account_id` (None for a new account): it
+    must be an existing account, not the account itself, nor someone who reports to it."""
+    if isinstance(manager_id, bool) or not isinstance(manager_id, int):
+        return str(gettext("Must be an account id."))
+    manager = db.session.get(Account, manager_id)
+    if manager is None:
+        return str(gettext("Account %(id)s does not exist.", id=manager_id))
+    if account_id is None:
+        return None
+    if manager_id == account_id:
+        return str(gettext("An account cannot be its own manager."))
+    # Two concurrent changes (A under B, B under A) would each miss the other's loop: they take
+    # turns (SQLite: the write lock; PostgreSQL: an advisory lock), then read the chain.
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MANAGER_LOCK})
+    else:
+        _hold_write_lock()
+    chain = (
+        select(Account.manager_id.label("id"))
+        .where(Account.id == manager_id)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union(select(Account.manager_id).join(chain, Account.id == chain.c.id))
+    if db.session.scalar(select(literal(1)).where(chain.c.id == account_id).limit(1)):
+        return str(
+            gettext(
+                "%(name)s already reports to this account (directly or through others), so "
+                "cannot be its manager: managers cannot form a loop.",
+                name=manager.username,
+            )
+        )
+    return None
+
+
 def _password_problems(
     password: str, account_fields: dict[str, Any], history: list[str]
 ) -> list[str]:
@@ -267,6 +305,7 @@ def create_account(
     attributes: dict[str, Any] | None = None,
     source: str = LOCAL_SOURCE,
     references: dict[str, str] | None = None,
+    manager_id: int | None = None,
 ) -> Account:
     """Create an account; `references` maps an external system to this account's id there."""
     errors: dict[str, str] = {}
@@ -289,6 +328,10 @@ def create_account(
     clean_members = _clean_memberships(memberships, errors)
     values = validate_values("account", attributes or {}, errors, creating=True)
     _check_unique(clean, errors, None)
+    if manager_id is not None:
+        problem = _manager_problem(None, manager_id)
+        if problem:
+            errors["manager_id"] = problem
     if password is not None:
         problems = _password_problems(password, clean, [])
         if problems:
@@ -304,6 +347,7 @@ def create_account(
             status=status,
             source=source,
             attributes=values,
+            manager_id=manager_id,
         )
         if password is not None:
             account.password_hash = hash_password(password)
@@ -336,6 +380,7 @@ def create_account(
                 **_public(clean),
                 "status": status,
                 "memberships": [m["department_id"] for m in clean_members],
+                **({"manager_id": manager_id} if manager_id is not None else {}),
             },
         )
     return account
@@ -374,6 +419,16 @@ def update_account(
                 changes["memberships"] = [m["department_id"] for m in new_members]
             else:
                 new_members = None
+        if "manager_id" in fields and fields["manager_id"] != account.manager_id:
+            problem = (
+                _manager_problem(account.id, fields["manager_id"])
+                if fields["manager_id"] is not None
+                else None
+            )
+            if problem:
+                errors["manager_id"] = problem
+            else:
+                changes["manager_id"] = fields["manager_id"]
         check_writable(origin, account.source, "account", changes)
         _check_unique(changes, errors, account.id)
         raise_if(errors)
@@ -530,6 +585,7 @@ def delete_account(origin: str, account_id: int, *, expected_version: int | None
                 ExternalReference.object_id == str(account.id),
             )
         )
+        _clear_reports(origin, account.id)
         version = account.version + 1
         db.session.delete(account)
         record_change(
@@ -541,3 +597,13 @@ def delete_account(origin: str, account_id: int, *, expected_version: int | None
             status="deleted",
             origin=origin,
         )
+
+
+def _clear_reports(origin: str, manager_id: int) -> None:
+    """The accounts reporting to `manager_id` lose their manager, each a recorded change (the
+    foreign key would clear them too, but silently: no event would reach other apps)."""
+    reports = list(db.session.scalars(select(Account).where(Account.manager_id == manager_id)))
+    for report in reports:
+        report.manager_id = None
+        report.version += 1
+        record_change(origin, "account", report.id, "updated", report.version, {"manager_id": None})

@@ -24,7 +24,12 @@ IGNORED_ACTIONS = frozenset({"password_changed"})
 
 
 def enabled_targets() -> list[tuple[ProvisioningTarget, Application]]:
-    """Every enabled SCIM push target with its (enabled) application."""
+    """Every enabled SCIM push target with its (enabled) application (read once per
+    transaction)."""
+    return list(targets.per_transaction(NAME, _enabled_targets, (ProvisioningTarget, Application)))
+
+
+def _enabled_targets() -> list[tuple[ProvisioningTarget, Application]]:
     rows = db.session.execute(
         select(ProvisioningTarget, Application)
         .join(Application, Application.id == ProvisioningTarget.application_id)

@@ -39,6 +39,7 @@ SCIM_NAMES = {
     "status": "active",
     "password": "password",
     "memberships": "departments",
+    "manager_id": "manager",
     "primary_department_id": "departments",
     "external_id": "externalId",
     "name": "displayName",

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask_babel import gettext
 from scim2_models import InvalidValueException, NotFoundException
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from idaas.directory import service
 from idaas.directory.models import Account, Department, Group, GroupMember
+from idaas.directory.service.accounts import PROFILE_FIELDS
 from idaas.directory.service.unit import atomic
 from idaas.extensions import db
 from idaas.scim import casting, facts
@@ -31,16 +33,6 @@ from idaas.scim.server.http import base_url, origin, system
 _MISSING = object()
 # Always decided from the new state (they are compared with the current one below).
 _ALWAYS = ("active",)
-PROFILE = (
-    "username",
-    "display_name",
-    "given_name",
-    "family_name",
-    "email",
-    "mobile",
-    "title",
-    "locale",
-)
 
 
 class Kind(ABC):
@@ -51,10 +43,13 @@ class Kind(ABC):
     model: Any
     row: Any
 
-    @abstractmethod
+    # The calling client's (system's) filter/sort translation, and the facts loader.
+    translators: Callable[[str], SqlTranslator]
+    load_facts: Callable[[Sequence[Any], str], dict[int, Any]]
+
     def translator(self) -> SqlTranslator:
         """Filter/sort translation for the calling client."""
-        ...
+        return self.translators(system())
 
     def query(self) -> Select[Any]:
         """All resources of this type."""
@@ -64,20 +59,33 @@ class Kind(ABC):
         """The unique column giving a stable order (tie-breaker of sortBy)."""
         return self.row.id
 
-    @abstractmethod
     def find(self, resource_id: str) -> Any:
-        """The object with that SCIM id, or 404."""
-        ...
+        """The object with that SCIM id (its integer primary key), or 404."""
+        found = db.session.get(self.row, _int_id(self.name, resource_id))
+        if found is None:
+            raise _not_found(self.name, resource_id)
+        return found
 
-    @abstractmethod
+    def facts(self, objects: Sequence[Any]) -> dict[int, Any]:
+        """What the representations need from other tables, by object id (loaded in bulk)."""
+        return self.load_facts(objects, system())
+
+    # (object, its facts, base URL) -> its scim2-models resource, and the response JSON of that
+    # resource with default attributes, built directly (see the casting module's fast path).
+    to_scim: Callable[[Any, Any, str], Any]
+    to_json: Callable[[Any, Any, str], dict[str, Any]]
+
     def render(self, objects: Sequence[Any]) -> list[Any]:
         """SCIM resources for objects (facts loaded in bulk)."""
-        ...
+        found = self.facts(objects)
+        url = base_url()
+        return [self.to_scim(obj, found[obj.id], url) for obj in objects]
 
-    @abstractmethod
     def render_json(self, objects: Sequence[Any]) -> list[dict[str, Any]]:
-        """The response JSON of `render(objects)` with default attributes, built directly."""
-        ...
+        """The response JSON of `render(objects)` with default attributes."""
+        found = self.facts(objects)
+        url = base_url()
+        return [self.to_json(obj, found[obj.id], url) for obj in objects]
 
     def public_id(self, obj: Any) -> str:
         """The SCIM `id` of an object."""
@@ -128,6 +136,27 @@ def _int_id(kind: str, resource_id: str) -> int:
     return int(resource_id)
 
 
+def _account_ids(uuids: list[str], attribute: str) -> list[int]:
+    """The account ids of the users with these SCIM ids, or 400 naming the unknown ones."""
+    if not uuids:
+        return []
+    found = dict(
+        db.session.execute(select(Account.uuid, Account.id).where(Account.uuid.in_(uuids)))
+        .tuples()
+        .all()
+    )
+    missing = [u for u in uuids if u not in found]
+    if missing:
+        raise InvalidValueException(
+            detail=gettext(
+                "%(attribute)s: no user with id %(ids)s.",
+                attribute=attribute,
+                ids=", ".join(missing[:5]),
+            )
+        )
+    return [found[u] for u in uuids]
+
+
 def _set_external_id(object_type: str, object_id: int, wanted: str | None) -> None:
     """Record the client's externalId, or forget it when the resource has none."""
     current = service.reference_of(system(), object_type, object_id)
@@ -157,22 +186,21 @@ class Users(Kind):
 
     def find(self, resource_id: str) -> Account:
         """See `Kind.find`."""
-        account = db.session.scalar(select(Account).where(Account.uuid == resource_id))
+        # One statement with the memberships (a write and the representation both need them).
+        query = (
+            select(Account)
+            .options(joinedload(Account.memberships))
+            .where(Account.uuid == resource_id)
+        )
+        account = db.session.scalars(query).unique().one_or_none()
         if account is None:
             raise _not_found("User", resource_id)
         return account
 
-    def render(self, objects: Sequence[Account]) -> list[Any]:
-        """See `Kind.render`."""
-        found = facts.user_facts(objects, system())
-        url = base_url()
-        return [casting.account_to_scim(a, found[a.id], url) for a in objects]
+    load_facts = staticmethod(facts.user_facts)
 
-    def render_json(self, objects: Sequence[Account]) -> list[dict[str, Any]]:
-        """See `Kind.render_json`."""
-        found = facts.user_facts(objects, system())
-        url = base_url()
-        return [casting.account_to_json(a, found[a.id], url) for a in objects]
+    to_scim = staticmethod(casting.account_to_scim)
+    to_json = staticmethod(casting.account_to_json)
 
     def create(self, resource: Any) -> Account:
         """See `Kind.create`."""
@@ -182,6 +210,8 @@ class Users(Kind):
         kwargs = {k: v for k, v in fields.items() if v is not None}
         if not kwargs.get("username"):
             raise InvalidValueException(detail=gettext("userName is required."))
+        if "manager" in kwargs:
+            kwargs["manager_id"] = _account_ids([kwargs.pop("manager")], "manager")[0]
         return service.create_account(
             origin(),
             status="active" if active else "disabled",
@@ -205,11 +235,12 @@ class Users(Kind):
             fields = {k: v for k, v in fields.items() if k in _ALWAYS or old.get(k, _MISSING) != v}
         if "username" in fields and not fields["username"]:
             raise InvalidValueException(detail=gettext("userName is required."))
-        changes: dict[str, Any] = {name: fields[name] for name in PROFILE if name in fields}
-        if "employee_number" in fields:
-            changes["employee_number"] = fields["employee_number"]
-        if "memberships" in fields:
-            changes["memberships"] = fields["memberships"]
+        changes: dict[str, Any] = {
+            name: fields[name] for name in (*PROFILE_FIELDS, "memberships") if name in fields
+        }
+        if "manager" in fields:
+            manager = fields["manager"]
+            changes["manager_id"] = _account_ids([manager], "manager")[0] if manager else None
         if "attributes" in fields:
             wanted = fields["attributes"]
             stale = {key: None for key in (obj.attributes or {}) if key not in wanted}
@@ -243,48 +274,15 @@ class Groups(Kind):
     model = ScimGroup
     row = Group
 
-    def translator(self) -> SqlTranslator:
-        """See `Kind.translator`."""
-        return mappings.groups(system())
-
-    def find(self, resource_id: str) -> Group:
-        """See `Kind.find`."""
-        group = db.session.get(Group, _int_id("Group", resource_id))
-        if group is None:
-            raise _not_found("Group", resource_id)
-        return group
-
-    def render(self, objects: Sequence[Group]) -> list[Any]:
-        """See `Kind.render`."""
-        found = facts.group_facts(objects, system())
-        url = base_url()
-        return [casting.group_to_scim(g, found[g.id], url) for g in objects]
-
-    def render_json(self, objects: Sequence[Group]) -> list[dict[str, Any]]:
-        """See `Kind.render_json`."""
-        found = facts.group_facts(objects, system())
-        url = base_url()
-        return [casting.group_to_json(g, found[g.id], url) for g in objects]
-
-    def _member_ids(self, uuids: list[str]) -> list[int]:
-        if not uuids:
-            return []
-        found = dict(
-            db.session.execute(select(Account.uuid, Account.id).where(Account.uuid.in_(uuids)))
-            .tuples()
-            .all()
-        )
-        missing = [u for u in uuids if u not in found]
-        if missing:
-            raise InvalidValueException(
-                detail=gettext("members: no user with id %(ids)s.", ids=", ".join(missing[:5]))
-            )
-        return [found[u] for u in uuids]
+    translators = staticmethod(mappings.groups)
+    load_facts = staticmethod(facts.group_facts)
+    to_scim = staticmethod(casting.group_to_scim)
+    to_json = staticmethod(casting.group_to_json)
 
     def create(self, resource: Any) -> Group:
         """See `Kind.create`."""
         fields = casting.group_from_scim(resource)
-        members = self._member_ids(fields["members"])
+        members = _account_ids(fields["members"], "members")
         with atomic():
             group = service.create_group(origin(), name=fields["name"] or "")
             _set_external_id("group", group.id, fields["external_id"])
@@ -302,7 +300,7 @@ class Groups(Kind):
     ) -> Group:
         """See `Kind.replace`: rename, then add and remove the members that differ."""
         fields = casting.group_from_scim(resource)
-        wanted = set(self._member_ids(fields["members"]))
+        wanted = set(_account_ids(fields["members"], "members"))
         group_id = obj.id
         current = set(
             db.session.scalars(
@@ -333,16 +331,8 @@ class Departments(Kind):
     model = ScimDepartment
     row = Department
 
-    def translator(self) -> SqlTranslator:
-        """See `Kind.translator`."""
-        return mappings.departments(system())
-
-    def find(self, resource_id: str) -> Department:
-        """See `Kind.find`."""
-        department = db.session.get(Department, _int_id("Department", resource_id))
-        if department is None:
-            raise _not_found("Department", resource_id)
-        return department
+    translators = staticmethod(mappings.departments)
+    load_facts = staticmethod(facts.department_facts)
 
     def etag(self, obj: Department) -> str:
         """Version plus a checksum of the path, which changes when an ancestor moves."""
@@ -351,17 +341,13 @@ class Departments(Kind):
     def _tag(self, obj: Department) -> str:
         return f"{obj.version}.{zlib.crc32(obj.path.encode()):08x}"
 
-    def render(self, objects: Sequence[Department]) -> list[Any]:
-        """See `Kind.render`."""
-        found = facts.department_facts(objects, system())
-        url = base_url()
-        return [casting.department_to_scim(d, found[d.id], url, self._tag(d)) for d in objects]
+    def to_scim(self, obj: Department, facts: Any, url: str) -> Any:
+        """See `Kind.to_scim`: the ETag's tag is the department's version."""
+        return casting.department_to_scim(obj, facts, url, self._tag(obj))
 
-    def render_json(self, objects: Sequence[Department]) -> list[dict[str, Any]]:
-        """See `Kind.render_json`."""
-        found = facts.department_facts(objects, system())
-        url = base_url()
-        return [casting.department_to_json(d, found[d.id], url, self._tag(d)) for d in objects]
+    def to_json(self, obj: Department, facts: Any, url: str) -> dict[str, Any]:
+        """See `Kind.to_json`."""
+        return casting.department_to_json(obj, facts, url, self._tag(obj))
 
     def create(self, resource: Any) -> Department:
         """See `Kind.create`."""

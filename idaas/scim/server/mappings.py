@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, case, cast, func, literal_column, select
+from sqlalchemy.orm import aliased
 
 from idaas.directory.models import (
     Account,
@@ -129,9 +130,18 @@ def users(system: str, dialect: str) -> SqlTranslator:
         Membership.account_id == Account.id,
         Membership.is_primary.is_(True),
     )
+    manager = aliased(Account, name="manager")
     enterprise: Mapping = {
         "employeenumber": StringField(Account.employee_number, case_exact=True),
         "department": MultiValued(primary_department, {"value": StringField(Department.name)}),
+        # `manager_id IN (the managers that match)`: the uuid and manager_id indexes.
+        "manager": MultiValued(
+            lambda condition: Account.manager_id.in_(select(manager.id).where(condition)),
+            {
+                "value": StringField(manager.uuid, case_exact=True),
+                "displayname": StringField(manager.display_name),
+            },
+        ),
     }
     idaas: Mapping = {
         "departments": MultiValued(
@@ -167,42 +177,47 @@ def users(system: str, dialect: str) -> SqlTranslator:
     )
 
 
+def _named(
+    system: str, schema: str, resource_type: str, model: Any, extra: Mapping
+) -> SqlTranslator:
+    """Filters over a resource type with an integer id, a client externalId and a name
+    (`displayName`), plus its `extra` attributes."""
+    core: Mapping = {
+        "id": IdField(model.id),
+        "externalid": ExternalIdField(system, resource_type.lower(), model.id),
+        "displayname": StringField(model.name),
+        **extra,
+        **_meta(resource_type, model),
+    }
+    return SqlTranslator({schema: core}, schema)
+
+
 @lru_cache(maxsize=256)
 def groups(system: str) -> SqlTranslator:
     """Filters over groups."""
-    core: Mapping = {
-        "id": IdField(Group.id),
-        "externalid": ExternalIdField(system, "group", Group.id),
-        "displayname": StringField(Group.name),
-        "members": MultiValued(
-            _joined_rows(
-                GroupMember.account_id,
-                Account,
-                Account.id == GroupMember.account_id,
-                GroupMember.group_id == Group.id,
-            ),
-            {
-                "value": StringField(Account.uuid, case_exact=True),
-                "display": StringField(Account.display_name),
-                "type": ConstField("User"),
-            },
+    members = MultiValued(
+        _joined_rows(
+            GroupMember.account_id,
+            Account,
+            Account.id == GroupMember.account_id,
+            GroupMember.group_id == Group.id,
         ),
-        **_meta("Group", Group),
-    }
-    return SqlTranslator({GROUP_SCHEMA: core}, GROUP_SCHEMA)
+        {
+            "value": StringField(Account.uuid, case_exact=True),
+            "display": StringField(Account.display_name),
+            "type": ConstField("User"),
+        },
+    )
+    return _named(system, GROUP_SCHEMA, "Group", Group, {"members": members})
 
 
 @lru_cache(maxsize=256)
 def departments(system: str) -> SqlTranslator:
     """Filters over departments."""
-    core: Mapping = {
-        "id": IdField(Department.id),
-        "externalid": ExternalIdField(system, "department", Department.id),
-        "displayname": StringField(Department.name),
+    extra: Mapping = {
         "parent": IdField(Department.parent_id),
         "parent.value": IdField(Department.parent_id),
         "sortorder": IntField(Department.sort_order),
         "path": StringField(Department.path, case_exact=True),
-        **_meta("Department", Department),
     }
-    return SqlTranslator({DEPARTMENT_SCHEMA: core}, DEPARTMENT_SCHEMA)
+    return _named(system, DEPARTMENT_SCHEMA, "Department", Department, extra)

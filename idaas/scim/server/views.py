@@ -6,10 +6,11 @@ and every unknown path with a SCIM 404, so nothing under `/scim/v2` answers in a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from scim2_models import (
     Context,
     NotFoundException,
@@ -254,34 +255,36 @@ def _listing(items: list[Any]) -> Response:
     return scim_response(body)
 
 
-@bp.route("/ResourceTypes", methods=ALL_METHODS)
-@bp.route("/ResourceTypes/<path:name>", methods=ALL_METHODS)
-def resource_types_view(name: str | None = None) -> Response:
-    """The resource types idaas serves (RFC 7643 §6)."""
+# Discovery documents listed at /ResourceTypes and /Schemas: the items, whether an item is the
+# one a path names (schema URNs ignore case), and the 404 detail.
+DISCOVERY: dict[str, tuple[Callable[[], list[Any]], Callable[[Any, str], bool], Any]] = {
+    "ResourceTypes": (
+        _resource_types,
+        lambda resource_type, name: resource_type.id == name,
+        lazy_gettext("No such resource type."),
+    ),
+    "Schemas": (
+        _schemas,
+        lambda schema, name: str(schema.id).lower() == name.lower(),
+        lazy_gettext("No such schema."),
+    ),
+}
+
+
+@bp.route("/<any(ResourceTypes, Schemas):document>", methods=ALL_METHODS)
+@bp.route("/<any(ResourceTypes, Schemas):document>/<path:name>", methods=ALL_METHODS)
+def discovery(document: str, name: str | None = None) -> Response:
+    """The resource types idaas serves (RFC 7643 §6) and the schemas, generated from the models
+    the server validates with (§7): all of them, or the one named."""
     if request.method != "GET":
         raise _refuse(["GET"])
-    types = _resource_types()
+    items, matches, missing = DISCOVERY[document]
     if name is None:
-        return _listing(types)
-    for resource_type in types:
-        if resource_type.id == name:
-            return scim_response(dump(resource_type, Context.RESOURCE_QUERY_RESPONSE))
-    raise NotFoundException(detail=gettext("No such resource type."))
-
-
-@bp.route("/Schemas", methods=ALL_METHODS)
-@bp.route("/Schemas/<path:urn>", methods=ALL_METHODS)
-def schemas_view(urn: str | None = None) -> Response:
-    """The schemas, generated from the models the server validates with (RFC 7643 §7)."""
-    if request.method != "GET":
-        raise _refuse(["GET"])
-    schemas = _schemas()
-    if urn is None:
-        return _listing(schemas)
-    for schema in schemas:
-        if str(schema.id).lower() == urn.lower():
-            return scim_response(dump(schema, Context.RESOURCE_QUERY_RESPONSE))
-    raise NotFoundException(detail=gettext("No such schema."))
+        return _listing(items())
+    for item in items():
+        if matches(item, name):
+            return scim_response(dump(item, Context.RESOURCE_QUERY_RESPONSE))
+    raise NotFoundException(detail=str(missing))
 
 
 @bp.route("/.search", methods=ALL_METHODS)
