@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
@@ -43,6 +43,18 @@ def json_command(
     return declare
 
 
+def parse_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """The `--set key=value` options as a dict; a value that parses as JSON is taken as JSON."""
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        try:
+            data[key] = json.loads(raw)
+        except ValueError:
+            data[key] = raw
+    return data
+
+
 def cli_origin() -> str:
     """The origin tag of a change made from the command line."""
     try:
@@ -52,9 +64,10 @@ def cli_origin() -> str:
     return f"cli:{user}"
 
 
-class ServiceGroup(click.Group):
-    """A command group whose commands let the service errors named in `errors` propagate: each
-    ends the command as a one-line error (exit status 1) instead of a traceback."""
+class ServiceGroup(AppGroup):
+    """A command group (its commands run in the application context) whose commands let the
+    service errors named in `errors` propagate: each ends the command as a one-line error (exit
+    status 1) instead of a traceback."""
 
     def __init__(self, *args: Any, errors: tuple[type[Exception], ...] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -6,14 +6,16 @@ attributes have all five; accounts and departments hand-write their list and cre
 filter, page and check references) with the same `@operation`
 metadata a hand-written view would carry, so the OpenAPI document stays as precise. `Members`
 does the same for "accounts in X" (list, add, remove). Views keep their endpoint names
-(`api.get_group`...), which `url_for` and the document's operation ids use.
+(`api.get_group`...), which `url_for` and the document's operation ids use. A `Resource`
+declares the hand-written views under one URL prefix (the push and sync endpoints of an
+application or a DingTalk connection) with their shared tags and scopes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_type_hints
 
 from flask import url_for
 from pydantic import BaseModel
@@ -74,6 +76,55 @@ class Members:
     filter_name: str  # the keyword `list_page` filters on, e.g. "group_id"
     attach: Callable[[str, int, int, bool], Any]  # (origin, object id, account id, on)
     errors: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The URL prefix, OpenAPI tags, scopes and common `@operation` options (`defaults`) shared
+    by a group of views; GET needs the `read` scopes, the other methods the `write` ones, and a
+    view's `body` / `query` parameter annotations are its body and query models."""
+
+    base: str
+    tags: list[str]
+    read: list[str]
+    write: list[str]
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def view(
+        self, method: str, path: str, summary: str, **options: Any
+    ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        """Declare a view at `base + path` with `@operation(summary, **options)`."""
+
+        def declare(view: Callable[..., Response]) -> Callable[..., Response]:
+            scopes = self.read if method == "GET" else self.write
+            models = {k: v for k, v in get_type_hints(view).items() if k in ("body", "query")}
+            for key, value in {**self.defaults, **models}.items():
+                options.setdefault(key, value)
+            declared = operation(summary, tags=self.tags, scopes=scopes, **options)(view)
+            bp.route(self.base + path, methods=[method])(declared)
+            return declared
+
+        return declare
+
+    def get(self, path: str, summary: str, **options: Any) -> Callable[..., Any]:
+        """`view("GET", ...)`."""
+        return self.view("GET", path, summary, **options)
+
+    def post(self, path: str, summary: str, **options: Any) -> Callable[..., Any]:
+        """`view("POST", ...)`."""
+        return self.view("POST", path, summary, **options)
+
+    def put(self, path: str, summary: str, **options: Any) -> Callable[..., Any]:
+        """`view("PUT", ...)`."""
+        return self.view("PUT", path, summary, **options)
+
+    def patch(self, path: str, summary: str, **options: Any) -> Callable[..., Any]:
+        """`view("PATCH", ...)`."""
+        return self.view("PATCH", path, summary, **options)
+
+    def delete(self, path: str, summary: str, **options: Any) -> Callable[..., Any]:
+        """`view("DELETE", ...)`."""
+        return self.view("DELETE", path, summary, **options)
 
 
 def route(

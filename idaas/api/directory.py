@@ -37,19 +37,17 @@ from idaas.directory.serialise import (
 
 READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
-read_departments = partial(operation, tags=["departments"], scopes=READ)
-write_departments = partial(operation, tags=["departments"], scopes=WRITE)
-read_accounts = partial(operation, tags=["accounts"], scopes=READ)
-write_accounts = partial(operation, tags=["accounts"], scopes=WRITE)
-read_memberships = partial(operation, tags=["memberships"], scopes=READ)
-write_memberships = partial(operation, tags=["memberships"], scopes=WRITE)
+# A write of one object guarded by If-Match (412) that its state may refuse (409).
+GUARDED_WRITE: dict[str, Any] = {"etag": True, "if_match": True, "errors": {409}}
+DEPARTMENT_VIEWS = crud.Resource("/departments", ["departments"], READ, WRITE)
+ACCOUNT_VIEWS = crud.Resource("/accounts", ["accounts"], READ, WRITE)
+MEMBERSHIP_VIEWS = crud.Resource("/accounts", ["memberships"], READ, WRITE)
 
 
 # -- departments ---------------------------------------------------------------------------
 
 
-@bp.get("/departments")
-@read_departments("List departments", query=s.DepartmentListQuery, response=s.DepartmentList)
+@DEPARTMENT_VIEWS.get("", "List departments", response=s.DepartmentList)
 def list_departments(query: s.DepartmentListQuery) -> Response:
     """The direct children of `parent`, or the root departments."""
     _must_exist(service.get_department, query.parent, "parent", in_query=True)
@@ -66,8 +64,7 @@ def _tree(departments: list[Department]) -> list[dict[str, Any]]:
     return roots
 
 
-@bp.get("/departments/tree")
-@read_departments("Department tree", query=s.TreeQuery, response=s.DepartmentTree)
+@DEPARTMENT_VIEWS.get("/tree", "Department tree", response=s.DepartmentTree)
 def department_tree(query: s.TreeQuery) -> Response:
     """The whole department tree (or the subtree under `root`), children nested."""
     _must_exist(service.get_department, query.root, "root", in_query=True)
@@ -78,8 +75,9 @@ def department_tree(query: s.TreeQuery) -> Response:
     return json_response({"items": _tree(departments)})
 
 
-@bp.get(f"/departments/<{ID}:department_id>/children")
-@read_departments("List sub-departments", response=s.DepartmentList)
+@DEPARTMENT_VIEWS.get(
+    f"/<{ID}:department_id>/children", "List sub-departments", response=s.DepartmentList
+)
 def department_children(department_id: int) -> Response:
     """The direct children of a department, in display order."""
     service.get_department(department_id)
@@ -104,14 +102,8 @@ def department_members(department_id: int, query: s.PageQuery) -> Response:
     )
 
 
-@bp.post("/departments")
-@write_departments(
-    "Create a department",
-    body=s.DepartmentCreate,
-    response=s.Department,
-    status=201,
-    etag=True,
-    location=True,
+@DEPARTMENT_VIEWS.post(
+    "", "Create a department", response=s.Department, status=201, etag=True, location=True
 )
 def create_department(body: s.DepartmentCreate) -> Response:
     """Create a department; 201 with `Location` and `ETag` (RFC 9110 §15.3.2)."""
@@ -125,14 +117,8 @@ def create_department(body: s.DepartmentCreate) -> Response:
     )
 
 
-@bp.post(f"/departments/<{ID}:department_id>/move")
-@write_departments(
-    "Move a department",
-    body=s.DepartmentMove,
-    response=s.Department,
-    etag=True,
-    if_match=True,
-    errors={409},
+@DEPARTMENT_VIEWS.post(
+    f"/<{ID}:department_id>/move", "Move a department", response=s.Department, **GUARDED_WRITE
 )
 def move_department(department_id: int, body: s.DepartmentMove) -> Response:
     """Move a department (with its subtree) under another parent, or make it a root."""
@@ -193,8 +179,7 @@ def _account_page(limit: int, cursor: str | None, **filters: Any) -> Response:
     return response
 
 
-@bp.get("/accounts")
-@read_accounts("List accounts", query=s.AccountListQuery, response=s.AccountPage)
+@ACCOUNT_VIEWS.get("", "List accounts", response=s.AccountPage)
 def list_accounts(query: s.AccountListQuery) -> Response:
     """Accounts filtered by `q`, `department`, `status`, `group`, `role`; keyset pagination."""
     for field, getter, value in (
@@ -229,14 +214,8 @@ ACCOUNTS = crud.conventional(
 )  # fmt: skip
 
 
-@bp.post("/accounts")
-@write_accounts(
-    "Create an account",
-    body=s.AccountCreate,
-    response=s.Account,
-    status=201,
-    etag=True,
-    location=True,
+@ACCOUNT_VIEWS.post(
+    "", "Create an account", response=s.Account, status=201, etag=True, location=True
 )
 def create_account(body: s.AccountCreate) -> Response:
     """Create an account; 201 with `Location` and `ETag` (RFC 9110 §15.3.2)."""
@@ -269,27 +248,28 @@ for _action, _status, _doc in (
 ):
     crud.route(
         "POST", f"/accounts/<{ID}:account_id>/{_action}", f"{_action}_account", _doc,
-        _status_view(_status), tags=["accounts"], scopes=WRITE, response=s.Account, etag=True,
-        if_match=True, errors={409},
+        _status_view(_status), tags=["accounts"], scopes=WRITE, response=s.Account,
+        **GUARDED_WRITE,
     )  # fmt: skip
 
 
-@bp.get(f"/accounts/<{ID}:account_id>/memberships")
-@read_memberships("List an account's memberships", response=s.MembershipList, etag=True)
+@MEMBERSHIP_VIEWS.get(
+    f"/<{ID}:account_id>/memberships",
+    "List an account's memberships",
+    response=s.MembershipList,
+    etag=True,
+)
 def account_memberships(account_id: int) -> Response:
     """The departments an account belongs to (the primary one first)."""
     account = service.get_account(account_id)
     return json_response({"items": account_to_dict(account)["memberships"]}, obj=account)
 
 
-@bp.put(f"/accounts/<{ID}:account_id>/memberships")
-@write_memberships(
+@MEMBERSHIP_VIEWS.put(
+    f"/<{ID}:account_id>/memberships",
     "Replace an account's memberships",
-    body=s.MembershipsReplace,
     response=s.MembershipList,
-    etag=True,
-    if_match=True,
-    errors={409},
+    **GUARDED_WRITE,
 )
 def replace_memberships(account_id: int, body: s.MembershipsReplace) -> Response:
     """Set the complete list of departments of an account (RFC 9110 §9.3.4)."""

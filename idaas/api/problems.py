@@ -27,23 +27,14 @@ MEDIA_TYPE = "application/problem+json"
 
 
 class ApiProblem(Exception):
-    """Raised by API helpers to answer with a problem document."""
+    """Raised by API helpers to answer with a problem document: the arguments of `problem`."""
 
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str | None = None,
-        *,
-        kind: str | None = None,
-        fields: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, status: int, title: str, detail: str | None = None, **members: Any) -> None:
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
-        self.kind = kind
-        self.fields = fields
+        self.members = members  # problem's keywords: kind, fields
 
 
 def problem(
@@ -73,7 +64,7 @@ def problem(
 
 
 def _api_problem(error: ApiProblem) -> Response:
-    return problem(error.status, error.title, error.detail, kind=error.kind, fields=error.fields)
+    return problem(error.status, error.title, error.detail, **error.members)
 
 
 def _bearer(error: BearerError) -> Response:

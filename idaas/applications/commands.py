@@ -138,16 +138,18 @@ def list_clients(as_json: bool) -> None:
     emit_rows(rows, as_json, _client_line, "No API clients.")
 
 
+def _emit_new_secret(data: dict[str, Any], as_json: bool) -> None:
+    """Print a client or application with the secret it was just given (shown this once)."""
+    text = f"New secret for {data['client_id']} (shown once): {data['client_secret']}"
+    emit(data, as_json, text)
+
+
 @json_command(clients_group, "rotate")
 @click.argument("client_id")
 def rotate(client_id: str, as_json: bool) -> None:
     """Replace a client's secret and print the new one once; the old one stops working."""
     client, secret = service.rotate_secret(cli_origin(), client_id)
-    emit(
-        {**client_to_dict(client), "client_secret": secret},
-        as_json,
-        f"New secret for {client.client_id} (shown once): {secret}",
-    )
+    _emit_new_secret({**client_to_dict(client), "client_secret": secret}, as_json)
 
 
 def _toggle(client_id: str, enabled: bool, as_json: bool) -> None:
@@ -289,11 +291,7 @@ def apps_rotate_secret(client_id: str, as_json: bool) -> None:
     from idaas.applications import apps
 
     app, secret = apps.rotate_application_secret(cli_origin(), client_id)
-    emit(
-        {**application_to_dict(app), "client_secret": secret},
-        as_json,
-        f"New secret for {app.client_id} (shown once): {secret}",
-    )
+    _emit_new_secret({**application_to_dict(app), "client_secret": secret}, as_json)
 
 
 @json_command(apps_group, "subaccount-propose")

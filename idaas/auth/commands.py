@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
 
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import cli_origin, emit, emit_rows
 from idaas.directory import service as directory
-from idaas.directory.commands import accounts_group, resolve_account
-from idaas.directory.errors import DirectoryError
+from idaas.directory.commands import account_command, accounts_group
+from idaas.directory.models import Account
 
 
-@click.command("unlock")
-@click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def unlock_account(reference: str, as_json: bool) -> None:
+@account_command(accounts_group, "unlock")
+def unlock_account(account: Account, as_json: bool) -> None:
     """Lift a sign-in lockout (after too many wrong passwords)."""
     from idaas.auth import lockout
 
-    account = resolve_account(reference)
     was_locked = lockout.unlock(cli_origin(), account.id)
     emit(
         {"account": account.username, "was_locked": was_locked},
@@ -31,8 +26,7 @@ def unlock_account(reference: str, as_json: bool) -> None:
     )
 
 
-@click.command("reset-password")
-@click.argument("reference")
+@account_command(accounts_group, "reset-password")
 @click.option("--password", help="The new password (generated when omitted).")
 @click.option(
     "--must-change/--no-must-change",
@@ -40,20 +34,16 @@ def unlock_account(reference: str, as_json: bool) -> None:
     show_default=True,
     help="Ask for a new password at the next sign-in.",
 )
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def reset_password(reference: str, password: str | None, must_change: bool, as_json: bool) -> None:
+def reset_password(
+    account: Account, password: str | None, must_change: bool, as_json: bool
+) -> None:
     """Set a new password (ends the account's sessions); prints a generated one once."""
     from idaas.directory.bootstrap import generate_password
 
-    account = resolve_account(reference)
     generated = None if password else generate_password()
-    try:
-        directory.set_password(
-            cli_origin(), account.id, password or generated or "", must_change=must_change
-        )
-    except DirectoryError as error:
-        raise click.ClickException(error.message) from None
+    directory.set_password(
+        cli_origin(), account.id, password or generated or "", must_change=must_change
+    )
     text = f"Password of {account.username} reset."
     if generated:
         text += f"\nGenerated password (shown once): {generated}"
@@ -68,16 +58,12 @@ def reset_password(reference: str, password: str | None, must_change: bool, as_j
     )
 
 
-@click.command("require-mfa")
-@click.argument("reference")
+@account_command(accounts_group, "require-mfa")
 @click.option("--on/--off", "required", default=True, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def require_mfa(reference: str, required: bool, as_json: bool) -> None:
+def require_mfa(account: Account, required: bool, as_json: bool) -> None:
     """Require (or stop requiring) a second factor for one account."""
     from idaas.auth import mfa
 
-    account = resolve_account(reference)
     mfa.set_required(cli_origin(), account.id, required)
     emit(
         {"account": account.username, "mfa_required": required},
@@ -86,15 +72,11 @@ def require_mfa(reference: str, required: bool, as_json: bool) -> None:
     )
 
 
-@click.command("reset-mfa")
-@click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def reset_mfa(reference: str, as_json: bool) -> None:
+@account_command(accounts_group, "reset-mfa")
+def reset_mfa(account: Account, as_json: bool) -> None:
     """Remove an account's authenticator and recovery codes (it must enrol again if required)."""
     from idaas.auth import mfa
 
-    account = resolve_account(reference)
     mfa.reset(cli_origin(), account.id)
     emit({"account": account.username}, as_json, f"MFA reset for {account.username}.")
 
@@ -104,15 +86,11 @@ def sessions_group() -> None:
     """Inspect and end sign-in sessions."""
 
 
-@sessions_group.command("list")
-@click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def list_sessions(reference: str, as_json: bool) -> None:
+@account_command(sessions_group, "list")
+def list_sessions(account: Account, as_json: bool) -> None:
     """List an account's live sessions."""
     from idaas.auth import sessions
 
-    account = resolve_account(reference)
     rows = [
         {
             "id": row.id,
@@ -125,20 +103,20 @@ def list_sessions(reference: str, as_json: bool) -> None:
         }
         for row in sessions.live_sessions(account.id)
     ]
-    lines = [f"{r['id']:>6}  {r['last_seen_at']}  {r['ip'] or '-':<16} {r['acr']}" for r in rows]
-    emit(rows, as_json, "\n".join(lines) or "No live sessions.")
+    emit_rows(
+        rows,
+        as_json,
+        lambda r: f"{r['id']:>6}  {r['last_seen_at']}  {r['ip'] or '-':<16} {r['acr']}",
+        "No live sessions.",
+    )
 
 
-@sessions_group.command("revoke")
-@click.argument("reference")
+@account_command(sessions_group, "revoke")
 @click.option("--session", "session_id", type=int, help="Only this session id.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def revoke_sessions(reference: str, session_id: int | None, as_json: bool) -> None:
+def revoke_sessions(account: Account, session_id: int | None, as_json: bool) -> None:
     """End one session, or all sessions, of an account."""
     from idaas.auth import sessions
 
-    account = resolve_account(reference)
     if session_id is not None:
         row = sessions.get_session(session_id)
         if row is None or row.account_id != account.id:
@@ -155,8 +133,5 @@ def revoke_sessions(reference: str, session_id: int | None, as_json: bool) -> No
 
 
 def init_app(app: Flask) -> None:
-    """Add the commands to `idaas accounts` and the `idaas sessions` group."""
-    for command in (unlock_account, reset_password, require_mfa, reset_mfa):
-        if command.name not in accounts_group.commands:
-            accounts_group.add_command(command)
+    """Add the `idaas sessions` group (the account commands join `idaas accounts` on import)."""
     app.cli.add_command(sessions_group)

@@ -6,18 +6,11 @@ from typing import Any
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
 
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import ServiceGroup, cli_origin, emit, emit_rows, json_command
 from idaas.dingtalk.source_admin import save_source
-
-
-def _connection_error(error: Exception) -> click.ClickException:
-    from idaas.dingtalk.connections import ConnectionError_
-
-    if isinstance(error, ConnectionError_):
-        return click.ClickException("; ".join(f"{k}: {v}" for k, v in error.fields.items()))
-    return click.ClickException(str(error))
+from idaas.directory.commands import account_command, accounts_group
+from idaas.directory.models import Account
 
 
 @click.group("dingtalk")
@@ -25,7 +18,7 @@ def dingtalk_group() -> None:
     """DingTalk organisations idaas talks to."""
 
 
-@dingtalk_group.group("connections")
+@dingtalk_group.group("connections", cls=ServiceGroup, errors=(ValueError,))
 def connections_group() -> None:
     """DingTalk connections: corp id, internal app credentials, login generation."""
 
@@ -43,7 +36,6 @@ def _connection_options(command: Any) -> Any:
         ),
         click.option("--sns-app-id", help="Legacy SNS login appid (default: the AppKey)."),
         click.option("--sns-app-secret", help="Legacy SNS login appsecret (stored encrypted)."),
-        click.option("--json", "as_json", is_flag=True),
     ]
     for option in reversed(options):
         command = option(command)
@@ -59,10 +51,7 @@ def _save(name: str, creating: bool, as_json: bool, **fields: Any) -> None:
     if not creating and not exists:
         raise click.ClickException(f"no connection named {name!r}")
     values = {k: v for k, v in fields.items() if v is not None}
-    try:
-        row = connections.save(cli_origin(), name, **values)
-    except ValueError as error:
-        raise _connection_error(error) from None
+    row = connections.save(cli_origin(), name, **values)
     emit(
         connections.describe(row),
         as_json,
@@ -71,84 +60,68 @@ def _save(name: str, creating: bool, as_json: bool, **fields: Any) -> None:
     )
 
 
-@connections_group.command("add")
-@click.argument("name")
-@_connection_options
-@with_appcontext
-def add_connection(name: str, as_json: bool, **fields: Any) -> None:
-    """Add a connection (values are trimmed and validated; secrets stored encrypted)."""
-    _save(name, True, as_json, **fields)
+def _saving_command(command: str, creating: bool, help: str) -> None:
+    """Declare `idaas dingtalk connections COMMAND NAME [options]`, which adds or updates."""
+
+    @json_command(connections_group, command, help=help)
+    @click.argument("name")
+    @_connection_options
+    def save(name: str, as_json: bool, **fields: Any) -> None:
+        _save(name, creating, as_json, **fields)
 
 
-@connections_group.command("update")
-@click.argument("name")
-@_connection_options
-@with_appcontext
-def update_connection(name: str, as_json: bool, **fields: Any) -> None:
-    """Change some settings of a connection."""
-    _save(name, False, as_json, **fields)
+_saving_command(
+    "add", True, "Add a connection (values are trimmed and validated; secrets stored encrypted)."
+)
+_saving_command("update", False, "Change some settings of a connection.")
 
 
-@connections_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+@json_command(connections_group, "list")
 def list_connections(as_json: bool) -> None:
     """List connections (secrets are never shown)."""
     from idaas.dingtalk import connections
 
     rows = [connections.describe(row) for row in connections.list_all()]
-    lines = [
-        f"{r['name']:<16} {r['corp_id']:<24} {r['app_key']:<24} {r['login_generation']}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or "No DingTalk connections.")
+    emit_rows(
+        rows,
+        as_json,
+        lambda r: f"{r['name']:<16} {r['corp_id']:<24} {r['app_key']:<24} {r['login_generation']}",
+        "No DingTalk connections.",
+    )
 
 
-@connections_group.command("test")
+@json_command(connections_group, "test")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def test_connection(name: str, as_json: bool) -> None:
     """Fetch a token with the connection's credentials; explain DingTalk's error in words."""
     from idaas.dingtalk import connections
 
-    try:
-        row = connections.require(name)
-    except ValueError as error:
-        raise _connection_error(error) from None
-    result = connections.check(cli_origin(), row)
+    result = connections.check(cli_origin(), connections.require(name))
     emit(result.as_dict(), as_json, ("OK: " if result.ok else "FAILED: ") + result.message)
     if not result.ok:
         raise SystemExit(1)
 
 
-@connections_group.command("remove")
+@json_command(connections_group, "remove")
 @click.argument("name")
 @click.option(
     "--imported",
     type=click.Choice(("keep", "disable")),
     help="What becomes of the people imported through it: local accounts, or disabled.",
 )
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def remove_connection(name: str, imported: str | None, as_json: bool) -> None:
     """Remove a connection (with imported people, choose --imported keep|disable)."""
     from idaas.dingtalk import connections
     from idaas.dingtalk.sync import removal
 
-    try:
-        result = removal.remove(cli_origin(), connections.require(name), imported)
-    except removal.ChoiceRequired as error:
-        raise click.ClickException(str(error)) from None
-    except ValueError as error:
-        raise _connection_error(error) from None
+    result = removal.remove(cli_origin(), connections.require(name), imported)
     emit({"name": name, "removed": True, **result}, as_json, f"Connection {name} removed.")
 
 
 # ---------------------------------------------------------------------- sources
 
 
-@click.group("sources")
+@click.group("sources", cls=ServiceGroup, errors=(ValueError,))
 def sources_group() -> None:
     """Sign-in methods shown on /login (password, DingTalk QR, DingTalk micro-app)."""
 
@@ -171,22 +144,24 @@ def _describe_source(source: Any) -> dict[str, Any]:
     return data
 
 
-@sources_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+@json_command(sources_group, "list")
 def list_sources(as_json: bool) -> None:
     """List configured sign-in methods."""
     from idaas.auth import sources
 
     rows = [_describe_source(s) for s in sources.configured()]
-    lines = [
-        f"{r['name']:<16} {r['type']:<16} {'on ' if r['enabled'] else 'off'} {r['display_name']}"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines))
+    emit_rows(
+        rows,
+        as_json,
+        lambda r: (
+            f"{r['name']:<16} {r['type']:<16} "
+            f"{'on ' if r['enabled'] else 'off'} {r['display_name']}"
+        ),
+        "",
+    )
 
 
-@sources_group.command("add-dingtalk")
+@json_command(sources_group, "add-dingtalk")
 @click.argument("name")
 @click.option("--connection", required=True, help="The DingTalk connection to use.")
 @click.option("--micro-app", is_flag=True, help="Workbench free login (免登) rather than QR.")
@@ -213,8 +188,6 @@ def list_sources(as_json: bool) -> None:
 )
 @click.option("--hidden", is_flag=True, help="Do not show a button on /login.")
 @click.option("--order", default=10, type=int, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def add_dingtalk_source(
     name: str,
     connection: str,
@@ -236,19 +209,16 @@ def add_dingtalk_source(
 
     if connections.get(connection) is None:
         raise click.ClickException(f"no DingTalk connection named {connection!r}")
-    try:
-        settings = clean_settings(
-            {
-                "connection": connection,
-                "auto_link": auto_link,
-                "jit": jit,
-                "unlink_on_password_change": unlink_on_password_change,
-                "notify_on_link": notify_on_link,
-                "embedded_qr": embedded_qr,
-            }
-        )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    settings = clean_settings(
+        {
+            "connection": connection,
+            "auto_link": auto_link,
+            "jit": jit,
+            "unlink_on_password_change": unlink_on_password_change,
+            "notify_on_link": notify_on_link,
+            "embedded_qr": embedded_qr,
+        }
+    )
     type_ = "dingtalk_micro" if micro_app else "dingtalk"
     save_source(
         cli_origin(),
@@ -269,11 +239,9 @@ def add_dingtalk_source(
     emit(data, as_json, text)
 
 
-@sources_group.command("enable")
+@json_command(sources_group, "enable")
 @click.argument("name")
 @click.option("--off", "disable", is_flag=True, help="Disable instead.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def enable_source(name: str, disable: bool, as_json: bool) -> None:
     """Enable (or, with --off, disable) a configured source."""
     from idaas.auth import sources
@@ -301,16 +269,11 @@ def enable_source(name: str, disable: bool, as_json: bool) -> None:
 # ---------------------------------------------------------------------- account links
 
 
-@click.command("links")
-@click.argument("reference")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def account_links(reference: str, as_json: bool) -> None:
+@account_command(accounts_group, "links")
+def account_links(account: Account, as_json: bool) -> None:
     """List an account's linked external identities (DingTalk)."""
     from idaas.directory import service as directory
-    from idaas.directory.commands import resolve_account
 
-    account = resolve_account(reference)
     rows = [
         {
             "id": i.id,
@@ -323,28 +286,26 @@ def account_links(reference: str, as_json: bool) -> None:
         }
         for i in directory.identities_of(account.id)
     ]
-    lines = [
-        f"{r['id']:>6}  {r['provider']}  {r['tenant']}  {r['subject']}  ({r['linked_via']})"
-        for r in rows
-    ]
-    emit(rows, as_json, "\n".join(lines) or f"{account.username} has no linked identities.")
+    emit_rows(
+        rows,
+        as_json,
+        lambda r: (
+            f"{r['id']:>6}  {r['provider']}  {r['tenant']}  {r['subject']}  ({r['linked_via']})"
+        ),
+        f"{account.username} has no linked identities.",
+    )
 
 
-@click.command("unlink")
-@click.argument("reference")
+@account_command(accounts_group, "unlink")
 @click.option("--identity", "identity_id", type=int, help="Only this link id (see `links`).")
 @click.option("--corp-id", help="Only DingTalk links of this corp.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def account_unlink(
-    reference: str, identity_id: int | None, corp_id: str | None, as_json: bool
+    account: Account, identity_id: int | None, corp_id: str | None, as_json: bool
 ) -> None:
     """Remove an account's DingTalk links (all, one, or one corp's); each is audited."""
     from idaas.auth import binding
     from idaas.directory import service as directory
-    from idaas.directory.commands import resolve_account
 
-    account = resolve_account(reference)
     if identity_id is not None:
         if identity_id not in {i.id for i in directory.identities_of(account.id)}:
             raise click.ClickException(f"no link {identity_id} on {account.username}")
@@ -362,11 +323,6 @@ def account_unlink(
 
 
 def init_app(app: Flask) -> None:
-    """Add `idaas dingtalk`, `idaas sources` and `idaas accounts links|unlink`."""
-    from idaas.directory.commands import accounts_group
-
-    for command in (account_links, account_unlink):
-        if command.name not in accounts_group.commands:
-            accounts_group.add_command(command)
+    """Add `idaas dingtalk` and `idaas sources` (`idaas accounts links|unlink` join on import)."""
     app.cli.add_command(dingtalk_group)
     app.cli.add_command(sources_group)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -24,6 +26,22 @@ def resolve_account(reference: str) -> Account:
     if account is None:
         raise click.ClickException(f"no account matches {reference!r}")
     return account
+
+
+def account_command(
+    group: click.Group, name: str, **options: Any
+) -> Callable[[Callable[..., Any]], click.Command]:
+    """`json_command(group, name)` with a REFERENCE argument (id, username, email or mobile)
+    that the function receives as the resolved `account`."""
+
+    def declare(function: Callable[..., Any]) -> click.Command:
+        @functools.wraps(function)
+        def resolved(reference: str, **kwargs: Any) -> Any:
+            return function(resolve_account(reference), **kwargs)
+
+        return json_command(group, name, **options)(click.argument("reference")(resolved))
+
+    return declare
 
 
 @click.group("accounts", cls=ServiceGroup, errors=(DirectoryError,))
@@ -78,31 +96,27 @@ def list_accounts(
     emit_rows(rows, as_json, _account_line, "No accounts.")
 
 
-@json_command(accounts_group, "show")
-@click.argument("reference")
-def show_account(reference: str, as_json: bool) -> None:
+@account_command(accounts_group, "show")
+def show_account(account: Account, as_json: bool) -> None:
     """Show an account by id, username, email or mobile."""
-    emit(account_to_dict(resolve_account(reference)), as_json)
+    emit(account_to_dict(account), as_json)
 
 
-def _set_status(reference: str, status: str, as_json: bool) -> None:
-    account = resolve_account(reference)
+def _set_status(account: Account, status: str, as_json: bool) -> None:
     account = service.set_status(cli_origin(), account.id, status)
     emit(account_to_dict(account), as_json, f"Account {account.username} is now {status}.")
 
 
-@json_command(accounts_group, "disable")
-@click.argument("reference")
-def disable_account(reference: str, as_json: bool) -> None:
+@account_command(accounts_group, "disable")
+def disable_account(account: Account, as_json: bool) -> None:
     """Disable an account (it can no longer sign in)."""
-    _set_status(reference, "disabled", as_json)
+    _set_status(account, "disabled", as_json)
 
 
-@json_command(accounts_group, "enable")
-@click.argument("reference")
-def enable_account(reference: str, as_json: bool) -> None:
+@account_command(accounts_group, "enable")
+def enable_account(account: Account, as_json: bool) -> None:
     """Re-enable an account."""
-    _set_status(reference, "active", as_json)
+    _set_status(account, "active", as_json)
 
 
 @click.group("departments", cls=ServiceGroup, errors=(DirectoryError,))

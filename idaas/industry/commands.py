@@ -5,28 +5,22 @@ from __future__ import annotations
 import time
 
 import click
-from flask.cli import with_appcontext
 
 from idaas.applications.errors import ApplicationError
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import ServiceGroup, cli_origin, emit, json_command
 from idaas.industry import keys, nonces
 
 
-@click.group("industry")
+@click.group("industry", cls=ServiceGroup, errors=(ApplicationError,))
 def industry_group() -> None:
     """The digital-factory API (/industry/...)."""
 
 
-@industry_group.command("secret")
+@json_command(industry_group, "secret")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def secret(client_id: str, as_json: bool) -> None:
     """Issue (or rotate) the API client's gateway AppSecret; printed once."""
-    try:
-        value = keys.issue_secret(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise click.ClickException(error.message) from None
+    value = keys.issue_secret(cli_origin(), client_id)
     emit(
         {"app_key": client_id, "app_secret": value},
         as_json,
@@ -34,22 +28,15 @@ def secret(client_id: str, as_json: bool) -> None:
     )
 
 
-@industry_group.command("revoke-secret")
+@json_command(industry_group, "revoke-secret")
 @click.argument("client_id")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def revoke_secret(client_id: str, as_json: bool) -> None:
     """Remove the API client's gateway AppSecret; its signed requests stop at once."""
-    try:
-        removed = keys.revoke_secret(cli_origin(), client_id)
-    except ApplicationError as error:
-        raise click.ClickException(error.message) from None
+    removed = keys.revoke_secret(cli_origin(), client_id)
     emit({"app_key": client_id, "revoked": removed}, as_json, "Revoked." if removed else "None.")
 
 
-@industry_group.command("purge-nonces")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+@json_command(industry_group, "purge-nonces")
 def purge_nonces(as_json: bool) -> None:
     """Delete expired X-Ca-Nonce rows (the database replay store)."""
     count = nonces.purge(int(time.time() * 1000))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
 
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import cli_origin, emit, emit_rows, json_command
 from idaas.oidc import keys
 
 
@@ -14,9 +13,7 @@ def keys_group() -> None:
     """Manage the token signing keys."""
 
 
-@keys_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
+@json_command(keys_group, "list")
 def list_keys(as_json: bool) -> None:
     """List signing keys and their state (next, active, retired, expired)."""
     keys.expire_retired()
@@ -31,15 +28,17 @@ def list_keys(as_json: bool) -> None:
         }
         for row in keys.list_keys()
     ]
-    lines = [f"{r['kid']:<20} {r['alg']:<6} {r['status']:<8} {r['created_at']}" for r in rows]
-    emit(rows, as_json, "\n".join(lines) or "No keys yet.")
+    emit_rows(
+        rows,
+        as_json,
+        lambda r: f"{r['kid']:<20} {r['alg']:<6} {r['status']:<8} {r['created_at']}",
+        "No keys yet.",
+    )
 
 
-@keys_group.command("rotate")
+@json_command(keys_group, "rotate")
 @click.option("--alg", type=click.Choice(sorted(keys.GENERATORS)), default=keys.DEFAULT_ALG)
 @click.option("--overlap", type=int, default=None, help="Seconds published before signing.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def rotate(alg: str, overlap: int | None, as_json: bool) -> None:
     """Publish a new key in the JWKS now; it signs after the overlap; the old one retires.
 

@@ -6,63 +6,49 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from idaas.api import schemas as s
-from idaas.api.blueprint import bp
+from idaas.api.crud import Resource
 from idaas.api.http import json_response, origin
-from idaas.api.spec import operation
 from idaas.dingtalk.notify import settings as notify_settings
 from idaas.dingtalk.push import service, settings
-from idaas.dingtalk.sync.api import NAME, READ, WRITE, _conn
+from idaas.dingtalk.sync.api import CONNECTION, READ, WRITE, _conn
 from idaas.events import jobs
 
-TAGS = ["dingtalk push"]
-BASE = f"/dingtalk/connections/<{NAME}:name>"
+PUSH = Resource(CONNECTION, ["dingtalk push"], READ, WRITE, {"response": s.DingTalkSyncObject})
 
 
-@bp.get(f"{BASE}/push")
-@operation("DingTalk push settings", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+@PUSH.get("/push", "DingTalk push settings")
 def get_push_settings(name: str) -> Response:
     """Which local subtree is pushed under which DingTalk department, and the field mapping."""
     return json_response(settings.describe(settings.get(_conn(name))))
 
 
-@bp.patch(f"{BASE}/push")
-@operation(
-    "Change DingTalk push settings",
-    tags=TAGS,
-    scopes=WRITE,
-    body=s.DingTalkPushSettingsPatch,
-    response=s.DingTalkSyncObject,
-)
+@PUSH.patch("/push", "Change DingTalk push settings")
 def patch_push_settings(name: str, body: s.DingTalkPushSettingsPatch) -> Response:
     """Change the given settings; a subtree the connection pulls is refused (422)."""
     row = settings.save(origin(), _conn(name), body.model_dump(exclude_unset=True))
     return json_response(settings.describe(row))
 
 
-@bp.post(f"{BASE}/push/test")
-@operation("Test pushing to DingTalk", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject)
+@PUSH.post("/push/test", "Test pushing to DingTalk")
 def test_push(name: str) -> Response:
     """Token, root department and a write probe, each with what to fix."""
     return json_response(service.test(origin(), _conn(name)))
 
 
-@bp.post(f"{BASE}/push/dry-run")
-@operation("Dry run of a full push", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject)
+@PUSH.post("/push/dry-run", "Dry run of a full push")
 def dry_run_push(name: str) -> Response:
     """What a full push would create, update and delete (nothing changes)."""
     return json_response(service.dry_run(_conn(name)))
 
 
-@bp.post(f"{BASE}/push/sync")
-@operation("Start a full push", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=202)
+@PUSH.post("/push/sync", "Start a full push", status=202)
 def start_push_sync(name: str) -> Response:
     """Queue the full push as a job; follow it at /api/v1/jobs/<id>."""
     job = service.start_sync(origin(), _conn(name))
     return json_response(jobs.job_to_dict(job), 202)
 
 
-@bp.get(f"{BASE}/push/deliveries")
-@operation("Push deliveries", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+@PUSH.get("/push/deliveries", "Push deliveries")
 def push_deliveries(name: str) -> Response:
     """The connection's push deliveries, newest first, and the objects refused (with why)."""
     conn = _conn(name)
@@ -71,21 +57,13 @@ def push_deliveries(name: str) -> Response:
     )
 
 
-@bp.get(f"{BASE}/notifications")
-@operation("Work-notification settings", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+@PUSH.get("/notifications", "Work-notification settings")
 def get_notifications(name: str) -> Response:
     """Which account events send the person a DingTalk work notification."""
     return json_response({"events": notify_settings.events_of(_conn(name))})
 
 
-@bp.put(f"{BASE}/notifications")
-@operation(
-    "Set work-notification events",
-    tags=TAGS,
-    scopes=WRITE,
-    body=s.DingTalkNotifySettings,
-    response=s.DingTalkSyncObject,
-)
+@PUSH.put("/notifications", "Set work-notification events")
 def put_notifications(name: str, body: s.DingTalkNotifySettings) -> Response:
     """Enable exactly these events (account_linked, password_reset, account_disabled, ...)."""
     events = notify_settings.save(origin(), _conn(name), body.events)

@@ -13,9 +13,9 @@ from werkzeug.wrappers import Response
 
 from idaas.api import schemas as s
 from idaas.api.blueprint import bp
+from idaas.api.crud import Resource
 from idaas.api.http import json_response, origin
 from idaas.api.problems import ApiProblem
-from idaas.api.spec import operation
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.sync import events, reconcile, registration, removal, runs, settings, status
@@ -26,9 +26,10 @@ from idaas.extensions import db
 
 READ = ["directory:read", "directory:write"]
 WRITE = ["directory:write"]
-TAGS = ["dingtalk sync"]
 NAME = "string(minlength=1, maxlength=64)"
 RUN = "int(min=1, max=2147483647)"
+CONNECTION = f"/dingtalk/connections/<{NAME}:name>"
+SYNC = Resource(CONNECTION, ["dingtalk sync"], READ, WRITE, {"response": s.DingTalkSyncObject})
 
 
 def _conn(name: str) -> DingTalkConnection:
@@ -86,8 +87,7 @@ def _state(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise ApiProblem(409, "Conflict", str(error), kind="run-state") from None
 
 
-@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/settings")
-@operation("DingTalk sync settings", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+@SYNC.get("/sync/settings", "DingTalk sync settings")
 def get_sync_settings(name: str) -> Response:
     """The sync settings, with the callback URL, token and AES key to paste into DingTalk."""
     conn = _conn(name)
@@ -95,14 +95,7 @@ def get_sync_settings(name: str) -> Response:
     return json_response(settings.describe(conn, row, registration.callback_url(conn)))
 
 
-@bp.patch(f"/dingtalk/connections/<{NAME}:name>/sync/settings")
-@operation(
-    "Change DingTalk sync settings",
-    tags=TAGS,
-    scopes=WRITE,
-    body=s.DingTalkSyncSettingsPatch,
-    response=s.DingTalkSyncObject,
-)
+@SYNC.patch("/sync/settings", "Change DingTalk sync settings")
 def patch_sync_settings(name: str, body: s.DingTalkSyncSettingsPatch) -> Response:
     """Change the given settings; invalid values change nothing (422 with a reason per field)."""
     conn = _conn(name)
@@ -110,10 +103,7 @@ def patch_sync_settings(name: str, body: s.DingTalkSyncSettingsPatch) -> Respons
     return json_response(settings.describe(conn, row, registration.callback_url(conn)))
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/test")
-@operation(
-    "Test the DingTalk connection for sync", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject
-)
+@SYNC.post("/sync/test", "Test the DingTalk connection for sync")
 def test_sync_connection(name: str) -> Response:
     """Token, contacts permissions, phone/email visibility and scope, each with what to fix."""
     return json_response(settings.test_connection(origin(), _conn(name)))
@@ -125,31 +115,20 @@ def _started(run: SyncRun) -> Response:
     )
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/preview")
-@operation(
-    "Preview a full import", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=202
-)
+@SYNC.post("/sync/preview", "Preview a full import", status=202)
 def preview_import(name: str) -> Response:
     """Queue a job that reads DingTalk and plans the import without changing anything; returns
     the run with its job (`job.url`)."""
     return _started(runs.preview(origin(), _conn(name))[0])
 
 
-@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>")
-@operation("A sync run", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+@SYNC.get(f"/sync/runs/<{RUN}:run_id>", "A sync run")
 def get_sync_run(name: str, run_id: int) -> Response:
     """A run with its counts, progress and result."""
     return json_response(run_to_dict(_run(_conn(name), run_id)))
 
 
-@bp.get(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/rows")
-@operation(
-    "Rows of a sync run",
-    tags=TAGS,
-    scopes=READ,
-    query=s.DingTalkSyncRowsQuery,
-    response=s.DingTalkSyncObject,
-)
+@SYNC.get(f"/sync/runs/<{RUN}:run_id>/rows", "Rows of a sync run")
 def get_sync_rows(name: str, run_id: int, query: s.DingTalkSyncRowsQuery) -> Response:
     """Planned creates, updates, moves and disables, each invalid row with its reasons."""
     run = _run(_conn(name), run_id)
@@ -174,14 +153,7 @@ def get_sync_rows(name: str, run_id: int, query: s.DingTalkSyncRowsQuery) -> Res
     )
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/remove")
-@operation(
-    "Remove rows from a previewed run",
-    tags=TAGS,
-    scopes=WRITE,
-    body=s.DingTalkSyncRemove,
-    response=s.DingTalkSyncObject,
-)
+@SYNC.post(f"/sync/runs/<{RUN}:run_id>/remove", "Remove rows from a previewed run")
 def remove_sync_rows(name: str, run_id: int, body: s.DingTalkSyncRemove) -> Response:
     """Drop every invalid row in one action (`invalid: true`) or the rows listed."""
     run = _run(_conn(name), run_id)
@@ -192,15 +164,7 @@ def remove_sync_rows(name: str, run_id: int, body: s.DingTalkSyncRemove) -> Resp
     return json_response({"removed": count})
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/confirm")
-@operation(
-    "Confirm and apply a run",
-    tags=TAGS,
-    scopes=WRITE,
-    body=s.DingTalkSyncConfirm,
-    response=s.DingTalkSyncObject,
-    status=202,
-)
+@SYNC.post(f"/sync/runs/<{RUN}:run_id>/confirm", "Confirm and apply a run", status=202)
 def confirm_sync_run(name: str, run_id: int, body: s.DingTalkSyncConfirm) -> Response:
     """Approve and queue the apply job (idempotent, resumable; 202 with the run and its job);
     it stops at delete protection unless accepted. A held event batch is applied at once (200)."""
@@ -216,8 +180,7 @@ def confirm_sync_run(name: str, run_id: int, body: s.DingTalkSyncConfirm) -> Res
     return _started(run)
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/runs/<{RUN}:run_id>/discard")
-@operation("Discard a run", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject)
+@SYNC.post(f"/sync/runs/<{RUN}:run_id>/discard", "Discard a run")
 def discard_sync_run(name: str, run_id: int) -> Response:
     """Throw a previewed or held run away; nothing of it is applied."""
     run = _run(_conn(name), run_id)
@@ -227,41 +190,26 @@ def discard_sync_run(name: str, run_id: int) -> Response:
     return json_response(run_to_dict(_state(runs.discard, origin(), run)))
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/reconcile")
-@operation("Reconcile now", tags=TAGS, scopes=WRITE, response=s.DingTalkSyncObject, status=202)
+@SYNC.post("/sync/reconcile", "Reconcile now", status=202)
 def reconcile_now(name: str) -> Response:
     """Queue a job that recovers failed pushes and repairs drift within the call budget; its
     run reports the changes."""
     return _started(reconcile.reconcile(origin(), _conn(name))[0])
 
 
-@bp.post(f"/dingtalk/connections/<{NAME}:name>/sync/register-callback")
-@operation(
-    "Register the HTTP callback (legacy API)",
-    tags=TAGS,
-    scopes=WRITE,
-    response=s.DingTalkSyncObject,
-)
+@SYNC.post("/sync/register-callback", "Register the HTTP callback (legacy API)")
 def register_callback(name: str) -> Response:
     """`register_call_back` with this connection's URL, token and AES key (§6.1 B)."""
     return json_response({"url": registration.register_legacy(origin(), _conn(name))})
 
 
-@bp.get(f"/dingtalk/connections/<{NAME}:name>/status")
-@operation("DingTalk sync status", tags=TAGS, scopes=READ, response=s.DingTalkSyncObject)
+@SYNC.get("/status", "DingTalk sync status")
 def sync_status(name: str) -> Response:
     """Last import, last event, lag, events per minute, calls today by API, errors as actions."""
     return json_response(status.status(_conn(name)))
 
 
-@bp.delete(f"/dingtalk/connections/<{NAME}:name>")
-@operation(
-    "Remove a DingTalk connection",
-    tags=TAGS,
-    scopes=WRITE,
-    query=s.DingTalkConnectionDeleteQuery,
-    status=204,
-)
+@SYNC.delete("", "Remove a DingTalk connection", status=204, response=None)
 def delete_connection(name: str, query: s.DingTalkConnectionDeleteQuery) -> Response:
     """Remove the connection; with imported people, `imported=keep|disable` is required."""
     conn = _conn(name)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import ServiceGroup, cli_origin, emit, parse_pairs
 from idaas.dingtalk import connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.sync import (
@@ -24,13 +26,18 @@ from idaas.dingtalk.sync import (
     status,
 )
 from idaas.dingtalk.sync.api import run_to_dict
+from idaas.dingtalk.sync.models import SyncRun
 from idaas.directory.errors import DirectoryError
 from idaas.events import jobs as engine
 from idaas.events.commands import follow_job
 from idaas.events.models import Job
 
 sync_group = AppGroup("sync", help="Synchronise the directory from external sources.")
-dingtalk = AppGroup("dingtalk", help="DingTalk -> directory: import, events, reconciliation.")
+dingtalk = ServiceGroup(
+    "dingtalk",
+    help="DingTalk -> directory: import, events, reconciliation.",
+    errors=(runs.RunError, removal.ChoiceRequired),
+)
 sync_group.add_command(dingtalk)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 HERE = click.option(
@@ -99,24 +106,50 @@ def _report(run_id: int, status: str, as_json: bool) -> None:
         sys.exit(1)
 
 
-@dingtalk.command("preview")
-@click.argument("connection")
-@HERE
-@JSON
-def preview(connection: str, here: bool, as_json: bool) -> None:
-    """Plan a full import without changing anything (a job); shows counts and invalid rows."""
-    run, job = runs.preview(cli_origin(), _conn(connection))
-    _report(run.id, follow(job, here=here, as_json=as_json), as_json)
+def _job_command(
+    name: str, start: Callable[[str, DingTalkConnection], tuple[SyncRun, Job]], help: str
+) -> None:
+    """Declare `idaas sync dingtalk NAME CONNECTION`: start a run's job, follow it, report."""
+
+    @dingtalk.command(name, help=help)
+    @click.argument("connection")
+    @HERE
+    @JSON
+    def run_job(connection: str, here: bool, as_json: bool) -> None:
+        run, job = start(cli_origin(), _conn(connection))
+        _report(run.id, follow(job, here=here, as_json=as_json), as_json)
 
 
-@dingtalk.command("rows")
-@click.argument("connection")
-@click.argument("run_id", type=int)
+_job_command(
+    "preview",
+    runs.preview,
+    "Plan a full import without changing anything (a job); shows counts and invalid rows.",
+)
+_job_command(
+    "reconcile",
+    reconcile.reconcile,
+    "Recover failed pushes and repair drift now, within the call budget (a job).",
+)
+
+
+def _run_command(name: str) -> Callable[[Callable[..., Any]], click.Command]:
+    """`idaas sync dingtalk NAME CONNECTION RUN_ID [--json]`, whose function receives the run."""
+
+    def declare(function: Callable[..., Any]) -> click.Command:
+        @functools.wraps(function)
+        def resolved(connection: str, run_id: int, **kwargs: Any) -> Any:
+            return function(runs.get_run(run_id, _conn(connection).name), **kwargs)
+
+        arguments = click.argument("connection")(click.argument("run_id", type=int)(resolved))
+        return dingtalk.command(name)(JSON(arguments))
+
+    return declare
+
+
+@_run_command("rows")
 @click.option("--invalid", is_flag=True, help="Only rows with validation errors.")
-@JSON
-def rows(connection: str, run_id: int, invalid: bool, as_json: bool) -> None:
+def rows(run: SyncRun, invalid: bool, as_json: bool) -> None:
     """The rows of a run (each invalid one with its reasons)."""
-    run = runs.get_run(run_id, _conn(connection).name)
     items: list[dict[str, Any]] = [
         {
             "seq": r.seq,
@@ -137,59 +170,35 @@ def rows(connection: str, run_id: int, invalid: bool, as_json: bool) -> None:
     emit(items, as_json, text)
 
 
-@dingtalk.command("remove-invalid")
-@click.argument("connection")
-@click.argument("run_id", type=int)
-@JSON
-def remove_invalid(connection: str, run_id: int, as_json: bool) -> None:
+@_run_command("remove-invalid")
+def remove_invalid(run: SyncRun, as_json: bool) -> None:
     """Drop every invalid row of a previewed run in one action."""
-    run = runs.get_run(run_id, _conn(connection).name)
-    try:
-        count = runs.remove_invalid(cli_origin(), run)
-    except runs.RunError as error:
-        raise click.ClickException(str(error)) from None
+    count = runs.remove_invalid(cli_origin(), run)
     emit({"removed": count}, as_json, f"removed {count} rows")
 
 
-@dingtalk.command("confirm")
-@click.argument("connection")
-@click.argument("run_id", type=int)
+@_run_command("confirm")
 @click.option("--accept-deletions", is_flag=True, help="Apply a delete-protection hold.")
 @HERE
-@JSON
-def confirm(
-    connection: str, run_id: int, accept_deletions: bool, here: bool, as_json: bool
-) -> None:
+def confirm(run: SyncRun, accept_deletions: bool, here: bool, as_json: bool) -> None:
     """Confirm a previewed run (or a hold) and apply it (a job; a held event batch at once)."""
-    conn = _conn(connection)
-    run = runs.get_run(run_id, conn.name)
     status = "succeeded"
-    try:
-        if run.kind == "events":
-            events.release(cli_origin(), run, approve=True)
-            events.apply_pending(conn)
-        else:
-            job = runs.apply(cli_origin(), run, accept_deletions=accept_deletions)
-            status = follow(job, here=here, as_json=as_json)
-    except runs.RunError as error:
-        raise click.ClickException(str(error)) from None
-    _report(run_id, status, as_json)
+    if run.kind == "events":
+        events.release(cli_origin(), run, approve=True)
+        events.apply_pending(_conn(run.connection))
+    else:
+        job = runs.apply(cli_origin(), run, accept_deletions=accept_deletions)
+        status = follow(job, here=here, as_json=as_json)
+    _report(run.id, status, as_json)
 
 
-@dingtalk.command("discard")
-@click.argument("connection")
-@click.argument("run_id", type=int)
-@JSON
-def discard(connection: str, run_id: int, as_json: bool) -> None:
+@_run_command("discard")
+def discard(run: SyncRun, as_json: bool) -> None:
     """Throw away a previewed run or a delete-protection hold."""
-    run = runs.get_run(run_id, _conn(connection).name)
-    try:
-        if run.kind == "events":
-            events.release(cli_origin(), run, approve=False)
-        else:
-            runs.discard(cli_origin(), run)
-    except runs.RunError as error:
-        raise click.ClickException(str(error)) from None
+    if run.kind == "events":
+        events.release(cli_origin(), run, approve=False)
+    else:
+        runs.discard(cli_origin(), run)
     emit(run_to_dict(runs.get_run(run.id)), as_json)
 
 
@@ -226,16 +235,6 @@ def apply(
     _report(run.id, follow(job, here=here, as_json=as_json), as_json)
 
 
-@dingtalk.command("reconcile")
-@click.argument("connection")
-@HERE
-@JSON
-def reconcile_command(connection: str, here: bool, as_json: bool) -> None:
-    """Recover failed pushes and repair drift now, within the call budget (a job)."""
-    run, job = reconcile.reconcile(cli_origin(), _conn(connection))
-    _report(run.id, follow(job, here=here, as_json=as_json), as_json)
-
-
 @dingtalk.command("status")
 @click.argument("connection")
 @JSON
@@ -250,19 +249,10 @@ def status_command(connection: str, as_json: bool) -> None:
 @JSON
 def settings_command(connection: str, pairs: tuple[str, ...], as_json: bool) -> None:
     """Show or change the sync settings (with the callback URL, token and AES key)."""
-    import json
-
     conn = _conn(connection)
     if pairs:
-        data: dict[str, Any] = {}
-        for pair in pairs:
-            key, _, raw = pair.partition("=")
-            try:
-                data[key] = json.loads(raw)
-            except ValueError:
-                data[key] = raw
         try:
-            settings.save(cli_origin(), conn, data)
+            settings.save(cli_origin(), conn, parse_pairs(pairs))
         except DirectoryError as error:
             raise _fail_on(error) from None
     row = settings.get(conn)
@@ -319,11 +309,7 @@ def stream_command(connection: str | None) -> None:
 @JSON
 def remove_connection(connection: str, imported: str | None, as_json: bool) -> None:
     """Remove a connection; with imported people, choose --imported keep|disable."""
-    try:
-        result = removal.remove(cli_origin(), _conn(connection), imported)
-    except removal.ChoiceRequired as error:
-        raise click.ClickException(str(error)) from None
-    emit(result, as_json)
+    emit(removal.remove(cli_origin(), _conn(connection), imported), as_json)
 
 
 def init_app(app: Flask) -> None:

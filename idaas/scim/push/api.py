@@ -8,10 +8,9 @@ from werkzeug.wrappers import Response
 
 from idaas.api import schemas as s
 from idaas.api.applications import CLIENT_ID
-from idaas.api.blueprint import bp
+from idaas.api.crud import Resource
 from idaas.api.http import json_response, no_content, origin
 from idaas.api.problems import ApiProblem
-from idaas.api.spec import operation
 from idaas.events import jobs
 from idaas.events.models import Job
 from idaas.scim.push import jobs as push_jobs
@@ -20,8 +19,9 @@ from idaas.scim.push.models import ProvisioningTarget
 from idaas.scim.push.preview import preview
 
 ADMIN = ["provisioning:admin", "applications:admin"]
-TAGS = ["provisioning"]
-BASE = f"/applications/<{CLIENT_ID}:client_id>/provisioning"
+PROVISIONING = Resource(
+    f"/applications/<{CLIENT_ID}:client_id>/provisioning", ["provisioning"], ADMIN, ADMIN
+)
 
 
 def _target(client_id: str) -> ProvisioningTarget:
@@ -37,8 +37,7 @@ def _queued(job: Job) -> Response:
     return json_response(jobs.job_to_dict(job), 202, location=url_for("api.get_job", job_id=job.id))
 
 
-@bp.get(BASE)
-@operation("Get SCIM push settings", tags=TAGS, scopes=ADMIN, response=s.ProvisioningOut)
+@PROVISIONING.get("", "Get SCIM push settings", response=s.ProvisioningOut)
 def get_provisioning(client_id: str) -> Response:
     """The application's SCIM push target (never its secret)."""
     _target(client_id)
@@ -46,14 +45,7 @@ def get_provisioning(client_id: str) -> Response:
     return json_response(settings.to_dict(target, app))
 
 
-@bp.put(BASE)
-@operation(
-    "Set SCIM push settings",
-    tags=TAGS,
-    scopes=ADMIN,
-    body=s.ProvisioningSettings,
-    response=s.ProvisioningOut,
-)
+@PROVISIONING.put("", "Set SCIM push settings", response=s.ProvisioningOut)
 def put_provisioning(client_id: str, body: s.ProvisioningSettings) -> Response:
     """Create or change the target; omitted members keep their value, `secret` is write-only."""
     target = settings.save(origin(), client_id, body.model_dump(exclude_unset=True))
@@ -61,8 +53,7 @@ def put_provisioning(client_id: str, body: s.ProvisioningSettings) -> Response:
     return json_response(settings.to_dict(target, app))
 
 
-@bp.delete(BASE)
-@operation("Remove SCIM push", tags=TAGS, scopes=ADMIN, status=204)
+@PROVISIONING.delete("", "Remove SCIM push", status=204)
 def delete_provisioning(client_id: str) -> Response:
     """Remove the target with its log (what it provisioned stays there)."""
     _target(client_id)
@@ -70,45 +61,27 @@ def delete_provisioning(client_id: str) -> Response:
     return no_content()
 
 
-@bp.post(f"{BASE}/test")
-@operation("Test the SCIM target", tags=TAGS, scopes=ADMIN, response=s.ProvisioningTestResult)
+@PROVISIONING.post("/test", "Test the SCIM target", response=s.ProvisioningTestResult)
 def test_provisioning(client_id: str) -> Response:
     """Read the target's ServiceProviderConfig; adapt to PATCH and filter support."""
     _target(client_id)
     return json_response(settings.test_connection(origin(), client_id))
 
 
-@bp.post(f"{BASE}/preview")
-@operation(
-    "Preview the mapping for an account",
-    tags=TAGS,
-    scopes=ADMIN,
-    body=s.ProvisioningPreviewRequest,
-    response=s.ProvisioningPreview,
-)
+@PROVISIONING.post("/preview", "Preview the mapping for an account", response=s.ProvisioningPreview)
 def preview_provisioning(client_id: str, body: s.ProvisioningPreviewRequest) -> Response:
     """The User the target would receive for the account (nothing is saved or sent)."""
     return json_response(preview(client_id, body.account_id, body.mapping))
 
 
-@bp.post(f"{BASE}/dry-run")
-@operation("Start a dry run", tags=TAGS, scopes=ADMIN, response=s.Job, status=202, location=True)
+@PROVISIONING.post("/dry-run", "Start a dry run", response=s.Job, status=202, location=True)
 def dry_run_provisioning(client_id: str) -> Response:
     """Queue the diff of the target against the directory (a job; its result is the diff)."""
     _target(client_id)
     return _queued(jobs.start(push_jobs.PLAN, {"application": client_id}, origin()))
 
 
-@bp.post(f"{BASE}/sync")
-@operation(
-    "Apply a dry run",
-    tags=TAGS,
-    scopes=ADMIN,
-    body=s.ProvisioningSyncRequest,
-    response=s.Job,
-    status=202,
-    location=True,
-)
+@PROVISIONING.post("/sync", "Apply a dry run", response=s.Job, status=202, location=True)
 def sync_provisioning(client_id: str, body: s.ProvisioningSyncRequest) -> Response:
     """Queue the full sync that does exactly what the finished dry run `plan_job` listed."""
     _target(client_id)
@@ -126,14 +99,7 @@ def sync_provisioning(client_id: str, body: s.ProvisioningSyncRequest) -> Respon
     return _queued(jobs.start(push_jobs.SYNC, params, origin()))
 
 
-@bp.get(f"{BASE}/deliveries")
-@operation(
-    "The target's delivery log",
-    tags=TAGS,
-    scopes=ADMIN,
-    query=s.ProvisioningLogQuery,
-    response=s.ProvisioningLogList,
-)
+@PROVISIONING.get("/deliveries", "The target's delivery log", response=s.ProvisioningLogList)
 def provisioning_log(client_id: str, query: s.ProvisioningLogQuery) -> Response:
     """Requests to the target, newest first: summary, status and the target's error text."""
     target = _target(client_id)

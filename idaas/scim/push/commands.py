@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -11,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from idaas.applications.errors import ApplicationError
-from idaas.cli_support import cli_origin, emit
+from idaas.cli_support import cli_origin, emit, parse_pairs
 from idaas.events import jobs
 from idaas.events.commands import wait_job
 from idaas.scim.push import jobs as push_jobs
@@ -56,13 +55,7 @@ def set_command(
     application: str, pairs: tuple[str, ...], secret_stdin: bool, as_json: bool
 ) -> None:
     """Create or change the target: --set base_url=https://app/scim/v2 --set auth_type=bearer."""
-    data: dict[str, Any] = {}
-    for pair in pairs:
-        key, _, raw = pair.partition("=")
-        try:
-            data[key] = json.loads(raw)
-        except ValueError:
-            data[key] = raw
+    data = parse_pairs(pairs)
     if secret_stdin:
         data["secret"] = sys.stdin.read().strip()
     try:
