@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.events import procs
 from tests.events.recorder import Recorder, serve
 
 FAST_RETRIES = {
@@ -28,3 +29,10 @@ def recorder() -> Iterator[tuple[Recorder, str]]:
 def hook(url: str, **extra: Any) -> list[dict[str, Any]]:
     """An EVENTS_WEBHOOKS value with one webhook `hook` on department and account events."""
     return [{"name": "hook", "url": url, "events": ["department.*", "account.*"], **extra}]
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test() -> Iterator[None]:
+    """Workers left by a failed test would drain the next test's jobs and deliveries."""
+    yield
+    procs.stop_leftovers()

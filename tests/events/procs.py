@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# Every worker spawned by the running test; `stop_leftovers` ends them whatever the test did.
+_spawned: list[subprocess.Popen[bytes]] = []
 
 
 def env_for(database_url: str, **config: Any) -> dict[str, str]:
@@ -44,7 +46,18 @@ def spawn(env: dict[str, str], *args: str, preload: str | None = None) -> subpro
     )
     log.close()
     process.log_path = log.name  # type: ignore[attr-defined]
+    _spawned.append(process)
     return process
+
+
+def stop_leftovers() -> None:
+    """Kill the workers a test left running (a failed assertion skips its own clean-up), so they
+    cannot take jobs or deliveries from the next test's database."""
+    while _spawned:
+        process = _spawned.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def output(process: subprocess.Popen[bytes]) -> str:

@@ -38,7 +38,8 @@ def _wait(app: Any, job_id: int, predicate: Any, timeout: float = 30) -> dict[st
 def test_a_job_killed_half_way_resumes_from_its_checkpoint_with_the_same_result(
     make_app: Any, database_url: str, tmp_path: Path
 ) -> None:
-    app = make_app(EVENTS_JOB_LEASE_SECONDS=1)
+    lease = 3  # short, so the test is quick; long enough that a live worker's beat keeps it
+    app = make_app(EVENTS_JOB_LEASE_SECONDS=lease)
     n = 40
     with app.app_context():
         reference = jobs.start("test.squares", {"n": n, "log": str(tmp_path / "a.log")}).id
@@ -50,7 +51,7 @@ def test_a_job_killed_half_way_resumes_from_its_checkpoint_with_the_same_result(
     log = tmp_path / "b.log"
     with app.app_context():
         job_id = jobs.start("test.squares", {"n": n, "delay": 0.05, "log": str(log)}).id
-    env = procs.env_for(database_url, EVENTS_JOB_LEASE_SECONDS=1)
+    env = procs.env_for(database_url, EVENTS_JOB_LEASE_SECONDS=lease)
     first = procs.spawn(env, "--no-scheduler", preload="tests.events.jobkinds")
     half = _wait(app, job_id, lambda d: d["progress"]["done"] >= n // 2)
     procs.kill9(first)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.events import procs
 from tests.scim_push.server import ScimTarget, scim_server
 
 FAST = {
@@ -50,3 +51,10 @@ def drain(app: Any) -> None:
 
 
 from tests.api.conftest import api_as  # noqa: E402,F401  (the /api/v1 helper)
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test() -> Iterator[None]:
+    """The storm's workers must not outlive a failed test."""
+    yield
+    procs.stop_leftovers()
