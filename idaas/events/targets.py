@@ -55,6 +55,9 @@ class TargetType:
     targets: Callable[[ChangeEvent], Iterable[Target]]
     deliver: Callable[[Delivery], None]
     coalesce: bool = True
+    #: `targets(event)` depends only on the event's object type, action and origin, so one
+    #: look-up serves every such event of a batch (`idaas.events.service.fan_out_many`).
+    by_kind: bool = False
 
     def wants(self, event_type: str) -> bool:
         """Whether `object_type.action` matches one of this type's event patterns."""

@@ -152,6 +152,36 @@ def upsert_account(target: Target, userid: str, data: dict[str, Any]) -> tuple[i
     return ours, what
 
 
+def active_accounts(target: Target, userids: list[str]) -> set[str]:
+    """Which of these DingTalk userids are imported accounts that are active."""
+    refs = _references(target, "account", userids)
+    active: set[str] = set()
+    ids = sorted(refs.values())
+    for start in range(0, len(ids), 500):
+        active |= {
+            str(i)
+            for i in db.session.scalars(
+                select(Account.id).where(
+                    Account.id.in_(ids[start : start + 500]), Account.status == "active"
+                )
+            )
+        }
+    return {userid for userid, ours in refs.items() if str(ours) in active}
+
+
+def patch_account(target: Target, userid: str, fields: dict[str, Any]) -> str:
+    """Change some profile fields of an imported person (what an event's diffInfo carried)."""
+    ours = _reference(target, "account", userid)
+    if ours is None:
+        return "unchanged"
+    account = directory.get_account(ours)
+    changes = {k: v for k, v in fields.items() if getattr(account, k) != v}
+    if not changes:
+        return "unchanged"
+    directory.update_account(target.origin, ours, **changes)
+    return "updated"
+
+
 def leave_account(target: Target, userid: str) -> str:
     """A person left DingTalk: disable (sessions and DingTalk links end through the signal)."""
     ours = _reference(target, "account", userid)
