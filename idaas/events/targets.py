@@ -90,17 +90,21 @@ class PermanentFailure(DeliveryFailed):
 
 
 _REGISTRY: dict[str, TargetType] = {}
+#: event type -> the registered target types that want it (cleared when the registry changes)
+_INTERESTED: dict[str, list[TargetType]] = {}
 
 
 def register(target_type: TargetType) -> TargetType:
     """Add (or replace, by name) a target type; call it from your module's `init_app`."""
     _REGISTRY[target_type.name] = target_type
+    _INTERESTED.clear()
     return target_type
 
 
 def unregister(name: str) -> None:
     """Remove a target type (tests)."""
     _REGISTRY.pop(name, None)
+    _INTERESTED.clear()
 
 
 def get(name: str) -> TargetType | None:
@@ -110,7 +114,10 @@ def get(name: str) -> TargetType | None:
 
 def interested(event_type: str) -> list[TargetType]:
     """The registered target types that want `object_type.action`."""
-    return [t for t in _REGISTRY.values() if t.wants(event_type)]
+    found = _INTERESTED.get(event_type)
+    if found is None:
+        found = _INTERESTED[event_type] = [t for t in _REGISTRY.values() if t.wants(event_type)]
+    return list(found)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

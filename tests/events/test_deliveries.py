@@ -109,7 +109,7 @@ def test_webhook_bodies_are_signed_with_the_webhook_secret(make_app: Any, record
 
 
 def test_a_bulk_write_fans_out_like_single_writes_with_one_target_lookup_per_kind(
-    make_app: Any, recorder: Any, monkeypatch: Any
+    make_app: Any, recorder: Any, request: Any
 ) -> None:
     rec, url = recorder
     app = make_app(EVENTS_WEBHOOKS=hook(url, origin="scim:crm"), **FAST_RETRIES)
@@ -126,17 +126,15 @@ def test_a_bulk_write_fans_out_like_single_writes_with_one_target_lookup_per_kin
             looked_up.append(event.origin)
             return webhooks._interested(event)
 
-        monkeypatch.setitem(
-            targets._REGISTRY,
-            webhooks.NAME,
-            targets.TargetType(
-                name=webhook.name,
-                events=webhook.events,
-                targets=counted,
-                deliver=webhook.deliver,
-                by_kind=True,
-            ),
+        counting = targets.TargetType(
+            name=webhook.name,
+            events=webhook.events,
+            targets=counted,
+            deliver=webhook.deliver,
+            by_kind=True,
         )
+        targets.register(counting)
+        request.addfinalizer(lambda: targets.register(webhook))
         specs = [{"username": f"bulk{n}", "display_name": f"Bulk {n}"} for n in range(5)]
         ids = bulk.create_accounts("admin:1", specs, source="local")
         echoed = bulk.create_accounts("scim:crm", [{"username": "crm1"}], source="local")

@@ -32,7 +32,7 @@ from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.mapping import map_user
 from idaas.dingtalk.sync.models import SyncEvent, SyncRun, SyncSettings
 from idaas.directory.errors import DirectoryError
-from idaas.directory.models import ExternalReference, Membership
+from idaas.directory.models import Membership
 from idaas.directory.service import find_reference
 from idaas.directory.service.unit import atomic, savepoint
 from idaas.events import jobs as engine
@@ -282,18 +282,9 @@ def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
 def _listing_plan(target: writer.Target, userids: list[str]) -> dict[str, set[str]]:
     """Departments worth reading whole (§4.5: 100 people a page): those where the pages cost
     fewer calls than one `user/get` per changed person in them; dept external id -> userids."""
-    accounts: dict[int, str] = {}
-    for chunk in _chunks(userids):
-        accounts |= {
-            int(r.object_id): r.external_id
-            for r in db.session.scalars(
-                select(ExternalReference).where(
-                    ExternalReference.system == target.system,
-                    ExternalReference.object_type == "account",
-                    ExternalReference.external_id.in_(chunk),
-                )
-            )
-        }
+    accounts = {
+        ours: userid for userid, ours in writer.references(target, "account", userids).items()
+    }
     home: dict[int, int] = {}  # account -> its primary department, where it is looked for
     wanted: dict[int, set[str]] = {}
     for chunk in _chunks(list(accounts)):
@@ -307,7 +298,6 @@ def _listing_plan(target: writer.Target, userids: list[str]) -> dict[str, set[st
                 wanted.setdefault(department_id, set()).add(accounts[account_id])
     crowded = [d for d, people in wanted.items() if len(people) > 1]
     sizes: dict[int, int] = {}
-    external: dict[int, str] = {}
     for chunk in _chunks(crowded):
         sizes |= dict(
             db.session.execute(
@@ -318,16 +308,7 @@ def _listing_plan(target: writer.Target, userids: list[str]) -> dict[str, set[st
             .tuples()
             .all()
         )
-        external |= {
-            int(r.object_id): r.external_id
-            for r in db.session.scalars(
-                select(ExternalReference).where(
-                    ExternalReference.system == target.system,
-                    ExternalReference.object_type == "department",
-                    ExternalReference.object_id.in_([str(d) for d in chunk]),
-                )
-            )
-        }
+    external = {ours: ext for ext, ours in writer.references(target, "department", None).items()}
     if target.target_department_id is not None:
         external.setdefault(target.target_department_id, target.root_external_id)
     return {
