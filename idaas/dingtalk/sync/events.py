@@ -460,19 +460,17 @@ def _apply_batch(
     depts, users = _plan(fresh)
     leavers = [u for u, k in users.items() if k == "user_leave_org"]
     leaving = [u for u in leavers if find_reference(target.system, "account", u) is not None]
-    # A mass deletion arrives as a stream of small batches: count the leavers applied in the
-    # last PROTECTION_WINDOW too, and keep adding to a hold that is still open.
-    recent = _recent_leavers(conn.name)
-    limit = runs.deletion_limit(row, runs.active_imported(conn) + recent)
-    open_hold = _open_hold(conn.name)
-    if (
-        (leaving and open_hold is not None)
-        or len(leaving) + recent > limit
-        or any(e.event_type == "org_remove" for e in fresh)
-    ):
-        held = [e for e in fresh if e.event_type in ("user_leave_org", "org_remove")]
-        _hold(conn, held, len(leaving), limit, open_hold)
-        events = [e for e in events if e not in held]
+    removing = any(e.event_type == "org_remove" for e in fresh)
+    if leaving or removing:  # only leavers can be held: a batch without any skips the counts
+        # A mass deletion arrives as a stream of small batches: count the leavers applied in
+        # the last PROTECTION_WINDOW too, and keep adding to a hold that is still open.
+        recent = _recent_leavers(conn.name)
+        limit = runs.deletion_limit(row, runs.active_imported(conn) + recent)
+        open_hold = _open_hold(conn.name)
+        if (open_hold is not None) or len(leaving) + recent > limit or removing:
+            held = [e for e in fresh if e.event_type in ("user_leave_org", "org_remove")]
+            _hold(conn, held, len(leaving), limit, open_hold)
+            events = [e for e in events if e not in held]
     depts, users = _plan(events)
     ids = [e.id for e in events]
     patches = _patches(events, users, row, target)
