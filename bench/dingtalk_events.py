@@ -33,6 +33,8 @@ def _pct(values: list[float], p: float) -> float:
 
 def main(argv: list[str]) -> None:
     """Import, register, push, burst; print the figures."""
+    diff_info = "--diff-info" in argv
+    argv = [a for a in argv if a != "--diff-info"]
     db_url = None
     if "--db" in argv:
         db_url = argv[argv.index("--db") + 1]
@@ -41,6 +43,7 @@ def main(argv: list[str]) -> None:
     burst = int(argv[1]) if len(argv) > 1 else 1000
     sandbox, sb_url, sb_server = seeded_sandbox(people, max(1, people // 20), seed=21)
     sandbox.dispatcher.retry_delays = [0.5, 1, 2]
+    sandbox.variants["modify_diff_info"] = diff_info
     app = idaas_app(sb_url, db_url)
     from sqlalchemy import select
 

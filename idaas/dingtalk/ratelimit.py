@@ -34,17 +34,23 @@ class RateLimiter:
         limit = max(1, int(self.qps))
         waited = 0.0
         while True:
-            with self._lock:
-                window = self._windows.setdefault((app_key, api), deque())
-                now = self.clock()
-                while window and now - window[0] >= 1.0:
-                    window.popleft()
-                if len(window) < limit:
-                    window.append(now)
-                    return waited
-                delay = 1.0 - (now - window[0]) + 0.001
+            delay = self._try(app_key, api, limit)
+            if delay <= 0:
+                return waited
             self.sleep(delay)
             waited += delay
+
+    def _try(self, app_key: str, api: str, limit: int) -> float:
+        """Take a place in the window (0) or say how long to wait for one."""
+        with self._lock:
+            window = self._windows.setdefault((app_key, api), deque())
+            now = self.clock()
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) < limit:
+                window.append(now)
+                return 0.0
+            return 1.0 - (now - window[0]) + 0.001
 
 
 def backoff_delays(

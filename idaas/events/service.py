@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -55,11 +56,21 @@ def append_change(
     return event
 
 
-def fan_out(event: ChangeEvent) -> int:
-    """Queue a delivery of `event` for every interested target except its own origin."""
+def fan_out(
+    event: ChangeEvent, known: dict[tuple[str, ...], list[targets.Target]] | None = None
+) -> int:
+    """Queue a delivery of `event` for every interested target except its own origin
+    (`known`: the targets of `by_kind` target types found for earlier events of a batch)."""
     count = 0
     for target_type in targets.interested(f"{event.object_type}.{event.action}"):
-        for target in target_type.targets(event):
+        if known is None or not target_type.by_kind:
+            found = list(target_type.targets(event))
+        else:
+            key = (target_type.name, event.object_type, event.action, event.origin)
+            if key not in known:
+                known[key] = list(target_type.targets(event))
+            found = known[key]
+        for target in found:
             if target.origin is not None and target.origin == event.origin:
                 continue  # never echo a change back to the system that made it
             enqueue(
@@ -75,6 +86,13 @@ def fan_out(event: ChangeEvent) -> int:
             )
             count += 1
     return count
+
+
+def fan_out_many(events: Iterable[ChangeEvent]) -> int:
+    """`fan_out` for a batch of events: a `by_kind` target type is asked for its targets once
+    per object type, action and origin, not once per event."""
+    known: dict[tuple[str, ...], list[targets.Target]] = {}
+    return sum(fan_out(event, known) for event in events)
 
 
 def merge_action(pending: str, new: str) -> str:

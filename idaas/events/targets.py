@@ -61,6 +61,9 @@ class TargetType:
     targets: Callable[[ChangeEvent], Iterable[Target]]
     deliver: Callable[[Delivery], None]
     coalesce: bool = True
+    #: `targets(event)` depends only on the event's object type, action and origin, so one
+    #: look-up serves every such event of a batch (`idaas.events.service.fan_out_many`).
+    by_kind: bool = False
 
     def wants(self, event_type: str) -> bool:
         """Whether `object_type.action` matches one of this type's event patterns."""
@@ -93,17 +96,21 @@ class PermanentFailure(DeliveryFailed):
 
 
 _REGISTRY: dict[str, TargetType] = {}
+#: event type -> the registered target types that want it (cleared when the registry changes)
+_INTERESTED: dict[str, list[TargetType]] = {}
 
 
 def register(target_type: TargetType) -> TargetType:
     """Add (or replace, by name) a target type; call it from your module's `init_app`."""
     _REGISTRY[target_type.name] = target_type
+    _INTERESTED.clear()
     return target_type
 
 
 def unregister(name: str) -> None:
     """Remove a target type (tests)."""
     _REGISTRY.pop(name, None)
+    _INTERESTED.clear()
 
 
 def get(name: str) -> TargetType | None:
@@ -113,7 +120,10 @@ def get(name: str) -> TargetType | None:
 
 def interested(event_type: str) -> list[TargetType]:
     """The registered target types that want `object_type.action`."""
-    return [t for t in _REGISTRY.values() if t.wants(event_type)]
+    found = _INTERESTED.get(event_type)
+    if found is None:
+        found = _INTERESTED[event_type] = [t for t in _REGISTRY.values() if t.wants(event_type)]
+    return list(found)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

@@ -103,5 +103,7 @@ def raise_for_answer(response: httpx.Response) -> None:
 def init_app() -> None:
     """Register the webhook target type."""
     targets.register(
-        targets.TargetType(name=NAME, events=frozenset({"*"}), targets=_interested, deliver=deliver)
+        targets.TargetType(
+            name=NAME, events=frozenset({"*"}), targets=_interested, deliver=deliver, by_kind=True
+        )
     )

@@ -106,3 +106,38 @@ def test_webhook_bodies_are_signed_with_the_webhook_secret(make_app: Any, record
     expected = hmac.new(b"hook-secret-1234567", hit.raw, hashlib.sha256).hexdigest()
     assert hit.headers["X-Idaas-Signature"] == f"sha256={expected}"
     assert hit.headers["Idempotency-Key"] == hit.body["id"]
+
+
+def test_a_bulk_write_fans_out_like_single_writes_with_one_target_lookup_per_kind(
+    make_app: Any, recorder: Any, request: Any
+) -> None:
+    rec, url = recorder
+    app = make_app(EVENTS_WEBHOOKS=hook(url, origin="scim:crm"), **FAST_RETRIES)
+    with app.app_context():
+        from idaas.directory.service import bulk
+        from idaas.events import targets, webhooks
+        from idaas.extensions import db
+
+        webhook = targets.get(webhooks.NAME)
+        assert webhook is not None and webhook.by_kind
+        looked_up: list[str] = []
+
+        def counted(event: Any) -> Any:
+            looked_up.append(event.origin)
+            return webhooks._interested(event)
+
+        counting = targets.TargetType(
+            name=webhook.name,
+            events=webhook.events,
+            targets=counted,
+            deliver=webhook.deliver,
+            by_kind=True,
+        )
+        targets.register(counting)
+        request.addfinalizer(lambda: targets.register(webhook))
+        specs = [{"username": f"bulk{n}", "display_name": f"Bulk {n}"} for n in range(5)]
+        ids = bulk.create_accounts("admin:1", specs, source="local")
+        echoed = bulk.create_accounts("scim:crm", [{"username": "crm1"}], source="local")
+        rows = db.session.scalars(select(Delivery).order_by(Delivery.id)).all()
+        assert [r.object_id for r in rows] == [str(i) for i in ids]  # none echoed to scim:crm
+        assert echoed and looked_up == ["admin:1", "scim:crm"]  # once per batch and origin

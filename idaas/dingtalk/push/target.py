@@ -83,5 +83,7 @@ def deliver(delivery: Delivery) -> None:
 def init_app() -> None:
     """Register the target type."""
     targets.register(
-        targets.TargetType(name=NAME, events=EVENTS, targets=_interested, deliver=deliver)
+        targets.TargetType(
+            name=NAME, events=EVENTS, targets=_interested, deliver=deliver, by_kind=True
+        )
     )

@@ -152,6 +152,36 @@ def upsert_account(target: Target, userid: str, data: dict[str, Any]) -> tuple[i
     return ours, what
 
 
+def active_accounts(target: Target, userids: list[str]) -> set[str]:
+    """Which of these DingTalk userids are imported accounts that are active."""
+    refs = references(target, "account", userids)
+    active: set[str] = set()
+    ids = sorted(refs.values())
+    for start in range(0, len(ids), 500):
+        active |= {
+            str(i)
+            for i in db.session.scalars(
+                select(Account.id).where(
+                    Account.id.in_(ids[start : start + 500]), Account.status == "active"
+                )
+            )
+        }
+    return {userid for userid, ours in refs.items() if str(ours) in active}
+
+
+def patch_account(target: Target, userid: str, fields: dict[str, Any]) -> str:
+    """Change some profile fields of an imported person (what an event's diffInfo carried)."""
+    ours = _reference(target, "account", userid)
+    if ours is None:
+        return "unchanged"
+    account = directory.get_account(ours)
+    changes = {k: v for k, v in fields.items() if getattr(account, k) != v}
+    if not changes:
+        return "unchanged"
+    directory.update_account(target.origin, ours, **changes)
+    return "updated"
+
+
 def leave_account(target: Target, userid: str) -> str:
     """A person left DingTalk: disable (sessions and DingTalk links end through the signal)."""
     ours = _reference(target, "account", userid)
@@ -164,7 +194,7 @@ def leave_account(target: Target, userid: str) -> str:
     return "disabled"
 
 
-def _references(target: Target, object_type: str, external_ids: list[str] | None) -> dict[str, int]:
+def references(target: Target, object_type: str, external_ids: list[str] | None) -> dict[str, int]:
     """external id -> our id for this connection's references (all of them when ids is None)."""
     query = select(ExternalReference).where(
         ExternalReference.system == target.system, ExternalReference.object_type == object_type
@@ -184,8 +214,8 @@ def _references(target: Target, object_type: str, external_ids: list[str] | None
 def create_departments_bulk(target: Target, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """Create many new departments (parents first) in one write; returns the ids done
     (ValidationFailed when any is invalid: the caller then goes one by one)."""
-    existing = _references(target, "department", [e for e, _ in items])
-    known = _references(target, "department", None)
+    existing = references(target, "department", [e for e, _ in items])
+    known = references(target, "department", None)
     specs: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for external_id, data in items:
@@ -214,8 +244,8 @@ def create_accounts_bulk(target: Target, items: list[tuple[str, dict[str, Any]]]
     checked against the policy) per person, so that mode goes one by one."""
     if not items or target.initial_password:
         return []
-    existing = _references(target, "account", [u for u, _ in items])
-    departments = _references(target, "department", None)
+    existing = references(target, "account", [u for u, _ in items])
+    departments = references(target, "department", None)
     specs = []
     done = []
     for userid, data in items:

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from idaas.dingtalk import connections
 from idaas.dingtalk.crypto import CallbackCrypto, CallbackCryptoError, CallbackVerifier
 from idaas.dingtalk.sync import events, settings
 
@@ -33,11 +32,12 @@ def _refuse(conn_id: Any, name: str, reason: str, status: int = 403) -> tuple[Re
 
 @bp.post("/callbacks/dingtalk/<name>")
 def callback(name: str) -> Any:
-    """Receive one DingTalk push: verify, store, answer the encrypted success (§6.2)."""
-    conn = connections.get(name)
-    if conn is None:
+    """Receive one DingTalk push: verify, store, answer the encrypted success (§6.2); the job
+    that applies it is queued once the answer is sent."""
+    found = settings.with_connection(name)
+    if found is None:
         return jsonify({"error": "unknown connection"}), 404
-    row = settings.get(conn)
+    conn, row = found
     crypto = CallbackCrypto(
         row.callback_token or "", settings.aes_key(row), settings.owner_key(conn, row)
     )
@@ -56,9 +56,13 @@ def callback(name: str) -> Any:
     timestamp = str(request.args.get("timestamp") or request.args.get("timeStamp") or "")
     nonce = str(request.args.get("nonce") or "")
     try:
-        stored = events.store(name, "http", payload, replay_key=f"{timestamp}:{nonce}"[:96])
+        stored = events.store(
+            name, "http", payload, replay_key=f"{timestamp}:{nonce}"[:96], queue=False
+        )
     except events.Replayed:
         return _refuse(conn.id, name, "ReplayedCallback")
+    response = jsonify(verifier.reply("success"))
     if stored:
-        events.notify(name)
-    return jsonify(verifier.reply("success"))
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        response.call_on_close(lambda: events.apply_soon(app, name))
+    return response

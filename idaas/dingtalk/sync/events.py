@@ -7,12 +7,13 @@ that would disable more people than delete protection allows is held for an admi
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -31,8 +32,9 @@ from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.mapping import map_user
 from idaas.dingtalk.sync.models import SyncEvent, SyncRun, SyncSettings
 from idaas.directory.errors import DirectoryError
-from idaas.directory.models import ExternalReference, Membership
+from idaas.directory.models import Membership
 from idaas.directory.service import find_reference
+from idaas.directory.service.unit import atomic, savepoint
 from idaas.events import jobs as engine
 from idaas.events.models import Job
 from idaas.extensions import db, utcnow
@@ -54,8 +56,6 @@ BATCH = 2000
 #: Leavers applied within this time count towards the delete-protection limit of a batch.
 PROTECTION_WINDOW = timedelta(minutes=10)
 APPLY_JOB = "dingtalk.events"
-#: From this many changed people in one batch, reading whole departments may be cheaper.
-BULK_MIN = 40
 
 
 def record_refused_push(name: str, connection_id: Any, reason: str) -> None:
@@ -78,11 +78,13 @@ def store(
     *,
     dedupe_key: str | None = None,
     replay_key: str | None = None,
+    queue: bool = True,
 ) -> bool:
-    """Store one event (commits; with the job that will apply it, see `notify`); False when
-    the same event or request was stored before.
+    """Store one event (commits; with the job that will apply it unless `queue` is off, see
+    `notify` and `apply_soon`); False when the same event or request was stored before.
 
-    Raises `Replayed` when `replay_key` (an HTTP push's timestamp and nonce) was seen already.
+    Raises `Replayed` when `replay_key` (an HTTP push's timestamp and nonce) was seen already:
+    the unique (connection, replay_key) refuses the insert, so a new push costs one INSERT.
     """
     event = normalise_event(payload)
     event_type = str(event["event_type"] or "unknown")
@@ -94,14 +96,6 @@ def store(
             f"{','.join(str(d) for d in event['dept_ids'])}"
         )[:128]
     )
-    if replay_key is not None:
-        seen = db.session.scalar(
-            select(SyncEvent.id).where(
-                SyncEvent.connection == connection, SyncEvent.replay_key == replay_key
-            )
-        )
-        if seen is not None:
-            raise Replayed()
     status = "ignored" if event_type in CHECK_EVENTS else "pending"
     if event_type not in USER_EVENTS | DEPT_EVENTS | ORG_EVENTS | CHECK_EVENTS:
         status = "ignored"
@@ -117,10 +111,10 @@ def store(
         event_ms=event["timestamp"],
         status=status,
     )
-    db.session.add(row)
-    if status == "pending" and not _inline():
-        _queue_apply(connection)  # in the same commit as the event
     try:
+        db.session.add(row)
+        if status == "pending" and queue and not _inline():
+            _queue_apply(connection)  # in the same commit as the event
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -253,12 +247,9 @@ def _in_scope(target: writer.Target, dept_id: int) -> bool:
     )
 
 
-def _apply_department(client: Any, target: writer.Target, dept_id: int, kind: str) -> str:
-    if kind == "org_dept_remove":
-        return writer.remove_department(target, str(dept_id))
-    try:
-        dept = client.get_department(dept_id)
-    except NotFound:
+def _apply_department(target: writer.Target, dept_id: int, dept: dict[str, Any] | None) -> str:
+    """Write one department as DingTalk returned it (None: removed or no longer there)."""
+    if dept is None:
         return writer.remove_department(target, str(dept_id))
     parent = int(dept.get("parent_id") or 0)
     if str(parent) != target.root_external_id and not _in_scope(target, parent):
@@ -270,64 +261,160 @@ def _apply_department(client: Any, target: writer.Target, dept_id: int, kind: st
     return writer.upsert_department(target, str(dept_id), data)[1]
 
 
-def _listed(client: Any, target: writer.Target, userids: list[str]) -> dict[str, dict[str, Any]]:
-    """Coalesce a big burst: read whole departments by user/list pages (100 people a call)
-    when that costs fewer calls than one user/get per person (§4.5, §4.6)."""
-    if len(userids) < BULK_MIN:
-        return {}
-    wanted = set(userids)
-    refs = {
-        int(r.object_id): r.external_id
-        for r in db.session.scalars(
-            select(ExternalReference).where(
-                ExternalReference.system == target.system,
-                ExternalReference.object_type == "department",
-            )
-        )
-    }
-    accounts = {
-        int(r.object_id)
-        for r in db.session.scalars(
-            select(ExternalReference).where(
-                ExternalReference.system == target.system,
-                ExternalReference.object_type == "account",
-                ExternalReference.external_id.in_(userids),
-            )
-        )
-    }
-    sizes: Counter[str] = Counter()
-    for account_id, department_id in db.session.execute(
-        select(Membership.account_id, Membership.department_id)
-    ):
-        ext = refs.get(department_id, target.root_external_id)
-        sizes[ext] += 1
-        if account_id in accounts:
-            sizes[f"want:{ext}"] += 1
-    departments = [k.removeprefix("want:") for k in sizes if k.startswith("want:")]
-    pages = sum(sizes[d] // 100 + 1 for d in departments)
-    if not departments or pages * 2 > len(userids):
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    for dept in departments:
-        for user in client.iter_users(int(dept)):
-            if str(user["userid"]) in wanted:
-                found.setdefault(str(user["userid"]), user)
+def _fetch_departments(client: Any, depts: dict[int, str]) -> dict[int, dict[str, Any] | None]:
+    """One `department/get` per changed department (None when it was removed)."""
+    found: dict[int, dict[str, Any] | None] = {}
+    for dept_id, kind in depts.items():
+        if kind == "org_dept_remove":
+            found[dept_id] = None
+            continue
+        try:
+            found[dept_id] = client.get_department(dept_id)
+        except NotFound:
+            found[dept_id] = None
     return found
 
 
+def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _listing_plan(target: writer.Target, userids: list[str]) -> dict[str, set[str]]:
+    """Departments worth reading whole (§4.5: 100 people a page): those where the pages cost
+    fewer calls than one `user/get` per changed person in them; dept external id -> userids."""
+    accounts = {
+        ours: userid for userid, ours in writer.references(target, "account", userids).items()
+    }
+    home: dict[int, int] = {}  # account -> its primary department, where it is looked for
+    wanted: dict[int, set[str]] = {}
+    for chunk in _chunks(list(accounts)):
+        for account_id, department_id in db.session.execute(
+            select(Membership.account_id, Membership.department_id)
+            .where(Membership.account_id.in_(chunk))
+            .order_by(Membership.is_primary.desc())
+        ):
+            if account_id not in home:
+                home[account_id] = department_id
+                wanted.setdefault(department_id, set()).add(accounts[account_id])
+    crowded = [d for d, people in wanted.items() if len(people) > 1]
+    sizes: dict[int, int] = {}
+    for chunk in _chunks(crowded):
+        sizes |= dict(
+            db.session.execute(
+                select(Membership.department_id, func.count())
+                .where(Membership.department_id.in_(chunk))
+                .group_by(Membership.department_id)
+            )
+            .tuples()
+            .all()
+        )
+    external = {ours: ext for ext, ours in writer.references(target, "department", None).items()}
+    if target.target_department_id is not None:
+        external.setdefault(target.target_department_id, target.root_external_id)
+    return {
+        external[d]: wanted[d]
+        for d in crowded
+        if d in external and sizes.get(d, 0) // 100 + 1 < len(wanted[d])
+    }
+
+
+def _fetch_users(
+    client: Any, target: writer.Target, userids: list[str]
+) -> dict[str, dict[str, Any] | None]:
+    """The changed people as DingTalk has them now (None: no longer there): whole departments
+    by `user/list` pages where that costs fewer calls, one `user/get` for everyone else."""
+    found: dict[str, dict[str, Any] | None] = {}
+    for dept, people in _listing_plan(target, userids).items():
+        for user in client.iter_users(int(dept)):
+            if str(user["userid"]) in people:
+                found.setdefault(str(user["userid"]), user)
+    for userid in userids:
+        if userid in found:
+            continue
+        try:
+            found[userid] = client.get_user(userid)
+        except NotFound:
+            found[userid] = None
+    return found
+
+
+#: A DingTalk user field -> the account field `map_user` puts it in.
+MAPPED_AS = {
+    "name": "display_name",
+    "job_number": "employee_number",
+    "title": "title",
+    "email": "email",
+    "org_email": "email",
+}
+#: diffInfo keys (§6.5) that need no fetch: they map straight onto an account field.
+DIFF_FIELDS = {"name": "name", "jobNumber": "job_number", "title": "title"}
+#: diffInfo keys the account does not use (without attribute rules, which may read any field).
+DIFF_UNUSED = {"workPlace", "hiredDate", "managerUserid", "telephone", "remark", "avatar"}
+
+
+def _diff_of(event: SyncEvent, userid: str) -> dict[str, Any] | None:
+    """The `curr` of a user_modify_org's diffInfo about `userid` alone, else None."""
+    payload = event.payload or {}
+    diff = payload.get("diffInfo", payload.get("DiffInfo"))
+    if isinstance(diff, str):
+        try:
+            diff = json.loads(diff)
+        except ValueError:
+            return None
+    if (
+        event.event_type != "user_modify_org"
+        or list(event.user_ids or []) != [userid]
+        or not isinstance(diff, dict)
+        or str(diff.get("userid") or userid) != userid
+        or not isinstance(diff.get("curr"), dict)
+    ):
+        return None
+    return dict(diff["curr"])
+
+
+def _patches(
+    events: list[SyncEvent], users: dict[str, str], row: SyncSettings, target: writer.Target
+) -> dict[str, dict[str, Any]]:
+    """Account fields per changed person that the events' diffInfo carries in full, so no
+    fetch is needed: every event about them in the batch is a user_modify_org whose diffInfo
+    names only fields that map straight onto the account (or that it does not use), and the
+    account is imported and active."""
+    if row.mapping:
+        return {}
+    email_key = "orgEmail" if row.email_field == "org_email" else "email"
+    other_email = "email" if email_key == "orgEmail" else "orgEmail"
+    direct = {**DIFF_FIELDS, email_key: row.email_field}
+    merged: dict[str, dict[str, Any]] = {}
+    refused: set[str] = set()
+    for event in events:
+        for userid in map(str, event.user_ids or []):
+            if userid in refused or users.get(userid) != "user_modify_org":
+                continue
+            curr = _diff_of(event, userid)
+            if curr is None or set(curr) - set(direct) - DIFF_UNUSED - {other_email}:
+                refused.add(userid)
+                merged.pop(userid, None)
+                continue
+            merged.setdefault(userid, {}).update(
+                {direct[k]: v for k, v in curr.items() if k in direct}
+            )
+    active = writer.active_accounts(target, list(merged))
+    patches: dict[str, dict[str, Any]] = {}
+    for userid, curr in merged.items():
+        if userid not in active:
+            continue
+        mapped = map_user({"userid": userid, **curr}, row.email_field, [])
+        wanted = {MAPPED_AS[k] for k in curr}
+        bad = {e["field"] for e in mapped.errors}
+        patches[userid] = {k: v for k, v in mapped.fields.items() if k in wanted - bad}
+    return patches
+
+
 def _apply_user(
-    client: Any,
-    target: writer.Target,
-    row: Any,
-    userid: str,
-    kind: str,
-    known: dict[str, dict[str, Any]] | None = None,
+    target: writer.Target, row: Any, userid: str, user: dict[str, Any] | None
 ) -> tuple[str, str | None]:
-    if kind == "user_leave_org":
-        return writer.leave_account(target, userid), None
-    try:
-        user = (known or {}).get(userid) or client.get_user(userid)
-    except NotFound:
+    """Write one person as DingTalk returned them (None: left or no longer there)."""
+    if user is None:
         return writer.leave_account(target, userid), None
     mapped = map_user(user, row.email_field, row.mapping or [])
     departments = [str(d) for d in mapped.dept_ids if _in_scope(target, d)]
@@ -364,76 +451,88 @@ def apply_pending(conn: DingTalkConnection) -> dict[str, int]:
 def _apply_batch(
     conn: DingTalkConnection, events: list[SyncEvent], outcomes: dict[str, int]
 ) -> None:
+    """Read what the batch changed from DingTalk (no transaction open meanwhile), then write
+    it all, and mark the events applied, in one transaction: each object in a savepoint, so
+    one refused object fails alone."""
     row = settings.get(conn)
     target = runs.target_of(conn, row)
     fresh = [e for e in events if e.status == "pending"]
     depts, users = _plan(fresh)
     leavers = [u for u, k in users.items() if k == "user_leave_org"]
     leaving = [u for u in leavers if find_reference(target.system, "account", u) is not None]
-    # A mass deletion arrives as a stream of small batches: count the leavers applied in the
-    # last PROTECTION_WINDOW too, and keep adding to a hold that is still open.
-    recent = _recent_leavers(conn.name)
-    limit = runs.deletion_limit(row, runs.active_imported(conn) + recent)
-    open_hold = _open_hold(conn.name)
-    if (
-        (leaving and open_hold is not None)
-        or len(leaving) + recent > limit
-        or any(e.event_type == "org_remove" for e in fresh)
-    ):
-        held = [e for e in fresh if e.event_type in ("user_leave_org", "org_remove")]
-        _hold(conn, held, len(leaving), limit, open_hold)
-        events = [e for e in events if e not in held]
-        depts, users = _plan(events)
-    else:
-        depts, users = _plan(events)
+    removing = any(e.event_type == "org_remove" for e in fresh)
+    if leaving or removing:  # only leavers can be held: a batch without any skips the counts
+        # A mass deletion arrives as a stream of small batches: count the leavers applied in
+        # the last PROTECTION_WINDOW too, and keep adding to a hold that is still open.
+        recent = _recent_leavers(conn.name)
+        limit = runs.deletion_limit(row, runs.active_imported(conn) + recent)
+        open_hold = _open_hold(conn.name)
+        if (open_hold is not None) or len(leaving) + recent > limit or removing:
+            held = [e for e in fresh if e.event_type in ("user_leave_org", "org_remove")]
+            _hold(conn, held, len(leaving), limit, open_hold)
+            events = [e for e in events if e not in held]
+    depts, users = _plan(events)
     ids = [e.id for e in events]
+    patches = _patches(events, users, row, target)
     errors: dict[str, str] = {}
     calls: Counter[str] = Counter()
-    done_at: dict[str, datetime] = {}
+    db.session.commit()  # no snapshot or lock held while DingTalk answers
     try:
         with clients.http_client(calls) as http:
             client = clients.for_sync(conn, http)
-            for dept_id, kind in depts.items():
-                try:
-                    outcome = _apply_department(client, target, dept_id, kind)
-                except DirectoryError as exc:
-                    db.session.rollback()
-                    outcome, errors[f"dept:{dept_id}"] = "failed", exc.message
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
-                done_at[f"dept:{dept_id}"] = utcnow()
-            known = _listed(client, target, [u for u, k in users.items() if k != "user_leave_org"])
-            for userid, kind in users.items():
-                try:
-                    outcome, problem = _apply_user(client, target, row, userid, kind, known)
-                    if problem:
-                        errors[f"user:{userid}"] = problem
-                except DirectoryError as exc:
-                    db.session.rollback()
-                    outcome, errors[f"user:{userid}"] = "failed", exc.message
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
-                done_at[f"user:{userid}"] = utcnow()
+            dept_data = _fetch_departments(client, depts)
+            fetch = [u for u, k in users.items() if k != "user_leave_org" and u not in patches]
+            user_data = _fetch_users(client, target, fetch)
     except DingTalkError as error:
         db.session.rollback()
         message = action_for(error)
-        db.session.execute(
-            update(SyncEvent).where(SyncEvent.id.in_(ids)).values(error=message[:1024])
-        )
+        for chunk in _chunks(ids):
+            db.session.execute(
+                update(SyncEvent).where(SyncEvent.id.in_(chunk)).values(error=message[:1024])
+            )
         db.session.commit()
         log.warning("DingTalk events of %s not applied: %s", conn.name, message)
         raise
-    now = utcnow()
-    _count_calls(conn.name, calls)
-    problem = "; ".join(errors.values())[:1024] or None
-    for event in events:
-        # An event is applied when the last object it names is: that is when the directory
-        # shows its change (events naming nothing count from the end of the batch).
-        keys = [f"dept:{d}" for d in event.dept_ids or []] + [
-            f"user:{u}" for u in event.user_ids or []
-        ]
-        stamps = [done_at[k] for k in keys if k in done_at]
-        event.status, event.error = "applied", problem
-        event.applied_at = max(stamps) if stamps else now
-    db.session.commit()
+
+    def attempt(key: str, write: Any) -> None:
+        try:
+            with savepoint():
+                outcome, problem = write()
+        except DirectoryError as exc:
+            outcome, problem = "failed", exc.message
+        if problem:
+            errors[key] = problem
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+    with atomic():
+        for dept_id in depts:
+            attempt(
+                f"dept:{dept_id}",
+                lambda d=dept_id: (_apply_department(target, d, dept_data[d]), None),
+            )
+        for userid, kind in users.items():
+            if kind == "user_leave_org":
+                attempt(f"user:{userid}", lambda u=userid: (writer.leave_account(target, u), None))
+            elif userid in patches:
+                attempt(
+                    f"user:{userid}",
+                    lambda u=userid: (writer.patch_account(target, u, patches[u]), None),
+                )
+            else:
+                attempt(
+                    f"user:{userid}",
+                    lambda u=userid: _apply_user(target, row, u, user_data[u]),
+                )
+        _count_calls(conn.name, calls)
+        problem = "; ".join(errors.values())[:1024] or None
+        now = utcnow()
+        for chunk in _chunks(ids):
+            db.session.execute(
+                update(SyncEvent)
+                .where(SyncEvent.id.in_(chunk))
+                .values(status="applied", error=problem, applied_at=now)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _count_calls(connection: str, calls: Counter[str]) -> None:
@@ -504,6 +603,23 @@ def _queue_apply(connection: str) -> None:
 
 def _inline() -> bool:
     return bool(current_app.config["DINGTALK_SYNC_APPLY_INLINE"])
+
+
+def apply_soon(app: Flask, connection: str) -> None:
+    """After an answer is sent: queue the job that applies `connection`'s stored events (or
+    wake the in-process applier). Should this process die first, the next event's job or the
+    daily `dingtalk.reconcile_all` job applies what is stored."""
+    with app.app_context():
+        try:
+            if _inline():
+                notify(connection)
+                return
+            _queue_apply(connection)
+            db.session.commit()
+        except Exception:  # the event is stored; the answer is sent: nothing to undo
+            log.exception("queueing the DingTalk events of %s failed", connection)
+        finally:
+            db.session.remove()
 
 
 def notify(connection: str) -> None:

@@ -2,7 +2,7 @@
 
 A sliding one-second window kept in Redis (a sorted set, one Lua script per call) when
 REDIS_URL is set, else in the database (one short transaction per call, serialised per window
-by an advisory lock on PostgreSQL and by SQLite's single writer). Same interface as
+by an advisory lock on PostgreSQL and by SQLite's single writer). A subclass of
 `idaas.dingtalk.ratelimit.RateLimiter`, so the client takes either.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import delete, func, insert, select, text, update
 
+from idaas.dingtalk.ratelimit import RateLimiter
 from idaas.dingtalk.sync.models import RateCall
 
 # One second plus a margin for network jitter: calls released exactly a second apart can reach
@@ -39,7 +40,7 @@ return string.format('%.6f', tonumber(oldest[2]) + tonumber(ARGV[4]) - now)
 """
 
 
-class SharedRateLimiter:
+class SharedRateLimiter(RateLimiter):
     """`acquire(app_key, api)` blocks until a call fits the window shared by all processes."""
 
     def __init__(
@@ -50,10 +51,8 @@ class SharedRateLimiter:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(qps, clock, sleep)
         self.app = app
-        self.qps = qps
-        self.clock = clock
-        self.sleep = sleep
         self.redis: Any = None
         #: when the last call of this instance was let through (the window's clock)
         self.granted_at = 0.0
@@ -63,8 +62,9 @@ class SharedRateLimiter:
             self.redis = redis.Redis.from_url(redis_url)
             self._script = self.redis.register_script(_SCRIPT)
 
-    def _try(self, bucket: str, limit: int) -> float:
+    def _try(self, app_key: str, api: str, limit: int) -> float:
         """0 when the call may go now (`granted_at` says when), else how long to wait."""
+        bucket = f"{app_key}:{api}"[:255]
         if self.redis is not None:
             now = self.clock()
             key = f"idaas:dingtalk:qps:{bucket}"
@@ -73,7 +73,8 @@ class SharedRateLimiter:
             )
             if wait <= 0:
                 self.granted_at = now
-            return wait
+                return 0.0
+            return wait + 0.001
         from idaas.extensions import db
 
         with self.app.app_context(), db.engine.begin() as connection:
@@ -102,21 +103,7 @@ class SharedRateLimiter:
                 self.granted_at = now
                 return 0.0
             connection.execute(delete(RateCall).where(RateCall.id == mine))
-            return max(times[0] + WINDOW - now, 0.001)
-
-    def acquire(self, app_key: str, api: str) -> float:
-        """Block until a call to `api` for `app_key` fits; return the seconds waited."""
-        if not self.qps:
-            return 0.0
-        limit = max(1, int(self.qps))
-        bucket = f"{app_key}:{api}"[:255]
-        waited = 0.0
-        while True:
-            delay = self._try(bucket, limit)
-            if delay <= 0:
-                return waited
-            self.sleep(delay + 0.001)
-            waited += delay
+            return max(times[0] + WINDOW - now, 0.001) + 0.001
 
 
 def calls_in_window(app: Flask) -> int:

@@ -135,13 +135,15 @@ def purge_leavers(conn: DingTalkConnection, now: datetime | None = None) -> int:
 
 @kind("dingtalk.reconcile_all")
 def reconcile_all_job(ctx: JobContext) -> dict[str, Any]:
-    """The scheduled job: queue a reconciliation of every enabled connection, then apply the
-    leaver policy."""
+    """The scheduled job: apply stored events no job was queued for (a process that died
+    between storing and queueing), queue a reconciliation of every enabled connection, then
+    apply the leaver policy."""
     report: dict[str, Any] = {}
     for row in settings.all_enabled():
         conn = connections.get(row.connection)
         if conn is None:
             continue
+        events.apply_pending(conn)
         run, job = reconcile("system", conn)
         report[conn.name] = {"run": run.id, "job": job.id, "deleted": purge_leavers(conn)}
         if ctx.cancelled:

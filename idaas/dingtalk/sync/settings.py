@@ -68,6 +68,19 @@ def get(conn: DingTalkConnection) -> SyncSettings:
     return row
 
 
+def with_connection(name: str) -> tuple[DingTalkConnection, SyncSettings] | None:
+    """A connection and its settings by name, read in one statement (the callback's path)."""
+    found = db.session.execute(
+        select(DingTalkConnection, SyncSettings)
+        .outerjoin(SyncSettings, SyncSettings.connection == DingTalkConnection.name)
+        .where(DingTalkConnection.name == name)
+    ).first()
+    if found is None:
+        return None
+    conn, row = found
+    return conn, row if row is not None else get(conn)
+
+
 def aes_key(row: SyncSettings) -> str:
     """The decrypted callback AES key (never log it)."""
     assert row.callback_aes_key_enc is not None

@@ -91,6 +91,21 @@ def status(conn: DingTalkConnection) -> dict[str, Any]:
     }
 
 
+#: The per-connection gauges: name (after `idaas_dingtalk_sync_`), help text, labels.
+GAUGES = (
+    ("lag_seconds", "Age of the oldest unapplied event", ["connection"]),
+    ("pending_events", "Stored events not yet applied", ["connection"]),
+    ("events_per_minute", "Events received in the last minute", ["connection"]),
+    (
+        "last_import_timestamp_seconds",
+        "When the last full import or reconciliation was applied",
+        ["connection"],
+    ),
+    ("calls_today", "DingTalk calls today", ["connection", "api"]),
+    ("errors", "Failed or held runs and failed events (recent)", ["connection"]),
+)
+
+
 class SyncCollector:
     """Prometheus gauges per connection, read from the database at scrape time."""
 
@@ -99,33 +114,9 @@ class SyncCollector:
 
     def collect(self) -> Any:
         """Yield the gauge families."""
-        lag = GaugeMetricFamily(
-            "idaas_dingtalk_sync_lag_seconds",
-            "Age of the oldest unapplied event",
-            labels=["connection"],
-        )
-        pending = GaugeMetricFamily(
-            "idaas_dingtalk_sync_pending_events",
-            "Stored events not yet applied",
-            labels=["connection"],
-        )
-        per_minute = GaugeMetricFamily(
-            "idaas_dingtalk_sync_events_per_minute",
-            "Events received in the last minute",
-            labels=["connection"],
-        )
-        last_import = GaugeMetricFamily(
-            "idaas_dingtalk_sync_last_import_timestamp_seconds",
-            "When the last full import or reconciliation was applied",
-            labels=["connection"],
-        )
-        calls = GaugeMetricFamily(
-            "idaas_dingtalk_sync_calls_today", "DingTalk calls today", labels=["connection", "api"]
-        )
-        errors = GaugeMetricFamily(
-            "idaas_dingtalk_sync_errors",
-            "Failed or held runs and failed events (recent)",
-            labels=["connection"],
+        lag, pending, per_minute, last_import, calls, errors = (
+            GaugeMetricFamily(f"idaas_dingtalk_sync_{name}", text, labels=labels)
+            for name, text, labels in GAUGES
         )
         with self.app.app_context():
             try:

@@ -32,7 +32,7 @@ from idaas.directory.service.departments import _clean_name
 from idaas.directory.service.unit import unit_of_work
 from idaas.events import targets
 from idaas.events.models import ChangeEvent
-from idaas.events.service import check_origin, fan_out
+from idaas.events.service import check_origin, fan_out_many
 from idaas.extensions import db, utcnow
 
 UNIQUE = ("username", "email", "mobile", "employee_number")
@@ -162,9 +162,11 @@ def _record(events: list[dict[str, Any]], audits: list[dict[str, Any]]) -> None:
             .tuples()
             .all()
         )
-        for row in events:
-            if targets.interested(f"{row['object_type']}.{row['action']}"):
-                fan_out(ChangeEvent(id=ids[row["object_id"]], **row))
+        fan_out_many(
+            ChangeEvent(id=ids[row["object_id"]], **row)
+            for row in events
+            if targets.interested(f"{row['object_type']}.{row['action']}")
+        )
     _insert(AuditEvent, audits)
 
 

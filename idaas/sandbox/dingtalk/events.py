@@ -32,6 +32,34 @@ if TYPE_CHECKING:
 ACK_DEADLINE = 1.5
 
 
+#: User fields a `user_modify_org` diffInfo reports, by their camelCase name in the push (§6.5).
+DIFF_FIELDS = {
+    "name": "name",
+    "email": "email",
+    "org_email": "orgEmail",
+    "job_number": "jobNumber",
+    "title": "title",
+    "work_place": "workPlace",
+    "hired_date": "hiredDate",
+    "manager_userid": "managerUserid",
+    "telephone": "telephone",
+    "remark": "remark",
+    "mobile": "mobile",
+    "state_code": "stateCode",
+    "dept_id_list": "deptIdList",
+}
+
+
+def diff_info(before: Any, after: Any) -> dict[str, Any]:
+    """The `diffInfo` of a user_modify_org push: prev and curr of the fields that changed (§6.5)."""
+    changed = [k for k in DIFF_FIELDS if getattr(before, k) != getattr(after, k)]
+    return {
+        "prev": {DIFF_FIELDS[k]: getattr(before, k) for k in changed},
+        "curr": {DIFF_FIELDS[k]: getattr(after, k) for k in changed},
+        "userid": after.userid,
+    }
+
+
 def stream_data(
     casing: str, stamp: int, user_ids: list[str] | None, dept_ids: list[int] | None
 ) -> dict[str, Any]:

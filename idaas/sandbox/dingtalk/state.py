@@ -14,10 +14,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from idaas.sandbox.dingtalk import seed as seeding
+from idaas.sandbox.dingtalk.events import diff_info
 
 TOKEN_LIFETIME = 7200
 CODE_LIFETIME = 300
@@ -114,6 +115,8 @@ DEFAULT_VARIANTS: dict[str, Any] = {
     "notify_max_userids": 100,
     # §0 UNVERIFIED: doc samples render numbers and booleans as strings ("0", "true").
     "scalars": "typed",
+    # §6.5: whether a pushed user_modify_org carries `diffInfo` (prev/curr of what changed).
+    "modify_diff_info": False,
 }
 
 
@@ -924,11 +927,15 @@ class Sandbox:
             depts = None
             if fields.get("dept_id_list") is not None:
                 depts = self._parse_dept_list(fields["dept_id_list"], 300)
+            before = replace(user, dept_id_list=list(user.dept_id_list))
             self._apply_user_fields(user, fields, creating=False)
             if depts is not None:
                 self._set_user_depts(user, depts)
             user.modified_ms = now_ms(self.now())
-            self.emit("user_modify_org", user_ids=[userid])
+            extra = (
+                {"diffInfo": diff_info(before, user)} if self.variants["modify_diff_info"] else {}
+            )
+            self.emit("user_modify_org", user_ids=[userid], extra=extra)
             return user
 
     def delete_user(self, userid: Any) -> None:
@@ -954,15 +961,18 @@ class Sandbox:
     # ------------------------------------------------------------------ events (§6)
 
     def emit(
-        self, event_type: str, user_ids: list[str] | None = None, dept_ids: list[int] | None = None
+        self,
+        event_type: str,
+        user_ids: list[str] | None = None,
+        dept_ids: list[int] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        """Queue an event for every subscription whose tags include it (§6.5), and for every
-        app's Stream subscribers (§6.6)."""
+        """Queue an event (with `extra` payload keys on HTTP pushes) for every subscription whose
+        tags include it (§6.5), and for every app's Stream subscribers (§6.6)."""
         for sub in list(self.subscriptions.values()):
             if sub.tags is None or event_type in sub.tags:
-                self.dispatcher.enqueue(
-                    sub, self.event_payload(sub, event_type, user_ids, dept_ids)
-                )
+                payload = self.event_payload(sub, event_type, user_ids, dept_ids)
+                self.dispatcher.enqueue(sub, {**payload, **(extra or {})})
         for app_key in list(self.apps):
             self.stream.publish(app_key, event_type, user_ids, dept_ids)
 
