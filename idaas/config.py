@@ -529,6 +529,9 @@ class Settings(BaseSettings):
             "housekeeping.prune": 3600.0,
             "audit.retention": 86400.0,
             "dingtalk.reconcile_all": 86400.0,
+            # Stored DingTalk events whose apply job was never queued (the process died after
+            # answering DingTalk) wait at most this long.
+            "dingtalk.events": 300.0,
         },
         description="Periodic jobs: job kind -> interval in seconds (0 turns one off), run by "
         "one leader.",

@@ -6,6 +6,7 @@ the table (tests/test_settings_docs.py checks the committed one is current).
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -26,6 +27,7 @@ def _type_name(annotation: Any) -> str:
     text = str(annotation).replace("typing.", "")
     for noise in ("pathlib.", "Annotated[", "NoDecode, ", "<class '", "'>"):
         text = text.replace(noise, "")
+    text = re.sub(r", FieldInfo\(.*\)\]", "", text)  # bounds inside a dict's value type
     return text.split(", BeforeValidator")[0].split(", AfterValidator")[0]
 
 

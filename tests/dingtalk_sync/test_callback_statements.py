@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 
 from idaas.dingtalk.crypto import CallbackCrypto
 from idaas.dingtalk.sync import settings
-from idaas.dingtalk.sync.events import APPLY_JOB
+from idaas.dingtalk.sync.events import APPLY_JOB, WAITING
 from idaas.dingtalk.sync.models import SyncEvent
 from idaas.events.models import Job
 from idaas.extensions import db
@@ -78,3 +78,29 @@ def test_a_push_is_answered_after_one_select_and_one_insert(sync_app: Any, conn:
     assert "INSERT INTO audit_event" in seen
     db.session.rollback()
     assert db.session.scalar(select(func.count(SyncEvent.id))) == 1
+
+
+def test_an_event_whose_apply_job_was_never_queued_is_applied_by_the_scheduled_sweep(
+    sync_app: Any, conn: Any
+) -> None:
+    from idaas.events import jobs, scheduler
+    from idaas.events.worker import Worker
+
+    sync_app.extensions["test_worker"].stop()
+    row = settings.get(conn)
+    crypto = CallbackCrypto(row.callback_token or "", settings.aes_key(row), conn.app_key)
+    push = {"EventType": "user_modify_org", "UserId": ["u1"], "eventId": "e2"}
+    # The answer is never closed: like a process killed after answering, before queueing.
+    answer = sync_app.test_client().post(
+        f"/callbacks/dingtalk/{conn.name}", **_signed(crypto, push, "n2")
+    )
+    assert answer.status_code == 200
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(Job.kind == APPLY_JOB)) == 0
+    assert APPLY_JOB in scheduler.schedules()  # the leader queues it with no parameters
+    job_id = jobs.start(APPLY_JOB).id
+    db.session.commit()
+    Worker(sync_app, run_deliveries=False, run_scheduler=False).drain()
+    db.session.expire_all()
+    assert jobs.get(job_id).result == {conn.name: {"unchanged": 1}}  # u1 is nobody we know
+    assert db.session.scalar(select(func.count()).where(SyncEvent.status.in_(WAITING))) == 0

@@ -207,5 +207,6 @@ def test_scheduler_defaults_cover_the_housekeeping(app: Any) -> None:
         "housekeeping.prune",
         "audit.retention",
         "dingtalk.reconcile_all",
+        "dingtalk.events",
     }
     assert set(scheduler.schedules()) <= set(jobs.kinds())

@@ -427,6 +427,15 @@ def _apply_user(
     return writer.upsert_account(target, userid, data)[1], problems
 
 
+WAITING = ("pending", "approved")
+
+
+def connections_waiting() -> list[str]:
+    """Names of the connections with stored events not applied yet."""
+    waiting = select(SyncEvent.connection).where(SyncEvent.status.in_(WAITING)).distinct()
+    return list(db.session.scalars(waiting))
+
+
 def apply_pending(conn: DingTalkConnection) -> dict[str, int]:
     """Apply this connection's stored events in order (one process at a time); counts by outcome."""
     outcomes: dict[str, int] = {}
@@ -437,7 +446,7 @@ def apply_pending(conn: DingTalkConnection) -> dict[str, int]:
                     select(SyncEvent)
                     .where(
                         SyncEvent.connection == conn.name,
-                        SyncEvent.status.in_(("pending", "approved")),
+                        SyncEvent.status.in_(WAITING),
                     )
                     .order_by(SyncEvent.id)
                     .limit(BATCH)
@@ -608,7 +617,7 @@ def _inline() -> bool:
 def apply_soon(app: Flask, connection: str) -> None:
     """After an answer is sent: queue the job that applies `connection`'s stored events (or
     wake the in-process applier). Should this process die first, the next event's job or the
-    daily `dingtalk.reconcile_all` job applies what is stored."""
+    scheduled `dingtalk.events` sweep (every 5 minutes by default) applies what is stored."""
     with app.app_context():
         try:
             if _inline():

@@ -154,9 +154,10 @@ def reconcile_all_job(ctx: JobContext) -> dict[str, Any]:
 @kind(events.APPLY_JOB)
 def apply_events_job(ctx: JobContext) -> dict[str, Any]:
     """Apply one connection's stored events (`connection` param; queued as they arrive), or
-    every enabled connection's (a worker's catch-up after a restart)."""
+    those of every connection with events waiting (the scheduled sweep for events whose job
+    was never queued, and a worker's catch-up after a restart)."""
     only = ctx.params.get("connection")
-    names = [only] if only else [row.connection for row in settings.all_enabled()]
+    names = [only] if only else events.connections_waiting()
     return {
         name: events.apply_pending(conn)
         for name in names
