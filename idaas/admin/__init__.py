@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         views_misc,
         views_provisioning,
         views_scim,
+        views_signin_policy,
     )
     from idaas.admin.blueprint import bp
     from idaas.admin.commands import admins_group
