@@ -158,7 +158,7 @@ def test_bad_values_are_refused_with_field_errors_and_nothing_saved(admin_client
     ):
         assert f'id="{field}-error"' in html, field
     assert 'id="lockout_minutes-error"' not in html
-    assert "不能小于 1" in html or "1 or more" in html
+    assert "请输入不小于 1 的值。" in html and "请输入整数。" in html
     assert db.session.scalars(select(SignInPolicyOverride)).all() == []
     assert signin_policy.effective().lockout_minutes == 15
     assert audit_actions(db, "settings.signin_policy.updated") == []
@@ -212,3 +212,45 @@ def test_a_change_in_one_instance_is_in_force_in_another(make_app, admin, accoun
         assert save(console, version=1, mfa_required="yes").status_code == 302
     with second.app_context():
         assert password_sign_in(second.test_client()).location == "/login/mfa/enrol"
+
+
+def test_the_api_on_an_admins_session_follows_the_admin_roles(admin_client, role_client, admin, db):
+    api = "/api/v1/settings/signin-policy"
+    directory_admin, _ = role_client("directory_admin")
+    assert directory_admin.get(api).status_code == 403
+    assert directory_admin.patch(api, json={"lockout_threshold": 2}).status_code == 403
+    auditor, _ = role_client("auditor")
+    assert auditor.get(api).status_code == 200
+    assert auditor.patch(api, json={"lockout_threshold": 2}).status_code == 403
+    response = admin_client.patch(api, json={"lockout_threshold": 2})
+    assert response.status_code == 200 and response.get_json()["policy"]["lockout_threshold"] == 2
+    (row,) = audit_actions(db, "settings.signin_policy.updated")
+    assert row.actor == f"admin:{admin.id}"
+
+
+def test_statements_a_signed_in_page_and_a_password_sign_in_spend_on_the_policy(
+    app, account, admin_client, db
+):
+    """The session lookup carries the policy row; a sign-in reads it once by primary key."""
+    from sqlalchemy import event
+
+    from tests.conftest import PASSWORD as password
+
+    save(admin_client, lockout_threshold="4")
+    client = app.test_client()
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert password_sign_in(client, password=password).location == "/portal/"
+        sign_in_reads = [s for s in statements if "FROM signin_policy" in s]
+        statements.clear()
+        assert client.get("/portal/").status_code == 200
+        page_reads = [s for s in statements if "signin_policy" in s]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(sign_in_reads) == 1 and "WHERE signin_policy.id" in sign_in_reads[0]
+    assert len(page_reads) == 1 and "auth_session" in page_reads[0]  # the session lookup itself
