@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         views_apps,
         views_audit,
         views_dingtalk,
+        views_dingtalk_actions,
         views_dingtalk_push,
         views_directory,
         views_groups,
