@@ -9,7 +9,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from idaas.admin import queries
+from idaas.admin import provisioning_health, queries
 from idaas.admin import roles as admin_roles
 from idaas.admin.blueprint import bp, confirm_page, confirmed, done, error_message, run_service
 from idaas.admin.guard import actor, can, require
@@ -86,6 +86,9 @@ def dashboard() -> str:
         tested=tested,
         failures=failures,
         has_push=_subsystem("idaas.scim.push"),
+        provisioning=provisioning_health.targets(
+            scim=can("applications.read"), dingtalk=can("directory.read")
+        ),
         engine=engine_state(),
         crumbs=[],
     )
