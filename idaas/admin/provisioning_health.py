@@ -10,6 +10,7 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from idaas.applications.models import Application
+from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.push import target as dingtalk_target
 from idaas.dingtalk.push.models import PushSettings
 from idaas.events.models import Delivery
@@ -108,7 +109,12 @@ def targets(scim: bool, dingtalk: bool) -> list[TargetHealth]:
             url = url_for("admin.provisioning", client_id=client_id)
             health("scim", scim_target.NAME, client_id, app_name, target.enabled, url)
     if dingtalk:
-        for row in db.session.scalars(select(PushSettings).order_by(PushSettings.connection)):
+        # Push settings outlive a removed connection; only live connections have a page.
+        for row in db.session.scalars(
+            select(PushSettings)
+            .join(DingTalkConnection, DingTalkConnection.name == PushSettings.connection)
+            .order_by(PushSettings.connection)
+        ):
             url = url_for("admin.dingtalk_push", name=row.connection)
             health(
                 "dingtalk", dingtalk_target.NAME, row.connection, row.connection, row.enabled, url
