@@ -121,9 +121,11 @@ def signin_policy_edit() -> Any:
     else:
         current = signin_policy.effective()
         _fill(form, signin_policy.overrides(), current.version)
+    invalid = [name for name in signin_policy.FIELDS if getattr(form, name).errors]
     return render_template(
         "admin/signin_policy.html",
         form=form,
+        focus=invalid[0] if invalid else "password_min_length",
         defaults={name: shown(value) for name, value in defaults.items()},
         number_fields=NUMBER_FIELDS,
         crumbs=[

@@ -254,3 +254,15 @@ def test_statements_a_signed_in_page_and_a_password_sign_in_spend_on_the_policy(
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(sign_in_reads) == 1 and "WHERE signin_policy.id" in sign_in_reads[0]
     assert len(page_reads) == 1 and "auth_session" in page_reads[0]  # the session lookup itself
+
+
+def test_the_first_refused_field_gets_the_focus(admin_client):
+    html = save(admin_client, lockout_threshold="-2").get_data(as_text=True)
+    field = html[
+        html.index('id="lockout_threshold"') - 200 : html.index('id="lockout_threshold"') + 300
+    ]
+    assert "autofocus" in field
+    first = html[
+        html.index('id="password_min_length"') - 200 : html.index('id="password_min_length"') + 200
+    ]
+    assert "autofocus" not in first
