@@ -192,15 +192,23 @@ class Settings(BaseSettings):
     PASSWORD_REQUIRED_CLASSES: int = Field(
         3, ge=0, le=4, description="Character classes (lower, upper, digit, other) required."
     )
-    PASSWORD_HISTORY: int = Field(5, ge=0, description="Previous passwords that may not return.")
-    PASSWORD_MAX_AGE_DAYS: int = Field(0, ge=0, description="Password expiry in days (0: never).")
+    PASSWORD_HISTORY: int = Field(
+        5, ge=0, le=100, description="Previous passwords that may not return."
+    )
+    PASSWORD_MAX_AGE_DAYS: int = Field(
+        0, ge=0, le=3650, description="Password expiry in days (0: never)."
+    )
     PASSWORD_CHANGE_ON_FIRST_LOGIN: bool = Field(
         True, description="New accounts change their password at first sign-in."
     )
 
     # Sign-in sessions (idaas.auth): idle and absolute lifetimes, partial sign-ins (MFA step).
-    SESSION_IDLE_MINUTES: float = Field(30, gt=0, description="Sign-in session idle timeout.")
-    SESSION_ABSOLUTE_HOURS: float = Field(12, gt=0, description="Sign-in session lifetime.")
+    SESSION_IDLE_MINUTES: float = Field(
+        30, gt=0, le=525600, description="Sign-in session idle timeout."
+    )
+    SESSION_ABSOLUTE_HOURS: float = Field(
+        12, gt=0, le=8784, description="Sign-in session lifetime."
+    )
     SESSION_PENDING_MINUTES: float = Field(
         10, gt=0, description="Lifetime of a partial sign-in (MFA or binding step)."
     )
@@ -209,9 +217,9 @@ class Settings(BaseSettings):
     )
     # Lockout after N failed passwords for M minutes; throttles per IP and per account.
     LOCKOUT_THRESHOLD: int = Field(
-        5, ge=0, description="Failed passwords before a lockout (0: never lock)."
+        5, ge=0, le=1000, description="Failed passwords before a lockout (0: never lock)."
     )
-    LOCKOUT_MINUTES: float = Field(15, gt=0, description="Lockout duration.")
+    LOCKOUT_MINUTES: float = Field(15, gt=0, le=525600, description="Lockout duration.")
     LOGIN_RATE_LIMIT_IP: RateLimit = Field("30/minute", description="Password tries per IP.")
     LOGIN_RATE_LIMIT_ACCOUNT: RateLimit = Field(
         "10/minute", description="Password tries per account."

@@ -12,12 +12,14 @@ def init_app(app: Flask) -> None:
         views_apps,
         views_audit,
         views_dingtalk,
+        views_dingtalk_actions,
         views_dingtalk_push,
         views_directory,
         views_groups,
         views_misc,
         views_provisioning,
         views_scim,
+        views_signin_policy,
     )
     from idaas.admin.blueprint import bp
     from idaas.admin.commands import admins_group

@@ -67,6 +67,7 @@ ROLES: dict[str, AdminRole] = {
                 "clients:admin",
                 "applications:admin",
                 "jobs:admin",
+                "settings:admin",
             ),
         ),
         AdminRole(
@@ -98,7 +99,7 @@ ROLES: dict[str, AdminRole] = {
                 "audit.read",
                 "audit.export",
             ),
-            ("directory:read", "audit:read"),
+            ("directory:read", "audit:read", "settings:read"),
         ),
     )
 }

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from idaas.admin import queries
+from idaas.admin import provisioning_health, queries
 from idaas.admin import roles as admin_roles
 from idaas.admin.blueprint import bp, confirm_page, confirmed, done, error_message, run_service
 from idaas.admin.guard import actor, can, require
@@ -86,6 +86,9 @@ def dashboard() -> str:
         tested=tested,
         failures=failures,
         has_push=_subsystem("idaas.scim.push"),
+        provisioning=provisioning_health.targets(
+            scim=can("applications.read"), dingtalk=can("directory.read")
+        ),
         engine=engine_state(),
         crumbs=[],
     )
@@ -158,23 +161,11 @@ def attributes() -> str:
 @require("settings.read")
 def signin() -> str:
     """Sign-in policy in force and the auth sources, with the URLs DingTalk's console needs."""
+    from idaas.admin.views_signin_policy import policy_rows
     from idaas.dingtalk import connections
 
     cfg = current_app.config
-    policy = [
-        (gettext("Minimum password length"), cfg["PASSWORD_MIN_LENGTH"]),
-        (gettext("Character classes required"), cfg["PASSWORD_REQUIRED_CLASSES"]),
-        (gettext("Passwords remembered"), cfg["PASSWORD_HISTORY"]),
-        (gettext("Password maximum age (days, 0 = none)"), cfg["PASSWORD_MAX_AGE_DAYS"]),
-        (gettext("Lockout after failed attempts"), cfg["LOCKOUT_THRESHOLD"]),
-        (gettext("Lockout duration (minutes)"), cfg["LOCKOUT_MINUTES"]),
-        (
-            gettext("Two-step verification required"),
-            gettext("Yes") if cfg["MFA_REQUIRED"] else gettext("No"),
-        ),
-        (gettext("Session idle timeout (minutes)"), cfg["SESSION_IDLE_MINUTES"]),
-        (gettext("Session absolute lifetime (hours)"), cfg["SESSION_ABSOLUTE_HOURS"]),
-    ]
+    policy = policy_rows()
     issuer = str(cfg["ISSUER"])
     conns = {c.name: c for c in connections.list_all()}
     rows = []

@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         integrations,
         openapi,
         scim_tokens,
+        signin_policy,
     )
     from idaas.api.blueprint import bp
     from idaas.dingtalk.push import api as dingtalk_push_api  # noqa: F401  (DingTalk push)

@@ -31,6 +31,8 @@ ScopeName = Literal[
     "deliveries:admin",
     "jobs:admin",
     "provisioning:admin",
+    "settings:read",
+    "settings:admin",
 ]
 assert set(ScopeName.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
@@ -1063,3 +1065,46 @@ class ProvisioningLogList(BaseModel):
     """A page of a target's delivery log, newest first."""
 
     items: list[ProvisioningLogEntry]
+
+
+# -- sign-in policy --
+
+
+class SignInPolicyValues(BaseModel):
+    """The nine values of the sign-in policy."""
+
+    password_min_length: int
+    password_required_classes: int
+    password_history: int
+    password_max_age_days: int
+    lockout_threshold: int
+    lockout_minutes: float
+    mfa_required: bool
+    session_idle_minutes: float
+    session_absolute_hours: float
+
+
+class SignInPolicyPatch(Strict):
+    """Overrides to save: a value sets it, `null` goes back to the instance setting.
+
+    Bounds are the instance settings' (docs/configuration.md); members left out do not change.
+    """
+
+    password_min_length: int | None = None
+    password_required_classes: int | None = None
+    password_history: int | None = None
+    password_max_age_days: int | None = None
+    lockout_threshold: int | None = None
+    lockout_minutes: float | None = None
+    mfa_required: bool | None = None
+    session_idle_minutes: float | None = None
+    session_absolute_hours: float | None = None
+
+
+class SignInPolicyOut(BaseModel):
+    """The policy in force, what the console overrides and the instance settings under it."""
+
+    version: int = Field(description="0 until the policy is first changed; also the ETag.")
+    policy: SignInPolicyValues
+    overridden: list[str]
+    defaults: SignInPolicyValues

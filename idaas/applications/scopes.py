@@ -23,6 +23,8 @@ SCOPES: dict[str, str] = {
     "deliveries:admin": "List and inspect deliveries; replay dead letters.",
     "jobs:admin": "List, start, inspect and cancel background jobs.",
     "provisioning:admin": "Configure, test, dry-run and run SCIM push of applications.",
+    "settings:read": "Read the sign-in policy in force.",
+    "settings:admin": "Read and change the sign-in policy (implies settings:read).",
 }
 
 #: Scopes an OIDC application may request (OIDC Core §5.4 plus idaas claims).

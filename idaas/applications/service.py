@@ -157,7 +157,7 @@ def get_client(client_id: str) -> ApiClient:
 
 def find_enabled_client(client_id: str) -> ApiClient | None:
     """The enabled API client with that id, or None (unknown and disabled look alike)."""
-    if not client_id or len(client_id) > 64:
+    if not client_id or len(client_id) > 64 or "\x00" in client_id:  # PostgreSQL refuses NUL
         return None
     return db.session.scalar(
         select(ApiClient).where(ApiClient.client_id == client_id, ApiClient.enabled.is_(True))

@@ -22,7 +22,7 @@ from idaas.auth import lockout, mfa, sessions
 from idaas.auth.models import AuthSession
 from idaas.directory.models import Account
 from idaas.extensions import db, utcnow
-from idaas.security.policy import PasswordPolicy
+from idaas.security import signin_policy
 from idaas.web import is_safe_path
 
 NEXT_KEY = "idaas_next"
@@ -108,7 +108,7 @@ def resume_url() -> str:
 
 def password_expired(account: Account) -> bool:
     """Whether the password is past the policy's maximum age."""
-    return PasswordPolicy.from_config().is_expired(account.password_changed_at, utcnow())
+    return signin_policy.effective().password.is_expired(account.password_changed_at, utcnow())
 
 
 def next_state(account: Account, row: AuthSession) -> str:

@@ -17,14 +17,15 @@ from limits import parse
 from idaas import audit
 from idaas.auth.models import AccountLockout
 from idaas.extensions import db, limiter, utcnow
+from idaas.security import signin_policy
 
 
 def _threshold() -> int:
-    return int(current_app.config["LOCKOUT_THRESHOLD"])
+    return signin_policy.effective().lockout_threshold
 
 
 def _duration() -> timedelta:
-    return timedelta(minutes=float(current_app.config["LOCKOUT_MINUTES"]))
+    return signin_policy.effective().lockout_duration
 
 
 def locked_until(account_id: int) -> datetime | None:

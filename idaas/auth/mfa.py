@@ -25,7 +25,7 @@ from idaas import audit
 from idaas.auth.models import AccountMfa, RecoveryCode, RememberedDevice
 from idaas.directory.models import Account
 from idaas.extensions import db, utcnow
-from idaas.security import secretbox
+from idaas.security import secretbox, signin_policy
 
 DIGITS = 6
 STEP = 30
@@ -55,7 +55,7 @@ def is_enrolled(account_id: int) -> bool:
 
 def is_required(account_id: int) -> bool:
     """Whether MFA is required for the account (globally or for this account)."""
-    if current_app.config["MFA_REQUIRED"]:
+    if signin_policy.effective().mfa_required:
         return True
     row = _row(account_id)
     return bool(row and row.required)

@@ -22,7 +22,7 @@ from idaas.auth import reset, sources
 from idaas.auth.forms import CodeForm, IdentifierForm, LinkForm, MfaForm, NewPasswordForm
 from idaas.auth.reset import ResetRefused
 from idaas.directory.errors import DirectoryError
-from idaas.security.policy import PasswordPolicy
+from idaas.security import signin_policy
 from idaas.ui import inside_dingtalk
 
 bp = Blueprint("reset", __name__, url_prefix="/login/reset")
@@ -253,7 +253,7 @@ def new_password() -> Any:
             )
             return redirect(url_for("auth.login"))
     return render_template(
-        "auth/reset/password.html", form=form, rules=PasswordPolicy.from_config().describe()
+        "auth/reset/password.html", form=form, rules=signin_policy.effective().password.describe()
     )
 
 

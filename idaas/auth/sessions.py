@@ -26,6 +26,8 @@ from idaas import audit
 from idaas.auth.models import AuthSession
 from idaas.directory.models import Account
 from idaas.extensions import db, utcnow
+from idaas.security import signin_policy
+from idaas.security.models import SignInPolicyOverride
 
 SALT = "idaas.auth.session"
 #: The page of each pending sign-in step (the sign-in flow sends people there; so does
@@ -57,7 +59,7 @@ def cookie_name() -> str:
 def _lifetime(state: str) -> timedelta:
     config = current_app.config
     if state == "active":
-        return timedelta(hours=float(config["SESSION_ABSOLUTE_HOURS"]))
+        return signin_policy.effective().session_lifetime
     return timedelta(minutes=float(config["SESSION_PENDING_MINUTES"]))
 
 
@@ -124,16 +126,21 @@ def _load() -> AuthSession | None:
         return None
     if not isinstance(token, str):
         return None
+    # The policy row rides along (outer join on its primary key): the idle timeout needs it,
+    # and a signed-in page then reads the sign-in policy without a statement of its own.
     found = db.session.execute(
-        select(AuthSession, Account.status)
+        select(AuthSession, Account.status, SignInPolicyOverride)
         .join(Account, Account.id == AuthSession.account_id)
+        .outerjoin(SignInPolicyOverride, SignInPolicyOverride.id == signin_policy.ROW_ID)
         .where(AuthSession.token_hash == token_hash(token))
+        .execution_options(populate_existing=True)
     ).first()
     if found is None:
         return None
-    row, status = found
+    row, status, override = found
+    signin_policy.remember(override)
     now = utcnow()
-    idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
+    idle = signin_policy.effective().session_idle
     if row.revoked_at is not None or status != "active" or now >= row.expires_at:
         return None
     if row.state == "active" and now - row.last_seen_at > idle:
@@ -284,7 +291,7 @@ def _in_request() -> bool:
 def _live(account_id: int) -> list[Any]:
     """The conditions of an account's signed-in sessions that have not ended."""
     now = utcnow()
-    idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
+    idle = signin_policy.effective().session_idle
     return [
         AuthSession.account_id == account_id,
         AuthSession.revoked_at.is_(None),
@@ -355,7 +362,7 @@ def _write_cookie(response: Response) -> Response:
 
 def expires_at(row: AuthSession) -> datetime:
     """When the session ends at the latest (absolute lifetime or idle timeout)."""
-    idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
+    idle = signin_policy.effective().session_idle
     return min(row.expires_at, row.last_seen_at + idle)
 
 

@@ -28,7 +28,7 @@ from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
 from idaas.directory.models import Account
 from idaas.extensions import db
-from idaas.security.policy import PasswordPolicy
+from idaas.security import signin_policy
 from idaas.web import csp_allowing_frames
 
 bp = Blueprint("auth", __name__)
@@ -214,7 +214,7 @@ def change_password(row: AuthSession) -> Any:
         "auth/change_password.html",
         form=form,
         expired=expired,
-        rules=PasswordPolicy.from_config().describe(),
+        rules=signin_policy.effective().password.describe(),
     )
 
 

@@ -17,7 +17,7 @@ from idaas.directory import service as directory
 from idaas.directory.errors import DirectoryError
 from idaas.portal.apps import apps_for
 from idaas.portal.forms import ProfileForm
-from idaas.security.policy import PasswordPolicy
+from idaas.security import signin_policy
 
 PROFILE_FIELDS = ("display_name", "email", "mobile", "locale")
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -165,7 +165,7 @@ def password() -> Any:
             else:
                 form.current_password.errors = [gettext("The current password is incorrect.")]
     return render_template(
-        "portal/password.html", form=form, rules=PasswordPolicy.from_config().describe()
+        "portal/password.html", form=form, rules=signin_policy.effective().password.describe()
     )
 
 

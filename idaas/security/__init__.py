@@ -6,8 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Build the password hasher and the secret box from config."""
-    from idaas.security import passwords, secretbox
+    """Build the password hasher and the secret box; add `idaas settings`."""
+    from idaas.security import models, passwords, secretbox  # noqa: F401
+    from idaas.security.commands import settings_group
 
     passwords.init_app(app)
     secretbox.init_app(app)
+    app.cli.add_command(settings_group)

@@ -9,31 +9,18 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app
 from flask_babel import gettext, ngettext
 
 
 @dataclass(frozen=True)
 class PasswordPolicy:
-    """What a new password must satisfy; built from config with `from_config()`."""
+    """What a new password must satisfy (the one in force: `signin_policy.effective().password`)."""
 
     min_length: int = 8
     required_classes: int = 3
     history: int = 5
     max_age_days: int = 0
     change_on_first_login: bool = True
-
-    @classmethod
-    def from_config(cls) -> PasswordPolicy:
-        """The policy configured for the current app."""
-        config = current_app.config
-        return cls(
-            min_length=int(config["PASSWORD_MIN_LENGTH"]),
-            required_classes=int(config["PASSWORD_REQUIRED_CLASSES"]),
-            history=int(config["PASSWORD_HISTORY"]),
-            max_age_days=int(config["PASSWORD_MAX_AGE_DAYS"]),
-            change_on_first_login=bool(config["PASSWORD_CHANGE_ON_FIRST_LOGIN"]),
-        )
 
     def describe(self) -> list[str]:
         """The rules in the current language, for showing next to a password field."""

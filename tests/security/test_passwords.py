@@ -5,7 +5,7 @@ from argon2 import PasswordHasher
 from flask_babel import force_locale
 
 from idaas.config import Settings
-from idaas.security import passwords, secretbox
+from idaas.security import passwords, secretbox, signin_policy
 from idaas.security.policy import PasswordPolicy
 
 
@@ -71,7 +71,7 @@ RULE_MESSAGES = {
 
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
 def test_each_broken_rule_has_its_own_message(app, locale):
-    policy = PasswordPolicy.from_config()
+    policy = signin_policy.effective().password
     previous = passwords.hash_password("alice")
     with app.test_request_context(), force_locale(locale):
         assert policy.violations("alice", ["alice"], [previous]) == RULE_MESSAGES[locale]
@@ -92,7 +92,7 @@ def test_each_broken_rule_has_its_own_message(app, locale):
 )
 def test_policy_rules(app, password, personal, broken):
     with app.test_request_context():
-        assert len(PasswordPolicy.from_config().violations(password, personal)) == broken
+        assert len(signin_policy.effective().password.violations(password, personal)) == broken
 
 
 def test_policy_messages_reach_the_directory_error(app):

@@ -19,8 +19,7 @@ from idaas.dingtalk.sync.models import SyncSettings
 from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import Department
 from idaas.extensions import db
-from idaas.security import secretbox
-from idaas.security.policy import PasswordPolicy
+from idaas.security import secretbox, signin_policy
 
 TRANSPORTS = ("stream", "http")
 PASSWORD_MODES = ("none", "initial")
@@ -145,7 +144,7 @@ def save(origin: str, conn: DingTalkConnection, data: dict[str, Any]) -> SyncSet
     if mode == "initial" and password is None and row.initial_password_enc is None:
         errors["initial_password"] = gettext("Give the initial password for imported people.")
     if password is not None:
-        problems = PasswordPolicy.from_config().violations(str(password), [], [])
+        problems = signin_policy.effective().password.violations(str(password), [], [])
         if problems:
             errors["initial_password"] = " ".join(problems)
     if errors:

@@ -44,8 +44,8 @@ from idaas.directory.service.unit import (
     unit_of_work,
 )
 from idaas.extensions import db, utcnow
+from idaas.security import signin_policy
 from idaas.security.passwords import hash_password
-from idaas.security.policy import PasswordPolicy
 
 PROFILE_FIELDS = (
     "username",
@@ -281,7 +281,7 @@ def _manager_problem(account_id: int | None, manager_id: Any) -> str | None:
 def _password_problems(
     password: str, account_fields: dict[str, Any], history: list[str]
 ) -> list[str]:
-    policy = PasswordPolicy.from_config()
+    policy = signin_policy.effective().password
     personal = [account_fields.get(k) for k in ("username", "email", "mobile")]
     return policy.violations(password, personal, history)
 
@@ -353,7 +353,7 @@ def create_account(
             account.password_hash = hash_password(password)
             account.password_changed_at = utcnow()
             account.must_change_password = (
-                PasswordPolicy.from_config().change_on_first_login
+                signin_policy.effective().password.change_on_first_login
                 if must_change_password is None
                 else must_change_password
             )
@@ -505,7 +505,7 @@ def set_password(
     reset = not origin.startswith("user:")
     with unit_of_work():
         account = get_account(account_id)
-        policy = PasswordPolicy.from_config()
+        policy = signin_policy.effective().password
         if enforce_policy:
             history = list(
                 db.session.scalars(
