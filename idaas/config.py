@@ -448,7 +448,8 @@ class Settings(BaseSettings):
         30,
         ge=1,
         le=3650,
-        description="Days the per-target delivery logs (SCIM push, DingTalk push) are kept.",
+        description="Days the SCIM push targets' delivery log entries are kept (the "
+        "housekeeping job prunes older ones).",
     )
 
     # Branding (idaas.ui): a string, or one per language ({"zh_CN": "...", "en": "..."}).
