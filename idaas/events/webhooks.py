@@ -44,7 +44,8 @@ def _interested(event: ChangeEvent) -> list[targets.Target]:
     ]
 
 
-def _client() -> httpx.Client:
+def delivery_client() -> httpx.Client:
+    """This thread's HTTP client for outbound deliveries: it follows no redirect."""
     client = getattr(_local, "client", None)
     if client is None:
         timeout = float(current_app.config["EVENTS_DELIVERY_TIMEOUT"])
@@ -78,7 +79,7 @@ def deliver(delivery: Delivery) -> None:
         digest = hmac.new(str(hook["secret"]).encode(), data, hashlib.sha256).hexdigest()
         headers["X-Idaas-Signature"] = f"sha256={digest}"
     try:
-        response = _client().post(str(hook["url"]), content=data, headers=headers)
+        response = delivery_client().post(str(hook["url"]), content=data, headers=headers)
     except httpx.TimeoutException as error:
         raise targets.TemporaryFailure(f"timed out: {type(error).__name__}") from None
     except httpx.HTTPError as error:

@@ -10,7 +10,7 @@ from idaas.directory import service
 from idaas.events.models import Delivery
 from idaas.extensions import db
 from idaas.scim.push.models import ProvisionedObject, ProvisioningLog
-from tests.scim_push.conftest import FAST, drain, make_application, push_to
+from tests.scim_push.conftest import FAST, drain, make_application, push_to, settle
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -190,3 +190,35 @@ def test_without_filter_or_patch_support_it_scans_and_puts(make_app: Any, target
         operations = {r.operation: r.request for r in db.session.scalars(select(ProvisioningLog))}
         assert operations["list"].startswith("GET Users") and "PATCH" not in str(operations)
         assert operations["reconciled"] == f"account:{ada.id}"
+
+
+def test_departments_as_the_custom_resource_type_arrive_with_their_parents(
+    make_app: Any, target: Any
+) -> None:
+    app = make_app(**FAST)
+    with app.app_context():
+        push_to(make_application(), target.url, departments="custom", users=False, groups=False)
+        hq = service.create_department("admin:1", name="HQ")
+        sales = service.create_department("admin:1", name="Sales", parent_id=hq.id)
+        ops = service.create_department("admin:1", name="Ops", parent_id=hq.id)
+        settle(app)
+        found = target.departments()
+        assert set(found) == {"HQ", "Sales", "Ops"}
+        assert found["HQ"]["externalId"] == f"department:{hq.id}" and not found["HQ"].get("parent")
+        assert found["Sales"]["parent"]["value"] == found["HQ"]["id"]
+        assert found["Ops"]["parent"]["value"] == found["HQ"]["id"]
+        remote_sales = found["Sales"]["id"]
+
+        service.update_department("admin:1", sales.id, name="Sales EMEA")  # rename
+        service.move_department("admin:1", sales.id, ops.id)  # move
+        settle(app)
+        found = target.departments()
+        assert set(found) == {"HQ", "Sales EMEA", "Ops"}
+        assert found["Sales EMEA"]["id"] == remote_sales  # renamed in place, not re-created
+        assert found["Sales EMEA"]["parent"]["value"] == found["Ops"]["id"]
+
+        service.delete_department("admin:1", sales.id)
+        settle(app)
+        assert set(target.departments()) == {"HQ", "Ops"}
+        assert target.groups() == {} and target.users() == {}  # nothing went as a Group
+        assert set(db.session.scalars(select(Delivery.status))) == {"delivered"}

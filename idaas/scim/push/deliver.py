@@ -84,7 +84,8 @@ def deliver(delivery: Delivery) -> None:
     try:
         before = push.known(target, object_type, object_id) if object_type == "account" else None
         departments_before = list((before.facts or {}).get("departments") or []) if before else []
-        if push.push(session, target, object_type, object_id) == "reconciled":
+        pushed = push.push(session, target, object_type, object_id, create_parents=False)
+        if pushed == "reconciled":
             # The target had it already (a retry after a lost answer, a 409): absorbed, counted.
             session.log.append(LogEntry("reconciled", f"{object_type}:{object_id}", None, None))
         if object_type == "account":
@@ -93,8 +94,10 @@ def deliver(delivery: Delivery) -> None:
             _follow_up(target, delivery.target_key, departments_before, departments_after)
         log.record(session, object_type, object_id)
         db.session.commit()
-    except Exception:
+    except Exception as error:
         db.session.rollback()
+        if isinstance(error, push.ParentNotProvisioned):  # queue the parent (if not queued yet)
+            enqueue(NAME, delivery.target_key, "department", str(error.parent_id), "updated")
         log.record(session, object_type, object_id)
         db.session.commit()
         raise
