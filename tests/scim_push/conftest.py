@@ -25,6 +25,15 @@ def target() -> Iterator[ScimTarget]:
         yield server
 
 
+@pytest.fixture(params=["scim2-server", "scimmy"])
+def any_target(request: pytest.FixtureRequest) -> Iterator[ScimTarget]:
+    """Each SCIM server implementation nobody here wrote, on a loopback port."""
+    from tests.scim_push.scimmy_server import scimmy_server
+
+    with scim_server() if request.param == "scim2-server" else scimmy_server() as server:
+        yield server
+
+
 def make_application(name: str = "Expenses", **fields: Any) -> Any:
     """An application (OIDC client) to provision."""
     from idaas.applications import apps
