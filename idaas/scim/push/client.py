@@ -105,6 +105,8 @@ class Session:
     target: ProvisioningTarget
     delivery_uid: str | None = None
     log: list[LogEntry] = field(default_factory=list)
+    #: departments that pushed accounts left or joined (their member lists are due again)
+    regrouped: set[int] = field(default_factory=set)
 
     def url(self, path: str) -> str:
         """The absolute URL of a path under the target's base URL."""

@@ -70,9 +70,12 @@ def remember(
     *,
     active: bool = True,
     facts: dict[str, Any] | None = None,
+    row: ProvisionedObject | None = None,
 ) -> ProvisionedObject:
-    """Record (or update) the target's id for an object, in the current transaction."""
-    row = known(target, object_type, object_id)
+    """Record (or update) the target's id for an object, in the current transaction.
+
+    `row` is what the caller already found (saves a lookup); None looks it up."""
+    row = row or known(target, object_type, object_id)
     if row is None:
         fresh = ProvisionedObject(
             target_id=target.id,
@@ -229,6 +232,8 @@ def _deprovision(
     session: Session, target: ProvisioningTarget, row: ProvisionedObject | None
 ) -> str:
     if row is None or target.deprovision == "delete":
+        if row is not None:
+            session.regrouped.update((row.facts or {}).get("departments") or [])
         return _drop(session, USERS, row)
     deactivate(session, target, row.remote_id)
     row.active = False
@@ -252,6 +257,10 @@ def push_account(session: Session, target: ProvisioningTarget, account_id: int) 
     except resources.MappingRefused as refused:
         raise targets.PermanentFailure(f"mapping: {refused}") from None
     remote_id, operation = upsert(session, USERS, body, row.remote_id if row else None, "userName")
+    departments = account_departments(account)
+    session.regrouped.update(
+        set(departments) ^ set((row.facts if row else {}).get("departments") or [])
+    )
     remember(
         target,
         "account",
@@ -259,7 +268,8 @@ def push_account(session: Session, target: ProvisioningTarget, account_id: int) 
         remote_id,
         str(body.get("userName") or account.username),
         active=bool(body.get("active")),
-        facts={"departments": account_departments(account)},
+        facts={"departments": departments},
+        row=row,
     )
     return operation
 
@@ -312,7 +322,7 @@ def _put_named(
     remote_id, operation = upsert(
         session, path, body, row.remote_id if row else None, "displayName"
     )
-    remember(target, key[0], key[1], remote_id, str(body["displayName"]))
+    remember(target, key[0], key[1], remote_id, str(body["displayName"]), row=row)
     return operation
 
 
