@@ -15,6 +15,7 @@ from tests.dingtalk_push.conftest import drain, dt_user
 from tests.oidc.helpers import fetch_token, make_client
 
 BASE = "/dingtalk/connections/corp"
+EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
@@ -148,6 +149,7 @@ def test_api_refuses_one_subtree_with_two_authorities_both_ways(
         "PATCH",
         f"{BASE}/sync/settings",
         json={"enabled": True, "target_department_id": hq.id, "root_dept_id": 9},
+        headers=EN,
     )
     assert pulled.status_code == 422, pulled.json
     assert "one subtree has one authority" in pulled.json["fields"]["enabled"]
@@ -157,8 +159,9 @@ def test_api_refuses_one_subtree_with_two_authorities_both_ways(
         "PATCH",
         f"{BASE}/sync/settings",
         json={"enabled": True, "target_department_id": hq.id, "root_dept_id": 9},
+        headers=EN,
     )
     assert pulled.status_code == 200
-    pushed = api("PATCH", f"{BASE}/push", json={"enabled": True})
+    pushed = api("PATCH", f"{BASE}/push", json={"enabled": True}, headers=EN)
     assert pushed.status_code == 422
     assert "one subtree has one authority" in pushed.json["fields"]["enabled"]
