@@ -112,7 +112,7 @@ def main() -> None:
     stats = pstats.Stats(profiles[0])
     for more in profiles[1:]:
         stats.add(more)
-    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats("tottime").print_stats(args.top)
     server.terminate()
 
 
