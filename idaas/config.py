@@ -446,6 +446,20 @@ class Settings(BaseSettings):
         "refuse them (400 invalidSyntax).",
     )
 
+    # Outbound provisioning (idaas.scim.push, idaas.dingtalk.push).
+    PROVISIONING_ALLOW_HTTP: bool = Field(
+        False,
+        description="Accept plain-http SCIM push targets and token URLs on hosts other than "
+        "loopback (127.0.0.0/8, ::1, localhost, which are always allowed).",
+    )
+    PROVISIONING_LOG_RETENTION_DAYS: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Days the SCIM push targets' delivery log entries are kept (the "
+        "housekeeping job prunes older ones).",
+    )
+
     # Branding (idaas.ui): a string, or one per language ({"zh_CN": "...", "en": "..."}).
     BRAND_NAME: BrandText128 | dict[Language, BrandText128] = Field(
         "",

@@ -84,6 +84,8 @@ BAD: dict[str, tuple[str, dict[str, str]]] = {
     "SCIM_BULK_MAX_OPERATIONS": ("many", {}),
     "SCIM_BULK_MAX_PAYLOAD": ("10", {}),
     "SCIM_UNKNOWN_ATTRIBUTES": ("drop", {}),
+    "PROVISIONING_ALLOW_HTTP": ("perhaps", {}),
+    "PROVISIONING_LOG_RETENTION_DAYS": ("0", {}),
     "BRAND_NAME": ("x" * 200, {}),
     "BRAND_LOGO_URL": ("javascript:alert(1)", {}),
     "BRAND_LOGIN_NOTICE": ("x" * 2000, {}),

@@ -5,7 +5,8 @@ Pruning deletes rows that can no longer be used by anyone, after a grace period
 while: authorization codes, token rows whose refresh (or access) token expired, ended or
 expired sign-in sessions and the RP sessions hanging off them, DingTalk sign-in states and
 redeemed codes, password-reset codes and tickets, digital-factory nonces, replay entries,
-delivered deliveries, finished jobs and old change events.
+delivered deliveries, finished jobs, old change events, and SCIM push log entries older than
+`PROVISIONING_LOG_RETENTION_DAYS`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def prune(ctx: jobs.JobContext) -> dict[str, Any]:
     from idaas.dingtalk import signin
     from idaas.industry import nonces
     from idaas.oidc import housekeeping as oidc
+    from idaas.scim.push import log as provisioning_log
 
     config = current_app.config
     now = clock().now()
@@ -86,6 +88,13 @@ def prune(ctx: jobs.JobContext) -> dict[str, Any]:
         ("dingtalk_signin_states", signin.purge_expired),
         ("password_reset_codes", reset.purge_expired),
         ("industry_nonces", partial(nonces.purge, int(now.timestamp() * 1000))),
+        (
+            "provisioning_log",
+            partial(
+                provisioning_log.prune,
+                now - timedelta(days=float(config["PROVISIONING_LOG_RETENTION_DAYS"])),
+            ),
+        ),
     ]
     ctx.progress(total=len(steps), done=0)
     result: dict[str, Any] = {}

@@ -10,10 +10,13 @@ any other 4xx dead-letters at once.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import hmac
 import json
+import ssl
 import threading
+import weakref
 from typing import Any
 
 import httpx
@@ -44,12 +47,29 @@ def _interested(event: ChangeEvent) -> list[targets.Target]:
     ]
 
 
-def _client() -> httpx.Client:
-    client = getattr(_local, "client", None)
-    if client is None:
+class _ThreadClient:
+    """A thread's HTTP client, closed when the thread ends (its keep-alive sockets with it)."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        weakref.finalize(self, client.close)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context (CA bundle loaded once) for every thread's client: it is costly to build."""
+    return httpx.create_ssl_context()
+
+
+def delivery_client() -> httpx.Client:
+    """This thread's HTTP client for outbound deliveries (a kept-alive pool; no redirects)."""
+    holder = getattr(_local, "holder", None)
+    if holder is None:
         timeout = float(current_app.config["EVENTS_DELIVERY_TIMEOUT"])
-        client = _local.client = httpx.Client(timeout=timeout, follow_redirects=False)
-    return client
+        holder = _local.holder = _ThreadClient(
+            httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls())
+        )
+    return holder.client
 
 
 def body(delivery: Delivery) -> dict[str, Any]:
@@ -78,7 +98,7 @@ def deliver(delivery: Delivery) -> None:
         digest = hmac.new(str(hook["secret"]).encode(), data, hashlib.sha256).hexdigest()
         headers["X-Idaas-Signature"] = f"sha256={digest}"
     try:
-        response = _client().post(str(hook["url"]), content=data, headers=headers)
+        response = delivery_client().post(str(hook["url"]), content=data, headers=headers)
     except httpx.TimeoutException as error:
         raise targets.TemporaryFailure(f"timed out: {type(error).__name__}") from None
     except httpx.HTTPError as error:

@@ -88,6 +88,7 @@ def test_save_keeps_the_secret_write_only(
     ("change", "field", "message"),
     [
         ({"base_url": "ftp://nowhere"}, "base_url", "http(s)"),
+        ({"base_url": "http://scim.example.com"}, "base_url", "PROVISIONING_ALLOW_HTTP"),
         ({"auth_type": "bearer"}, "secret", "needs a secret"),
         ({"mapping": "[{"}, "mapping", "not valid JSON"),
         ({"mapping": '[{"source": "x"}]'}, "mapping", "needs a source and a target"),

@@ -15,6 +15,7 @@ from tests.dingtalk_push.conftest import drain, dt_user
 from tests.oidc.helpers import fetch_token, make_client
 
 BASE = "/dingtalk/connections/corp"
+EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
@@ -131,3 +132,36 @@ def test_cli_push_and_notify(push_app: Any, sandbox: Any, conn: Any, root_dept: 
     assert notify.exit_code == 0 and "account_disabled" in notify.output
     wrong = runner.invoke(args=["dingtalk", "notify", "set", "corp", "nope"])
     assert wrong.exit_code != 0 and "nope" in wrong.output
+
+
+def test_api_refuses_one_subtree_with_two_authorities_both_ways(
+    api: Api, push_app: Any, conn: Any, root_dept: int
+) -> None:
+    hq = service.create_department("admin:1", name="HQ")
+    team = service.create_department("admin:1", name="Team", parent_id=hq.id)
+    pushed = api(
+        "PATCH",
+        f"{BASE}/push",
+        json={"enabled": True, "source_department_id": team.id, "root_dept_id": root_dept},
+    )
+    assert pushed.status_code == 200
+    pulled = api(
+        "PATCH",
+        f"{BASE}/sync/settings",
+        json={"enabled": True, "target_department_id": hq.id, "root_dept_id": 9},
+        headers=EN,
+    )
+    assert pulled.status_code == 422, pulled.json
+    assert "one subtree has one authority" in pulled.json["fields"]["enabled"]
+    assert api("GET", f"{BASE}/sync/settings").json["enabled"] is False
+    assert api("PATCH", f"{BASE}/push", json={"enabled": False}).status_code == 200
+    pulled = api(
+        "PATCH",
+        f"{BASE}/sync/settings",
+        json={"enabled": True, "target_department_id": hq.id, "root_dept_id": 9},
+        headers=EN,
+    )
+    assert pulled.status_code == 200
+    pushed = api("PATCH", f"{BASE}/push", json={"enabled": True}, headers=EN)
+    assert pushed.status_code == 422
+    assert "one subtree has one authority" in pushed.json["fields"]["enabled"]

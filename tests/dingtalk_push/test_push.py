@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from idaas.directory import service
@@ -135,17 +136,38 @@ def test_one_authority_per_subtree(push_app: Any, conn: Any, root_dept: int) -> 
     hq = service.create_department("admin:1", name="HQ")
     team = service.create_department("admin:1", name="Team", parent_id=hq.id)
     pull.save("admin:1", conn, {"enabled": True, "target_department_id": hq.id, "root_dept_id": 9})
-    try:
+    with pytest.raises(ValidationFailed) as refused:
         settings.save(
             "admin:1",
             conn,
             {"enabled": True, "source_department_id": team.id, "root_dept_id": root_dept},
         )
-    except ValidationFailed as error:
-        assert "one subtree has one authority" in error.fields["enabled"]
-    else:
-        raise AssertionError("pushing a pulled subtree was accepted")
+    assert "one subtree has one authority" in refused.value.fields["enabled"]
     assert settings.get(conn).enabled is False
+
+
+def test_pull_settings_refuse_a_subtree_the_connection_pushes(
+    push_app: Any, conn: Any, hq: Any, root_dept: int
+) -> None:
+    from idaas.dingtalk.sync import settings as pull
+    from idaas.directory.errors import ValidationFailed
+
+    inside = service.create_department("admin:1", name="Inside", parent_id=hq.id)
+    with pytest.raises(ValidationFailed) as refused:  # pulling into the pushed subtree
+        pull.save(
+            "admin:1", conn, {"enabled": True, "target_department_id": inside.id, "root_dept_id": 9}
+        )
+    assert "one subtree has one authority" in refused.value.fields["enabled"]
+    with pytest.raises(ValidationFailed) as refused:  # pulling the DingTalk root we push under
+        pull.save("admin:1", conn, {"enabled": True, "root_dept_id": root_dept})
+    assert "one subtree has one authority" in refused.value.fields["enabled"]
+    db.session.expire_all()
+    assert pull.get(conn).enabled is False  # nothing half-written
+    elsewhere = service.create_department("admin:1", name="Elsewhere")
+    saved = pull.save(  # a separate local and DingTalk subtree is fine
+        "admin:1", conn, {"enabled": True, "target_department_id": elsewhere.id, "root_dept_id": 9}
+    )
+    assert saved.enabled is True
 
 
 def test_dry_run_says_what_the_full_push_then_does(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,15 @@ FAST = {
 def target() -> Iterator[ScimTarget]:
     """A scim2-server on a loopback port."""
     with scim_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["scim2-server", "scimmy"])
+def any_target(request: pytest.FixtureRequest) -> Iterator[ScimTarget]:
+    """Each SCIM server implementation nobody here wrote, on a loopback port."""
+    from tests.scim_push.scimmy_server import scimmy_server
+
+    with scim_server() if request.param == "scim2-server" else scimmy_server() as server:
         yield server
 
 
@@ -48,6 +58,32 @@ def drain(app: Any) -> None:
     from idaas.events.worker import Worker
 
     Worker(app).drain()
+
+
+def settled() -> bool:
+    """No delivery is pending or running."""
+    from sqlalchemy import func, select
+
+    from idaas.events.models import Delivery
+    from idaas.extensions import db
+
+    db.session.rollback()
+    live = db.session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.status.in_(("pending", "running")))
+    )
+    return live == 0
+
+
+def settle(app: Any, timeout: float = 30.0) -> None:
+    """Drain until no delivery is left, including those retried a moment later."""
+    deadline = time.monotonic() + timeout
+    drain(app)
+    while not settled():
+        assert time.monotonic() < deadline, "deliveries did not settle"
+        time.sleep(0.1)
+        drain(app)
 
 
 from tests.api.conftest import api_as  # noqa: E402,F401  (the /api/v1 helper)

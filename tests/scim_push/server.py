@@ -1,5 +1,9 @@
 """scim2-server (a SCIM implementation nobody here wrote) on a loopback port, with faults.
 
+Besides RFC 7643's User and Group it hosts idaas' custom Department resource type
+(`/Departments`): scim2-server builds its resources from discovery documents, so it is given
+the Department schema and resource type that idaas' own SCIM server publishes.
+
 `ScimTarget.faults` makes a fraction of requests answer 500 or stall past the client's timeout
 (before or after the server did the work, like a real flaky network); `requests` counts them;
 `users()` / `groups()` read the server's storage directly, the truth the tests compare with.
@@ -23,10 +27,17 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
+from scim2_models import ResourceType, ScimProvider
 from scim2_server.applications.wsgi import WSGIApplication
 from scim2_server.memory import InMemoryStorage
 from scim2_server.service import ScimService
-from scim2_server.utils import load_default_provider
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
+
+from idaas.scim.resources import Department
 
 
 class _Quiet(WSGIRequestHandler):
@@ -94,6 +105,11 @@ class ScimTarget:
         with self.clean():
             return {g["displayName"]: g for g in self._list("Groups")}
 
+    def departments(self) -> dict[str, dict[str, Any]]:
+        """The server's custom Department resources by displayName."""
+        with self.clean():
+            return {d["displayName"]: d for d in self._list("Departments")}
+
     @contextmanager
     def clean(self) -> Iterator[None]:
         """No faults inside the block."""
@@ -157,10 +173,19 @@ def _remember_arrival(environ: dict[str, Any], target: ScimTarget) -> None:
             target.arrivals.setdefault(str(title), time.time())
 
 
+def provider_with_departments() -> ScimProvider:
+    """scim2-server's default provider plus idaas' Department schema and resource type."""
+    return ScimProvider.from_discovery(
+        [*load_default_schemas().values(), Department.to_schema()],
+        [*load_default_resource_types().values(), ResourceType.from_resource(Department)],
+        config=load_default_service_provider_config(),
+    )
+
+
 @contextmanager
 def scim_server(port: int = 0) -> Iterator[ScimTarget]:
     """A fresh in-memory scim2-server on 127.0.0.1 (threaded), stopped at the end."""
-    service = ScimService(load_default_provider())
+    service = ScimService(provider_with_departments())
     app = WSGIApplication(InMemoryStorage(), service.provider, service)
     holder: dict[str, Any] = {}
 

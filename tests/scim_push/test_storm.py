@@ -17,7 +17,7 @@ from idaas.extensions import db
 from idaas.scim.push.models import ProvisioningLog
 from tests.conftest import require
 from tests.events import procs
-from tests.scim_push.conftest import make_application, push_to
+from tests.scim_push.conftest import make_application, push_to, settled
 from tests.scim_push.server import Faults, ScimTarget
 
 STEPS = itertools.count()
@@ -70,17 +70,6 @@ def apply_storm(
         elif kind == "delete":
             service.delete_account("admin:1", ids[n])
             deleted.add(n)
-
-
-def settled() -> bool:
-    """No delivery is pending or running."""
-    db.session.rollback()
-    live = db.session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(Delivery.status.in_(("pending", "running")))
-    )
-    return live == 0
 
 
 def assert_converged(target: ScimTarget, deleted: int) -> None:

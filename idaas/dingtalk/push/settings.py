@@ -1,4 +1,4 @@
-"""Push settings per DingTalk connection, and one authority per subtree (issue 16 item 3)."""
+"""Push settings per DingTalk connection (one authority per subtree: `dingtalk.authority`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from idaas import audit
+from idaas.dingtalk import authority
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.push.fields import validate as validate_mapping
 from idaas.dingtalk.push.models import PushSettings
 from idaas.dingtalk.sync.models import SyncSettings
-from idaas.dingtalk.sync.settings import system_of
-from idaas.directory import service as directory
 from idaas.directory.errors import ValidationFailed
 from idaas.directory.models import Department
 from idaas.events import targets
@@ -36,42 +35,6 @@ def enabled() -> list[PushSettings]:
 
 def _enabled() -> list[PushSettings]:
     return list(db.session.scalars(select(PushSettings).where(PushSettings.enabled.is_(True))))
-
-
-def _overlap(a: int, b: int) -> bool:
-    """Whether two local departments' subtrees overlap (one contains the other)."""
-    first, second = db.session.get(Department, a), db.session.get(Department, b)
-    if first is None or second is None:
-        return False
-    return first.path.startswith(second.path) or second.path.startswith(first.path)
-
-
-def authority_conflict(conn: DingTalkConnection, row: PushSettings) -> str | None:
-    """Why this push would share a subtree with the connection's pull, or None."""
-    pull = db.session.get(SyncSettings, conn.name)
-    if pull is None or not pull.enabled or not row.enabled:
-        return None
-    if pull.target_department_id is not None and row.source_department_id is not None:
-        if _overlap(pull.target_department_id, row.source_department_id):
-            return str(
-                gettext(
-                    "This connection already pulls that part of the directory from DingTalk: one "
-                    "subtree has one authority. Push a department outside the pulled one, or turn "
-                    "the pull off first."
-                )
-            )
-    imported = row.root_dept_id is not None and directory.find_reference(
-        system_of(conn), "department", str(row.root_dept_id)
-    )
-    if pull.root_dept_id in (1, row.root_dept_id) or imported:
-        return str(
-            gettext(
-                "This connection pulls DingTalk department %(pulled)s and everything below "
-                "it: push under a DingTalk department outside it, or turn the pull off first.",
-                pulled=pull.root_dept_id,
-            )
-        )
-    return None
 
 
 def _check(data: dict[str, Any], errors: dict[str, str]) -> None:
@@ -122,7 +85,7 @@ def save(origin: str, conn: DingTalkConnection, data: dict[str, Any]) -> PushSet
         errors["enabled"] = gettext(
             "Choose the local department to push and the DingTalk department to push under first."
         )
-    conflict = authority_conflict(conn, row)
+    conflict = authority.conflict(conn, db.session.get(SyncSettings, conn.name), row)
     if conflict:
         errors["enabled"] = conflict
     if errors:

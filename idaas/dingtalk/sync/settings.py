@@ -9,10 +9,11 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from idaas import audit
-from idaas.dingtalk import connections
+from idaas.dingtalk import authority, connections
 from idaas.dingtalk.connections import DingTalkConnection
 from idaas.dingtalk.crypto import BadAesKey, aes_key_bytes, generate_aes_key, random_nonce
 from idaas.dingtalk.errors import DingTalkError
+from idaas.dingtalk.push.models import PushSettings
 from idaas.dingtalk.sync.advice import action_for
 from idaas.dingtalk.sync.mapping import EMAIL_FIELDS, validate_rules
 from idaas.dingtalk.sync.models import SyncSettings
@@ -156,6 +157,10 @@ def save(origin: str, conn: DingTalkConnection, data: dict[str, Any]) -> SyncSet
         setattr(row, key, mapping if key == "mapping" else data[key])
     if password is not None:
         row.initial_password_enc = secretbox.encrypt(str(password))
+    conflict = authority.conflict(conn, row, db.session.get(PushSettings, conn.name))
+    if conflict:
+        db.session.rollback()
+        raise ValidationFailed({"enabled": conflict})
     audit.record(
         origin,
         "dingtalk.sync.settings_changed",

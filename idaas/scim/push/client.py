@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from flask import current_app
 
-from idaas.events import targets
+from idaas.events import targets, webhooks
 from idaas.scim.push.models import ProvisioningTarget
 from idaas.security import secretbox
 
 SCIM_JSON = "application/scim+json"
 _tokens: dict[tuple[int, str], tuple[str, float]] = {}
 _tokens_lock = threading.Lock()
-_local = threading.local()
 
 
 @dataclass
@@ -36,14 +34,6 @@ class LogEntry:
     request: str
     status: int | None
     error: str | None
-
-
-def _http() -> httpx.Client:
-    client = getattr(_local, "client", None)
-    if client is None:
-        timeout = float(current_app.config["EVENTS_DELIVERY_TIMEOUT"])
-        client = _local.client = httpx.Client(timeout=timeout, follow_redirects=False)
-    return client
 
 
 def secret_of(target: ProvisioningTarget) -> str | None:
@@ -69,7 +59,7 @@ def _oauth_token(target: ProvisioningTarget) -> str:
     if auth.get("scope"):
         data["scope"] = str(auth["scope"])
     try:
-        response = _http().post(
+        response = webhooks.delivery_client().post(
             str(auth.get("token_url")),
             data=data,
             auth=(str(auth.get("client_id") or ""), secret_of(target) or ""),
@@ -115,6 +105,8 @@ class Session:
     target: ProvisioningTarget
     delivery_uid: str | None = None
     log: list[LogEntry] = field(default_factory=list)
+    #: departments that pushed accounts left or joined (their member lists are due again)
+    regrouped: set[int] = field(default_factory=set)
 
     def url(self, path: str) -> str:
         """The absolute URL of a path under the target's base URL."""
@@ -138,7 +130,7 @@ class Session:
                 headers["Idempotency-Key"] = self.delivery_uid
             summary = f"{method} {path}"[:255]
             try:
-                response = _http().request(
+                response = webhooks.delivery_client().request(
                     method, self.url(path), json=json, params=params, headers=headers
                 )
             except httpx.HTTPError as error:

@@ -71,11 +71,11 @@ def target_by_key(client_id: str) -> ProvisioningTarget | None:
     )
 
 
-def _follow_up(target: ProvisioningTarget, key: str, before: list[int], after: list[int]) -> None:
+def _follow_up(target: ProvisioningTarget, key: str, departments: set[int]) -> None:
     """Departments pushed as groups list their members: re-push those the account left or joined."""
     if target.departments != "groups":
         return
-    for department_id in sorted(set(before) ^ set(after)):
+    for department_id in sorted(departments):
         enqueue(NAME, key, "department", str(department_id), "updated", origin="system")
 
 
@@ -87,19 +87,18 @@ def deliver(delivery: Delivery) -> None:
     session = Session(target, delivery.uid)
     object_type, object_id = delivery.object_type, delivery.object_id
     try:
-        before = push.known(target, object_type, object_id) if object_type == "account" else None
-        departments_before = list((before.facts or {}).get("departments") or []) if before else []
-        if push.push(session, target, object_type, object_id) == "reconciled":
+        pushed = push.push(session, target, object_type, object_id, create_parents=False)
+        if pushed == "reconciled":
             # The target had it already (a retry after a lost answer, a 409): absorbed, counted.
             session.log.append(LogEntry("reconciled", f"{object_type}:{object_id}", None, None))
         if object_type == "account":
-            after = push.known(target, "account", object_id)
-            departments_after = list((after.facts or {}).get("departments") or []) if after else []
-            _follow_up(target, delivery.target_key, departments_before, departments_after)
+            _follow_up(target, delivery.target_key, session.regrouped)
         log.record(session, object_type, object_id)
         db.session.commit()
-    except Exception:
+    except Exception as error:
         db.session.rollback()
+        if isinstance(error, push.ParentNotProvisioned):  # queue the parent (if not queued yet)
+            enqueue(NAME, delivery.target_key, "department", str(error.parent_id), "updated")
         log.record(session, object_type, object_id)
         db.session.commit()
         raise

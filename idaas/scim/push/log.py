@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from idaas.extensions import db
 from idaas.scim.push.client import Session
@@ -27,6 +28,16 @@ def record(session: Session, object_type: str, object_id: str) -> None:
             )
         )
     session.log.clear()
+
+
+def prune(before: datetime) -> int:
+    """Delete log entries written before `before` (the retention); commit; how many."""
+    result: Any = db.session.execute(
+        delete(ProvisioningLog).where(ProvisioningLog.at < before),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)
 
 
 def entries(

@@ -26,6 +26,19 @@ GROUPS = "Groups"
 DEPARTMENTS = "Departments"
 
 
+class ParentNotProvisioned(targets.RetryLater):
+    """A department's parent is not at the target yet: its own delivery creates it first.
+
+    Creating it here too would race that delivery (both look it up, both create it) and leave
+    a duplicate at targets that do not enforce unique names, as scim2-server does not for
+    the custom Department resource type.
+    """
+
+    def __init__(self, parent_id: int) -> None:
+        super().__init__(0.5, f"parent department {parent_id} is not at the target yet")
+        self.parent_id = parent_id
+
+
 def endpoint(target: ProvisioningTarget, object_type: str) -> str:
     """The target's resource endpoint for one of our object types."""
     if object_type == "account":
@@ -57,9 +70,12 @@ def remember(
     *,
     active: bool = True,
     facts: dict[str, Any] | None = None,
+    row: ProvisionedObject | None = None,
 ) -> ProvisionedObject:
-    """Record (or update) the target's id for an object, in the current transaction."""
-    row = known(target, object_type, object_id)
+    """Record (or update) the target's id for an object, in the current transaction.
+
+    `row` is what the caller already found (saves a lookup); None looks it up."""
+    row = row or known(target, object_type, object_id)
     if row is None:
         fresh = ProvisionedObject(
             target_id=target.id,
@@ -215,12 +231,10 @@ def remove(session: Session, path: str, remote_id: str) -> None:
 def _deprovision(
     session: Session, target: ProvisioningTarget, row: ProvisionedObject | None
 ) -> str:
-    if row is None:
-        return "unchanged"
-    if target.deprovision == "delete":
-        remove(session, USERS, row.remote_id)
-        db.session.delete(row)
-        return "deleted"
+    if row is None or target.deprovision == "delete":
+        if row is not None:
+            session.regrouped.update((row.facts or {}).get("departments") or [])
+        return _drop(session, USERS, row)
     deactivate(session, target, row.remote_id)
     row.active = False
     return "deactivated"
@@ -243,6 +257,10 @@ def push_account(session: Session, target: ProvisioningTarget, account_id: int) 
     except resources.MappingRefused as refused:
         raise targets.PermanentFailure(f"mapping: {refused}") from None
     remote_id, operation = upsert(session, USERS, body, row.remote_id if row else None, "userName")
+    departments = account_departments(account)
+    session.regrouped.update(
+        set(departments) ^ set((row.facts if row else {}).get("departments") or [])
+    )
     remember(
         target,
         "account",
@@ -250,7 +268,8 @@ def push_account(session: Session, target: ProvisioningTarget, account_id: int) 
         remote_id,
         str(body.get("userName") or account.username),
         active=bool(body.get("active")),
-        facts={"departments": account_departments(account)},
+        facts={"departments": departments},
+        row=row,
     )
     return operation
 
@@ -283,7 +302,7 @@ def _members(link: Any, condition: Any) -> list[Account]:
 
 
 def _drop(session: Session, path: str, row: ProvisionedObject | None) -> str:
-    """Delete a group or department at the target (and forget it); `unchanged` if unknown."""
+    """Delete a resource at the target (and forget it); `unchanged` if unknown."""
     if row is None:
         return "unchanged"
     remove(session, path, row.remote_id)
@@ -303,7 +322,7 @@ def _put_named(
     remote_id, operation = upsert(
         session, path, body, row.remote_id if row else None, "displayName"
     )
-    remember(target, key[0], key[1], remote_id, str(body["displayName"]))
+    remember(target, key[0], key[1], remote_id, str(body["displayName"]), row=row)
     return operation
 
 
@@ -319,8 +338,14 @@ def push_group(session: Session, target: ProvisioningTarget, group_id: int) -> s
     return _put_named(session, target, ("group", group_id), GROUPS, body, row)
 
 
-def push_department(session: Session, target: ProvisioningTarget, department_id: int) -> str:
-    """Create, update or delete one department (as a Group or the custom resource)."""
+def push_department(
+    session: Session, target: ProvisioningTarget, department_id: int, *, create_parents: bool = True
+) -> str:
+    """Create, update or delete one department (as a Group or the custom resource).
+
+    A custom-resource department whose parent is not at the target creates the parent first,
+    or, with `create_parents` false (concurrent real-time deliveries), waits for it.
+    """
     department = db.session.get(Department, department_id)
     row = known(target, "department", department_id)
     path = endpoint(target, "department")
@@ -329,6 +354,8 @@ def push_department(session: Session, target: ProvisioningTarget, department_id:
     if target.departments == "custom":
         parent = known(target, "department", department.parent_id) if department.parent_id else None
         if department.parent_id and parent is None:
+            if not create_parents:
+                raise ParentNotProvisioned(department.parent_id)
             push_department(session, target, department.parent_id)
             parent = known(target, "department", department.parent_id)
         body = resources.department_body(department, parent.remote_id if parent else None)
@@ -339,12 +366,19 @@ def push_department(session: Session, target: ProvisioningTarget, department_id:
     return _put_named(session, target, ("department", department_id), path, body, row)
 
 
-def push(session: Session, target: ProvisioningTarget, object_type: str, object_id: str) -> str:
+def push(
+    session: Session,
+    target: ProvisioningTarget,
+    object_type: str,
+    object_id: str,
+    *,
+    create_parents: bool = True,
+) -> str:
     """Push one object of any type; the operation done (created, updated, deactivated, ...)."""
     if object_type == "account":
         return push_account(session, target, int(object_id))
     if object_type == "group":
         return push_group(session, target, int(object_id))
     if object_type == "department":
-        return push_department(session, target, int(object_id))
+        return push_department(session, target, int(object_id), create_parents=create_parents)
     return "unchanged"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -47,11 +49,38 @@ def get(client_id: str) -> tuple[Application, ProvisioningTarget]:
     return app, target
 
 
+def is_loopback(host: str | None) -> bool:
+    """Whether a URL's host is this machine (127.0.0.0/8, ::1, localhost)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _url(value: Any, errors: dict[str, str], name: str) -> str | None:
     text = str(value or "").strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 512:
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        parts, host = urlsplit(""), None
+    if parts.scheme not in ("http", "https") or not host or len(text) > 512:
         errors[name] = gettext("Give an http(s) URL.")
+        return None
+    if (
+        parts.scheme == "http"
+        and not is_loopback(host)
+        and not current_app.config["PROVISIONING_ALLOW_HTTP"]
+    ):
+        errors[name] = gettext(
+            "Give an https URL: the target receives people's data and credentials. Plain http "
+            "is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), or everywhere "
+            "when PROVISIONING_ALLOW_HTTP is set."
+        )
         return None
     return text.rstrip("/")
 
@@ -219,7 +248,13 @@ def test_connection(origin: str, client_id: str) -> dict[str, Any]:
     try:
         response = session.request("GET", "ServiceProviderConfig", operation="test")
         report["status"] = response.status_code
-        if response.status_code != 200:
+        if response.is_redirect:
+            report["message"] = gettext(
+                "The target redirected to %(location)s; idaas follows no redirect (it could "
+                "lead to plain http): give the final URL as the base URL.",
+                location=response.headers.get("Location", "?"),
+            )
+        elif response.status_code != 200:
             report["message"] = gettext(
                 "The target answered HTTP %(status)d: %(error)s",
                 status=response.status_code,

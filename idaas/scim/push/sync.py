@@ -163,12 +163,16 @@ def _plan_groups(
             items.append(_item(kind, gone_id, row.name, "deleted"))
 
 
-def _group_objects(target: ProvisioningTarget) -> list[tuple[int, str, list[int]]]:
+def _member_lists(rows: Any) -> dict[int, list[int]]:
+    """Account ids per group or department, from a select of (its id, account id)."""
     members: dict[int, list[int]] = {}
-    for group_id, account_id in db.session.execute(
-        select(GroupMember.group_id, GroupMember.account_id)
-    ):
-        members.setdefault(group_id, []).append(account_id)
+    for owner_id, account_id in db.session.execute(rows):
+        members.setdefault(owner_id, []).append(account_id)
+    return members
+
+
+def _group_objects(target: ProvisioningTarget) -> list[tuple[int, str, list[int]]]:
+    members = _member_lists(select(GroupMember.group_id, GroupMember.account_id))
     return [
         (g.id, g.name, members.get(g.id, []))
         for g in db.session.scalars(select(Group).order_by(Group.id))
@@ -177,11 +181,7 @@ def _group_objects(target: ProvisioningTarget) -> list[tuple[int, str, list[int]
 
 
 def _department_objects() -> list[tuple[int, str, list[int]]]:
-    members: dict[int, list[int]] = {}
-    for department_id, account_id in db.session.execute(
-        select(Membership.department_id, Membership.account_id)
-    ):
-        members.setdefault(department_id, []).append(account_id)
+    members = _member_lists(select(Membership.department_id, Membership.account_id))
     return [
         (d.id, d.name, members.get(d.id, []))
         for d in db.session.scalars(select(Department).order_by(Department.depth, Department.id))
