@@ -285,6 +285,13 @@ class Settings(BaseSettings):
     INTEGRATION_STATUS_RATE_LIMIT: RateLimit = Field(
         "60 per minute", description="Integration-request status checks per IP."
     )
+    INTEGRATION_REQUEST_EXPIRY_DAYS: float = Field(
+        30,
+        gt=0,
+        le=3650,
+        description="A pending integration request not decided within this many days expires: "
+        "it can no longer be approved, and the requester must submit it again.",
+    )
 
     # Rate limiting (Flask-Limiter reads these).
     RATELIMIT_ENABLED: bool = Field(True, description="Turn every rate limit on or off.")

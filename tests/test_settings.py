@@ -55,6 +55,7 @@ BAD: dict[str, tuple[str, dict[str, str]]] = {
     "PAIRWISE_SALT": ("short", {}),
     "INTEGRATION_REQUEST_RATE_LIMIT": ("often", {}),
     "INTEGRATION_STATUS_RATE_LIMIT": ("1/eon", {}),
+    "INTEGRATION_REQUEST_EXPIRY_DAYS": ("0", {}),
     "RATELIMIT_ENABLED": ("perhaps", {}),
     "RATELIMIT_STORAGE_URI": ("redis-host", {}),
     "RATELIMIT_HEADERS_ENABLED": ("perhaps", {}),

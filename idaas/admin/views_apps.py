@@ -567,7 +567,8 @@ add_actions(
 def requests() -> str:
     """Integration requests, pending first."""
     status = request.args.get("status") or None
-    rows = service.list_requests(status if status in ("pending", "approved", "rejected") else None)
+    known = ("pending", "approved", "rejected", "expired")
+    rows = service.list_requests(status if status in known else None)
     return render_template(
         "admin/requests.html",
         rows=rows,

@@ -13,7 +13,8 @@ from idaas.admin import provisioning_health, queries
 from idaas.admin import roles as admin_roles
 from idaas.admin.blueprint import bp, confirm_page, confirmed, done, error_message, run_service
 from idaas.admin.guard import actor, can, require
-from idaas.applications.models import ApiClient, Application, IntegrationRequest, SubAccount
+from idaas.applications import service as applications_service
+from idaas.applications.models import ApiClient, Application, SubAccount
 from idaas.audit.models import AuditEvent
 from idaas.auth import sources
 from idaas.directory import service
@@ -54,9 +55,7 @@ def dashboard() -> str:
         "groups": queries.count(Group),
         "applications": queries.count(Application),
         "clients": queries.count(ApiClient),
-        "pending_requests": queries.count(
-            IntegrationRequest, IntegrationRequest.status == "pending"
-        ),
+        "pending_requests": applications_service.count_pending(),
         "pending_subaccounts": queries.count(SubAccount, SubAccount.status == "pending"),
     }
     failures = (

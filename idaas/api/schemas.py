@@ -326,7 +326,7 @@ class IntegrationReject(Strict):
 class IntegrationListQuery(Query):
     """Only requests with this status."""
 
-    status: Literal["pending", "approved", "rejected"] | None = None
+    status: Literal["pending", "approved", "rejected", "expired"] | None = None
 
 
 # -- responses (documentation only: the views serialise with `directory.serialise`) --
@@ -490,7 +490,7 @@ class IntegrationRequestStatus(BaseModel):
     """What the requester may see of an integration request."""
 
     reference: str
-    status: Literal["pending", "approved", "rejected"]
+    status: Literal["pending", "approved", "rejected", "expired"]
     name: str
     scopes: list[str]
     created_at: str

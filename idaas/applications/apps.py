@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from idaas import audit
@@ -37,10 +38,10 @@ DEFAULT_GRANTS = ("authorization_code", "refresh_token")
 POLICY_KEYS = ("departments", "groups", "roles", "accounts")
 MAPPING_RULES = ("username", "employee_number", "email_local", "mobile")
 #: Fields that take one of a fixed set of values, and the message when they do not.
-_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
-    "id_token_alg": (ID_TOKEN_ALGS, "Choose ES256 or RS256."),
-    "subject_type": (SUBJECT_TYPES, "Choose public or pairwise."),
-    "subaccount_mode": (SUBACCOUNT_MODES, "Choose direct, mapping or association."),
+_CHOICES: dict[str, tuple[tuple[str, ...], Any]] = {
+    "id_token_alg": (ID_TOKEN_ALGS, lazy_gettext("Choose ES256 or RS256.")),
+    "subject_type": (SUBJECT_TYPES, lazy_gettext("Choose public or pairwise.")),
+    "subaccount_mode": (SUBACCOUNT_MODES, lazy_gettext("Choose direct, mapping or association.")),
 }
 LIFETIME_LIMITS = {
     "access_token_lifetime": (60, 86400),
@@ -78,32 +79,34 @@ EDITABLE = (
 def _uri(value: Any, field: str, errors: dict[str, str]) -> str | None:
     """An absolute http(s) URI without a fragment (RFC 6749 §3.1.2)."""
     if not isinstance(value, str) or not value or len(value) > 512:
-        errors[field] = "Must be an absolute http(s) URI of at most 512 characters."
+        errors[field] = gettext("Must be an absolute http(s) URI of at most 512 characters.")
         return None
     try:
         parts = urlsplit(value)
         parts.hostname  # noqa: B018 - raises ValueError on a malformed authority
     except ValueError:
-        errors[field] = "Not a valid URI."
+        errors[field] = gettext("Not a valid URI.")
         return None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-        errors[field] = f"Not an absolute http(s) URI without a fragment: {value[:80]}"
+        errors[field] = gettext(
+            "Not an absolute http(s) URI without a fragment: %(uri)s", uri=value[:80]
+        )
         return None
     if any(ord(ch) < 33 for ch in value):
-        errors[field] = "Must not contain spaces or control characters."
+        errors[field] = gettext("Must not contain spaces or control characters.")
         return None
     return value
 
 
 def _uris(values: Any, field: str, errors: dict[str, str], required: bool = False) -> list[str]:
     if isinstance(values, str) or not isinstance(values, Iterable):
-        errors[field] = "Must be a list of URIs."
+        errors[field] = gettext("Must be a list of URIs.")
         return []
     clean = [u for u in (_uri(v, field, errors) for v in values) if u]
     if required and not clean and field not in errors:
-        errors[field] = "Register at least one URI."
+        errors[field] = gettext("Register at least one URI.")
     if len(clean) > 20:
-        errors[field] = "At most 20 URIs."
+        errors[field] = gettext("At most 20 URIs.")
     return list(dict.fromkeys(clean))
 
 
@@ -135,17 +138,19 @@ def _display_names(value: Any, errors: dict[str, str]) -> dict[str, str] | None:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        errors["display_names"] = "Must map language codes to names."
+        errors["display_names"] = gettext("Must map language codes to names.")
         return None
     unknown = sorted(set(value) - set(languages))
     if unknown:
-        errors["display_names"] = (
-            f"Unknown language {', '.join(unknown)}; use {', '.join(languages)}."
+        errors["display_names"] = gettext(
+            "Unknown language %(unknown)s; use %(known)s.",
+            unknown=", ".join(unknown),
+            known=", ".join(languages),
         )
         return None
     clean = {k: v.strip() for k, v in value.items() if v.strip()}
     if any(len(v) > 128 for v in clean.values()):
-        errors["display_names"] = "Each name is at most 128 characters."
+        errors["display_names"] = gettext("Each name is at most 128 characters.")
         return None
     return clean or None
 
@@ -155,15 +160,15 @@ def _check(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, value in fields.items():
         if key not in EDITABLE:
-            errors[key] = "Unknown field."
+            errors[key] = gettext("Unknown field.")
         elif key == "name":
             if not isinstance(value, str) or not value.strip() or len(value.strip()) > 128:
-                errors[key] = "Required, at most 128 characters."
+                errors[key] = gettext("Required, at most 128 characters.")
             else:
                 clean[key] = value.strip()
         elif key in ("description", "sector_identifier", "subaccount_rule"):
             if value is not None and (not isinstance(value, str) or len(value) > 1024):
-                errors[key] = "Must be text."
+                errors[key] = gettext("Must be text.")
             else:
                 clean[key] = value or None
         elif key in ("icon_url", "initiate_login_uri", "backchannel_logout_uri"):
@@ -189,24 +194,24 @@ def _check(fields: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         elif key == "grant_types":
             grants = sorted(set(value or []))
             if not grants or set(grants) - set(OIDC_GRANT_TYPES):
-                errors[key] = "Choose from: " + ", ".join(OIDC_GRANT_TYPES)
+                errors[key] = gettext("Choose from: %(grants)s", grants=", ".join(OIDC_GRANT_TYPES))
             clean[key] = grants
         elif key in _CHOICES:
             allowed, message = _CHOICES[key]
             if value not in allowed:
-                errors[key] = message
+                errors[key] = str(message)
             clean[key] = value
         elif key == "claim_mapping":
             if not isinstance(value, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 64
                 for k, v in value.items()
             ):
-                errors[key] = "Must map claim names to attribute keys."
+                errors[key] = gettext("Must map claim names to attribute keys.")
             clean[key] = dict(value or {})
         elif key in LIFETIME_LIMITS:
             low, high = LIFETIME_LIMITS[key]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                errors[key] = f"Between {low} and {high} seconds."
+                errors[key] = gettext("Between %(low)s and %(high)s seconds.", low=low, high=high)
             clean[key] = value
     mode, rule = clean.get("subaccount_mode"), clean.get("subaccount_rule")
     if mode == "mapping" and rule not in MAPPING_RULES and not str(rule or "").startswith("attr:"):
@@ -275,7 +280,7 @@ def get_application(client_id: str) -> Application:
     if client_id and len(client_id) <= 64:
         app = db.session.scalar(select(Application).where(Application.client_id == client_id))
     if app is None:
-        raise ClientNotFound(f"Application {client_id} does not exist.")
+        raise ClientNotFound(gettext("Application %(id)s does not exist.", id=client_id))
     return app
 
 
@@ -299,7 +304,7 @@ def update_application(
     """Change registration fields; disabling invalidates the tokens it holds."""
     app = get_application(client_id)
     if expected_version is not None and expected_version != app.version:
-        raise InvalidInput({"version": "The application changed since you read it."})
+        raise InvalidInput({"version": gettext("The application changed since you read it.")})
     errors: dict[str, str] = {}
     clean = _check(fields, errors)
     problem = unique_sub_problem(
@@ -312,7 +317,7 @@ def update_application(
     if errors:
         raise InvalidInput(errors)
     if app.is_public and clean.get("pkce_required") is False:
-        raise InvalidInput({"pkce_required": "Public clients always use PKCE."})
+        raise InvalidInput({"pkce_required": gettext("Public clients always use PKCE.")})
     for key, value in clean.items():
         setattr(app, key, value)
     if clean.get("enabled") is False:
@@ -337,7 +342,7 @@ def rotate_application_secret(origin: str, client_id: str) -> tuple[Application,
     """Replace a confidential client's secret; shown once."""
     app = get_application(client_id)
     if app.is_public:
-        raise InvalidInput({"client_id": "A public client has no secret."})
+        raise InvalidInput({"client_id": gettext("A public client has no secret.")})
     secret = secrets.token_urlsafe(32)
     app.secret_hash = hash_secret(secret)
     app.version += 1
@@ -461,7 +466,9 @@ def unique_sub_problem(mode: str | None, rule: str | None, as_sub: bool) -> str 
         )
         if unique:
             return None
-    return "The sub-account can be the subject only when the mapping is unique per account."
+    return gettext(
+        "The sub-account can be the subject only when the mapping is unique per account."
+    )
 
 
 def _shared_sub(app: Application, account: Account, username: str) -> bool:
@@ -525,7 +532,7 @@ def propose_subaccount(origin: str, client_id: str, account_id: int, username: s
     app = get_application(client_id)
     clean = (username or "").strip()
     if not clean or len(clean) > 128 or any(ord(ch) < 32 for ch in clean):
-        raise InvalidInput({"username": "Required, at most 128 printable characters."})
+        raise InvalidInput({"username": gettext("Required, at most 128 printable characters.")})
     row = db.session.scalar(
         select(SubAccount).where(
             SubAccount.application_id == app.id, SubAccount.account_id == account_id
@@ -556,7 +563,7 @@ def decide_subaccount(origin: str, subaccount_id: int, approve: bool) -> SubAcco
     """Approve or reject a proposed sub-account (admin)."""
     row = db.session.get(SubAccount, subaccount_id)
     if row is None:
-        raise ClientNotFound("No such sub-account.")
+        raise ClientNotFound(gettext("No such sub-account."))
     row.status = "approved" if approve else "rejected"
     row.decided_by, row.decided_at = origin[:128], utcnow()
     audit.record(

@@ -197,7 +197,7 @@ def _request_line(r: dict[str, Any]) -> str:
 
 
 @json_command(requests_group, "list")
-@click.option("--status", type=click.Choice(["pending", "approved", "rejected"]))
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "expired"]))
 def list_requests(status: str | None, as_json: bool) -> None:
     """List integration requests."""
     rows = [request_to_dict(r) for r in service.list_requests(status)]

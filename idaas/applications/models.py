@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin
+from flask import current_app
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -113,6 +114,19 @@ class IntegrationRequest(db.Model):  # type: ignore[name-defined]
         ForeignKey("api_client.id", ondelete="SET NULL")
     )
     created_at: Mapped[CreatedAt]
+
+    @property
+    def current_status(self) -> str:
+        """The status now: `expired` for a pending request older than its lifetime."""
+        if self.status == "pending" and self.created_at < request_expiry_cutoff():
+            return "expired"
+        return self.status
+
+
+def request_expiry_cutoff() -> datetime:
+    """Pending integration requests submitted before this moment have expired."""
+    days = float(current_app.config["INTEGRATION_REQUEST_EXPIRY_DAYS"])
+    return utcnow() - timedelta(days=days)
 
 
 SUBJECT_TYPES = ("public", "pairwise")

@@ -24,7 +24,8 @@ def client_to_dict(client: ApiClient) -> dict[str, Any]:
 def request_to_dict(request: IntegrationRequest, *, full: bool = True) -> dict[str, Any]:
     """An integration request as JSON-ready data (`full=False`: what the requester may see)."""
     data = {
-        **columns(request, "reference status name", lists="scopes"),
+        **columns(request, "reference name", lists="scopes"),
+        "status": request.current_status,
         **columns(request, "", times="created_at decided_at"),
         "decision_reason": request.decision_reason,
     }

@@ -12,12 +12,18 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from flask_babel import gettext, lazy_gettext
+from sqlalchemy import func, select, update
 
 from idaas import audit
 from idaas.applications.audited import delete_with_audit
 from idaas.applications.errors import AlreadyDecided, ClientNotFound, InvalidInput
-from idaas.applications.models import ApiClient, IntegrationRequest, hash_secret
+from idaas.applications.models import (
+    ApiClient,
+    IntegrationRequest,
+    hash_secret,
+    request_expiry_cutoff,
+)
 from idaas.applications.scopes import unknown_scopes
 from idaas.extensions import db, utcnow
 
@@ -49,18 +55,18 @@ def _text(
     value = fields.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            errors[name] = "This field is required."
+            errors[name] = gettext("This field is required.")
         return None
     if not isinstance(value, str):
-        errors[name] = "Must be text."
+        errors[name] = gettext("Must be text.")
         return None
     value = value.strip()
     if len(value) > limit:
-        errors[name] = f"At most {limit} characters."
+        errors[name] = gettext("At most %(limit)s characters.", limit=limit)
     elif _CONTROL.search(value) and name != "reason":
-        errors[name] = "Must not contain control characters."
+        errors[name] = gettext("Must not contain control characters.")
     elif "\x00" in value:
-        errors[name] = "Must not contain NUL characters."
+        errors[name] = gettext("Must not contain NUL characters.")
     return value
 
 
@@ -68,14 +74,14 @@ def _scopes(value: Any, errors: dict[str, str], field: str = "scopes") -> list[s
     if isinstance(value, str):
         value = value.split()
     if not isinstance(value, (list, tuple)) or not all(isinstance(s, str) for s in value):
-        errors[field] = "Must be a list of scopes."
+        errors[field] = gettext("Must be a list of scopes.")
         return []
     scopes = sorted(set(value))
     if not scopes:
-        errors[field] = "Grant at least one scope."
+        errors[field] = gettext("Grant at least one scope.")
     unknown = unknown_scopes(scopes)
     if unknown:
-        errors[field] = "Unknown scope: " + ", ".join(unknown[:5])
+        errors[field] = gettext("Unknown scope: %(scopes)s", scopes=", ".join(unknown[:5]))
     return scopes
 
 
@@ -151,7 +157,7 @@ def get_client(client_id: str) -> ApiClient:
     """An API client by its client id, or ClientNotFound."""
     client = db.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     if client is None:
-        raise ClientNotFound(f"API client {client_id} does not exist.")
+        raise ClientNotFound(gettext("API client %(id)s does not exist.", id=client_id))
     return client
 
 
@@ -305,23 +311,72 @@ def get_request(reference: str) -> IntegrationRequest:
             select(IntegrationRequest).where(IntegrationRequest.reference == reference)
         )
     if request is None:
-        raise ClientNotFound("No integration request has this reference.")
+        raise ClientNotFound(gettext("No integration request has this reference."))
     return request
 
 
 def list_requests(status: str | None = None) -> list[IntegrationRequest]:
-    """Integration requests, oldest first, optionally only those with `status`."""
+    """Integration requests, oldest first, optionally only those with `status` (as it is now:
+    a pending request past its lifetime is `expired`)."""
     query = select(IntegrationRequest).order_by(IntegrationRequest.id)
-    if status:
+    if status in ("pending", "expired"):
+        young = IntegrationRequest.created_at >= request_expiry_cutoff()
+        query = query.where(
+            IntegrationRequest.status == "pending", young if status == "pending" else ~young
+        )
+    elif status:
         query = query.where(IntegrationRequest.status == status)
     return list(db.session.scalars(query))
 
 
+def count_pending() -> int:
+    """Integration requests waiting for a decision (expired ones are not waiting)."""
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                IntegrationRequest.status == "pending",
+                IntegrationRequest.created_at >= request_expiry_cutoff(),
+            )
+        )
+        or 0
+    )
+
+
+_NOT_PENDING = {
+    "approved": lazy_gettext("This integration request was already approved."),
+    "rejected": lazy_gettext("This integration request was already rejected."),
+    "expired": lazy_gettext(
+        "This integration request expired before anyone decided; the requester must submit it "
+        "again."
+    ),
+}
+
+
 def _pending(reference: str) -> IntegrationRequest:
     request = get_request(reference)
-    if request.status != "pending":
-        raise AlreadyDecided(f"This integration request was already {request.status}.")
+    if request.current_status != "pending":
+        raise AlreadyDecided(str(_NOT_PENDING[request.current_status]))
     return request
+
+
+def _decide(request: IntegrationRequest, origin: str, status: str, **values: Any) -> None:
+    """Take the pending request for one decision: a conditional UPDATE, so of two admins
+    deciding at once exactly one wins (the other gets AlreadyDecided, nothing written)."""
+    taken = db.session.execute(
+        update(IntegrationRequest)
+        .where(
+            IntegrationRequest.id == request.id,
+            IntegrationRequest.status == "pending",
+            IntegrationRequest.created_at >= request_expiry_cutoff(),
+        )
+        .values(status=status, decided_by=origin[:128], decided_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        db.session.refresh(request)
+        raise AlreadyDecided(str(_NOT_PENDING[request.current_status]))
+    db.session.refresh(request)
 
 
 def approve_request(
@@ -335,9 +390,12 @@ def approve_request(
     beyond = sorted(set(granted) - set(request.scopes or []))
     if beyond and not errors:
         # Approval may narrow a request, never widen it (issue 11 finding 13).
-        errors["scopes"] = f"Not requested: {' '.join(beyond)}. Approve a subset of the request."
+        errors["scopes"] = gettext(
+            "Not requested: %(scopes)s. Approve a subset of the request.", scopes=" ".join(beyond)
+        )
     if errors:
         raise InvalidInput(errors)
+    _decide(request, origin, "approved")
     client, secret = _add_client(
         origin,
         name=request.name,
@@ -345,9 +403,6 @@ def approve_request(
         owner=request.contact[:128],
         note=note or f"Integration request {request.id}",
     )
-    request.status = "approved"
-    request.decided_by = origin[:128]
-    request.decided_at = utcnow()
     request.api_client_id = client.id
     audit.record(
         origin,
@@ -366,10 +421,7 @@ def reject_request(origin: str, reference: str, *, reason: str) -> IntegrationRe
     clean_reason = _text({"reason": reason}, "reason", 1024, errors, required=True)
     if errors:
         raise InvalidInput(errors)
-    request.status = "rejected"
-    request.decision_reason = clean_reason
-    request.decided_by = origin[:128]
-    request.decided_at = utcnow()
+    _decide(request, origin, "rejected", decision_reason=clean_reason)
     audit.record(
         origin,
         "integration_request.rejected",
