@@ -466,8 +466,8 @@ def unique_sub_problem(mode: str | None, rule: str | None, as_sub: bool) -> str 
         )
         if unique:
             return None
-    return gettext(
-        "The sub-account can be the subject only when the mapping is unique per account."
+    return str(
+        gettext("The sub-account can be the subject only when the mapping is unique per account.")
     )
 
 
