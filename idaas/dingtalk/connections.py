@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import BigInteger, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,22 +83,31 @@ def clean_value(value: Any) -> str:
 
 def _check_token_like(label: str, value: str, errors: dict[str, str], key: str) -> None:
     if not value:
-        errors[key] = f"{label} is required"
+        errors[key] = gettext("%(label)s is required", label=label)
     elif any(ch.isspace() for ch in value):
-        errors[key] = f"{label} contains spaces; paste it again without spaces"
+        errors[key] = gettext(
+            "%(label)s contains spaces; paste it again without spaces", label=label
+        )
     elif strange := list(dict.fromkeys(ch for ch in value if not _TOKEN_CHARS.fullmatch(ch))):
-        shown = " ".join(repr(ch) for ch in strange[:5])
-        errors[key] = (
-            f"{label} has characters DingTalk never uses ({shown}); copy it from the console again"
+        errors[key] = gettext(
+            "%(label)s has characters DingTalk never uses (%(shown)s); copy it from the console "
+            "again",
+            label=label,
+            shown=" ".join(repr(ch) for ch in strange[:5]),
         )
     elif len(value) < TOKEN_MIN:
-        errors[key] = (
-            f"{label} is too short ({len(value)} characters); copy the whole value from the console"
+        errors[key] = gettext(
+            "%(label)s is too short (%(length)s characters); copy the whole value from the console",
+            label=label,
+            length=len(value),
         )
     elif len(value) > TOKEN_MAX:
-        errors[key] = (
-            f"{label} is too long ({len(value)} characters, at most {TOKEN_MAX}); "
-            "copy only that value from the console"
+        errors[key] = gettext(
+            "%(label)s is too long (%(length)s characters, at most %(most)s); copy only that "
+            "value from the console",
+            label=label,
+            length=len(value),
+            most=TOKEN_MAX,
         )
 
 
@@ -116,12 +126,14 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
     if "agent_id" in data:
         raw = clean_value(data["agent_id"])
         if raw and not raw.isdigit():
-            errors["agent_id"] = "agent id must be a number (应用信息 → AgentId)"
+            errors["agent_id"] = gettext("agent id must be a number (应用信息 → AgentId)")
         clean["agent_id"] = int(raw) if raw.isdigit() else None
     if "login_generation" in data:
         generation = clean_value(data["login_generation"]).lower() or "oauth2"
         if generation not in GENERATIONS:
-            errors["login_generation"] = "login generation must be oauth2 (new) or sns (legacy)"
+            errors["login_generation"] = gettext(
+                "login generation must be oauth2 (new) or sns (legacy)"
+            )
         clean["login_generation"] = generation
     for key, label in (("sns_app_id", "SNS appid"), ("sns_app_secret", "SNS appsecret")):
         if clean.get(key):

@@ -150,3 +150,17 @@ def test_cli_connections_and_sources(conn_app, sandbox):
     assert "/login/dingtalk/dingtalk" not in conn_app.test_client().get("/login").get_data(
         as_text=True
     )
+
+
+def test_invalid_values_are_explained_in_the_admins_language(conn_app):
+    from idaas.dingtalk import connections
+    from idaas.dingtalk.connections import ConnectionError_
+
+    with conn_app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        with pytest.raises(ConnectionError_) as caught:
+            connections.save("system", "corp", corp_id="", app_key="ding key", agent_id="12a")
+    assert caught.value.fields == {
+        "corp_id": "corp id 为必填项",
+        "app_key": "AppKey 含有空格；请重新粘贴，不要带空格",
+        "agent_id": "AgentId 必须是数字（应用信息 → AgentId）",
+    }
